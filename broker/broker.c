@@ -1,0 +1,2 @@
+/* broker.c — placeholder */
+typedef int tq_placeholder_broker_t;

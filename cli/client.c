@@ -1,0 +1,2 @@
+/* client.c — placeholder */
+typedef int tq_placeholder_client_t;

@@ -1,0 +1,44 @@
+/* config.h — effective configuration: defaults < YAML file < environment < flags.
+ * Every setting is one row of the table in config.c (name, environment variable,
+ * type, default, secret flag, one-line doc); docs/toolq.example.yaml documents
+ * them all. Values may reference "${home}" (the run folder), expanded at read.
+ * Owns only configuration; never reads anything but the YAML file and environ. */
+#ifndef TQ_CONFIG_H
+#define TQ_CONFIG_H
+
+#include "error.h"
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct tq_config_t tq_config_t;
+
+/* Defaults for every known setting. */
+tq_config_t *tq_config_new(void);
+void tq_config_destroy(tq_config_t **self_p);
+
+/* Layers, applied in this order by callers: file, then env, then flags.
+ * Unknown keys in the file or in --set are errors (code "invalid_config")
+ * naming the key (and line for the file); a value of the wrong type too. */
+int tq_config_load_file(tq_config_t *self, const char *path, tq_error_t *err);
+int tq_config_load_env(tq_config_t *self, tq_error_t *err);
+/* Sets one setting from a flag (precedence: flag). */
+int tq_config_set(tq_config_t *self, const char *name, const char *value, tq_error_t *err);
+
+/* Typed reads; name must be a known setting (abort() otherwise: a programming bug).
+ * Strings have ${home} expanded; the returned pointer lives as long as self. */
+const char *tq_config_str(tq_config_t *self, const char *name);
+int64_t tq_config_int(tq_config_t *self, const char *name);
+int tq_config_bool(tq_config_t *self, const char *name);
+/* Where the effective value came from: "default", "file", "env" or "flag". */
+const char *tq_config_source(tq_config_t *self, const char *name);
+
+/* Writes the effective configuration as YAML, secrets masked, each line
+ * commented with its source. */
+void tq_config_print(tq_config_t *self, FILE *out);
+
+/* Masks a secret for display: longer than 6 characters -> first 2, "***",
+ * last 2 (e.g. "sk-abcdef" -> "sk***ef"); otherwise "******". Returns a
+ * malloc'd string. Shared by every place that shows a secret. */
+char *tq_mask_secret(const char *value);
+
+#endif

@@ -1,0 +1,2 @@
+/* wire.c — placeholder */
+typedef int tq_placeholder_wire_t;

@@ -1,0 +1,56 @@
+/* op.h — the contract between the worker core and its op handlers.
+ *
+ * An op handler is a tq_op_t in the table of worker/ops.c. The worker calls
+ * start() once per job attempt, in its event loop thread. The handler must,
+ * sooner or later, call exactly one of tq_job_done() / tq_job_fail(); it may
+ * do so inside start() (CPU work, e.g. an import) or later from a loop
+ * callback (timers, fds, libcurl). After that call the job pointer is gone.
+ * Handlers never see other tenants' data: every read they make is scoped by
+ * tq_job_tenant(). Results and error messages must never contain a secret. */
+#ifndef TQ_OP_H
+#define TQ_OP_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+#include "evloop.h"
+#include "vault.h"
+
+typedef struct tq_job_t tq_job_t;
+
+typedef struct {
+    const char *name;                 /* "ping", "provider.import", ... */
+    void (*start)(tq_job_t *job);     /* begin the work */
+} tq_op_t;
+
+const char *tq_job_id(const tq_job_t *job);        /* uuid text */
+const char *tq_job_tenant(const tq_job_t *job);    /* as submitted */
+const char *tq_job_op(const tq_job_t *job);
+int tq_job_attempt(const tq_job_t *job);           /* 1 on the first run */
+int tq_job_timeout_ms(const tq_job_t *job);        /* the job's own budget */
+/* The payload, parsed (always a JSON object; {} when empty). Borrowed. */
+json_t *tq_job_payload(const tq_job_t *job);
+
+/* Services of the worker process. */
+tq_loop_t *tq_job_loop(const tq_job_t *job);
+tq_config_t *tq_job_config(const tq_job_t *job);
+/* The worker's PostgreSQL connection (blocking libpq; connected lazily, NULL
+ * with err set when the database is unreachable). Keep statements short:
+ * other jobs wait while it runs. */
+PGconn *tq_job_db(tq_job_t *job, tq_error_t *err);
+/* The vault with the job tenant's keys installed (created on first use). */
+tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err);
+
+/* Success: result is any JSON value, stolen (the worker decrefs it). */
+void tq_job_done(tq_job_t *job, json_t *result);
+/* Failure with a stable code and a human message. retryable: the broker
+ * retries with backoff (transient: network, 5xx, database unavailable);
+ * otherwise the job is `failed` at once (bad input). */
+void tq_job_fail(tq_job_t *job, const char *code, const char *message, bool retryable);
+/* Convenience: fail from a tq_error_t. */
+void tq_job_fail_err(tq_job_t *job, const tq_error_t *err, bool retryable);
+
+#endif

@@ -1,0 +1,2 @@
+/* worker.c — placeholder */
+typedef int tq_placeholder_worker_t;
