@@ -1,2 +1,1208 @@
-/* broker.c — placeholder */
-typedef int tq_placeholder_broker_t;
+/* broker.c — the broker's event loop: client protocol (SUBMIT, STATUS, WAIT,
+ * CANCEL, STATS), worker protocol (READY, JOB, RESULT, HEARTBEAT,
+ * DISCONNECT), group commit of submissions and outcomes, credit-based
+ * dispatch, leases, retries with backoff, crash rescue and shutdown drain.
+ * Guarantee: at-least-once execution, exactly-once recorded outcome: a job is
+ * ACCEPTED only after its INSERT commits, and its RESULT is sent only after
+ * its outcome commits. Never blocks on PostgreSQL after start-up. */
+#include "broker.h"
+
+#include "ids.h"
+#include "jobs.h"
+#include "journal.h"
+#include "keystore.h"
+#include "log.h"
+#include "migrations.h"
+#include "pg.h"
+#include "pglane.h"
+#include "supervisor.h"
+#include "vault.h"
+#include "wire.h"
+
+#include <ctype.h>
+#include <czmq.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+typedef struct tq_bworker_t {
+    unsigned char ident[256];
+    size_t ident_len;
+    char key[520]; /* hex of ident: the registry key */
+    pid_t pid;
+    int credit;
+    int64_t last_heard_ms;
+    tq_bjob_t **running; /* jobs in flight on this worker */
+    int nrunning, caprunning;
+} tq_bworker_t;
+
+typedef struct {
+    tq_bjob_t *job;
+    tq_job_state_t state; /* snapshot written by the batch */
+} update_row_t;
+
+typedef struct {
+    tq_bjob_t **v;
+    size_t n, cap;
+} jobvec_t;
+
+typedef struct {
+    uint64_t submitted, succeeded, failed, dead, cancelled, retried, rescued;
+} counters_t;
+
+struct tq_broker_t {
+    tq_config_t *cfg;
+    tq_loop_t *loop;
+    void *ctx, *front, *back;
+    int sigfd;
+    tq_vault_t *vault;
+    tq_pglane_t *ingest, *update, *misc;
+    tq_jobs_t *jobs;
+    tq_supervisor_t *sup;
+    zhashx_t *workers; /* key -> tq_bworker_t */
+    jobvec_t staged_inserts, inflight_inserts;
+    jobvec_t staged_updates;
+    update_row_t *inflight_updates;
+    size_t ninflight_updates;
+    uint64_t promote_timer;
+    counters_t count;
+    bool stopping;
+    int64_t stop_deadline_ms;
+    /* cached settings */
+    size_t max_frame, batch_max, max_queued;
+    int heartbeat_ms, liveness, max_attempts, max_rescues, timeout_ms;
+    int backoff_base_ms, backoff_max_ms, grace_ms, retention_hours, purge_interval_s;
+};
+
+/* --- small helpers --------------------------------------------------------------- */
+
+static void vec_push(jobvec_t *v, tq_bjob_t *j)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 256;
+        v->v = realloc(v->v, v->cap * sizeof *v->v);
+        if (!v->v)
+            abort();
+    }
+    v->v[v->n++] = j;
+}
+
+static void send_to(tq_broker_t *b, void *sock, const void *ident, size_t ident_len,
+                    const tq_msg_t *m)
+{
+    if (tq_msg_send(sock, ident, ident_len, m, ZMQ_DONTWAIT) < 0 && errno != EHOSTUNREACH)
+        tq_warn("cannot send %s: %s", tq_msg_type_name(m->type), zmq_strerror(errno));
+    (void)b;
+}
+
+static void reject(tq_broker_t *b, const void *ident, size_t ident_len, uint64_t rid,
+                   const char *code, const char *msg)
+{
+    tq_msg_t m;
+    tq_msg_init(&m, TQ_MSG_REJECTED);
+    m.rid = rid;
+    m.err_code = (char *)code;
+    m.err_msg = (char *)msg;
+    send_to(b, b->front, ident, ident_len, &m);
+}
+
+static void job_to_result(const tq_bjob_t *j, tq_msg_t *m, uint64_t rid)
+{
+    tq_msg_init(m, TQ_MSG_RESULT);
+    m->rid = rid;
+    memcpy(m->id, j->id, sizeof m->id);
+    m->op = j->op;
+    m->state = (char *)tq_job_state_name(j->state);
+    m->attempt = j->attempts;
+    if (j->state == TQ_JOB_SUCCEEDED) {
+        m->result = j->result;
+        m->result_len = j->result_len;
+    } else if (j->state != TQ_JOB_QUEUED && j->state != TQ_JOB_RUNNING) {
+        m->err_code = j->err_code;
+        m->err_msg = j->err_msg;
+    }
+}
+
+static void notify_result_waiters(tq_broker_t *b, tq_bjob_t *j)
+{
+    for (tq_waiter_t *w = j->result_waiters; w; w = w->next) {
+        tq_msg_t m;
+        job_to_result(j, &m, w->rid);
+        send_to(b, b->front, w->ident, w->ident_len, &m);
+    }
+    tq_bjob_free_waiters(&j->result_waiters);
+}
+
+static int64_t backoff_ms(tq_broker_t *b, int attempt)
+{
+    int64_t d = b->backoff_base_ms;
+    for (int i = 1; i < attempt && d < b->backoff_max_ms; i++)
+        d *= 2;
+    if (d > b->backoff_max_ms)
+        d = b->backoff_max_ms;
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = 0;
+    return d / 2 + (d > 1 ? (int64_t)(r % (uint32_t)(d / 2 + 1)) : 0); /* jitter: [d/2, d] */
+}
+
+static void stage_update(tq_broker_t *b, tq_bjob_t *j)
+{
+    if (j->in_update)
+        return;
+    j->in_update = true;
+    vec_push(&b->staged_updates, j); /* written at the end of this loop turn */
+}
+
+static void dispatch(tq_broker_t *b);
+static void schedule_promote(tq_broker_t *b);
+
+static void requeue(tq_broker_t *b, tq_bjob_t *j, int64_t delay_ms)
+{
+    j->state = TQ_JOB_QUEUED;
+    j->worker = NULL;
+    j->run_after_ms = tq_now_ms() + delay_ms;
+    tq_jobs_enqueue(b->jobs, j, tq_now_ms());
+    if (delay_ms > 0)
+        schedule_promote(b);
+}
+
+/* --- workers ------------------------------------------------------------------------ */
+
+static void worker_take(tq_bworker_t *w, tq_bjob_t *j)
+{
+    for (int i = 0; i < w->nrunning; i++)
+        if (w->running[i] == j) {
+            w->running[i] = w->running[--w->nrunning];
+            return;
+        }
+}
+
+static void worker_gone(tq_broker_t *b, tq_bworker_t *w, const char *why)
+{
+    if (w->nrunning)
+        tq_warn("worker pid %d %s with %d jobs in flight: re-queueing them", (int)w->pid, why,
+                w->nrunning);
+    else
+        tq_info("worker pid %d %s", (int)w->pid, why);
+    for (int i = 0; i < w->nrunning; i++) {
+        tq_bjob_t *j = w->running[i];
+        j->worker = NULL;
+        j->rescues++;
+        b->count.rescued++;
+        if (j->rescues > b->max_rescues) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "the job's worker died %d times while running it (a poison job?)",
+                     j->rescues);
+            tq_bjob_set_error(j, "worker_crashed", msg);
+            j->state = TQ_JOB_DEAD;
+            b->count.dead++;
+        } else {
+            tq_bjob_set_error(j, "worker_lost", "the worker running this job died; re-queued");
+            requeue(b, j, 0);
+        }
+        stage_update(b, j);
+    }
+    zhashx_delete(b->workers, w->key);
+    free(w->running);
+    free(w);
+    dispatch(b);
+}
+
+static tq_bworker_t *worker_find(tq_broker_t *b, const unsigned char *ident, size_t n,
+                                 char key[520])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        key[2 * i] = hex[ident[i] >> 4];
+        key[2 * i + 1] = hex[ident[i] & 15];
+    }
+    key[2 * n] = '\0';
+    return zhashx_lookup(b->workers, key);
+}
+
+/* --- dispatch ----------------------------------------------------------------------- */
+
+static tq_bworker_t *pick_worker(tq_broker_t *b)
+{
+    tq_bworker_t *best = NULL;
+    for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
+        if (w->nrunning < w->credit && (!best || w->credit - w->nrunning >
+                                                     best->credit - best->nrunning))
+            best = w;
+    return best;
+}
+
+static void dispatch(tq_broker_t *b)
+{
+    if (b->stopping)
+        return;
+    for (;;) {
+        tq_bworker_t *w = pick_worker(b);
+        if (!w)
+            return;
+        tq_bjob_t *j = tq_jobs_pop_ready(b->jobs);
+        if (!j)
+            return;
+        j->state = TQ_JOB_RUNNING;
+        j->attempts++;
+        j->started = true;
+        j->worker = w;
+        j->lease_until_ms = tq_now_ms() + j->timeout_ms + (int64_t)b->heartbeat_ms * b->liveness;
+        if (w->nrunning == w->caprunning) {
+            w->caprunning = w->caprunning ? w->caprunning * 2 : 16;
+            w->running = realloc(w->running, (size_t)w->caprunning * sizeof *w->running);
+            if (!w->running)
+                abort();
+        }
+        w->running[w->nrunning++] = j;
+        tq_msg_t m;
+        tq_msg_init(&m, TQ_MSG_JOB);
+        memcpy(m.id, j->id, sizeof m.id);
+        m.tenant = j->tenant;
+        m.op = j->op;
+        m.payload = j->payload;
+        m.payload_len = j->payload_len;
+        m.attempt = j->attempts;
+        m.timeout_ms = j->timeout_ms;
+        send_to(b, b->back, w->ident, w->ident_len, &m);
+        stage_update(b, j);
+    }
+}
+
+static void on_promote(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_broker_t *b = arg;
+    b->promote_timer = 0;
+    schedule_promote(b);
+    dispatch(b);
+}
+
+static void schedule_promote(tq_broker_t *b)
+{
+    if (b->promote_timer)
+        tq_loop_cancel(b->loop, b->promote_timer);
+    b->promote_timer = 0;
+    int64_t next = tq_jobs_promote(b->jobs, tq_now_ms());
+    if (next >= 0)
+        b->promote_timer = tq_loop_timer(b->loop, next, on_promote, b);
+}
+
+/* --- journal: group commit ------------------------------------------------------------ */
+
+static void fail_unaccepted(tq_broker_t *b, tq_bjob_t *j, const char *code, const char *msg)
+{
+    for (tq_waiter_t *w = j->accept_waiters; w; w = w->next)
+        reject(b, w->ident, w->ident_len, w->rid, code, msg);
+    tq_jobs_remove(b->jobs, j);
+    tq_bjob_free(j);
+}
+
+typedef struct {
+    tq_broker_t *b;
+    tq_bjob_t *phantom; /* holds the waiters of a submit that hit a stored key */
+} ikey_lookup_t;
+
+static void on_ikey_lookup(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
+{
+    (void)lane;
+    ikey_lookup_t *ctx = arg;
+    tq_broker_t *b = ctx->b;
+    tq_bjob_t *p = ctx->phantom;
+    free(ctx);
+    tq_msg_t m = {0};
+    tq_error_t err = {0};
+    if (!res || PQntuples(res) == 0 || tq_journal_row_to_msg(b->vault, res, 0, &m, &err)) {
+        for (tq_waiter_t *w = p->accept_waiters; w; w = w->next)
+            reject(b, w->ident, w->ident_len, w->rid, "db_unavailable",
+                   errmsg ? errmsg : "idempotency key lookup failed");
+        tq_bjob_free(p);
+        return;
+    }
+    for (tq_waiter_t *w = p->accept_waiters; w; w = w->next) {
+        tq_msg_t a;
+        tq_msg_init(&a, TQ_MSG_ACCEPTED);
+        a.rid = w->rid;
+        a.dup = true;
+        memcpy(a.id, m.id, sizeof a.id);
+        send_to(b, b->front, w->ident, w->ident_len, &a);
+    }
+    for (tq_waiter_t *w = p->result_waiters; w; w = w->next) {
+        m.rid = w->rid;
+        send_to(b, b->front, w->ident, w->ident_len, &m);
+    }
+    tq_msg_reset(&m);
+    tq_bjob_free(p);
+}
+
+static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
+{
+    (void)lane;
+    tq_broker_t *b = arg;
+    jobvec_t *batch = &b->inflight_inserts;
+    if (!res) {
+        tq_err("journal insert of %zu jobs failed: %s", batch->n, errmsg);
+        for (size_t i = 0; i < batch->n; i++)
+            fail_unaccepted(b, batch->v[i], "db_unavailable",
+                            "the job could not be stored; nothing was accepted");
+        batch->n = 0;
+        return;
+    }
+    zhashx_t *ok = zhashx_new();
+    for (int r = 0; r < PQntuples(res); r++)
+        zhashx_insert(ok, PQgetvalue(res, r, 0), (void *)1);
+    int64_t now = tq_now_ms();
+    for (size_t i = 0; i < batch->n; i++) {
+        tq_bjob_t *j = batch->v[i];
+        if (!zhashx_lookup(ok, j->id)) {
+            /* The idempotency key exists in the journal (an older job): answer
+             * with that job instead. */
+            tq_jobs_remove(b->jobs, j);
+            ikey_lookup_t *ctx = malloc(sizeof *ctx);
+            ctx->b = b;
+            ctx->phantom = j;
+            const char *p[2] = {j->tenant, j->ikey ? j->ikey : ""};
+            tq_pglane_query(b->misc, TQ_JOURNAL_LOOKUP_IKEY_SQL, 2, p, on_ikey_lookup, ctx);
+            continue;
+        }
+        j->persisted = true;
+        for (tq_waiter_t *w = j->accept_waiters; w; w = w->next) {
+            tq_msg_t m;
+            tq_msg_init(&m, TQ_MSG_ACCEPTED);
+            m.rid = w->rid;
+            m.dup = w->dup;
+            memcpy(m.id, j->id, sizeof m.id);
+            send_to(b, b->front, w->ident, w->ident_len, &m);
+        }
+        tq_bjob_free_waiters(&j->accept_waiters);
+        if (j->state == TQ_JOB_QUEUED)
+            tq_jobs_enqueue(b->jobs, j, now);
+    }
+    zhashx_destroy(&ok);
+    batch->n = 0;
+    dispatch(b);
+}
+
+static void on_ingest_idle(tq_pglane_t *lane, void *arg)
+{
+    tq_broker_t *b = arg;
+    if (b->staged_inserts.n == 0 || b->inflight_inserts.n)
+        return;
+    size_t n = b->staged_inserts.n < b->batch_max ? b->staged_inserts.n : b->batch_max;
+    for (size_t i = 0; i < n; i++)
+        vec_push(&b->inflight_inserts, b->staged_inserts.v[i]);
+    memmove(b->staged_inserts.v, b->staged_inserts.v + n,
+            (b->staged_inserts.n - n) * sizeof *b->staged_inserts.v);
+    b->staged_inserts.n -= n;
+    char *params[TQ_JOURNAL_INSERT_NPARAMS];
+    tq_error_t err = {0};
+    if (tq_journal_insert_params(b->vault, b->inflight_inserts.v, n, params, &err)) {
+        tq_err("cannot build a journal batch: %s", err.message);
+        on_inserted(lane, NULL, err.message, b);
+        return;
+    }
+    tq_pglane_query(lane, TQ_JOURNAL_INSERT_SQL, TQ_JOURNAL_INSERT_NPARAMS,
+                    (const char *const *)params, on_inserted, b);
+    tq_journal_free_params(params, TQ_JOURNAL_INSERT_NPARAMS);
+}
+
+static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
+{
+    (void)lane;
+    tq_broker_t *b = arg;
+    size_t n = b->ninflight_updates;
+    b->ninflight_updates = 0;
+    if (!res) {
+        tq_err("journal update of %zu jobs failed (will retry): %s", n, errmsg);
+        for (size_t i = 0; i < n; i++)
+            stage_update(b, b->inflight_updates[i].job);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tq_bjob_t *j = b->inflight_updates[i].job;
+        if (!tq_job_state_final(b->inflight_updates[i].state))
+            continue;
+        notify_result_waiters(b, j);
+        tq_jobs_remove(b->jobs, j);
+        tq_bjob_free(j);
+    }
+}
+
+static void on_update_idle(tq_pglane_t *lane, void *arg)
+{
+    tq_broker_t *b = arg;
+    if (b->staged_updates.n == 0 || b->ninflight_updates)
+        return;
+    size_t n = b->staged_updates.n < b->batch_max ? b->staged_updates.n : b->batch_max;
+    for (size_t i = 0; i < n; i++) {
+        tq_bjob_t *j = b->staged_updates.v[i];
+        j->in_update = false;
+        b->inflight_updates[i] = (update_row_t){j, j->state};
+    }
+    char *params[TQ_JOURNAL_UPDATE_NPARAMS];
+    tq_error_t err = {0};
+    int rc = tq_journal_update_params(b->vault, b->staged_updates.v, n, params, &err);
+    memmove(b->staged_updates.v, b->staged_updates.v + n,
+            (b->staged_updates.n - n) * sizeof *b->staged_updates.v);
+    b->staged_updates.n -= n;
+    b->ninflight_updates = n;
+    if (rc) {
+        tq_err("cannot build a journal batch: %s", err.message);
+        on_updated(lane, NULL, err.message, b);
+        return;
+    }
+    tq_pglane_query(lane, TQ_JOURNAL_UPDATE_SQL, TQ_JOURNAL_UPDATE_NPARAMS,
+                    (const char *const *)params, on_updated, b);
+    tq_journal_free_params(params, TQ_JOURNAL_UPDATE_NPARAMS);
+}
+
+/* --- client requests ---------------------------------------------------------------- */
+
+static bool valid_op_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return false;
+    return true;
+}
+
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ilen, tq_msg_t *m)
+{
+    if (b->stopping)
+        return reject(b, ident, ilen, m->rid, "shutting_down", "the broker is shutting down");
+    if (!m->tenant || !*m->tenant || !printable(m->tenant))
+        return reject(b, ident, ilen, m->rid, "invalid_argument",
+                      "tenant is required (1-255 printable characters)");
+    if (!m->op || !valid_op_name(m->op))
+        return reject(b, ident, ilen, m->rid, "invalid_argument",
+                      "op is required: 1-64 characters of [A-Za-z0-9._-]");
+    if (m->ikey && (!*m->ikey || !printable(m->ikey)))
+        return reject(b, ident, ilen, m->rid, "invalid_argument",
+                      "idempotency key must be 1-255 printable characters");
+    if (m->max_attempts < 0 || m->max_attempts > 100)
+        return reject(b, ident, ilen, m->rid, "invalid_argument",
+                      "max_attempts must be between 1 and 100");
+    if (m->timeout_ms < 0 || m->timeout_ms > 24 * 3600 * 1000)
+        return reject(b, ident, ilen, m->rid, "invalid_argument",
+                      "timeout must be between 1 ms and 24 h");
+    if (m->priority < -1000 || m->priority > 1000)
+        return reject(b, ident, ilen, m->rid, "invalid_argument",
+                      "priority must be between -1000 and 1000");
+    if (m->payload) {
+        json_error_t jerr;
+        json_t *p = json_loadb(m->payload, m->payload_len, 0, &jerr);
+        bool ok = json_is_object(p);
+        json_decref(p);
+        if (!ok) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "payload must be a JSON object%s%.200s",
+                     p ? "" : ": ", p ? "" : jerr.text);
+            return reject(b, ident, ilen, m->rid, "invalid_payload", msg);
+        }
+    }
+    if (m->ikey) {
+        tq_bjob_t *old = tq_jobs_by_ikey(b->jobs, m->tenant, m->ikey);
+        if (old) {
+            if (old->persisted) {
+                tq_msg_t a;
+                tq_msg_init(&a, TQ_MSG_ACCEPTED);
+                a.rid = m->rid;
+                a.dup = true;
+                memcpy(a.id, old->id, sizeof a.id);
+                send_to(b, b->front, ident, ilen, &a);
+            } else {
+                tq_waiter_t *w = tq_bjob_add_waiter(&old->accept_waiters, ident, ilen, m->rid);
+                if (w)
+                    w->dup = true;
+            }
+            if (m->wait)
+                tq_bjob_add_waiter(&old->result_waiters, ident, ilen, m->rid);
+            return;
+        }
+    }
+    if (tq_jobs_count(b->jobs) >= b->max_queued)
+        return reject(b, ident, ilen, m->rid, "queue_full",
+                      "too many open jobs (broker.max_queued); try again later");
+    tq_bjob_t *j = tq_bjob_new();
+    tq_uuid_v7(j->id);
+    j->tenant = m->tenant;
+    j->op = m->op;
+    j->ikey = m->ikey;
+    m->tenant = m->op = m->ikey = NULL;
+    if (m->payload) {
+        j->payload = m->payload;
+        j->payload_len = m->payload_len;
+        m->payload = NULL;
+    } else {
+        j->payload = strdup("{}");
+        j->payload_len = 2;
+    }
+    j->max_attempts = m->max_attempts ? (int)m->max_attempts : b->max_attempts;
+    j->timeout_ms = m->timeout_ms ? (int)m->timeout_ms : b->timeout_ms;
+    j->priority = (int)m->priority;
+    j->state = TQ_JOB_QUEUED;
+    j->submitted_us = tq_now_us();
+    tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid);
+    if (m->wait)
+        tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
+    tq_jobs_add(b->jobs, j);
+    vec_push(&b->staged_inserts, j);
+    b->count.submitted++; /* inserted at the end of this loop turn */
+}
+
+typedef struct {
+    tq_broker_t *b;
+    tq_msg_type_t type;
+    uint64_t rid;
+    size_t ilen;
+    unsigned char ident[256];
+} lookup_t;
+
+static void on_lookup(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
+{
+    (void)lane;
+    lookup_t *q = arg;
+    tq_broker_t *b = q->b;
+    if (!res) {
+        reject(b, q->ident, q->ilen, q->rid, "db_unavailable", errmsg);
+    } else if (PQntuples(res) == 0) {
+        reject(b, q->ident, q->ilen, q->rid, "not_found", "no job with that id");
+    } else {
+        tq_msg_t m;
+        tq_error_t err = {0};
+        if (tq_journal_row_to_msg(b->vault, res, 0, &m, &err)) {
+            reject(b, q->ident, q->ilen, q->rid, err.code, err.message);
+        } else if (q->type == TQ_MSG_CANCEL) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the job already ended (%s)", m.state);
+            reject(b, q->ident, q->ilen, q->rid, "not_cancellable", msg);
+        } else {
+            m.rid = q->rid;
+            send_to(b, b->front, q->ident, q->ilen, &m);
+        }
+        tq_msg_reset(&m);
+    }
+    free(q);
+}
+
+static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_t ilen,
+                               tq_msg_t *m)
+{
+    if (!tq_uuid_valid(m->id))
+        return reject(b, ident, ilen, m->rid, "invalid_argument", "a job id (uuid) is required");
+    for (char *p = m->id; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    tq_bjob_t *j = tq_jobs_get(b->jobs, m->id);
+    if (j) {
+        if (m->type == TQ_MSG_STATUS) {
+            tq_msg_t r;
+            job_to_result(j, &r, m->rid);
+            send_to(b, b->front, ident, ilen, &r);
+        } else if (m->type == TQ_MSG_WAIT) {
+            tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
+        } else if (tq_job_state_final(j->state)) {
+            reject(b, ident, ilen, m->rid, "not_cancellable", "the job already ended");
+        } else if (!j->persisted) {
+            reject(b, ident, ilen, m->rid, "not_cancellable", "the job is not accepted yet");
+        } else {
+            if (j->state == TQ_JOB_RUNNING && j->worker)
+                worker_take(j->worker, j); /* its late RESULT will be fenced out */
+            tq_jobs_unqueue(b->jobs, j);
+            j->worker = NULL;
+            j->state = TQ_JOB_CANCELLED;
+            tq_bjob_set_error(j, "cancelled", "cancelled by a client");
+            b->count.cancelled++;
+            tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
+            stage_update(b, j);
+            dispatch(b);
+        }
+        return;
+    }
+    lookup_t *q = malloc(sizeof *q);
+    if (!q || ilen > sizeof q->ident) {
+        free(q);
+        return;
+    }
+    *q = (lookup_t){b, m->type, m->rid, ilen, {0}};
+    memcpy(q->ident, ident, ilen);
+    const char *p[1] = {m->id};
+    tq_pglane_query(b->misc, TQ_JOURNAL_LOOKUP_SQL, 1, p, on_lookup, q);
+}
+
+static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
+{
+    (void)lane;
+    lookup_t *q = arg;
+    tq_broker_t *b = q->b;
+    json_t *by_state = json_object();
+    if (res)
+        for (int r = 0; r < PQntuples(res); r++)
+            json_object_set_new(by_state, PQgetvalue(res, r, 0),
+                                json_integer(atoll(PQgetvalue(res, r, 1))));
+    json_t *workers = json_array();
+    int running = 0;
+    for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+        running += w->nrunning;
+        json_array_append_new(workers, json_pack("{s:i,s:i,s:i,s:I}", "pid", (int)w->pid, "credit",
+                                                 w->credit, "in_flight", w->nrunning,
+                                                 "last_heard_ms_ago",
+                                                 (json_int_t)(tq_now_ms() - w->last_heard_ms)));
+    }
+    json_t *stats = json_pack(
+        "{s:I,s:I,s:i,s:I,s:o,s:o,s:i,s:i,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "queue_depth",
+        (json_int_t)(tq_jobs_ready_count(b->jobs) + tq_jobs_delayed_count(b->jobs)), "delayed",
+        (json_int_t)tq_jobs_delayed_count(b->jobs), "running", running, "open_jobs",
+        (json_int_t)tq_jobs_count(b->jobs), "jobs_by_state", by_state, "workers", workers,
+        "workers_alive", b->sup ? tq_supervisor_alive(b->sup) : 0, "worker_restarts",
+        b->sup ? tq_supervisor_restarts(b->sup) : 0, "since_start", "submitted",
+        (json_int_t)b->count.submitted, "succeeded", (json_int_t)b->count.succeeded, "failed",
+        (json_int_t)b->count.failed, "dead", (json_int_t)b->count.dead, "cancelled",
+        (json_int_t)b->count.cancelled, "retried", (json_int_t)b->count.retried, "rescued",
+        (json_int_t)b->count.rescued);
+    if (!res)
+        json_object_set_new(stats, "db_error", json_string(errmsg));
+    char *text = json_dumps(stats, JSON_COMPACT);
+    json_decref(stats);
+    tq_msg_t m;
+    tq_msg_init(&m, TQ_MSG_STATS_REPLY);
+    m.rid = q->rid;
+    m.result = text;
+    send_to(b, b->front, q->ident, q->ilen, &m);
+    free(text);
+    free(q);
+}
+
+static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
+                                const void *data, size_t len)
+{
+    tq_msg_t m;
+    tq_error_t err = {0};
+    if (tq_msg_decode(data, len, b->max_frame, &m, &err)) {
+        tq_debug("rejecting a bad client frame: %s: %s", err.code, err.message);
+        reject(b, ident, ilen, 0, err.code, err.message);
+        return;
+    }
+    switch (m.type) {
+    case TQ_MSG_SUBMIT:
+        handle_submit(b, ident, ilen, &m);
+        break;
+    case TQ_MSG_STATUS:
+    case TQ_MSG_WAIT:
+    case TQ_MSG_CANCEL:
+        handle_job_request(b, ident, ilen, &m);
+        break;
+    case TQ_MSG_STATS: {
+        lookup_t *q = malloc(sizeof *q);
+        if (q && ilen <= sizeof q->ident) {
+            *q = (lookup_t){b, m.type, m.rid, ilen, {0}};
+            memcpy(q->ident, ident, ilen);
+            tq_pglane_query(b->misc, TQ_JOURNAL_COUNTS_SQL, 0, NULL, on_counts, q);
+        } else {
+            free(q);
+        }
+        break;
+    }
+    default:
+        reject(b, ident, ilen, m.rid, "unexpected_message", "clients may not send this message");
+    }
+    tq_msg_reset(&m);
+}
+
+/* Reads [identity][frame] messages; anything else is drained and dropped. */
+static void read_router(tq_broker_t *b, void *sock,
+                        void (*handle)(tq_broker_t *, const unsigned char *, size_t,
+                                       const void *, size_t))
+{
+    for (int budget = 0; budget < 2048; budget++) {
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&id);
+            return;
+        }
+        if (!zmq_msg_more(&id)) { /* identity without a body: not ours */
+            zmq_msg_close(&id);
+            continue;
+        }
+        zmq_msg_init(&body);
+        zmq_msg_recv(&body, sock, 0);
+        bool extra = zmq_msg_more(&body);
+        while (zmq_msg_more(&body)) { /* drain extra frames */
+            zmq_msg_close(&body);
+            zmq_msg_init(&body);
+            zmq_msg_recv(&body, sock, 0);
+        }
+        if (extra)
+            tq_debug("dropping a multi-frame message");
+        else if (zmq_msg_size(&id) <= 255)
+            handle(b, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body),
+                   zmq_msg_size(&body));
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    }
+}
+
+static void on_front(tq_loop_t *loop, int revents, void *arg)
+{
+    (void)loop;
+    (void)revents;
+    read_router(arg, ((tq_broker_t *)arg)->front, handle_client_frame);
+}
+
+/* --- worker messages ------------------------------------------------------------------ */
+
+static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
+{
+    tq_bjob_t *j = tq_jobs_get(b->jobs, m->id);
+    if (!j || j->state != TQ_JOB_RUNNING || j->worker != w || j->attempts != m->attempt) {
+        tq_debug("ignoring a late or unknown RESULT for job %s attempt %lld", m->id,
+                 (long long)m->attempt);
+        return;
+    }
+    worker_take(w, j);
+    j->worker = NULL;
+    if (m->ok) {
+        j->state = TQ_JOB_SUCCEEDED;
+        free(j->result);
+        j->result = m->result ? m->result : strdup("null");
+        j->result_len = m->result ? m->result_len : 4;
+        m->result = NULL;
+        tq_bjob_set_error(j, NULL, NULL);
+        b->count.succeeded++;
+    } else {
+        tq_bjob_set_error(j, m->err_code ? m->err_code : "internal",
+                          m->err_msg ? m->err_msg : "the worker gave no reason");
+        if (!m->retryable) {
+            j->state = TQ_JOB_FAILED;
+            b->count.failed++;
+        } else if (j->attempts - j->rescues >= j->max_attempts) {
+            j->state = TQ_JOB_DEAD;
+            b->count.dead++;
+        } else {
+            b->count.retried++;
+            requeue(b, j, backoff_ms(b, j->attempts - j->rescues));
+        }
+    }
+    stage_update(b, j);
+}
+
+static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
+                                const void *data, size_t len)
+{
+    tq_msg_t m;
+    tq_error_t err = {0};
+    if (tq_msg_decode(data, len, b->max_frame, &m, &err)) {
+        tq_warn("dropping a bad frame on the backend: %s: %s", err.code, err.message);
+        return;
+    }
+    char key[520];
+    tq_bworker_t *w = worker_find(b, ident, ilen, key);
+    if (!w && m.type == TQ_MSG_READY) {
+        w = calloc(1, sizeof *w);
+        memcpy(w->ident, ident, ilen);
+        w->ident_len = ilen;
+        memcpy(w->key, key, sizeof w->key);
+        zhashx_insert(b->workers, key, w);
+        tq_info("worker pid %lld registered (credit %lld)", (long long)m.pid,
+                (long long)m.credit);
+    }
+    if (!w) {
+        if (m.type != TQ_MSG_DISCONNECT) {
+            tq_msg_t d;
+            tq_msg_init(&d, TQ_MSG_DISCONNECT); /* unknown: ask it to register again */
+            send_to(b, b->back, ident, ilen, &d);
+        }
+        tq_msg_reset(&m);
+        return;
+    }
+    w->last_heard_ms = tq_now_ms();
+    switch (m.type) {
+    case TQ_MSG_READY:
+        w->pid = (pid_t)m.pid;
+        w->credit = m.credit < 1 ? 1 : (m.credit > 100000 ? 100000 : (int)m.credit);
+        dispatch(b);
+        break;
+    case TQ_MSG_HEARTBEAT:
+        break;
+    case TQ_MSG_RESULT:
+        handle_result(b, w, &m);
+        dispatch(b);
+        break;
+    case TQ_MSG_DISCONNECT:
+        worker_gone(b, w, "disconnected");
+        break;
+    default:
+        tq_warn("unexpected %s from worker pid %d", tq_msg_type_name(m.type), (int)w->pid);
+    }
+    tq_msg_reset(&m);
+}
+
+static void on_back(tq_loop_t *loop, int revents, void *arg)
+{
+    (void)loop;
+    (void)revents;
+    read_router(arg, ((tq_broker_t *)arg)->back, handle_worker_frame);
+}
+
+/* --- timers and signals ----------------------------------------------------------------- */
+
+static void on_heartbeat(tq_loop_t *loop, void *arg)
+{
+    tq_broker_t *b = arg;
+    int64_t now = tq_now_ms();
+    int64_t dead_after = (int64_t)b->heartbeat_ms * b->liveness;
+    tq_bworker_t *w = zhashx_first(b->workers);
+    while (w) {
+        tq_bworker_t *next = zhashx_next(b->workers);
+        if (now - w->last_heard_ms > dead_after) {
+            /* zhashx iteration is invalidated by delete: restart after. */
+            worker_gone(b, w, "went silent");
+            w = zhashx_first(b->workers);
+            continue;
+        }
+        for (int i = 0; i < w->nrunning; i++) {
+            tq_bjob_t *j = w->running[i];
+            if (now > j->lease_until_ms) {
+                worker_take(w, j);
+                i--;
+                j->worker = NULL;
+                tq_bjob_set_error(j, "lease_expired", "the job ran past its timeout");
+                if (j->attempts - j->rescues >= j->max_attempts) {
+                    j->state = TQ_JOB_DEAD;
+                    b->count.dead++;
+                } else {
+                    b->count.retried++;
+                    requeue(b, j, backoff_ms(b, j->attempts - j->rescues));
+                }
+                stage_update(b, j);
+            }
+        }
+        tq_msg_t m;
+        tq_msg_init(&m, TQ_MSG_HEARTBEAT);
+        send_to(b, b->back, w->ident, w->ident_len, &m);
+        w = next;
+    }
+    dispatch(b);
+    tq_loop_timer(loop, b->heartbeat_ms, on_heartbeat, b);
+}
+
+static void on_purged(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
+{
+    (void)lane;
+    (void)arg;
+    if (!res)
+        tq_warn("purging old jobs failed: %s", errmsg);
+    else if (atoll(PQcmdTuples(res)) > 0)
+        tq_info("purged %s finished jobs past retention", PQcmdTuples(res));
+}
+
+static void on_purge(tq_loop_t *loop, void *arg)
+{
+    tq_broker_t *b = arg;
+    char hours[32];
+    snprintf(hours, sizeof hours, "%d", b->retention_hours);
+    const char *p[1] = {hours};
+    tq_pglane_query(b->misc, TQ_JOURNAL_PURGE_SQL, 1, p, on_purged, b);
+    tq_loop_timer(loop, (int64_t)b->purge_interval_s * 1000, on_purge, b);
+}
+
+static bool drained(tq_broker_t *b)
+{
+    for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
+        if (w->nrunning)
+            return false;
+    return !b->staged_inserts.n && !b->inflight_inserts.n && !b->staged_updates.n &&
+           !b->ninflight_updates && !tq_pglane_busy(b->ingest) && !tq_pglane_busy(b->update);
+}
+
+static void on_drain_check(tq_loop_t *loop, void *arg)
+{
+    tq_broker_t *b = arg;
+    if (drained(b) || tq_now_ms() > b->stop_deadline_ms) {
+        if (!drained(b))
+            tq_warn("shutdown grace period over with work in flight: the next start resumes it");
+        tq_loop_stop(loop);
+        return;
+    }
+    tq_loop_timer(loop, 20, on_drain_check, b);
+}
+
+static void on_child_exit(pid_t pid, int status, void *arg)
+{
+    (void)status;
+    tq_broker_t *b = arg;
+    for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
+        if (w->pid == pid) {
+            worker_gone(b, w, "exited");
+            return;
+        }
+}
+
+static void on_signal(tq_loop_t *loop, int revents, void *arg)
+{
+    (void)revents;
+    tq_broker_t *b = arg;
+    struct signalfd_siginfo si;
+    while (read(b->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+            if (b->sup)
+                tq_supervisor_reap(b->sup);
+        } else if (!b->stopping) {
+            tq_info("signal %d: no new jobs; draining %d ms at most", (int)si.ssi_signo,
+                    b->grace_ms);
+            b->stopping = true;
+            b->stop_deadline_ms = tq_now_ms() + b->grace_ms;
+            if (b->sup)
+                tq_supervisor_stop_restarts(b->sup);
+            tq_loop_timer(loop, 0, on_drain_check, b);
+        } else {
+            tq_info("second signal: stopping now");
+            tq_loop_stop(loop);
+        }
+    }
+}
+
+/* Group commit: whatever this loop turn staged goes out in one statement per
+ * lane as soon as the lane is free. */
+static void on_turn(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_broker_t *b = arg;
+    if (b->staged_inserts.n)
+        tq_pglane_kick(b->ingest);
+    if (b->staged_updates.n)
+        tq_pglane_kick(b->update);
+}
+
+/* --- lifecycle ---------------------------------------------------------------------- */
+
+static int bind_socket(void *sock, const char *endpoint, tq_error_t *err)
+{
+    if (strncmp(endpoint, "tcp://", 6) == 0) {
+        const char *host = endpoint + 6;
+        if (strncmp(host, "127.", 4) != 0 && strncmp(host, "localhost:", 10) != 0 &&
+            strncmp(host, "[::1]:", 6) != 0)
+            return tq_error_set(err, "invalid_config",
+                                "%s: tcp endpoints must be on loopback (CURVE for remote "
+                                "clients is not supported yet)",
+                                endpoint);
+    }
+    mode_t old = umask(077); /* ipc:// socket files: owner only */
+    int rc = zmq_bind(sock, endpoint);
+    umask(old);
+    if (rc != 0)
+        return tq_error_set(err, "bind_failed", "cannot bind %s: %s", endpoint,
+                            zmq_strerror(errno));
+    return 0;
+}
+
+static void *router(void *ctx)
+{
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+    return s;
+}
+
+static int startup_db(tq_broker_t *b, tq_error_t *err)
+{
+    PGconn *db = tq_pg_connect(tq_config_str(b->cfg, "database.url"), err);
+    if (!db)
+        return -1;
+    int rc = -1;
+    unsigned char key[TQ_MASTER_KEY_LEN];
+    if (tq_migrate(db, err) < 0)
+        goto out;
+    if (tq_master_key_load(tq_config_str(b->cfg, "master_key_file"), key, err))
+        goto out;
+    b->vault = tq_vault_new(key);
+    memset(key, 0, sizeof key);
+    if (!b->vault || tq_keystore_check_master(db, b->vault, err) ||
+        tq_keystore_ensure_tenant(db, b->vault, TQ_JOURNAL_SCOPE, err))
+        goto out;
+    long n = tq_journal_recover(db, b->vault, b->jobs, tq_now_ms(), err);
+    if (n < 0)
+        goto out;
+    if (n > 0)
+        tq_info("recovered %ld open jobs from the journal", n);
+    rc = 0;
+out:
+    PQfinish(db);
+    return rc;
+}
+
+tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_t *err)
+{
+    tq_broker_t *b = calloc(1, sizeof *b);
+    if (!b) {
+        tq_error_set(err, "internal", "out of memory");
+        return NULL;
+    }
+    b->cfg = cfg;
+    b->sigfd = -1;
+    b->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
+    b->batch_max = (size_t)tq_config_int(cfg, "broker.batch_max");
+    b->max_queued = (size_t)tq_config_int(cfg, "broker.max_queued");
+    b->heartbeat_ms = (int)tq_config_int(cfg, "broker.heartbeat_ms");
+    b->liveness = (int)tq_config_int(cfg, "broker.heartbeat_liveness");
+    b->grace_ms = (int)tq_config_int(cfg, "broker.shutdown_grace_ms");
+    b->max_attempts = (int)tq_config_int(cfg, "jobs.max_attempts");
+    b->max_rescues = (int)tq_config_int(cfg, "jobs.max_rescues");
+    b->timeout_ms = (int)tq_config_int(cfg, "jobs.timeout_ms");
+    b->backoff_base_ms = (int)tq_config_int(cfg, "jobs.backoff_base_ms");
+    b->backoff_max_ms = (int)tq_config_int(cfg, "jobs.backoff_max_ms");
+    b->retention_hours = (int)tq_config_int(cfg, "jobs.retention_hours");
+    b->purge_interval_s = (int)tq_config_int(cfg, "jobs.purge_interval_s");
+    if (b->batch_max < 1 || b->heartbeat_ms < 10 || b->liveness < 1 || b->max_attempts < 1 ||
+        b->timeout_ms < 1 || b->purge_interval_s < 1) {
+        tq_error_set(err, "invalid_config", "a broker.* or jobs.* setting is out of range");
+        tq_broker_destroy(&b);
+        return NULL;
+    }
+    b->inflight_updates = calloc(b->batch_max, sizeof *b->inflight_updates);
+    b->loop = tq_loop_new();
+    b->jobs = tq_jobs_new();
+    b->workers = zhashx_new();
+    if (startup_db(b, err)) {
+        tq_broker_destroy(&b);
+        return NULL;
+    }
+    char msg[256];
+    const char *url = tq_config_str(cfg, "database.url");
+    if (!(b->ingest = tq_pglane_new(b->loop, "ingest", url, msg, sizeof msg)) ||
+        !(b->update = tq_pglane_new(b->loop, "update", url, msg, sizeof msg)) ||
+        !(b->misc = tq_pglane_new(b->loop, "misc", url, msg, sizeof msg))) {
+        tq_error_set(err, "db_unavailable", "%s", msg);
+        tq_broker_destroy(&b);
+        return NULL;
+    }
+    tq_pglane_on_idle(b->ingest, on_ingest_idle, b);
+    tq_pglane_on_idle(b->update, on_update_idle, b);
+    b->ctx = zmq_ctx_new();
+    b->front = router(b->ctx);
+    b->back = router(b->ctx);
+    if (bind_socket(b->front, tq_config_str(cfg, "broker.frontend"), err) ||
+        bind_socket(b->back, tq_config_str(cfg, "broker.backend"), err)) {
+        tq_broker_destroy(&b);
+        return NULL;
+    }
+    int nworkers = (int)tq_config_int(cfg, "broker.workers");
+    if (nworkers <= 0)
+        nworkers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    const char *bin = tq_config_str(cfg, "broker.worker_binary");
+    char path[4096];
+    if (!bin || !*bin) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+        path[n > 0 ? n : 0] = '\0';
+        char *slash = strrchr(path, '/');
+        snprintf(slash ? slash + 1 : path, 32, "toolq-worker");
+        bin = path;
+    }
+    if (access(bin, X_OK) != 0) {
+        tq_error_set(err, "invalid_config", "worker binary %s is not executable "
+                     "(set broker.worker_binary)", bin);
+        tq_broker_destroy(&b);
+        return NULL;
+    }
+    b->sup = tq_supervisor_new(b->loop, bin, worker_argv, nworkers,
+                               (int)tq_config_int(cfg, "broker.restart_backoff_max_ms"),
+                               (int)tq_config_int(cfg, "broker.crash_loop_restarts"),
+                               on_child_exit, b);
+    return b;
+}
+
+void tq_broker_destroy(tq_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tq_broker_t *b = *self_p;
+    if (b->sup)
+        tq_supervisor_destroy(&b->sup, 5000);
+    if (b->workers) {
+        for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+            free(w->running);
+            free(w);
+        }
+        zhashx_destroy(&b->workers);
+    }
+    if (b->front)
+        zmq_close(b->front);
+    if (b->back)
+        zmq_close(b->back);
+    if (b->ctx)
+        zmq_ctx_term(b->ctx);
+    tq_pglane_destroy(&b->ingest);
+    tq_pglane_destroy(&b->update);
+    tq_pglane_destroy(&b->misc);
+    /* Jobs in the staged/in-flight vectors are owned by the table. */
+    tq_jobs_destroy(&b->jobs);
+    free(b->staged_inserts.v);
+    free(b->inflight_inserts.v);
+    free(b->staged_updates.v);
+    free(b->inflight_updates);
+    tq_vault_destroy(&b->vault);
+    if (b->sigfd >= 0)
+        close(b->sigfd);
+    tq_loop_destroy(&b->loop);
+    free(b);
+    *self_p = NULL;
+}
+
+int tq_broker_run(tq_broker_t *b)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    tq_loop_add_fd(b->loop, b->sigfd, ZMQ_POLLIN, on_signal, b);
+    tq_loop_add_socket(b->loop, b->front, ZMQ_POLLIN, on_front, b);
+    tq_loop_add_socket(b->loop, b->back, ZMQ_POLLIN, on_back, b);
+    tq_loop_on_turn(b->loop, on_turn, b);
+    tq_loop_timer(b->loop, b->heartbeat_ms, on_heartbeat, b);
+    tq_loop_timer(b->loop, 0, on_purge, b);
+    schedule_promote(b);
+    if (tq_supervisor_start(b->sup))
+        return 1;
+    tq_info("broker ready: clients on %s, workers on %s",
+            tq_config_str(b->cfg, "broker.frontend"), tq_config_str(b->cfg, "broker.backend"));
+    if (tq_loop_run(b->loop))
+        return 1;
+    /* Tell the workers to leave, then finish what the database still owes. */
+    for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
+        tq_msg_t m;
+        tq_msg_init(&m, TQ_MSG_DISCONNECT);
+        m.err_code = "shutdown";
+        send_to(b, b->back, w->ident, w->ident_len, &m);
+    }
+    tq_pglane_drain(b->ingest, 2000);
+    tq_pglane_drain(b->update, 2000);
+    tq_info("broker stopped");
+    return 0;
+}

@@ -1,2 +1,354 @@
-/* client.c — placeholder */
-typedef int tq_placeholder_client_t;
+/* client.c — libtoolq (include/toolq/client.h): a DEALER connection to the
+ * broker's frontend speaking the wire protocol of common/wire.h. Owns its
+ * socket and context; never retries a submit on its own (a caller that wants
+ * safe retries passes an idempotency key). */
+#include "toolq/client.h"
+
+#include "evloop.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#define MAX_REPLY (64u << 20)
+
+struct tq_client_t {
+    void *ctx;
+    void *sock;
+    char *endpoint;
+    uint64_t next_rid;
+    char err_code[64];
+    char err_msg[512];
+};
+
+static void set_err(tq_client_t *c, const char *code, const char *fmt, const char *arg)
+{
+    snprintf(c->err_code, sizeof c->err_code, "%s", code);
+    snprintf(c->err_msg, sizeof c->err_msg, fmt, arg ? arg : "");
+}
+
+TQ_API tq_client_t *tq_client_new(const char *endpoint)
+{
+    tq_client_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (!endpoint || !*endpoint)
+        endpoint = getenv("TOOLQ_BROKER");
+    if (endpoint && *endpoint) {
+        c->endpoint = strdup(endpoint);
+    } else {
+        const char *home = getenv("TOOLQ_HOME");
+        if (!home || !*home)
+            home = "./.toolq";
+        size_t n = strlen(home) + 32;
+        c->endpoint = malloc(n);
+        if (c->endpoint)
+            snprintf(c->endpoint, n, "ipc://%s/broker.sock", home);
+    }
+    c->ctx = zmq_ctx_new();
+    c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
+    if (!c->endpoint || !c->sock) {
+        tq_client_destroy(&c);
+        return NULL;
+    }
+    int zero = 0;
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(c->sock, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(c->sock, ZMQ_RCVHWM, &zero, sizeof zero);
+    if (zmq_connect(c->sock, c->endpoint) != 0) {
+        set_err(c, "invalid_endpoint", "cannot use endpoint %s", c->endpoint);
+    }
+    c->next_rid = 1;
+    return c;
+}
+
+TQ_API void tq_client_destroy(tq_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tq_client_t *c = *self_p;
+    if (c->sock)
+        zmq_close(c->sock);
+    if (c->ctx)
+        zmq_ctx_term(c->ctx);
+    free(c->endpoint);
+    free(c);
+    *self_p = NULL;
+}
+
+TQ_API const char *tq_client_endpoint(const tq_client_t *c) { return c->endpoint; }
+TQ_API const char *tq_client_error_code(const tq_client_t *c) { return c->err_code; }
+TQ_API const char *tq_client_error_message(const tq_client_t *c) { return c->err_msg; }
+
+TQ_API void tq_job_info_reset(tq_job_info_t *j)
+{
+    free(j->op);
+    free(j->state);
+    free(j->result);
+    free(j->error_code);
+    free(j->error_message);
+    memset(j, 0, sizeof *j);
+}
+
+/* A clearer error than a time-out when the ipc socket file is not there. */
+static int check_reachable(tq_client_t *c)
+{
+    if (strncmp(c->endpoint, "ipc://", 6) == 0) {
+        struct stat st;
+        if (stat(c->endpoint + 6, &st) != 0) {
+            set_err(c, "broker_not_running",
+                    "no broker socket at %s (start it with scripts/run, or set TOOLQ_BROKER)",
+                    c->endpoint + 6);
+            return TQ_CLIENT_TIMEOUT;
+        }
+    }
+    return 0;
+}
+
+static int send_msg(tq_client_t *c, tq_msg_t *m)
+{
+    if (check_reachable(c))
+        return TQ_CLIENT_TIMEOUT;
+    if (tq_msg_send(c->sock, NULL, 0, m, 0) < 0) {
+        set_err(c, "send_failed", "cannot send to the broker: %s", zmq_strerror(errno));
+        return TQ_CLIENT_ERROR;
+    }
+    return 0;
+}
+
+static void steal(char **dst, char **src)
+{
+    free(*dst);
+    *dst = *src;
+    *src = NULL;
+}
+
+static void fill_job(tq_job_info_t *j, tq_msg_t *m)
+{
+    memcpy(j->id, m->id, sizeof j->id);
+    steal(&j->op, &m->op);
+    steal(&j->state, &m->state);
+    j->attempts = (int)m->attempt;
+    steal(&j->result, &m->result);
+    steal(&j->error_code, &m->err_code);
+    steal(&j->error_message, &m->err_msg);
+}
+
+/* Receives one decoded message; TQ_CLIENT_TIMEOUT when none arrives. */
+static int recv_msg(tq_client_t *c, int timeout_ms, tq_msg_t *m)
+{
+    int64_t deadline = tq_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    for (;;) {
+        int64_t left = deadline - tq_now_ms();
+        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+        int r = zmq_poll(&it, 1, timeout_ms < 0 ? -1 : (left < 0 ? 0 : (long)left));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            set_err(c, "timeout", "no answer from the broker at %s in time", c->endpoint);
+            return TQ_CLIENT_TIMEOUT;
+        }
+        zmq_msg_t f;
+        zmq_msg_init(&f);
+        if (zmq_msg_recv(&f, c->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&f);
+            continue;
+        }
+        tq_error_t err = {0};
+        int rc = tq_msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), MAX_REPLY, m, &err);
+        zmq_msg_close(&f);
+        if (rc == 0)
+            return 0;
+        /* a frame we cannot read: skip it */
+    }
+}
+
+static void prepare_submit(tq_msg_t *m, uint64_t rid, const char *tenant, const char *op,
+                           const char *payload, const tq_submit_opts_t *o, bool wait)
+{
+    tq_msg_init(m, TQ_MSG_SUBMIT);
+    m->rid = rid;
+    m->tenant = (char *)tenant;
+    m->op = (char *)op;
+    m->payload = (char *)payload;
+    m->payload_len = payload ? strlen(payload) : 0;
+    m->wait = wait;
+    if (o) {
+        m->ikey = (char *)o->idempotency_key;
+        m->max_attempts = o->max_attempts;
+        m->timeout_ms = o->timeout_ms;
+        m->priority = o->priority;
+    }
+}
+
+TQ_API uint64_t tq_client_send_submit(tq_client_t *c, const char *tenant, const char *op,
+                                      const char *payload, const tq_submit_opts_t *o, bool wait)
+{
+    if (!tenant || !op) {
+        set_err(c, "invalid_argument", "tenant and op are required%s", "");
+        return 0;
+    }
+    tq_msg_t m;
+    uint64_t rid = c->next_rid++;
+    prepare_submit(&m, rid, tenant, op, payload, o, wait);
+    return send_msg(c, &m) == 0 ? rid : 0;
+}
+
+TQ_API int tq_client_recv(tq_client_t *c, int timeout_ms, tq_client_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    for (;;) {
+        tq_msg_t m;
+        int rc = recv_msg(c, timeout_ms, &m);
+        if (rc)
+            return rc;
+        ev->rid = m.rid;
+        if (m.type == TQ_MSG_ACCEPTED) {
+            ev->type = TQ_EVENT_ACCEPTED;
+            ev->dup = m.dup;
+            memcpy(ev->job.id, m.id, sizeof ev->job.id);
+        } else if (m.type == TQ_MSG_RESULT) {
+            ev->type = TQ_EVENT_RESULT;
+            fill_job(&ev->job, &m);
+        } else if (m.type == TQ_MSG_REJECTED) {
+            ev->type = TQ_EVENT_REJECTED;
+            steal(&ev->job.error_code, &m.err_code);
+            steal(&ev->job.error_message, &m.err_msg);
+        } else {
+            tq_msg_reset(&m);
+            continue;
+        }
+        tq_msg_reset(&m);
+        return 0;
+    }
+}
+
+/* Waits for the reply of one request; intermediate ACCEPTED replies are
+ * returned through accepted (when not NULL) and, if want_result, skipped. */
+static int await(tq_client_t *c, uint64_t rid, int timeout_ms, bool want_result, tq_msg_t *out)
+{
+    int64_t deadline = tq_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - tq_now_ms();
+        int rc = recv_msg(c, left < 0 ? 0 : (int)left, out);
+        if (rc)
+            return rc;
+        if (out->rid != rid && !(out->type == TQ_MSG_REJECTED && out->rid == 0)) {
+            tq_msg_reset(out);
+            continue;
+        }
+        if (out->type == TQ_MSG_REJECTED) {
+            snprintf(c->err_code, sizeof c->err_code, "%s", out->err_code ? out->err_code : "rejected");
+            snprintf(c->err_msg, sizeof c->err_msg, "%s", out->err_msg ? out->err_msg : "");
+            tq_msg_reset(out);
+            return TQ_CLIENT_REJECTED;
+        }
+        if (want_result && out->type == TQ_MSG_ACCEPTED) {
+            tq_msg_reset(out);
+            continue;
+        }
+        return 0;
+    }
+}
+
+TQ_API int tq_client_submit(tq_client_t *c, const char *tenant, const char *op,
+                            const char *payload, const tq_submit_opts_t *o, int timeout_ms,
+                            char job_id[37], bool *dup)
+{
+    uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, false);
+    if (!rid)
+        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT
+                                                              : TQ_CLIENT_ERROR;
+    tq_msg_t m;
+    int rc = await(c, rid, timeout_ms, false, &m);
+    if (rc)
+        return rc;
+    memcpy(job_id, m.id, 37);
+    if (dup)
+        *dup = m.dup;
+    tq_msg_reset(&m);
+    return 0;
+}
+
+TQ_API int tq_client_call(tq_client_t *c, const char *tenant, const char *op, const char *payload,
+                          const tq_submit_opts_t *o, int timeout_ms, tq_job_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, true);
+    if (!rid)
+        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT
+                                                              : TQ_CLIENT_ERROR;
+    int64_t deadline = tq_now_ms() + timeout_ms;
+    for (;;) {
+        tq_msg_t m;
+        int64_t left = deadline - tq_now_ms();
+        int rc = await(c, rid, left < 0 ? 0 : (int)left, false, &m);
+        if (rc)
+            return rc;
+        if (m.type == TQ_MSG_ACCEPTED) { /* remember the id in case we time out */
+            memcpy(out->id, m.id, sizeof out->id);
+            tq_msg_reset(&m);
+            continue;
+        }
+        fill_job(out, &m);
+        tq_msg_reset(&m);
+        return 0;
+    }
+}
+
+static int job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int timeout_ms,
+                       tq_job_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    tq_msg_t m;
+    tq_msg_init(&m, type);
+    m.rid = c->next_rid++;
+    snprintf(m.id, sizeof m.id, "%s", id ? id : "");
+    int rc = send_msg(c, &m);
+    if (rc)
+        return rc;
+    tq_msg_t r;
+    rc = await(c, m.rid, timeout_ms, false, &r);
+    if (rc)
+        return rc;
+    fill_job(out, &r);
+    tq_msg_reset(&r);
+    return 0;
+}
+
+TQ_API int tq_client_wait(tq_client_t *c, const char *id, int timeout_ms, tq_job_info_t *out)
+{
+    return job_request(c, TQ_MSG_WAIT, id, timeout_ms, out);
+}
+
+TQ_API int tq_client_status(tq_client_t *c, const char *id, int timeout_ms, tq_job_info_t *out)
+{
+    return job_request(c, TQ_MSG_STATUS, id, timeout_ms, out);
+}
+
+TQ_API int tq_client_cancel(tq_client_t *c, const char *id, int timeout_ms, tq_job_info_t *out)
+{
+    return job_request(c, TQ_MSG_CANCEL, id, timeout_ms, out);
+}
+
+TQ_API int tq_client_stats(tq_client_t *c, int timeout_ms, char **json)
+{
+    tq_msg_t m;
+    tq_msg_init(&m, TQ_MSG_STATS);
+    m.rid = c->next_rid++;
+    int rc = send_msg(c, &m);
+    if (rc)
+        return rc;
+    tq_msg_t r;
+    rc = await(c, m.rid, timeout_ms, false, &r);
+    if (rc)
+        return rc;
+    *json = r.result;
+    r.result = NULL;
+    tq_msg_reset(&r);
+    return 0;
+}

@@ -1,2 +1,83 @@
-/* placeholder: being written */
-int main(void) { return 0; }
+/* main.c — the toolq command: global options, then one subcommand from the
+ * table below. Subcommands live in cli/cmd_*.c, one file per area. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tq_cmd_ping(tq_cli_t *, int, char **);
+int tq_cmd_submit(tq_cli_t *, int, char **);
+int tq_cmd_job(tq_cli_t *, int, char **);
+int tq_cmd_wait(tq_cli_t *, int, char **);
+int tq_cmd_cancel(tq_cli_t *, int, char **);
+int tq_cmd_stats(tq_cli_t *, int, char **);
+
+static const tq_cli_command_t s_commands[] = {
+    {"ping", "[--tenant T]", "round trip through the broker and a worker", tq_cmd_ping},
+    {"submit",
+     "OP --tenant T [--payload-json JSON | --payload-file F] [--idempotency-key K] "
+     "[--max-attempts N] [--priority P] [--job-timeout S] [--no-wait]",
+     "submit a job and wait for its result (--no-wait prints the id alone)", tq_cmd_submit},
+    {"job", "ID [--wait]", "show a job (--wait: until it ends)", tq_cmd_job},
+    {"wait", "ID", "wait for a job to end", tq_cmd_wait},
+    {"cancel", "ID", "cancel a queued or running job", tq_cmd_cancel},
+    {"stats", "", "queue depth, jobs by state, workers", tq_cmd_stats},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: toolq [--broker ENDPOINT] [--json] [--timeout SECONDS] COMMAND ...\n\n");
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        fprintf(out, "  %-8s %s\n           %s\n", s_commands[i].name, s_commands[i].usage,
+                s_commands[i].help);
+    fprintf(out, "\nexit codes: 0 ok, 1 the job failed, 2 usage error, "
+                 "3 broker unreachable or timed out\n"
+                 "environment: TOOLQ_BROKER (endpoint), TOOLQ_HOME (default ./.toolq)\n");
+}
+
+int main(int argc, char **argv)
+{
+    tq_cli_t cli = {.timeout_ms = 30000};
+    const char *endpoint = NULL;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--broker") == 0 && i + 1 < argc) {
+            endpoint = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            cli.json = true;
+        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            double s = atof(argv[++i]);
+            if (s <= 0)
+                return tq_cli_usage_error("", "--timeout needs a positive number of seconds%s",
+                                          "");
+            cli.timeout_ms = (int)(s * 1000);
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return TQ_EXIT_OK;
+        } else {
+            fprintf(stderr, "toolq: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return TQ_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return TQ_EXIT_USAGE;
+    }
+    for (size_t k = 0; k < sizeof s_commands / sizeof s_commands[0]; k++) {
+        if (strcmp(argv[i], s_commands[k].name) != 0)
+            continue;
+        cli.client = tq_client_new(endpoint);
+        if (!cli.client) {
+            fprintf(stderr, "toolq: cannot create a client\n");
+            return TQ_EXIT_USAGE;
+        }
+        int rc = s_commands[k].run(&cli, argc - i, argv + i);
+        tq_client_destroy(&cli.client);
+        return rc;
+    }
+    fprintf(stderr, "toolq: unknown command %s\n", argv[i]);
+    usage(stderr);
+    return TQ_EXIT_USAGE;
+}

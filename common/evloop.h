@@ -27,6 +27,11 @@ void tq_loop_remove_fd(tq_loop_t *self, int fd);
 uint64_t tq_loop_timer(tq_loop_t *self, int64_t delay_ms, tq_timer_fn *fn, void *arg);
 void tq_loop_cancel(tq_loop_t *self, uint64_t timer_id);
 
+/* Called once at the end of every loop turn, after all callbacks of that turn
+ * (the broker's group commit: everything that arrived in one turn goes into
+ * one statement). One hook per loop. */
+void tq_loop_on_turn(tq_loop_t *self, tq_timer_fn *fn, void *arg);
+
 /* Monotonic milliseconds / microseconds. */
 int64_t tq_now_ms(void);
 int64_t tq_now_us(void);

@@ -1,2 +1,49 @@
-/* placeholder: being written */
-int main(void) { return 0; }
+/* main.c — toolq-worker: reads configuration (flags > env > file > default),
+ * then runs one worker process. Normally forked and exec'd by toolq-broker,
+ * which passes its own configuration flags along; can also be started by hand
+ * against a remote broker's backend endpoint. */
+#include "cmdline.h"
+#include "log.h"
+#include "worker.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <signal.h>
+
+int main(int argc, char **argv)
+{
+    tq_config_t *cfg = tq_config_new();
+    tq_error_t err = {0};
+    int first = 0;
+    if (tq_cmdline_load(cfg, argc, argv, &first, &err)) {
+        fprintf(stderr, "toolq-worker: %s: %s\n", err.code, err.message);
+        tq_config_destroy(&cfg);
+        return 2;
+    }
+    int die_with_parent = 0;
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--die-with-parent") == 0) {
+            die_with_parent = 1;
+        } else {
+            fprintf(stderr, "toolq-worker: unknown argument %s\n", argv[i]);
+            tq_config_destroy(&cfg);
+            return 2;
+        }
+    }
+    if (die_with_parent)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    tq_log_level_t level = TQ_LOG_INFO;
+    tq_log_level_parse(tq_config_str(cfg, "log.level"), &level);
+    tq_log_init("toolq-worker", level);
+    tq_worker_t *w = tq_worker_new(cfg, &err);
+    if (!w) {
+        tq_err("cannot start: %s: %s", err.code, err.message);
+        tq_config_destroy(&cfg);
+        return 1;
+    }
+    int rc = tq_worker_run(w);
+    tq_worker_destroy(&w);
+    tq_config_destroy(&cfg);
+    return rc;
+}

@@ -1,2 +1,344 @@
-/* worker.c — placeholder */
-typedef int tq_placeholder_worker_t;
+/* worker.c — the worker core: broker connection (DEALER), READY/credit,
+ * heartbeats, JOB -> op handler dispatch, RESULT back. Owns the per-process
+ * services handlers use (loop, config, database connection, vault). Never
+ * interprets a job's payload itself: that is the handlers' business. */
+#include "worker.h"
+
+#include "keystore.h"
+#include "log.h"
+#include "ops.h"
+#include "pg.h"
+#include "vault.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+struct tq_job_t {
+    tq_worker_t *worker;
+    char id[TQ_JOB_ID_LEN + 1];
+    char *tenant;
+    char *op;
+    int attempt;
+    int timeout_ms;
+    json_t *payload;
+};
+
+struct tq_worker_t {
+    tq_config_t *cfg;
+    tq_loop_t *loop;
+    void *ctx;
+    void *dealer;
+    int sigfd;
+    int credit;
+    int inflight;
+    int heartbeat_ms;
+    int liveness;
+    int64_t last_heard_ms;
+    size_t max_frame;
+    PGconn *db;
+    tq_vault_t *vault;
+    int exit_code;
+};
+
+/* --- job accessors (op.h) -------------------------------------------------- */
+
+const char *tq_job_id(const tq_job_t *job) { return job->id; }
+const char *tq_job_tenant(const tq_job_t *job) { return job->tenant; }
+const char *tq_job_op(const tq_job_t *job) { return job->op; }
+int tq_job_attempt(const tq_job_t *job) { return job->attempt; }
+int tq_job_timeout_ms(const tq_job_t *job) { return job->timeout_ms; }
+json_t *tq_job_payload(const tq_job_t *job) { return job->payload; }
+tq_loop_t *tq_job_loop(const tq_job_t *job) { return job->worker->loop; }
+tq_config_t *tq_job_config(const tq_job_t *job) { return job->worker->cfg; }
+
+PGconn *tq_job_db(tq_job_t *job, tq_error_t *err)
+{
+    tq_worker_t *w = job->worker;
+    if (w->db && PQstatus(w->db) != CONNECTION_OK) {
+        PQreset(w->db);
+        if (PQstatus(w->db) != CONNECTION_OK) {
+            PQfinish(w->db);
+            w->db = NULL;
+        }
+    }
+    if (!w->db)
+        w->db = tq_pg_connect(tq_config_str(w->cfg, "database.url"), err);
+    return w->db;
+}
+
+tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
+{
+    int version;
+    if (tq_vault_has_tenant(job->worker->vault, job->tenant, &version))
+        return job->worker->vault;
+    PGconn *db = tq_job_db(job, err);
+    if (!db || tq_keystore_ensure_tenant(db, job->worker->vault, job->tenant, err))
+        return NULL;
+    return job->worker->vault;
+}
+
+static void job_free(tq_job_t *job)
+{
+    json_decref(job->payload);
+    free(job->tenant);
+    free(job->op);
+    free(job);
+}
+
+static void send_result(tq_job_t *job, bool ok, const char *result, const char *code,
+                        const char *message, bool retryable)
+{
+    tq_worker_t *w = job->worker;
+    tq_msg_t m;
+    tq_msg_init(&m, TQ_MSG_RESULT);
+    memcpy(m.id, job->id, sizeof m.id);
+    m.attempt = job->attempt;
+    m.ok = ok;
+    m.retryable = retryable;
+    m.result = (char *)result;
+    m.err_code = (char *)code;
+    m.err_msg = (char *)message;
+    if (tq_msg_send(w->dealer, NULL, 0, &m, 0) < 0)
+        tq_warn("cannot send RESULT for job %s: %s", job->id, zmq_strerror(errno));
+    w->inflight--;
+    job_free(job);
+}
+
+void tq_job_done(tq_job_t *job, json_t *result)
+{
+    char *text = json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(result);
+    if (!text) {
+        send_result(job, false, NULL, "internal", "result could not be encoded", false);
+        return;
+    }
+    send_result(job, true, text, NULL, NULL, false);
+    free(text);
+}
+
+void tq_job_fail(tq_job_t *job, const char *code, const char *message, bool retryable)
+{
+    send_result(job, false, NULL, code, message, retryable);
+}
+
+void tq_job_fail_err(tq_job_t *job, const tq_error_t *err, bool retryable)
+{
+    tq_job_fail(job, err->code[0] ? err->code : "internal", err->message, retryable);
+}
+
+/* --- broker connection ------------------------------------------------------ */
+
+static void send_simple(tq_worker_t *w, tq_msg_type_t type)
+{
+    tq_msg_t m;
+    tq_msg_init(&m, type);
+    if (type == TQ_MSG_READY) {
+        m.credit = w->credit;
+        m.pid = getpid();
+    }
+    tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT);
+}
+
+static void on_dealer(tq_loop_t *loop, int revents, void *arg);
+
+static int connect_broker(tq_worker_t *w)
+{
+    const char *endpoint = tq_config_str(w->cfg, "broker.backend");
+    w->dealer = zmq_socket(w->ctx, ZMQ_DEALER);
+    int zero = 0, hwm = 0;
+    zmq_setsockopt(w->dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(w->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(w->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_connect(w->dealer, endpoint) != 0) {
+        tq_err("cannot connect to broker backend %s: %s", endpoint, zmq_strerror(errno));
+        return -1;
+    }
+    tq_loop_add_socket(w->loop, w->dealer, ZMQ_POLLIN, on_dealer, w);
+    w->last_heard_ms = tq_now_ms();
+    send_simple(w, TQ_MSG_READY);
+    return 0;
+}
+
+static void reconnect(tq_worker_t *w)
+{
+    tq_warn("broker silent for %d ms: reconnecting", w->heartbeat_ms * w->liveness);
+    tq_loop_remove_socket(w->loop, w->dealer);
+    zmq_close(w->dealer);
+    w->dealer = NULL;
+    connect_broker(w);
+}
+
+static void start_job(tq_worker_t *w, tq_msg_t *m)
+{
+    tq_job_t *job = calloc(1, sizeof *job);
+    if (!job)
+        return;
+    job->worker = w;
+    memcpy(job->id, m->id, sizeof job->id);
+    job->tenant = m->tenant ? m->tenant : strdup("");
+    job->op = m->op ? m->op : strdup("");
+    m->tenant = m->op = NULL;
+    job->attempt = (int)m->attempt;
+    job->timeout_ms = (int)m->timeout_ms;
+    w->inflight++;
+    json_error_t jerr;
+    job->payload = m->payload_len ? json_loadb(m->payload, m->payload_len, 0, &jerr)
+                                  : json_object();
+    if (!job->payload || !json_is_object(job->payload)) {
+        tq_job_fail(job, "invalid_payload", "the payload must be a JSON object", false);
+        return;
+    }
+    const tq_op_t *op = tq_ops_find(job->op);
+    if (!op) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "unknown op '%.200s'", job->op);
+        tq_job_fail(job, "unknown_op", msg, false);
+        return;
+    }
+    op->start(job);
+}
+
+static void on_dealer(tq_loop_t *loop, int revents, void *arg)
+{
+    (void)loop;
+    (void)revents;
+    tq_worker_t *w = arg;
+    for (int budget = 0; budget < 1024 && w->dealer; budget++) {
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, w->dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frame);
+            return;
+        }
+        w->last_heard_ms = tq_now_ms();
+        tq_msg_t m;
+        tq_error_t err = {0};
+        int more = zmq_msg_more(&frame);
+        int rc = tq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), w->max_frame, &m, &err);
+        zmq_msg_close(&frame);
+        if (more) { /* we only ever expect one frame; drain the rest */
+            tq_warn("dropping a multi-frame message from the broker");
+            if (rc == 0)
+                tq_msg_reset(&m);
+            continue;
+        }
+        if (rc) {
+            tq_warn("dropping a bad frame from the broker: %s: %s", err.code, err.message);
+            continue;
+        }
+        switch (m.type) {
+        case TQ_MSG_JOB:
+            start_job(w, &m);
+            break;
+        case TQ_MSG_HEARTBEAT:
+            break;
+        case TQ_MSG_DISCONNECT:
+            if (m.err_code && strcmp(m.err_code, "shutdown") == 0) {
+                tq_info("broker is shutting down: exiting");
+                tq_loop_stop(w->loop);
+            } else {
+                send_simple(w, TQ_MSG_READY); /* the broker forgot us: register again */
+            }
+            break;
+        default:
+            tq_warn("unexpected %s from the broker", tq_msg_type_name(m.type));
+        }
+        tq_msg_reset(&m);
+    }
+}
+
+static void on_heartbeat(tq_loop_t *loop, void *arg)
+{
+    tq_worker_t *w = arg;
+    if (tq_now_ms() - w->last_heard_ms > (int64_t)w->heartbeat_ms * w->liveness)
+        reconnect(w);
+    else
+        send_simple(w, TQ_MSG_HEARTBEAT);
+    tq_loop_timer(loop, w->heartbeat_ms, on_heartbeat, w);
+}
+
+static void on_signal(tq_loop_t *loop, int revents, void *arg)
+{
+    (void)revents;
+    tq_worker_t *w = arg;
+    struct signalfd_siginfo si;
+    if (read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        tq_info("signal %d: stopping", (int)si.ssi_signo);
+        tq_loop_stop(loop);
+    }
+}
+
+/* --- lifecycle ----------------------------------------------------------------- */
+
+tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
+{
+    unsigned char key[TQ_MASTER_KEY_LEN];
+    if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err))
+        return NULL;
+    tq_worker_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        tq_error_set(err, "internal", "out of memory");
+        return NULL;
+    }
+    w->cfg = cfg;
+    w->vault = tq_vault_new(key);
+    memset(key, 0, sizeof key);
+    w->loop = tq_loop_new();
+    w->ctx = zmq_ctx_new();
+    w->credit = (int)tq_config_int(cfg, "worker.concurrency");
+    w->heartbeat_ms = (int)tq_config_int(cfg, "broker.heartbeat_ms");
+    w->liveness = (int)tq_config_int(cfg, "broker.heartbeat_liveness");
+    w->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
+    w->sigfd = -1;
+    if (!w->vault || !w->loop || !w->ctx || w->credit < 1) {
+        tq_error_set(err, "invalid_config", "worker.concurrency must be at least 1");
+        tq_worker_destroy(&w);
+    }
+    return w;
+}
+
+void tq_worker_destroy(tq_worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tq_worker_t *w = *self_p;
+    if (w->dealer)
+        zmq_close(w->dealer);
+    if (w->ctx)
+        zmq_ctx_term(w->ctx);
+    if (w->sigfd >= 0)
+        close(w->sigfd);
+    if (w->db)
+        PQfinish(w->db);
+    tq_vault_destroy(&w->vault);
+    tq_loop_destroy(&w->loop);
+    free(w);
+    *self_p = NULL;
+}
+
+int tq_worker_run(tq_worker_t *w)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    w->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (w->sigfd >= 0)
+        tq_loop_add_fd(w->loop, w->sigfd, ZMQ_POLLIN, on_signal, w);
+    if (connect_broker(w))
+        return 1;
+    tq_loop_timer(w->loop, w->heartbeat_ms, on_heartbeat, w);
+    tq_info("worker ready (credit %d)", w->credit);
+    if (tq_loop_run(w->loop))
+        return 1;
+    if (w->inflight)
+        tq_info("exiting with %d jobs unfinished (the broker re-queues them)", w->inflight);
+    return w->exit_code;
+}

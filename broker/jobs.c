@@ -1,0 +1,291 @@
+/* jobs.c — in-memory job table, idempotency index and queues (see jobs.h).
+ * Hash tables are czmq zhashx; the two queues are binary heaps of job
+ * pointers that record each job's index for O(log n) removal. */
+#include "jobs.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tq_bjob_t **v;
+    size_t n, cap;
+    bool (*less)(const tq_bjob_t *a, const tq_bjob_t *b);
+} heap_t;
+
+struct tq_jobs_t {
+    zhashx_t *by_id;
+    zhashx_t *by_ikey;
+    heap_t ready, delayed;
+    uint64_t next_seq;
+};
+
+const char *tq_job_state_name(tq_job_state_t s)
+{
+    static const char *names[] = {"queued", "running", "succeeded", "failed", "dead", "cancelled"};
+    return (unsigned)s < 6 ? names[s] : "?";
+}
+
+/* --- heaps ------------------------------------------------------------------- */
+
+static bool ready_less(const tq_bjob_t *a, const tq_bjob_t *b)
+{
+    if (a->priority != b->priority)
+        return a->priority > b->priority;
+    return a->seq < b->seq;
+}
+
+static bool delayed_less(const tq_bjob_t *a, const tq_bjob_t *b)
+{
+    if (a->run_after_ms != b->run_after_ms)
+        return a->run_after_ms < b->run_after_ms;
+    return a->seq < b->seq;
+}
+
+static void heap_swap(heap_t *h, size_t i, size_t j)
+{
+    tq_bjob_t *t = h->v[i];
+    h->v[i] = h->v[j];
+    h->v[j] = t;
+    h->v[i]->heap_index = i;
+    h->v[j]->heap_index = j;
+}
+
+static void heap_up(heap_t *h, size_t i)
+{
+    while (i > 0 && h->less(h->v[i], h->v[(i - 1) / 2])) {
+        heap_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(heap_t *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && h->less(h->v[l], h->v[m]))
+            m = l;
+        if (r < h->n && h->less(h->v[r], h->v[m]))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+static void heap_push(heap_t *h, tq_bjob_t *job)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 1024;
+        tq_bjob_t **v = realloc(h->v, cap * sizeof *v);
+        if (!v)
+            abort(); /* out of memory in the dispatcher: nothing sane to do */
+        h->v = v;
+        h->cap = cap;
+    }
+    h->v[h->n] = job;
+    job->heap_index = h->n;
+    heap_up(h, h->n++);
+}
+
+static void heap_remove(heap_t *h, size_t i)
+{
+    h->v[i]->heap_index = SIZE_MAX;
+    h->n--;
+    if (i == h->n)
+        return;
+    h->v[i] = h->v[h->n];
+    h->v[i]->heap_index = i;
+    heap_down(h, i);
+    heap_up(h, i);
+}
+
+/* --- jobs -------------------------------------------------------------------- */
+
+tq_bjob_t *tq_bjob_new(void)
+{
+    tq_bjob_t *j = calloc(1, sizeof *j);
+    if (j)
+        j->heap_index = SIZE_MAX;
+    return j;
+}
+
+void tq_bjob_free_waiters(tq_waiter_t **list)
+{
+    while (*list) {
+        tq_waiter_t *n = (*list)->next;
+        free(*list);
+        *list = n;
+    }
+}
+
+void tq_bjob_free(tq_bjob_t *j)
+{
+    if (!j)
+        return;
+    free(j->tenant);
+    free(j->op);
+    free(j->ikey);
+    free(j->payload);
+    free(j->result);
+    free(j->err_code);
+    free(j->err_msg);
+    tq_bjob_free_waiters(&j->accept_waiters);
+    tq_bjob_free_waiters(&j->result_waiters);
+    free(j);
+}
+
+void tq_bjob_set_error(tq_bjob_t *j, const char *code, const char *msg)
+{
+    tq_msg_set(&j->err_code, code);
+    tq_msg_set(&j->err_msg, msg);
+}
+
+tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t ident_len,
+                               uint64_t rid)
+{
+    if (ident_len > sizeof((tq_waiter_t *)0)->ident)
+        return NULL;
+    tq_waiter_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    memcpy(w->ident, ident, ident_len);
+    w->ident_len = ident_len;
+    w->rid = rid;
+    w->next = *list;
+    *list = w;
+    return w;
+}
+
+static char *ikey_of(const char *tenant, const char *ikey)
+{
+    size_t a = strlen(tenant), b = strlen(ikey);
+    char *k = malloc(a + b + 2);
+    if (!k)
+        abort();
+    memcpy(k, tenant, a);
+    k[a] = '\x1f';
+    memcpy(k + a + 1, ikey, b + 1);
+    return k;
+}
+
+tq_jobs_t *tq_jobs_new(void)
+{
+    tq_jobs_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->by_id = zhashx_new();
+    self->by_ikey = zhashx_new();
+    self->ready.less = ready_less;
+    self->delayed.less = delayed_less;
+    return self;
+}
+
+void tq_jobs_destroy(tq_jobs_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tq_jobs_t *self = *self_p;
+    for (tq_bjob_t *j = zhashx_first(self->by_id); j; j = zhashx_next(self->by_id))
+        tq_bjob_free(j);
+    zhashx_destroy(&self->by_id);
+    zhashx_destroy(&self->by_ikey);
+    free(self->ready.v);
+    free(self->delayed.v);
+    free(self);
+    *self_p = NULL;
+}
+
+void tq_jobs_add(tq_jobs_t *self, tq_bjob_t *job)
+{
+    job->seq = ++self->next_seq;
+    zhashx_insert(self->by_id, job->id, job);
+    if (job->ikey) {
+        char *k = ikey_of(job->tenant, job->ikey);
+        zhashx_insert(self->by_ikey, k, job);
+        free(k);
+    }
+}
+
+tq_bjob_t *tq_jobs_get(tq_jobs_t *self, const char *id)
+{
+    return zhashx_lookup(self->by_id, id);
+}
+
+tq_bjob_t *tq_jobs_by_ikey(tq_jobs_t *self, const char *tenant, const char *ikey)
+{
+    char *k = ikey_of(tenant, ikey);
+    tq_bjob_t *j = zhashx_lookup(self->by_ikey, k);
+    free(k);
+    return j;
+}
+
+void tq_jobs_remove(tq_jobs_t *self, tq_bjob_t *job)
+{
+    tq_jobs_unqueue(self, job);
+    zhashx_delete(self->by_id, job->id);
+    if (job->ikey) {
+        char *k = ikey_of(job->tenant, job->ikey);
+        if (zhashx_lookup(self->by_ikey, k) == job)
+            zhashx_delete(self->by_ikey, k);
+        free(k);
+    }
+}
+
+size_t tq_jobs_count(const tq_jobs_t *self)
+{
+    return zhashx_size(self->by_id);
+}
+
+void tq_jobs_each(tq_jobs_t *self, void (*fn)(tq_bjob_t *job, void *arg), void *arg)
+{
+    for (tq_bjob_t *j = zhashx_first(self->by_id); j; j = zhashx_next(self->by_id))
+        fn(j, arg);
+}
+
+void tq_jobs_enqueue(tq_jobs_t *self, tq_bjob_t *job, int64_t now_ms)
+{
+    tq_jobs_unqueue(self, job);
+    heap_push(job->run_after_ms > now_ms ? &self->delayed : &self->ready, job);
+}
+
+tq_bjob_t *tq_jobs_pop_ready(tq_jobs_t *self)
+{
+    if (self->ready.n == 0)
+        return NULL;
+    tq_bjob_t *j = self->ready.v[0];
+    heap_remove(&self->ready, 0);
+    return j;
+}
+
+int64_t tq_jobs_promote(tq_jobs_t *self, int64_t now_ms)
+{
+    while (self->delayed.n > 0 && self->delayed.v[0]->run_after_ms <= now_ms) {
+        tq_bjob_t *j = self->delayed.v[0];
+        heap_remove(&self->delayed, 0);
+        heap_push(&self->ready, j);
+    }
+    return self->delayed.n ? self->delayed.v[0]->run_after_ms - now_ms : -1;
+}
+
+void tq_jobs_unqueue(tq_jobs_t *self, tq_bjob_t *job)
+{
+    size_t i = job->heap_index;
+    if (i == SIZE_MAX)
+        return;
+    if (i < self->ready.n && self->ready.v[i] == job)
+        heap_remove(&self->ready, i);
+    else if (i < self->delayed.n && self->delayed.v[i] == job)
+        heap_remove(&self->delayed, i);
+}
+
+size_t tq_jobs_ready_count(const tq_jobs_t *self)
+{
+    return self->ready.n;
+}
+
+size_t tq_jobs_delayed_count(const tq_jobs_t *self)
+{
+    return self->delayed.n;
+}

@@ -1,0 +1,96 @@
+/* jobs.h — the broker's in-memory view of open jobs: a table by id, the
+ * idempotency index, the ready queue (priority, then submit order) and the
+ * delayed set (retries waiting for run_after). PostgreSQL holds the truth;
+ * this holds what the dispatcher needs to be fast. Never does I/O. */
+#ifndef TQ_JOBS_H
+#define TQ_JOBS_H
+
+#include "wire.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    TQ_JOB_QUEUED,
+    TQ_JOB_RUNNING,
+    TQ_JOB_SUCCEEDED,
+    TQ_JOB_FAILED,
+    TQ_JOB_DEAD,
+    TQ_JOB_CANCELLED,
+} tq_job_state_t;
+
+const char *tq_job_state_name(tq_job_state_t s);
+static inline bool tq_job_state_final(tq_job_state_t s)
+{
+    return s >= TQ_JOB_SUCCEEDED;
+}
+
+/* A client waiting for ACCEPTED or RESULT: ROUTER identity + request id. */
+typedef struct tq_waiter_t {
+    unsigned char ident[256];
+    size_t ident_len;
+    uint64_t rid;
+    bool dup; /* ACCEPTED for an earlier job with the same idempotency key */
+    struct tq_waiter_t *next;
+} tq_waiter_t;
+
+struct tq_bworker_t;
+
+typedef struct tq_bjob_t {
+    char id[TQ_JOB_ID_LEN + 1];
+    char *tenant, *op, *ikey;
+    char *payload; /* JSON text */
+    size_t payload_len;
+    char *result;  /* JSON text, when succeeded */
+    size_t result_len;
+    char *err_code, *err_msg;
+    int priority, max_attempts, attempts, rescues, timeout_ms;
+    tq_job_state_t state;
+    bool persisted;         /* its INSERT has committed */
+    bool in_update;         /* queued for the next journal UPDATE */
+    bool started;           /* dispatched at least once (started_at set) */
+    int64_t run_after_ms;   /* monotonic */
+    int64_t lease_until_ms; /* monotonic, while running */
+    int64_t submitted_us;
+    struct tq_bworker_t *worker; /* while running */
+    tq_waiter_t *accept_waiters; /* want ACCEPTED (after the insert commits) */
+    tq_waiter_t *result_waiters; /* want RESULT (after the outcome commits) */
+    uint64_t seq;           /* submit order */
+    size_t heap_index;      /* in ready or delayed heap; SIZE_MAX when in none */
+} tq_bjob_t;
+
+typedef struct tq_jobs_t tq_jobs_t;
+
+tq_jobs_t *tq_jobs_new(void);
+/* Frees every job still held. */
+void tq_jobs_destroy(tq_jobs_t **self_p);
+
+tq_bjob_t *tq_bjob_new(void);
+void tq_bjob_free(tq_bjob_t *job);
+void tq_bjob_set_error(tq_bjob_t *job, const char *code, const char *msg);
+tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t ident_len,
+                               uint64_t rid);
+void tq_bjob_free_waiters(tq_waiter_t **list);
+
+/* Table: insert (takes ownership), lookup, remove (does not free). */
+void tq_jobs_add(tq_jobs_t *self, tq_bjob_t *job);
+tq_bjob_t *tq_jobs_get(tq_jobs_t *self, const char *id);
+tq_bjob_t *tq_jobs_by_ikey(tq_jobs_t *self, const char *tenant, const char *ikey);
+void tq_jobs_remove(tq_jobs_t *self, tq_bjob_t *job);
+size_t tq_jobs_count(const tq_jobs_t *self);
+/* Calls fn for every job (fn must not add or remove). */
+void tq_jobs_each(tq_jobs_t *self, void (*fn)(tq_bjob_t *job, void *arg), void *arg);
+
+/* Ready queue: highest priority first, then oldest. A job whose
+ * run_after_ms is in the future goes to the delayed heap instead. */
+void tq_jobs_enqueue(tq_jobs_t *self, tq_bjob_t *job, int64_t now_ms);
+tq_bjob_t *tq_jobs_pop_ready(tq_jobs_t *self);
+/* Moves due delayed jobs to the ready queue; returns ms until the next one
+ * is due (-1 when none). */
+int64_t tq_jobs_promote(tq_jobs_t *self, int64_t now_ms);
+/* Takes a job out of whichever heap holds it (cancel). */
+void tq_jobs_unqueue(tq_jobs_t *self, tq_bjob_t *job);
+size_t tq_jobs_ready_count(const tq_jobs_t *self);
+size_t tq_jobs_delayed_count(const tq_jobs_t *self);
+
+#endif

@@ -1,0 +1,347 @@
+/* journal.c — SQL and batch parameters for the tq_jobs journal (journal.h).
+ * Arrays travel as text array literals: every element is quoted and escaped,
+ * so no value can change the statement. */
+#include "journal.h"
+
+#include "evloop.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const TQ_JOURNAL_INSERT_SQL =
+    "INSERT INTO tq_jobs (id, tenant_id, op, state, max_attempts, priority, timeout_ms,"
+    " idempotency_key, payload)"
+    " SELECT u.id, u.tn, u.op, 'queued', u.ma, u.pr, u.tm, u.ik, u.pl"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],"
+    " $7::text[], $8::bytea[]) AS u(id, tn, op, ma, pr, tm, ik, pl)"
+    " ON CONFLICT DO NOTHING RETURNING id";
+
+const char *const TQ_JOURNAL_UPDATE_SQL =
+    "UPDATE tq_jobs j SET state = u.st, attempts = u.at, rescues = u.rs,"
+    " result = coalesce(u.res, j.result), error_code = u.ec, error_message = u.em,"
+    " started_at = CASE WHEN u.started THEN coalesce(j.started_at, now()) ELSE j.started_at END,"
+    " finished_at = CASE WHEN u.st IN ('succeeded','failed','dead','cancelled') THEN now() END,"
+    " run_after = now() + u.delay * interval '1 millisecond'"
+    " FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::bytea[], $6::text[],"
+    " $7::text[], $8::bool[], $9::bigint[]) AS u(id, st, at, rs, res, ec, em, started, delay)"
+    " WHERE j.id = u.id AND j.attempts <= u.at"
+    " AND j.state NOT IN ('succeeded','failed','dead','cancelled')";
+
+#define LOOKUP_COLUMNS                                                                             \
+    "SELECT id, tenant_id, op, state, attempts, result, error_code, error_message FROM tq_jobs "
+const char *const TQ_JOURNAL_LOOKUP_SQL = LOOKUP_COLUMNS "WHERE id = $1::uuid";
+const char *const TQ_JOURNAL_LOOKUP_IKEY_SQL =
+    LOOKUP_COLUMNS "WHERE tenant_id = $1 AND idempotency_key = $2";
+const char *const TQ_JOURNAL_COUNTS_SQL = "SELECT state, count(*) FROM tq_jobs GROUP BY state";
+const char *const TQ_JOURNAL_PURGE_SQL =
+    "DELETE FROM tq_jobs WHERE finished_at < now() - $1::int * interval '1 hour'";
+
+/* --- array literal builder ---------------------------------------------------- */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+    bool oom;
+} sbuf_t;
+
+static void sb_put(sbuf_t *b, const char *p, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, p, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+static void sb_open(sbuf_t *b) { sb_put(b, "{", 1); }
+
+static void sb_sep(sbuf_t *b)
+{
+    if (b->n > 1)
+        sb_put(b, ",", 1);
+}
+
+static char *sb_close(sbuf_t *b)
+{
+    sb_put(b, "}", 1);
+    if (b->oom) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+/* A quoted text element (NULL -> unquoted NULL). */
+static void sb_text(sbuf_t *b, const char *v)
+{
+    sb_sep(b);
+    if (!v) {
+        sb_put(b, "NULL", 4);
+        return;
+    }
+    sb_put(b, "\"", 1);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sb_put(b, "\\", 1);
+        sb_put(b, p, 1);
+    }
+    sb_put(b, "\"", 1);
+}
+
+static void sb_int(sbuf_t *b, long long v)
+{
+    char t[32];
+    sb_sep(b);
+    sb_put(b, t, (size_t)snprintf(t, sizeof t, "%lld", v));
+}
+
+/* bytea element in hex form: "\\xABCD" inside the array literal. */
+static void sb_bytea(sbuf_t *b, const unsigned char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    sb_sep(b);
+    if (!p) {
+        sb_put(b, "NULL", 4);
+        return;
+    }
+    sb_put(b, "\"\\\\x", 4);
+    char chunk[128];
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        chunk[c++] = hex[p[i] >> 4];
+        chunk[c++] = hex[p[i] & 15];
+        if (c == sizeof chunk) {
+            sb_put(b, chunk, c);
+            c = 0;
+        }
+    }
+    sb_put(b, chunk, c);
+    sb_put(b, "\"", 1);
+}
+
+void tq_journal_free_params(char **params, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(params[i]);
+        params[i] = NULL;
+    }
+}
+
+/* The journal's data key belongs to the system scope; the job's tenant is
+ * bound through the row id ("tenant/job id") so a ciphertext cannot move
+ * between tenants or rows. */
+static tq_aad_t journal_aad(const char *tenant, const char *id, const char *column,
+                            char row[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2])
+{
+    snprintf(row, TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2, "%s/%s", tenant, id);
+    return (tq_aad_t){TQ_JOURNAL_SCOPE, "tq_jobs", column, row};
+}
+
+static int seal(const tq_vault_t *vault, const tq_bjob_t *j, const char *column, const char *text,
+                size_t len, unsigned char **out, size_t *out_len, tq_error_t *err)
+{
+    char row[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2];
+    tq_aad_t aad = journal_aad(j->tenant, j->id, column, row);
+    return tq_vault_seal(vault, &aad, text, len, out, out_len, err);
+}
+
+int tq_journal_insert_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
+                             char **params, tq_error_t *err)
+{
+    sbuf_t b[TQ_JOURNAL_INSERT_NPARAMS] = {0};
+    for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
+        sb_open(&b[k]);
+    for (size_t i = 0; i < n; i++) {
+        const tq_bjob_t *j = jobs[i];
+        unsigned char *ct;
+        size_t ctn;
+        if (seal(vault, j, "payload", j->payload, j->payload_len, &ct, &ctn, err)) {
+            for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
+                free(b[k].s);
+            return -1;
+        }
+        sb_text(&b[0], j->id);
+        sb_text(&b[1], j->tenant);
+        sb_text(&b[2], j->op);
+        sb_int(&b[3], j->max_attempts);
+        sb_int(&b[4], j->priority);
+        sb_int(&b[5], j->timeout_ms);
+        sb_text(&b[6], j->ikey);
+        sb_bytea(&b[7], ct, ctn);
+        free(ct);
+    }
+    int rc = 0;
+    for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
+        if (!(params[k] = sb_close(&b[k])))
+            rc = -1;
+    if (rc) {
+        tq_journal_free_params(params, TQ_JOURNAL_INSERT_NPARAMS);
+        return tq_error_set(err, "internal", "out of memory building a journal batch");
+    }
+    return 0;
+}
+
+int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
+                             char **params, tq_error_t *err)
+{
+    sbuf_t b[TQ_JOURNAL_UPDATE_NPARAMS] = {0};
+    for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
+        sb_open(&b[k]);
+    int64_t now = tq_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        const tq_bjob_t *j = jobs[i];
+        unsigned char *ct = NULL;
+        size_t ctn = 0;
+        if (j->result && j->state == TQ_JOB_SUCCEEDED &&
+            seal(vault, j, "result", j->result, j->result_len, &ct, &ctn, err)) {
+            for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
+                free(b[k].s);
+            return -1;
+        }
+        sb_text(&b[0], j->id);
+        sb_text(&b[1], tq_job_state_name(j->state));
+        sb_int(&b[2], j->attempts);
+        sb_int(&b[3], j->rescues);
+        sb_bytea(&b[4], ct, ctn);
+        sb_text(&b[5], j->err_code);
+        sb_text(&b[6], j->err_msg);
+        sb_sep(&b[7]);
+        sb_put(&b[7], j->started ? "t" : "f", 1);
+        int64_t delay = j->state == TQ_JOB_QUEUED && j->run_after_ms > now ? j->run_after_ms - now
+                                                                             : 0;
+        sb_int(&b[8], delay);
+        free(ct);
+    }
+    int rc = 0;
+    for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
+        if (!(params[k] = sb_close(&b[k])))
+            rc = -1;
+    if (rc) {
+        tq_journal_free_params(params, TQ_JOURNAL_UPDATE_NPARAMS);
+        return tq_error_set(err, "internal", "out of memory building a journal batch");
+    }
+    return 0;
+}
+
+/* --- reading back ------------------------------------------------------------- */
+
+static int open_column(const tq_vault_t *vault, PGresult *res, int row, int col,
+                       const char *tenant, const char *id, const char *column, char **out,
+                       size_t *out_len, tq_error_t *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (PQgetisnull(res, row, col))
+        return 0;
+    size_t n;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
+    if (!raw)
+        return tq_error_set(err, "internal", "out of memory");
+    char rowid[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2];
+    tq_aad_t aad = journal_aad(tenant, id, column, rowid);
+    unsigned char *plain;
+    size_t pn;
+    int rc = tq_vault_open(vault, &aad, raw, n, &plain, &pn, err);
+    PQfreemem(raw);
+    if (rc)
+        return -1;
+    *out = malloc(pn + 1);
+    if (!*out) {
+        free(plain);
+        return tq_error_set(err, "internal", "out of memory");
+    }
+    memcpy(*out, plain, pn);
+    (*out)[pn] = '\0';
+    *out_len = pn;
+    free(plain);
+    return 0;
+}
+
+static tq_job_state_t parse_state(const char *s)
+{
+    for (int i = TQ_JOB_QUEUED; i <= TQ_JOB_CANCELLED; i++)
+        if (strcmp(tq_job_state_name((tq_job_state_t)i), s) == 0)
+            return (tq_job_state_t)i;
+    return TQ_JOB_QUEUED;
+}
+
+long tq_journal_recover(PGconn *db, const tq_vault_t *vault, tq_jobs_t *jobs, int64_t now_ms,
+                        tq_error_t *err)
+{
+    PGresult *res = PQexec(db, "SELECT id, tenant_id, op, state, attempts, rescues,"
+                               " max_attempts, priority, timeout_ms, idempotency_key, payload,"
+                               " greatest(0, extract(epoch FROM run_after - now()) * 1000)::bigint"
+                               " FROM tq_jobs WHERE state IN ('queued', 'running')"
+                               " ORDER BY created_at, id");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        tq_error_set(err, "db_error", "recovering jobs: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    long n = PQntuples(res);
+    for (int r = 0; r < n; r++) {
+        tq_bjob_t *j = tq_bjob_new();
+        snprintf(j->id, sizeof j->id, "%s", PQgetvalue(res, r, 0));
+        j->tenant = strdup(PQgetvalue(res, r, 1));
+        j->op = strdup(PQgetvalue(res, r, 2));
+        bool was_running = parse_state(PQgetvalue(res, r, 3)) == TQ_JOB_RUNNING;
+        j->attempts = atoi(PQgetvalue(res, r, 4));
+        j->rescues = atoi(PQgetvalue(res, r, 5));
+        j->max_attempts = atoi(PQgetvalue(res, r, 6));
+        j->priority = atoi(PQgetvalue(res, r, 7));
+        j->timeout_ms = atoi(PQgetvalue(res, r, 8));
+        j->ikey = PQgetisnull(res, r, 9) ? NULL : strdup(PQgetvalue(res, r, 9));
+        j->state = TQ_JOB_QUEUED;
+        j->persisted = true;
+        j->started = j->attempts > 0;
+        j->run_after_ms = now_ms + atoll(PQgetvalue(res, r, 11));
+        if (open_column(vault, res, r, 10, j->tenant, j->id, "payload", &j->payload,
+                        &j->payload_len, err)) {
+            tq_error_prefix(err, "job %s", j->id);
+            tq_bjob_free(j);
+            PQclear(res);
+            return -1;
+        }
+        if (was_running)
+            tq_info("job %s was running when the previous broker stopped: re-queued", j->id);
+        tq_jobs_add(jobs, j);
+        tq_jobs_enqueue(jobs, j, now_ms);
+    }
+    PQclear(res);
+    return n;
+}
+
+int tq_journal_row_to_msg(const tq_vault_t *vault, PGresult *res, int row, tq_msg_t *m,
+                          tq_error_t *err)
+{
+    tq_msg_init(m, TQ_MSG_RESULT);
+    snprintf(m->id, sizeof m->id, "%s", PQgetvalue(res, row, 0));
+    const char *tenant = PQgetvalue(res, row, 1);
+    tq_msg_set(&m->op, PQgetvalue(res, row, 2));
+    tq_msg_set(&m->state, PQgetvalue(res, row, 3));
+    m->attempt = atoi(PQgetvalue(res, row, 4));
+    if (!PQgetisnull(res, row, 6))
+        tq_msg_set(&m->err_code, PQgetvalue(res, row, 6));
+    if (!PQgetisnull(res, row, 7))
+        tq_msg_set(&m->err_msg, PQgetvalue(res, row, 7));
+    if (open_column(vault, res, row, 5, tenant, m->id, "result", &m->result, &m->result_len,
+                    err)) {
+        tq_msg_reset(m);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* journal.h — the jobs journal in PostgreSQL (table tq_jobs): the SQL and
+ * the batched parameters for group commit (one INSERT for every job
+ * submitted during a loop turn, one UPDATE for every state change), start-up
+ * recovery, and decoding of rows read back. Payloads and results are sealed
+ * with the vault's system key, bound to (tenant, tq_jobs, column, job id).
+ * Never sends anything itself: broker.c runs the statements on its lanes. */
+#ifndef TQ_JOURNAL_H
+#define TQ_JOURNAL_H
+
+#include "error.h"
+#include "jobs.h"
+#include "vault.h"
+#include <libpq-fe.h>
+
+/* The vault scope that owns the journal's data key. */
+#define TQ_JOURNAL_SCOPE "*system*"
+
+#define TQ_JOURNAL_INSERT_NPARAMS 8
+extern const char *const TQ_JOURNAL_INSERT_SQL; /* RETURNING id of rows inserted */
+#define TQ_JOURNAL_UPDATE_NPARAMS 9
+extern const char *const TQ_JOURNAL_UPDATE_SQL;
+extern const char *const TQ_JOURNAL_LOOKUP_SQL;     /* $1 id; columns as in row_to_msg */
+extern const char *const TQ_JOURNAL_LOOKUP_IKEY_SQL; /* $1 tenant, $2 key */
+extern const char *const TQ_JOURNAL_COUNTS_SQL;
+extern const char *const TQ_JOURNAL_PURGE_SQL;      /* $1 retention hours */
+
+/* Builds the array parameters for a batch (malloc'd strings, free with
+ * tq_journal_free_params). Update parameters snapshot each job's current
+ * state. */
+int tq_journal_insert_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
+                             char **params, tq_error_t *err);
+int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
+                             char **params, tq_error_t *err);
+void tq_journal_free_params(char **params, int n);
+
+/* Loads every queued or running job into `jobs` (running ones become queued:
+ * their broker died). Returns the number recovered or -1. */
+long tq_journal_recover(PGconn *db, const tq_vault_t *vault, tq_jobs_t *jobs, int64_t now_ms,
+                        tq_error_t *err);
+
+/* Turns a LOOKUP row into a client RESULT message (result decrypted). */
+int tq_journal_row_to_msg(const tq_vault_t *vault, PGresult *res, int row, tq_msg_t *out,
+                          tq_error_t *err);
+
+#endif

@@ -1,0 +1,29 @@
+/* supervisor.h — forks and execs the local toolq-worker processes, restarts
+ * one that dies (exponential backoff) and reports crash loops. The broker
+ * feeds it SIGCHLD (tq_supervisor_reap); it tells the broker which pid died
+ * so that worker's jobs are re-queued at once. Never touches jobs itself. */
+#ifndef TQ_SUPERVISOR_H
+#define TQ_SUPERVISOR_H
+
+#include "evloop.h"
+#include <sys/types.h>
+
+typedef struct tq_supervisor_t tq_supervisor_t;
+typedef void(tq_child_exit_fn)(pid_t pid, int status, void *arg);
+
+/* argv: the worker's arguments after argv[0] (NULL-terminated, copied). */
+tq_supervisor_t *tq_supervisor_new(tq_loop_t *loop, const char *binary, char *const *argv,
+                                   int count, int backoff_max_ms, int crash_loop_restarts,
+                                   tq_child_exit_fn *on_exit, void *arg);
+/* Stops every child (SIGTERM, then SIGKILL after grace_ms) and frees. */
+void tq_supervisor_destroy(tq_supervisor_t **self_p, int grace_ms);
+
+int tq_supervisor_start(tq_supervisor_t *self);
+/* Call on SIGCHLD: reaps exited children and schedules restarts. */
+void tq_supervisor_reap(tq_supervisor_t *self);
+/* No more restarts (shutdown). */
+void tq_supervisor_stop_restarts(tq_supervisor_t *self);
+int tq_supervisor_alive(const tq_supervisor_t *self);
+int tq_supervisor_restarts(const tq_supervisor_t *self);
+
+#endif

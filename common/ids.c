@@ -1,0 +1,82 @@
+/* ids.c — UUIDv7 job ids and tenant uuids (see ids.h). Randomness comes from
+ * getrandom(); never from rand(). */
+#include "ids.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static void format_uuid(const unsigned char b[16], char out[TQ_UUID_STR_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+void tq_uuid_v7(char out[TQ_UUID_STR_LEN + 1])
+{
+    unsigned char b[16];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    size_t got = 0;
+    while (got < 10) {
+        ssize_t r = getrandom(b + 6 + got, 10 - got, 0);
+        if (r > 0)
+            got += (size_t)r;
+    }
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    format_uuid(b, out);
+}
+
+bool tq_uuid_valid(const char *s)
+{
+    if (!s || strlen(s) != TQ_UUID_STR_LEN)
+        return false;
+    for (int i = 0; i < TQ_UUID_STR_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int tq_tenant_uuid(const char *tenant, char out[TQ_UUID_STR_LEN + 1])
+{
+    if (!tenant || !*tenant || strlen(tenant) > 255)
+        return -1;
+    if (tq_uuid_valid(tenant)) {
+        for (int i = 0; i <= TQ_UUID_STR_LEN; i++)
+            out[i] = (char)tolower((unsigned char)tenant[i]);
+        return 0;
+    }
+    /* toolq's tenant namespace (fixed random bytes; never change them). */
+    static const unsigned char ns[16] = {0x3b, 0x1f, 0x6c, 0x52, 0x0e, 0x7a, 0x4d, 0x21,
+                                         0x9c, 0x55, 0x27, 0x6e, 0x81, 0x40, 0xd3, 0x9a};
+    unsigned char buf[16 + 256], md[EVP_MAX_MD_SIZE];
+    size_t n = strlen(tenant);
+    memcpy(buf, ns, 16);
+    memcpy(buf + 16, tenant, n);
+    if (!EVP_Digest(buf, 16 + n, md, NULL, EVP_sha1(), NULL))
+        return -1;
+    md[6] = (unsigned char)(0x50 | (md[6] & 0x0f));
+    md[8] = (unsigned char)(0x80 | (md[8] & 0x3f));
+    format_uuid(md, out);
+    return 0;
+}

@@ -1,0 +1,110 @@
+/* toolq/client.h — libtoolq, the client library of the toolq job broker.
+ *
+ *   tq_client_t *c = tq_client_new(NULL);      // TOOLQ_BROKER or ./.toolq default
+ *   tq_job_info_t job;
+ *   if (tq_client_call(c, "acme", "ping", "{\"x\":1}", NULL, 5000, &job) == 0)
+ *       printf("%s %s\n", job.state, job.result);
+ *   tq_job_info_reset(&job);
+ *   tq_client_destroy(&c);
+ *
+ * Synchronous calls match replies by request id. The pipelined API
+ * (tq_client_send_submit + tq_client_recv) keeps many jobs in flight on one
+ * connection; do not mix the two on one client. A client is not thread-safe:
+ * use one per thread. Link with `pkg-config --libs toolq`. */
+#ifndef TOOLQ_CLIENT_H
+#define TOOLQ_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TQ_API __attribute__((visibility("default")))
+
+/* Return codes. */
+#define TQ_CLIENT_OK 0
+#define TQ_CLIENT_ERROR (-1)    /* local error (bad argument, out of memory) */
+#define TQ_CLIENT_TIMEOUT (-2)  /* broker unreachable or no answer in time */
+#define TQ_CLIENT_REJECTED (-3) /* the broker refused: see tq_client_error_code() */
+
+typedef struct tq_client_t tq_client_t;
+
+typedef struct {
+    const char *idempotency_key; /* per tenant; a second submit returns the first job */
+    int max_attempts;            /* 0 = broker default */
+    int timeout_ms;              /* the job's lease; 0 = broker default */
+    int priority;                /* higher first; default 0 */
+} tq_submit_opts_t;
+
+/* A job as the broker reports it. Strings are owned (tq_job_info_reset). */
+typedef struct {
+    char id[37];
+    char *op;
+    char *state;          /* queued running succeeded failed dead cancelled */
+    int attempts;
+    char *result;         /* JSON text when succeeded, else NULL */
+    char *error_code;     /* when failed / dead / cancelled */
+    char *error_message;
+} tq_job_info_t;
+
+typedef enum {
+    TQ_EVENT_ACCEPTED = 1, /* job.id set; dup when an earlier job had the key */
+    TQ_EVENT_RESULT = 2,   /* job filled */
+    TQ_EVENT_REJECTED = 3, /* job.error_code / error_message set */
+} tq_event_type_t;
+
+typedef struct {
+    tq_event_type_t type;
+    uint64_t rid; /* the request id tq_client_send_submit returned */
+    bool dup;
+    tq_job_info_t job;
+} tq_client_event_t;
+
+/* endpoint NULL: $TOOLQ_BROKER, else ipc://$TOOLQ_HOME/broker.sock with
+ * TOOLQ_HOME defaulting to ./.toolq. Never fails for a down broker: calls
+ * time out instead. */
+TQ_API tq_client_t *tq_client_new(const char *endpoint);
+TQ_API void tq_client_destroy(tq_client_t **self_p);
+TQ_API const char *tq_client_endpoint(const tq_client_t *self);
+/* The last error: a stable code ("timeout", "broker_not_running",
+ * "invalid_payload", ...) and a message. */
+TQ_API const char *tq_client_error_code(const tq_client_t *self);
+TQ_API const char *tq_client_error_message(const tq_client_t *self);
+
+/* Submits and returns once the job is durable (ACCEPTED). */
+TQ_API int tq_client_submit(tq_client_t *self, const char *tenant, const char *op,
+                            const char *payload_json, const tq_submit_opts_t *opts,
+                            int timeout_ms, char job_id[37], bool *dup);
+/* Submits and waits for the outcome. */
+TQ_API int tq_client_call(tq_client_t *self, const char *tenant, const char *op,
+                          const char *payload_json, const tq_submit_opts_t *opts, int timeout_ms,
+                          tq_job_info_t *out);
+/* Waits for a job (submitted by anyone) to end. */
+TQ_API int tq_client_wait(tq_client_t *self, const char *job_id, int timeout_ms,
+                          tq_job_info_t *out);
+/* Current state, without waiting. */
+TQ_API int tq_client_status(tq_client_t *self, const char *job_id, int timeout_ms,
+                            tq_job_info_t *out);
+/* Cancels a queued or running job; out gets its final state. */
+TQ_API int tq_client_cancel(tq_client_t *self, const char *job_id, int timeout_ms,
+                            tq_job_info_t *out);
+/* Broker statistics as JSON text (caller frees). */
+TQ_API int tq_client_stats(tq_client_t *self, int timeout_ms, char **json);
+
+/* Pipelined: returns the request id (> 0) or 0 on error. With wait, a RESULT
+ * event follows the ACCEPTED one. */
+TQ_API uint64_t tq_client_send_submit(tq_client_t *self, const char *tenant, const char *op,
+                                      const char *payload_json, const tq_submit_opts_t *opts,
+                                      bool wait);
+/* Next event; TQ_CLIENT_TIMEOUT when none within timeout_ms. Reset the
+ * event's job with tq_job_info_reset. */
+TQ_API int tq_client_recv(tq_client_t *self, int timeout_ms, tq_client_event_t *ev);
+
+TQ_API void tq_job_info_reset(tq_job_info_t *job);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

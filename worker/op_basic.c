@@ -1,0 +1,35 @@
+/* op_basic.c — the foundation's ops: `ping` echoes its payload; `sleep`
+ * waits payload.ms milliseconds on a loop timer (many at once, never
+ * blocking the loop) and is what the reliability tests kill workers under. */
+#include "op.h"
+
+#include <stdint.h>
+
+static void ping_start(tq_job_t *job)
+{
+    tq_job_done(job, json_incref(tq_job_payload(job)));
+}
+
+const tq_op_t tq_op_ping = {"ping", ping_start};
+
+static void sleep_fire(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_job_t *job = arg;
+    tq_job_done(job, json_pack("{s:I}", "slept_ms", json_integer_value(json_object_get(
+                                                        tq_job_payload(job), "ms"))));
+}
+
+static void sleep_start(tq_job_t *job)
+{
+    json_t *ms = json_object_get(tq_job_payload(job), "ms");
+    if (!json_is_integer(ms) || json_integer_value(ms) < 0 ||
+        json_integer_value(ms) > 24 * 3600 * 1000) {
+        tq_job_fail(job, "invalid_payload",
+                    "sleep needs {\"ms\": N} with 0 <= N <= 86400000", false);
+        return;
+    }
+    tq_loop_timer(tq_job_loop(job), (int64_t)json_integer_value(ms), sleep_fire, job);
+}
+
+const tq_op_t tq_op_sleep = {"sleep", sleep_start};
