@@ -29,6 +29,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -153,8 +154,17 @@ static int64_t backoff_ms(tq_broker_t *b, int attempt)
     return d / 2 + (d > 1 ? (int64_t)(r % (uint32_t)(d / 2 + 1)) : 0); /* jitter: [d/2, d] */
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void stage_update(tq_broker_t *b, tq_bjob_t *j)
 {
+    if (j->state == TQ_JOB_RUNNING)
+        j->running_logged = true;
     if (j->in_update)
         return;
     j->in_update = true;
@@ -254,7 +264,9 @@ static void dispatch(tq_broker_t *b)
             return;
         j->state = TQ_JOB_RUNNING;
         j->attempts++;
-        j->started = true;
+        j->running_logged = false;
+        if (!j->started_wall_ms)
+            j->started_wall_ms = wall_ms();
         j->worker = w;
         j->lease_until_ms = tq_now_ms() + j->timeout_ms + (int64_t)b->heartbeat_ms * b->liveness;
         if (w->nrunning == w->caprunning) {
@@ -274,7 +286,10 @@ static void dispatch(tq_broker_t *b)
         m.attempt = j->attempts;
         m.timeout_ms = j->timeout_ms;
         send_to(b, b->back, w->ident, w->ident_len, &m);
-        stage_update(b, j);
+        /* The 'running' state is journaled lazily (heartbeat tick): a fast job
+         * ends before that, and only its outcome is written — one commit on
+         * the hot path instead of two. Recovery treats queued and running
+         * alike, so nothing is lost by the delay. */
     }
 }
 
@@ -882,6 +897,8 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
         }
         for (int i = 0; i < w->nrunning; i++) {
             tq_bjob_t *j = w->running[i];
+            if (!j->running_logged)
+                stage_update(b, j);
             if (now > j->lease_until_ms) {
                 worker_take(w, j);
                 i--;

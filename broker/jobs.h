@@ -48,7 +48,8 @@ typedef struct tq_bjob_t {
     tq_job_state_t state;
     bool persisted;         /* its INSERT has committed */
     bool in_update;         /* queued for the next journal UPDATE */
-    bool started;           /* dispatched at least once (started_at set) */
+    int64_t started_wall_ms; /* wall-clock ms of the first dispatch; 0 before */
+    bool running_logged;    /* the journal knows it is running (this attempt) */
     int64_t run_after_ms;   /* monotonic */
     int64_t lease_until_ms; /* monotonic, while running */
     int64_t submitted_us;

@@ -21,11 +21,11 @@ const char *const TQ_JOURNAL_INSERT_SQL =
 const char *const TQ_JOURNAL_UPDATE_SQL =
     "UPDATE tq_jobs j SET state = u.st, attempts = u.at, rescues = u.rs,"
     " result = coalesce(u.res, j.result), error_code = u.ec, error_message = u.em,"
-    " started_at = CASE WHEN u.started THEN coalesce(j.started_at, now()) ELSE j.started_at END,"
+    " started_at = coalesce(j.started_at, to_timestamp(u.started / 1000.0)),"
     " finished_at = CASE WHEN u.st IN ('succeeded','failed','dead','cancelled') THEN now() END,"
     " run_after = now() + u.delay * interval '1 millisecond'"
     " FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::bytea[], $6::text[],"
-    " $7::text[], $8::bool[], $9::bigint[]) AS u(id, st, at, rs, res, ec, em, started, delay)"
+    " $7::text[], $8::bigint[], $9::bigint[]) AS u(id, st, at, rs, res, ec, em, started, delay)"
     " WHERE j.id = u.id AND j.attempts <= u.at"
     " AND j.state NOT IN ('succeeded','failed','dead','cancelled')";
 
@@ -219,8 +219,10 @@ int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, si
         sb_bytea(&b[4], ct, ctn);
         sb_text(&b[5], j->err_code);
         sb_text(&b[6], j->err_msg);
-        sb_sep(&b[7]);
-        sb_put(&b[7], j->started ? "t" : "f", 1);
+        if (j->started_wall_ms)
+            sb_int(&b[7], j->started_wall_ms);
+        else
+            sb_text(&b[7], NULL);
         int64_t delay = j->state == TQ_JOB_QUEUED && j->run_after_ms > now ? j->run_after_ms - now
                                                                              : 0;
         sb_int(&b[8], delay);
@@ -307,7 +309,6 @@ long tq_journal_recover(PGconn *db, const tq_vault_t *vault, tq_jobs_t *jobs, in
         j->ikey = PQgetisnull(res, r, 9) ? NULL : strdup(PQgetvalue(res, r, 9));
         j->state = TQ_JOB_QUEUED;
         j->persisted = true;
-        j->started = j->attempts > 0;
         j->run_after_ms = now_ms + atoll(PQgetvalue(res, r, 11));
         if (open_column(vault, res, r, 10, j->tenant, j->id, "payload", &j->payload,
                         &j->payload_len, err)) {

@@ -54,6 +54,13 @@ int tq_vault_has_tenant(const tq_vault_t *self, const char *tenant_id, int *curr
 /* Re-wraps an installed key under another master key (rotation). */
 int tq_vault_rewrap(const tq_vault_t *self, const tq_vault_t *new_master, const char *tenant_id,
                     int version, unsigned char **wrapped, size_t *wrapped_len, tq_error_t *err);
+/* Same for a stored wrapped key that need not be installed in self (the
+ * keystore's master rotation walks every tenant). "vault_key_invalid" when
+ * self's master does not open it. */
+int tq_vault_rewrap_stored(const tq_vault_t *self, const tq_vault_t *new_master,
+                           const char *tenant_id, int version, const unsigned char *wrapped,
+                           size_t wrapped_len, unsigned char **out, size_t *out_len,
+                           tq_error_t *err);
 
 /* Binary ciphertext: [format 0x01][key version u32 BE][nonce 12][ct][tag 16].
  * Errors: "vault_no_key" (tenant key not installed), "vault_decrypt_failed"

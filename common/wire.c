@@ -224,7 +224,7 @@ static bool key_is(const msgpack_object *k, const char *name)
 static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t max_len,
                         tq_msg_t *m, tq_error_t *err)
 {
-    int64_t i;
+    int64_t i = 0;
     if (key_is(k, "v")) {
         if (get_int(v, "v", &i, err))
             return -1;

@@ -1,0 +1,881 @@
+/* config.c — the settings table and the effective configuration built from it:
+ * defaults < YAML file < environment < flags, whatever order the layers are
+ * loaded in; "${home}" expansion at read time; the masked listing.
+ * Owns the table. Never reads a file other than the one it is handed, never
+ * reads an environment variable outside the table, never logs, and never puts
+ * the value of a secret setting into an error message. Not thread-safe: one
+ * owner per tq_config_t (reads fill a cache). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+/* Bounds on what a config file, a variable or a flag may hold. */
+#define TQ_CONFIG_FILE_MAX (1024 * 1024) /* bytes in a config file */
+#define TQ_CONFIG_DEPTH_MAX 8            /* nested mappings */
+#define TQ_CONFIG_NAME_MAX 128           /* length of a dotted name */
+#define TQ_CONFIG_VALUE_MAX 8192         /* length of one value */
+#define TQ_CONFIG_ECHO_MAX 64            /* characters of a bad value quoted in an error */
+
+typedef enum { TQ_CFG_STR, TQ_CFG_INT, TQ_CFG_BOOL } tq_cfg_type_t;
+
+typedef struct {
+    const char *name;   /* dotted, lower case; never also a prefix of another name */
+    const char *env;    /* environment variable, or NULL */
+    tq_cfg_type_t type; /* string, integer (k/M/G suffixes) or boolean */
+    const char *def;    /* default, as text: parsed like any other value */
+    int secret;         /* masked whole by tq_config_print */
+    const char *doc;    /* one line, for docs/toolq.example.yaml and humans */
+} tq_setting_t;
+
+/* One row per setting. Add a setting here, then document it in
+ * docs/toolq.example.yaml (a unit test keeps the two in step). */
+/* clang-format off */
+#define STR(name, env, def, doc)    {name, env, TQ_CFG_STR, def, 0, doc}
+#define SECRET(name, env, def, doc) {name, env, TQ_CFG_STR, def, 1, doc}
+#define INT(name, env, def, doc)    {name, env, TQ_CFG_INT, #def, 0, doc}
+#define BOOL(name, env, def, doc)   {name, env, TQ_CFG_BOOL, #def, 0, doc}
+/* clang-format on */
+
+static const tq_setting_t s_settings[] = {
+    STR("home", "TOOLQ_HOME", "./.toolq", "run folder: sockets, master key, embedded database"),
+    STR("config", "TOOLQ_CONFIG", "", "YAML config file to read (loaded by the programs)"),
+    STR("log.level", "TOOLQ_LOG_LEVEL", "info", "debug, info, warn, error"),
+    STR("database.url", "TOOLQ_DATABASE_URL", "host=${home}/pg port=5433 user=toolq dbname=toolq",
+        "libpq conninfo or URL; the default is the embedded cluster scripts/run starts"),
+    STR("master_key_file", "TOOLQ_MASTER_KEY_FILE", "${home}/master.key",
+        "base64 32-byte key; never invented for an existing database"),
+    STR("broker.frontend", "TOOLQ_BROKER", "ipc://${home}/broker.sock",
+        "client endpoint (ipc:// mode 0600, or tcp://)"),
+    STR("broker.backend", "TOOLQ_BACKEND", "ipc://${home}/backend.sock", "worker endpoint"),
+    INT("broker.workers", "TOOLQ_WORKERS", 0, "local workers to fork; 0 = number of cores"),
+    STR("broker.worker_binary", "TOOLQ_WORKER_BINARY", "",
+        "path of toolq-worker; empty = beside toolq-broker"),
+    INT("broker.heartbeat_ms", NULL, 1000, "interval between heartbeats with each worker"),
+    INT("broker.heartbeat_liveness", NULL, 3, "missed heartbeats before a peer is dead"),
+    INT("broker.shutdown_grace_ms", NULL, 10000, "drain time on SIGTERM"),
+    INT("broker.max_queued", NULL, 1000000,
+        "jobs held in memory before SUBMIT is rejected (queue_full)"),
+    INT("broker.max_frame_bytes", NULL, 16777216, "largest wire frame accepted"),
+    INT("broker.batch_max", NULL, 2000, "rows per group-commit statement"),
+    INT("broker.restart_backoff_max_ms", NULL, 30000,
+        "longest wait before restarting a crashed worker"),
+    INT("broker.crash_loop_restarts", NULL, 5,
+        "restarts within a minute that count as a crash loop"),
+    INT("jobs.max_attempts", NULL, 5, "attempts before a failing job is dead"),
+    INT("jobs.max_rescues", NULL, 3, "worker crashes a job may cause before it is dead"),
+    INT("jobs.timeout_ms", NULL, 60000, "default job lease"),
+    INT("jobs.backoff_base_ms", NULL, 200, "first retry delay; doubles with each attempt"),
+    INT("jobs.backoff_max_ms", NULL, 60000, "longest retry delay"),
+    INT("jobs.retention_hours", NULL, 168, "finished jobs older than this are purged"),
+    INT("jobs.purge_interval_s", NULL, 3600, "how often finished jobs are purged"),
+    INT("worker.concurrency", "TOOLQ_WORKER_CONCURRENCY", 128,
+        "jobs in flight per worker (its credit)"),
+    STR("plugins.path", "TOOLQ_PLUGIN_PATH", "",
+        "colon-separated plugin folders; empty = installed default"),
+    STR("http.listen", "TOOLQ_HTTP_LISTEN", "127.0.0.1:8765",
+        "OAuth callback, /healthz, /metrics; \"\" disables"),
+    STR("ssrf.allow", "TOOLQ_SSRF_ALLOW", "",
+        "comma-separated CIDRs and host names allowed past the SSRF guard"),
+#ifdef TQ_CONFIG_TEST_ROWS
+    TQ_CONFIG_TEST_ROWS /* tests/unit/test_config.c adds rows of the types above */
+#endif
+};
+
+#undef STR
+#undef SECRET
+#undef INT
+#undef BOOL
+
+#define TQ_NSETTINGS (sizeof s_settings / sizeof s_settings[0])
+
+typedef enum { TQ_SRC_DEFAULT, TQ_SRC_FILE, TQ_SRC_ENV, TQ_SRC_FLAG } tq_source_t;
+static const char *const s_source_names[] = {"default", "file", "env", "flag"};
+
+typedef struct {
+    char *value;        /* text from a file, variable or flag; NULL: the default */
+    int64_t num;        /* parsed value of an int or bool setting */
+    tq_source_t source; /* a layer only overwrites a value from a layer ranked <= it */
+    char *shown;        /* cached tq_config_str result (${home} expanded), or NULL */
+} tq_slot_t;
+
+struct tq_config_t {
+    tq_slot_t slot[TQ_NSETTINGS];
+    /* Strings tq_config_str handed out before a set replaced them. They stay
+     * alive until destroy, as config.h promises; sets are rare, so this is small. */
+    char **retired;
+    size_t nretired, retired_cap;
+};
+
+/* --- small helpers ------------------------------------------------------- */
+
+static void oom(void)
+{
+    fputs("toolq: config: out of memory\n", stderr);
+    abort();
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) oom();
+    return p;
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+/* A growing string. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} tq_sb_t;
+
+static void sb_addn(tq_sb_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->buf, cap);
+        if (!p) oom();
+        b->buf = p;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+static void sb_add(tq_sb_t *b, const char *s)
+{
+    sb_addn(b, s, strlen(s));
+}
+
+static char *sb_finish(tq_sb_t *b)
+{
+    return b->buf ? b->buf : xstrdup("");
+}
+
+/* Copies s for an error message: control characters become '?', long text is
+ * cut with "...". */
+static void echo(char *out, size_t size, const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n] && n < max && n + 4 < size; n++)
+        out[n] = (iscntrl((unsigned char)s[n])) ? '?' : s[n];
+    if (s[n]) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+/* --- the table ----------------------------------------------------------- */
+
+static int find_setting(const char *name)
+{
+    for (size_t i = 0; i < TQ_NSETTINGS; i++)
+        if (strcmp(s_settings[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* True when name is a group of settings (some setting is "name.something"). */
+static int is_section(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < TQ_NSETTINGS; i++)
+        if (strncmp(s_settings[i].name, name, n) == 0 && s_settings[i].name[n] == '.') return 1;
+    return 0;
+}
+
+/* Reads of unknown settings, or with the wrong type, are programming bugs. */
+static size_t must_find(const char *name, int type)
+{
+    int i = name ? find_setting(name) : -1;
+    if (i < 0) {
+        fprintf(stderr, "toolq: config: unknown setting \"%s\" (programming error)\n",
+                name ? name : "(null)");
+        abort();
+    }
+    if (type >= 0 && s_settings[i].type != (tq_cfg_type_t)type) {
+        fprintf(stderr, "toolq: config: setting \"%s\" read with the wrong type\n", name);
+        abort();
+    }
+    return (size_t)i;
+}
+
+/* Integers: optional sign, decimal digits, optional binary suffix k/K, M, G. */
+static int parse_int(const char *s, int64_t *out)
+{
+    const char *p = s;
+    int neg = (*p == '-');
+    if (*p == '-' || *p == '+') p++;
+    if (!isdigit((unsigned char)*p)) return -1;
+    uint64_t v = 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) return -2;
+        v = v * 10 + d;
+    }
+    unsigned shift = 0;
+    if (*p == 'k' || *p == 'K')
+        shift = 10;
+    else if (*p == 'M')
+        shift = 20;
+    else if (*p == 'G')
+        shift = 30;
+    if (shift) p++;
+    if (*p) return -1;
+    if (v > ((uint64_t)INT64_MAX >> shift)) return -2;
+    v <<= shift;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int64_t *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Checks text against the setting's type; stores the number for int/bool.
+ * On failure writes "<name> expects ..., got ..." into why (if given). */
+static int check_value(const tq_setting_t *s, const char *text, int64_t *num, char *why,
+                       size_t why_size)
+{
+    char clip[TQ_CONFIG_ECHO_MAX + 8], shown[TQ_CONFIG_ECHO_MAX + 16];
+    echo(clip, sizeof clip, text, TQ_CONFIG_ECHO_MAX);
+    if (s->secret)
+        snprintf(shown, sizeof shown, "a value that is not shown");
+    else if (*text)
+        snprintf(shown, sizeof shown, "\"%s\"", clip);
+    else
+        snprintf(shown, sizeof shown, "an empty value");
+
+    if (strlen(text) > TQ_CONFIG_VALUE_MAX) {
+        if (why)
+            snprintf(why, why_size, "%s: value longer than %d bytes", s->name, TQ_CONFIG_VALUE_MAX);
+        return -1;
+    }
+    *num = 0;
+    switch (s->type) {
+    case TQ_CFG_STR:
+        return 0;
+    case TQ_CFG_INT: {
+        int rc = parse_int(text, num);
+        if (rc == 0) return 0;
+        if (why && rc == -2)
+            snprintf(why, why_size, "%s: %s is out of range", s->name, shown);
+        else if (why)
+            snprintf(why, why_size, "%s expects an integer (optional suffix k, M or G), got %s",
+                     s->name, shown);
+        return -1;
+    }
+    case TQ_CFG_BOOL:
+        if (parse_bool(text, num) == 0) return 0;
+        if (why)
+            snprintf(why, why_size,
+                     "%s expects a boolean (true/false, yes/no, on/off, 1/0), got %s", s->name,
+                     shown);
+        return -1;
+    }
+    return -1;
+}
+
+/* --- the object ---------------------------------------------------------- */
+
+static void retire(tq_config_t *self, char **p)
+{
+    if (!*p) return;
+    if (self->nretired == self->retired_cap) {
+        size_t cap = self->retired_cap ? self->retired_cap * 2 : 16;
+        char **r = realloc(self->retired, cap * sizeof *r);
+        if (!r) oom();
+        self->retired = r;
+        self->retired_cap = cap;
+    }
+    self->retired[self->nretired++] = *p;
+    *p = NULL;
+}
+
+static const char *raw_value(const tq_config_t *self, size_t i)
+{
+    return self->slot[i].value ? self->slot[i].value : s_settings[i].def;
+}
+
+tq_config_t *tq_config_new(void)
+{
+    tq_config_t *self = calloc(1, sizeof *self);
+    if (!self) return NULL;
+    for (size_t i = 0; i < TQ_NSETTINGS; i++) {
+        char why[TQ_ERROR_MSG_MAX];
+        if (check_value(&s_settings[i], s_settings[i].def, &self->slot[i].num, why, sizeof why) !=
+            0) {
+            fprintf(stderr, "toolq: config: bad default in the table: %s\n", why);
+            abort();
+        }
+    }
+    return self;
+}
+
+void tq_config_destroy(tq_config_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    tq_config_t *self = *self_p;
+    for (size_t i = 0; i < TQ_NSETTINGS; i++) {
+        free(self->slot[i].value);
+        free(self->slot[i].shown);
+    }
+    for (size_t i = 0; i < self->nretired; i++)
+        free(self->retired[i]);
+    free(self->retired);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Stores an already checked value unless a higher-ranked layer set it. */
+static void apply(tq_config_t *self, size_t i, const char *text, tq_source_t source)
+{
+    tq_slot_t *slot = &self->slot[i];
+    if (source < slot->source) return;
+    int64_t num = 0;
+    check_value(&s_settings[i], text, &num, NULL, 0);
+    char *copy = xstrdup(text);
+    free(slot->value);
+    slot->value = copy;
+    slot->num = num;
+    slot->source = source;
+    if (strcmp(s_settings[i].name, "home") == 0) {
+        for (size_t j = 0; j < TQ_NSETTINGS; j++)
+            retire(self, &self->slot[j].shown);
+    } else {
+        retire(self, &slot->shown);
+    }
+}
+
+int tq_config_set(tq_config_t *self, const char *name, const char *value, tq_error_t *err)
+{
+    char shown[TQ_CONFIG_NAME_MAX + 8];
+    echo(shown, sizeof shown, name ? name : "", TQ_CONFIG_NAME_MAX);
+    int i = name ? find_setting(name) : -1;
+    if (i < 0) return tq_error_set(err, "invalid_config", "unknown setting \"%s\"", shown);
+    if (!value) return tq_error_set(err, "invalid_config", "%s: no value given", shown);
+    char why[TQ_ERROR_MSG_MAX];
+    int64_t num;
+    if (check_value(&s_settings[i], value, &num, why, sizeof why) != 0)
+        return tq_error_set(err, "invalid_config", "%s", why);
+    apply(self, (size_t)i, value, TQ_SRC_FLAG);
+    return 0;
+}
+
+int tq_config_load_env(tq_config_t *self, tq_error_t *err)
+{
+    /* Check every variable first so a bad one changes nothing. */
+    const char *values[TQ_NSETTINGS];
+    for (size_t i = 0; i < TQ_NSETTINGS; i++) {
+        values[i] = s_settings[i].env ? getenv(s_settings[i].env) : NULL;
+        if (values[i] && !*values[i]) values[i] = NULL; /* empty counts as unset */
+        char why[TQ_ERROR_MSG_MAX - 64];
+        int64_t num;
+        if (values[i] && check_value(&s_settings[i], values[i], &num, why, sizeof why) != 0)
+            return tq_error_set(err, "invalid_config", "environment variable %s: %s",
+                                s_settings[i].env, why);
+    }
+    for (size_t i = 0; i < TQ_NSETTINGS; i++)
+        if (values[i]) apply(self, i, values[i], TQ_SRC_ENV);
+    return 0;
+}
+
+/* --- the YAML file --------------------------------------------------------- */
+
+typedef struct {
+    size_t idx;
+    char *value;
+    size_t line;
+} tq_staged_t;
+
+/* Settings are staged while the file is parsed and applied only when the whole
+ * file is valid, so a bad file changes nothing. */
+typedef struct {
+    yaml_parser_t parser;
+    const char *path;
+    tq_error_t *err;
+    tq_staged_t *items;
+    size_t n, cap;
+} tq_loader_t;
+
+static int next_event(tq_loader_t *ld, yaml_event_t *ev)
+{
+    if (yaml_parser_parse(&ld->parser, ev)) return 0;
+    const yaml_parser_t *p = &ld->parser;
+    const char *problem = p->problem ? p->problem : "cannot parse";
+    if (p->error == YAML_MEMORY_ERROR)
+        return tq_error_set(ld->err, "invalid_config", "%s: out of memory while parsing", ld->path);
+    if (p->error == YAML_READER_ERROR)
+        return tq_error_set(ld->err, "invalid_config", "%s: byte %zu: malformed YAML: %s", ld->path,
+                            p->problem_offset, problem);
+    if (p->context)
+        return tq_error_set(ld->err, "invalid_config",
+                            "%s:%zu:%zu: malformed YAML: %s (%s at line %zu)", ld->path,
+                            p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+                            p->context, p->context_mark.line + 1);
+    return tq_error_set(ld->err, "invalid_config", "%s:%zu:%zu: malformed YAML: %s", ld->path,
+                        p->problem_mark.line + 1, p->problem_mark.column + 1, problem);
+}
+
+static size_t line_of(const yaml_event_t *ev)
+{
+    return ev->start_mark.line + 1;
+}
+
+/* A plain empty, "~" or "null" scalar: YAML's null. */
+static int is_null(const yaml_event_t *ev)
+{
+    if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+    const char *v = (const char *)ev->data.scalar.value;
+    return !*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+           strcmp(v, "NULL") == 0;
+}
+
+/* Error for a name that is not a setting; what = what the file gave it. */
+static int not_a_setting(tq_loader_t *ld, const char *name, size_t line, const char *what)
+{
+    char shown[TQ_CONFIG_NAME_MAX + 8];
+    echo(shown, sizeof shown, name, TQ_CONFIG_NAME_MAX);
+    if (find_setting(name) >= 0)
+        return tq_error_set(ld->err, "invalid_config", "%s:%zu: %s expects a single value, got %s",
+                            ld->path, line, shown, what);
+    if (is_section(name) && strcmp(what, "a mapping") != 0)
+        return tq_error_set(ld->err, "invalid_config",
+                            "%s:%zu: %s is a group of settings, not a setting", ld->path, line,
+                            shown);
+    return tq_error_set(ld->err, "invalid_config", "%s:%zu: unknown setting \"%s\"", ld->path, line,
+                        shown);
+}
+
+static int stage(tq_loader_t *ld, const char *name, size_t key_line, const yaml_event_t *ev)
+{
+    int i = find_setting(name);
+    if (i < 0) return not_a_setting(ld, name, key_line, "a value");
+    const char *text = (const char *)ev->data.scalar.value;
+    if (strlen(text) != ev->data.scalar.length)
+        return tq_error_set(ld->err, "invalid_config", "%s:%zu: %s: value contains a NUL byte",
+                            ld->path, line_of(ev), name);
+    if (is_null(ev)) text = "";
+    char why[TQ_ERROR_MSG_MAX - 64];
+    int64_t num;
+    if (check_value(&s_settings[i], text, &num, why, sizeof why) != 0)
+        return tq_error_set(ld->err, "invalid_config", "%s:%zu: %s", ld->path, line_of(ev), why);
+    for (size_t k = 0; k < ld->n; k++)
+        if (ld->items[k].idx == (size_t)i)
+            return tq_error_set(ld->err, "invalid_config",
+                                "%s:%zu: %s is set twice (first on line %zu)", ld->path, key_line,
+                                name, ld->items[k].line);
+    if (ld->n == ld->cap) {
+        size_t cap = ld->cap ? ld->cap * 2 : 16;
+        tq_staged_t *p = realloc(ld->items, cap * sizeof *p);
+        if (!p) oom();
+        ld->items = p;
+        ld->cap = cap;
+    }
+    ld->items[ld->n++] = (tq_staged_t){(size_t)i, xstrdup(text), key_line};
+    return 0;
+}
+
+/* Reads "key: value" pairs until the end of the mapping; prefix is the dotted
+ * name of the enclosing keys ("" at the top). */
+static int parse_mapping(tq_loader_t *ld, const char *prefix, int depth)
+{
+    for (;;) {
+        yaml_event_t ev;
+        if (next_event(ld, &ev) != 0) return -1;
+        if (ev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        size_t line = line_of(&ev);
+        if (ev.type != YAML_SCALAR_EVENT) {
+            yaml_event_delete(&ev);
+            return tq_error_set(ld->err, "invalid_config", "%s:%zu: keys must be plain names",
+                                ld->path, line);
+        }
+        const char *key = (const char *)ev.data.scalar.value;
+        size_t klen = ev.data.scalar.length;
+        size_t plen = strlen(prefix);
+        char name[TQ_CONFIG_NAME_MAX + 1];
+        int bad = klen == 0 || strlen(key) != klen || plen + 1 + klen > TQ_CONFIG_NAME_MAX;
+        if (!bad) snprintf(name, sizeof name, "%s%s%s", prefix, plen ? "." : "", key);
+        yaml_event_delete(&ev);
+        if (bad)
+            return tq_error_set(ld->err, "invalid_config", "%s:%zu: empty, too long or binary key",
+                                ld->path, line);
+
+        if (next_event(ld, &ev) != 0) return -1;
+        int rc;
+        switch (ev.type) {
+        case YAML_SCALAR_EVENT:
+            rc = stage(ld, name, line, &ev);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            if (!is_section(name))
+                rc = not_a_setting(ld, name, line, "a mapping");
+            else if (depth + 1 >= TQ_CONFIG_DEPTH_MAX)
+                rc = tq_error_set(ld->err, "invalid_config", "%s:%zu: nested too deeply", ld->path,
+                                  line);
+            else
+                rc = parse_mapping(ld, name, depth + 1);
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            rc = not_a_setting(ld, name, line, "a list");
+            break;
+        default:
+            rc = tq_error_set(ld->err, "invalid_config",
+                              "%s:%zu: aliases (*name) are not supported", ld->path, line);
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (rc != 0) return -1;
+    }
+}
+
+/* One document whose top level is a mapping (or nothing at all). */
+static int parse_stream(tq_loader_t *ld)
+{
+    yaml_event_t ev;
+    if (next_event(ld, &ev) != 0) /* stream start */
+        return -1;
+    yaml_event_delete(&ev);
+    if (next_event(ld, &ev) != 0) return -1;
+    int type = ev.type;
+    yaml_event_delete(&ev);
+    if (type == YAML_STREAM_END_EVENT) /* empty file, or comments only */
+        return 0;
+
+    if (next_event(ld, &ev) != 0) /* the document's root */
+        return -1;
+    if (ev.type == YAML_MAPPING_START_EVENT) {
+        yaml_event_delete(&ev);
+        if (parse_mapping(ld, "", 0) != 0) return -1;
+    } else if (is_null(&ev)) {
+        yaml_event_delete(&ev);
+    } else {
+        size_t line = line_of(&ev);
+        yaml_event_delete(&ev);
+        return tq_error_set(ld->err, "invalid_config",
+                            "%s:%zu: the top level must be a mapping of settings", ld->path, line);
+    }
+
+    if (next_event(ld, &ev) != 0) /* document end */
+        return -1;
+    yaml_event_delete(&ev);
+    if (next_event(ld, &ev) != 0) return -1;
+    type = ev.type;
+    size_t line = line_of(&ev);
+    yaml_event_delete(&ev);
+    if (type != YAML_STREAM_END_EVENT)
+        return tq_error_set(ld->err, "invalid_config", "%s:%zu: only one YAML document is allowed",
+                            ld->path, line);
+    return 0;
+}
+
+/* Reads the whole file, at most TQ_CONFIG_FILE_MAX bytes. */
+static char *read_file(const char *path, size_t *len, tq_error_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tq_error_set(err, "invalid_config", "cannot read config file %s: %s", path,
+                     strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(TQ_CONFIG_FILE_MAX + 1);
+    size_t n = fread(buf, 1, TQ_CONFIG_FILE_MAX + 1, f);
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        tq_error_set(err, "invalid_config", "cannot read config file %s: %s", path,
+                     strerror(saved));
+        free(buf);
+        return NULL;
+    }
+    if (n > TQ_CONFIG_FILE_MAX) {
+        tq_error_set(err, "invalid_config", "cannot read config file %s: larger than %d bytes",
+                     path, TQ_CONFIG_FILE_MAX);
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+int tq_config_load_file(tq_config_t *self, const char *path, tq_error_t *err)
+{
+    if (!path || !*path)
+        return tq_error_set(err, "invalid_config", "cannot read config file: no path given");
+    size_t len = 0;
+    char *text = read_file(path, &len, err);
+    if (!text) return -1;
+
+    tq_loader_t ld = {.path = path, .err = err};
+    if (!yaml_parser_initialize(&ld.parser)) oom();
+    yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
+    int rc = parse_stream(&ld);
+    yaml_parser_delete(&ld.parser);
+    free(text);
+
+    for (size_t k = 0; k < ld.n; k++) {
+        if (rc == 0) apply(self, ld.items[k].idx, ld.items[k].value, TQ_SRC_FILE);
+        free(ld.items[k].value);
+    }
+    free(ld.items);
+    return rc;
+}
+
+/* --- reads --------------------------------------------------------------- */
+
+/* Replaces every "${home}" in s by home. */
+static char *expand_home(const char *s, const char *home)
+{
+    static const char token[] = "${home}";
+    tq_sb_t b = {0};
+    const char *p;
+    while ((p = strstr(s, token)) != NULL) {
+        sb_addn(&b, s, (size_t)(p - s));
+        sb_add(&b, home);
+        s = p + sizeof token - 1;
+    }
+    sb_add(&b, s);
+    return sb_finish(&b);
+}
+
+const char *tq_config_str(tq_config_t *self, const char *name)
+{
+    size_t i = must_find(name, -1);
+    tq_slot_t *slot = &self->slot[i];
+    if (!slot->shown) {
+        size_t home = must_find("home", TQ_CFG_STR);
+        /* home itself is never expanded: "${home}" inside it stays literal. */
+        slot->shown = (i == home) ? xstrdup(raw_value(self, i))
+                                  : expand_home(raw_value(self, i), raw_value(self, home));
+    }
+    return slot->shown;
+}
+
+int64_t tq_config_int(tq_config_t *self, const char *name)
+{
+    return self->slot[must_find(name, TQ_CFG_INT)].num;
+}
+
+int tq_config_bool(tq_config_t *self, const char *name)
+{
+    return self->slot[must_find(name, TQ_CFG_BOOL)].num != 0;
+}
+
+const char *tq_config_source(tq_config_t *self, const char *name)
+{
+    return s_source_names[self->slot[must_find(name, -1)].source];
+}
+
+/* --- masking and printing ---------------------------------------------------- */
+
+char *tq_mask_secret(const char *value)
+{
+    if (!value) value = "";
+    /* Count characters, not bytes, so UTF-8 is never cut inside a character. */
+    size_t len = strlen(value), chars = 0;
+    for (size_t k = 0; k < len; k++)
+        chars += ((unsigned char)value[k] & 0xC0) != 0x80;
+    if (chars <= 6) return xstrdup("******");
+    size_t head = 0, seen = 0;
+    for (; head < len; head++)
+        if (((unsigned char)value[head] & 0xC0) != 0x80 && seen++ == 2) break;
+    size_t tail = len;
+    for (seen = 0; tail > 0;)
+        if (((unsigned char)value[--tail] & 0xC0) != 0x80 && ++seen == 2) break;
+    tq_sb_t b = {0};
+    sb_addn(&b, value, head);
+    sb_add(&b, "***");
+    sb_addn(&b, value + tail, len - tail);
+    return sb_finish(&b);
+}
+
+static void add_masked(tq_sb_t *b, const char *s, size_t n)
+{
+    char *clear = xstrndup(s, n);
+    char *masked = tq_mask_secret(clear);
+    sb_add(b, masked);
+    free(masked);
+    free(clear);
+}
+
+/* Key names whose values are secrets in conninfo strings and query strings. */
+static int is_secret_key(const char *key, size_t n)
+{
+    static const char *const words[] = {"password", "passwd", "secret", "token"};
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t wl = strlen(words[w]);
+        for (size_t k = 0; k + wl <= n; k++)
+            if (strncasecmp(key + k, words[w], wl) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Masks passwords inside a non-secret value: "scheme://user:PASS@host" and
+ * "password=PASS" (libpq conninfo, also 'quoted'; query strings). */
+static char *scrub(const char *s)
+{
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+    tq_sb_t b = {0};
+    size_t i = 0;
+    while (s[i]) {
+        if (strncmp(s + i, "://", 3) == 0) {
+            size_t a = i + 3, e = a + strcspn(s + a, "/?# \t\n"), at = e;
+            while (at > a && s[at - 1] != '@')
+                at--;
+            sb_addn(&b, s + i, 3);
+            i = a;
+            if (at > a) { /* userinfo is s[a, at-1) */
+                const char *colon = memchr(s + a, ':', at - 1 - a);
+                if (colon) {
+                    size_t c = (size_t)(colon - s);
+                    sb_addn(&b, s + a, c + 1 - a);
+                    add_masked(&b, s + c + 1, at - 1 - (c + 1));
+                    i = at - 1; /* continue at the '@' */
+                }
+            }
+            continue;
+        }
+        if (i == 0 || strchr(" \t\n?&;", s[i - 1])) {
+            size_t k = strspn(s + i, letters), j = i + k;
+            while (s[j] == ' ' || s[j] == '\t')
+                j++;
+            if (k > 0 && s[j] == '=' && is_secret_key(s + i, k)) {
+                for (j++; s[j] == ' ' || s[j] == '\t'; j++)
+                    ;
+                sb_addn(&b, s + i, j - i);
+                size_t v = j;
+                if (s[j] == '\'') {
+                    for (j++; s[j] && s[j] != '\''; j++)
+                        if (s[j] == '\\' && s[j + 1]) j++;
+                    sb_add(&b, "'");
+                    add_masked(&b, s + v + 1, j - v - 1);
+                    sb_add(&b, "'");
+                    if (s[j] == '\'') j++;
+                } else {
+                    j += strcspn(s + j, " \t\n&;");
+                    add_masked(&b, s + v, j - v);
+                }
+                i = j;
+                continue;
+            }
+        }
+        sb_addn(&b, s + i, 1);
+        i++;
+    }
+    return sb_finish(&b);
+}
+
+/* A YAML double-quoted scalar. */
+static char *yaml_quote(const char *s)
+{
+    tq_sb_t b = {0};
+    sb_add(&b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c, esc[2] = '\0';
+            sb_add(&b, esc);
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", c);
+            sb_add(&b, esc);
+        } else {
+            sb_addn(&b, s, 1);
+        }
+    }
+    sb_add(&b, "\"");
+    return sb_finish(&b);
+}
+
+static char *format_value(tq_config_t *self, size_t i)
+{
+    const tq_setting_t *s = &s_settings[i];
+    char num[32];
+    switch (s->type) {
+    case TQ_CFG_INT:
+        snprintf(num, sizeof num, "%" PRId64, self->slot[i].num);
+        return xstrdup(num);
+    case TQ_CFG_BOOL:
+        return xstrdup(self->slot[i].num ? "true" : "false");
+    case TQ_CFG_STR:
+        break;
+    }
+    const char *v = tq_config_str(self, s->name);
+    char *shown = s->secret ? (*v ? tq_mask_secret(v) : xstrdup("")) : scrub(v);
+    char *quoted = yaml_quote(shown);
+    free(shown);
+    return quoted;
+}
+
+/* Prints the settings under prefix (its first plen characters, "" or ending
+ * in '.') as a nested mapping, in table order. */
+static void print_section(tq_config_t *self, FILE *out, const char *prefix, size_t plen, int indent)
+{
+    for (size_t i = 0; i < TQ_NSETTINGS; i++) {
+        const char *name = s_settings[i].name;
+        if (strncmp(name, prefix, plen) != 0) continue;
+        const char *seg = name + plen;
+        size_t seglen = strcspn(seg, ".");
+        int printed = 0; /* an earlier row opened the same segment */
+        for (size_t j = 0; j < i && !printed; j++) {
+            const char *o = s_settings[j].name;
+            printed = strncmp(o, prefix, plen) == 0 && strncmp(o + plen, seg, seglen) == 0 &&
+                      (o[plen + seglen] == '.' || o[plen + seglen] == '\0');
+        }
+        if (printed) continue;
+        if (seg[seglen] == '.') {
+            fprintf(out, "%*s%.*s:\n", indent, "", (int)seglen, seg);
+            print_section(self, out, name, plen + seglen + 1, indent + 2);
+            continue;
+        }
+        char *value = format_value(self, i);
+        int n = fprintf(out, "%*s%s: %s", indent, "", seg, value);
+        fprintf(out, "%*s# %s\n", n < 46 ? 48 - n : 2, "", s_source_names[self->slot[i].source]);
+        free(value);
+    }
+}
+
+void tq_config_print(tq_config_t *self, FILE *out)
+{
+    fputs("# toolq effective configuration; the comment on each line says where the value\n"
+          "# came from: default, file, env or flag. Secrets are masked.\n",
+          out);
+    print_section(self, out, "", 0, 0);
+}

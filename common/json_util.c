@@ -1,2 +1,0 @@
-/* json_util.c — placeholder */
-typedef int tq_placeholder_json_t;

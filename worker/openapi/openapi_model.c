@@ -1,0 +1,123 @@
+/* openapi_model.c — building the normalised operation model shared by the
+ * OpenAPI 3.x and Swagger 2.0 front ends: descriptive fields, parameter
+ * defaults and merging, media-type choice.
+ * Must never resolve refs or build schemas (callers pass built schemas). */
+#include "openapi_model.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const TQ_OA_METHODS[] = {"get",  "put",   "post",  "delete", "options",
+                                     "head", "patch", "trace", NULL};
+
+int tq_oa_is_method(const char *key)
+{
+    for (int i = 0; TQ_OA_METHODS[i]; i++)
+        if (!strcmp(key, TQ_OA_METHODS[i]))
+            return 1;
+    return 0;
+}
+
+json_t *tq_oa_model_new(const char *method, const char *path, const json_t *op)
+{
+    json_t *m = json_pack("{s:s,s:s}", "method", method, "path", path);
+    char buf[64];
+    const char *id = tq_oa_scalar_text(json_object_get(op, "operationId"), buf, sizeof buf);
+    if (id && *id)
+        json_object_set_new(m, "operation_id", json_string(id));
+    const char *text[] = {"summary", "description"};
+    for (int i = 0; i < 2; i++) {
+        const char *s = tq_oa_scalar_text(json_object_get(op, text[i]), buf, sizeof buf);
+        if (s && *s)
+            json_object_set_new(m, text[i], json_string(s));
+    }
+    json_t *tags = json_array(), *t;
+    size_t i;
+    json_array_foreach(json_object_get(op, "tags"), i, t)
+    {
+        const char *s = tq_oa_scalar_text(t, buf, sizeof buf);
+        if (s)
+            json_array_append_new(tags, json_string(s));
+    }
+    json_object_set_new(m, "tags", tags);
+    json_object_set_new(m, "deprecated",
+                        json_boolean(json_is_true(json_object_get(op, "deprecated"))));
+    json_object_set_new(m, "parameters", json_array());
+    return m;
+}
+
+json_t *tq_oa_param_new(const char *name, const char *in, const json_t *src, json_t *schema)
+{
+    const char *style = tq_oa_str(src, "style");
+    if (!style)
+        style = (!strcmp(in, "query") || !strcmp(in, "cookie")) ? "form" : "simple";
+    json_t *explode = json_object_get(src, "explode");
+    int ex = json_is_boolean(explode) ? json_is_true(explode) : !strcmp(style, "form");
+    int required = !strcmp(in, "path") || json_is_true(json_object_get(src, "required"));
+    json_t *p = json_pack("{s:s,s:s,s:b,s:b,s:s,s:b,s:b}", "name", name, "in", in, "required",
+                          required, "deprecated", json_is_true(json_object_get(src, "deprecated")),
+                          "style", style, "explode", ex, "allowReserved",
+                          json_is_true(json_object_get(src, "allowReserved")));
+    const char *desc = tq_oa_str(src, "description");
+    if (desc && *desc)
+        json_object_set_new(p, "description", json_string(desc));
+    json_object_set_new(p, "schema", schema);
+    return p;
+}
+
+void tq_oa_param_put(tq_oa_ctx_t *ctx, json_t *params, json_t *index, json_t *param, int level)
+{
+    char key[600];
+    snprintf(key, sizeof key, "%s:%.512s", tq_oa_str(param, "in"), tq_oa_str(param, "name"));
+    json_t *at = json_object_get(index, key);
+    if (!at) {
+        json_object_set_new(index, key,
+                            json_pack("[I,i]", (json_int_t)json_array_size(params), level));
+        json_array_append_new(params, param);
+        return;
+    }
+    if (json_integer_value(json_array_get(at, 1)) == level)
+        tq_oa_warn(ctx, "duplicate_parameter",
+                   "parameter %s is declared twice; the last declaration wins", key);
+    json_array_set_new(params, (size_t)json_integer_value(json_array_get(at, 0)), param);
+    json_array_set_new(at, 1, json_integer(level));
+}
+
+tq_oa_media_t tq_oa_media_kind(const char *mt)
+{
+    size_t n = strcspn(mt, ";");
+    while (n > 0 && mt[n - 1] == ' ')
+        n--;
+    if ((n == 16 && !strncasecmp(mt, "application/json", 16)) ||
+        (n > 5 && !strncasecmp(mt + n - 5, "+json", 5)))
+        return TQ_OA_MEDIA_JSON;
+    if (n == 33 && !strncasecmp(mt, "application/x-www-form-urlencoded", 33))
+        return TQ_OA_MEDIA_FORM;
+    if (n >= 10 && !strncasecmp(mt, "multipart/", 10))
+        return TQ_OA_MEDIA_MULTIPART;
+    return TQ_OA_MEDIA_RAW;
+}
+
+int tq_oa_media_choose(const json_t *types)
+{
+    const tq_oa_media_t order[] = {TQ_OA_MEDIA_JSON, TQ_OA_MEDIA_FORM, TQ_OA_MEDIA_MULTIPART};
+    for (int k = 0; k < 3; k++) {
+        size_t i;
+        json_t *t;
+        json_array_foreach(types, i, t) if (json_is_string(t) &&
+                                            tq_oa_media_kind(json_string_value(t)) == order[k])
+            return (int)i;
+    }
+    return json_array_size(types) ? 0 : -1;
+}
+
+void tq_oa_media_check(tq_oa_ctx_t *ctx, const char *mt)
+{
+    size_t n = strcspn(mt, ";");
+    if (strcasestr(mt, "xml") && strcasestr(mt, "xml") < mt + n)
+        tq_oa_warn(ctx, "unsupported_media_type",
+                   "request media type %s is not JSON, a form or multipart; the body is one "
+                   "string argument sent as is",
+                   mt);
+}

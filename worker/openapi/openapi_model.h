@@ -1,0 +1,55 @@
+/* openapi_model.h — the normalised operation both front ends (OpenAPI 3.x in
+ * openapi_v3.c, Swagger 2.0 in openapi_swagger.c) produce and the bundle
+ * builder consumes. A model is a JSON object:
+ *   {"method": "get", "path": "/pets/{id}", "operation_id"?: "doc's id",
+ *    "summary"?, "description"?, "tags": [..], "deprecated": bool,
+ *    "security": [..], "server_url": "...",
+ *    "parameters": [{"name","in","required","deprecated","description"?,
+ *                    "style","explode","allowReserved","content_type"?,
+ *                    "schema"}],
+ *    "request_body"?: {"media_type","required","description"?,"schema","encoding"?},
+ *    "responses": {"200": {"description", "content_types": [..]}},
+ *    "failed"?: true}
+ * Schemas in a model are already self-contained (openapi_schema.c). */
+#ifndef TQ_OPENAPI_MODEL_H
+#define TQ_OPENAPI_MODEL_H
+
+#include "openapi_ctx.h"
+
+typedef enum {
+    TQ_OA_MEDIA_JSON,
+    TQ_OA_MEDIA_FORM,
+    TQ_OA_MEDIA_MULTIPART,
+    TQ_OA_MEDIA_RAW,
+} tq_oa_media_t;
+
+/* HTTP methods an operation may have, lower case; NULL-terminated. */
+extern const char *const TQ_OA_METHODS[];
+int tq_oa_is_method(const char *key);
+
+/* A new model with method, path and the descriptive fields of op. */
+json_t *tq_oa_model_new(const char *method, const char *path, const json_t *op);
+
+/* Parameter model from its parts; schema is stolen. Applies the style and
+ * explode defaults of the location. */
+json_t *tq_oa_param_new(const char *name, const char *in, const json_t *src, json_t *schema);
+
+/* Adds param (stolen) to params, replacing an entry with the same name and
+ * location; index maps "in:name" to its position. level is 0 for path-level
+ * and 1 for operation-level parameters; a duplicate within one level is
+ * warned (duplicate_parameter), across levels the operation's wins. */
+void tq_oa_param_put(tq_oa_ctx_t *ctx, json_t *params, json_t *index, json_t *param, int level);
+
+/* Classifies a media type ("application/json; charset=utf-8" and "+json"
+ * are JSON). */
+tq_oa_media_t tq_oa_media_kind(const char *media_type);
+
+/* Index into types (array of strings) of the preferred request media type:
+ * JSON, then urlencoded, then multipart, then the first one. -1 if empty. */
+int tq_oa_media_choose(const json_t *types);
+
+/* Warns unsupported_media_type for media types the invoker sends only as an
+ * opaque string (XML and the like). */
+void tq_oa_media_check(tq_oa_ctx_t *ctx, const char *media_type);
+
+#endif
