@@ -31,8 +31,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (die_with_parent)
+    if (die_with_parent) {
+        /* Supervised: the broker decides when we stop (DISCONNECT or
+         * SIGTERM); a terminal's Ctrl-C must not kill jobs it is draining. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        signal(SIGINT, SIG_IGN);
+    }
     tq_log_level_t level = TQ_LOG_INFO;
     tq_log_level_parse(tq_config_str(cfg, "log.level"), &level);
     tq_log_init("toolq-worker", level);

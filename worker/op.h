@@ -27,7 +27,10 @@ typedef struct {
 } tq_op_t;
 
 const char *tq_job_id(const tq_job_t *job);        /* uuid text */
-const char *tq_job_tenant(const tq_job_t *job);    /* as submitted */
+const char *tq_job_tenant(const tq_job_t *job);    /* as submitted ("acme" or a uuid) */
+/* The tenant as a uuid (ids.h: a name maps to a stable UUIDv5): the value of
+ * every tenant_id column and the vault tenant for the tenant's secrets. */
+const char *tq_job_tenant_uuid(const tq_job_t *job);
 const char *tq_job_op(const tq_job_t *job);
 int tq_job_attempt(const tq_job_t *job);           /* 1 on the first run */
 int tq_job_timeout_ms(const tq_job_t *job);        /* the job's own budget */
@@ -41,8 +44,13 @@ tq_config_t *tq_job_config(const tq_job_t *job);
  * with err set when the database is unreachable). Keep statements short:
  * other jobs wait while it runs. */
 PGconn *tq_job_db(tq_job_t *job, tq_error_t *err);
-/* The vault with the job tenant's keys installed (created on first use). */
+/* The vault with the job tenant's keys installed (created on first use);
+ * seal tenant data with aad.tenant_id = tq_job_tenant_uuid(job). */
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err);
+
+/* Handler state to release if the worker drops the job without an outcome
+ * (shutdown with the job in flight; the broker re-queues it). */
+void tq_job_on_drop(tq_job_t *job, void (*fn)(tq_job_t *job, void *arg), void *arg);
 
 /* Success: result is any JSON value, stolen (the worker decrefs it). */
 void tq_job_done(tq_job_t *job, json_t *result);

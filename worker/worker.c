@@ -4,6 +4,7 @@
  * interprets a job's payload itself: that is the handlers' business. */
 #include "worker.h"
 
+#include "ids.h"
 #include "keystore.h"
 #include "log.h"
 #include "ops.h"
@@ -23,10 +24,14 @@ struct tq_job_t {
     tq_worker_t *worker;
     char id[TQ_JOB_ID_LEN + 1];
     char *tenant;
+    char tenant_uuid[TQ_UUID_STR_LEN + 1];
     char *op;
     int attempt;
     int timeout_ms;
     json_t *payload;
+    void (*drop_fn)(tq_job_t *job, void *arg);
+    void *drop_arg;
+    struct tq_job_t *prev, *next; /* the worker's live jobs */
 };
 
 struct tq_worker_t {
@@ -43,6 +48,7 @@ struct tq_worker_t {
     size_t max_frame;
     PGconn *db;
     tq_vault_t *vault;
+    tq_job_t *live; /* jobs started and not yet finished */
     int exit_code;
 };
 
@@ -50,6 +56,7 @@ struct tq_worker_t {
 
 const char *tq_job_id(const tq_job_t *job) { return job->id; }
 const char *tq_job_tenant(const tq_job_t *job) { return job->tenant; }
+const char *tq_job_tenant_uuid(const tq_job_t *job) { return job->tenant_uuid; }
 const char *tq_job_op(const tq_job_t *job) { return job->op; }
 int tq_job_attempt(const tq_job_t *job) { return job->attempt; }
 int tq_job_timeout_ms(const tq_job_t *job) { return job->timeout_ms; }
@@ -75,16 +82,29 @@ PGconn *tq_job_db(tq_job_t *job, tq_error_t *err)
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
 {
     int version;
-    if (tq_vault_has_tenant(job->worker->vault, job->tenant, &version))
+    if (tq_vault_has_tenant(job->worker->vault, job->tenant_uuid, &version))
         return job->worker->vault;
     PGconn *db = tq_job_db(job, err);
-    if (!db || tq_keystore_ensure_tenant(db, job->worker->vault, job->tenant, err))
+    if (!db || tq_keystore_ensure_tenant(db, job->worker->vault, job->tenant_uuid, err))
         return NULL;
     return job->worker->vault;
 }
 
+void tq_job_on_drop(tq_job_t *job, void (*fn)(tq_job_t *job, void *arg), void *arg)
+{
+    job->drop_fn = fn;
+    job->drop_arg = arg;
+}
+
 static void job_free(tq_job_t *job)
 {
+    tq_worker_t *w = job->worker;
+    if (job->prev)
+        job->prev->next = job->next;
+    else if (w->live == job)
+        w->live = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
     json_decref(job->payload);
     free(job->tenant);
     free(job->op);
@@ -180,6 +200,10 @@ static void start_job(tq_worker_t *w, tq_msg_t *m)
     if (!job)
         return;
     job->worker = w;
+    job->next = w->live;
+    if (w->live)
+        w->live->prev = job;
+    w->live = job;
     memcpy(job->id, m->id, sizeof job->id);
     job->tenant = m->tenant ? m->tenant : strdup("");
     job->op = m->op ? m->op : strdup("");
@@ -187,6 +211,10 @@ static void start_job(tq_worker_t *w, tq_msg_t *m)
     job->attempt = (int)m->attempt;
     job->timeout_ms = (int)m->timeout_ms;
     w->inflight++;
+    if (tq_tenant_uuid(job->tenant, job->tenant_uuid) != 0) {
+        tq_job_fail(job, "invalid_argument", "the tenant must be 1-255 characters", false);
+        return;
+    }
     json_error_t jerr;
     job->payload = m->payload_len ? json_loadb(m->payload, m->payload_len, 0, &jerr)
                                   : json_object();
@@ -308,6 +336,12 @@ void tq_worker_destroy(tq_worker_t **self_p)
     if (!self_p || !*self_p)
         return;
     tq_worker_t *w = *self_p;
+    while (w->live) {
+        tq_job_t *job = w->live;
+        if (job->drop_fn)
+            job->drop_fn(job, job->drop_arg);
+        job_free(job);
+    }
     if (w->dealer)
         zmq_close(w->dealer);
     if (w->ctx)
@@ -327,7 +361,9 @@ int tq_worker_run(tq_worker_t *w)
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
+    struct sigaction sa;
+    if (sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+        sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     w->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (w->sigfd >= 0)

@@ -3,6 +3,7 @@
  * Small bounds so deep and alias-heavy inputs hit them quickly. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "doc.h"
 

@@ -1,0 +1,91 @@
+# tests/integration/lib.sh — shared by every integration test script.
+# Each test gets its own run folder, database and broker:
+#   source "$(dirname "$0")/lib.sh"; tq_setup NAME; tq_start_broker [--workers N]
+# Needs (set by ctest and scripts/test): TOOLQ_BIN_DIR, TOOLQ_PLUGIN_PATH,
+# TOOLQ_SOURCE_DIR and TOOLQ_TEST_DB_ADMIN_URL (libpq conninfo of the private
+# cluster's admin database). Everything is torn down on exit.
+set -euo pipefail
+
+: "${TOOLQ_BIN_DIR:?run through ctest (scripts/test)}"
+: "${TOOLQ_TEST_DB_ADMIN_URL:?TOOLQ_TEST_DB_ADMIN_URL is not set: run through scripts/test}"
+
+TQ_PASSED=0
+TQ_FAILED=0
+TQ_BROKER_PID=""
+
+toolq() { "$TOOLQ_BIN_DIR/toolq" "$@"; }
+tq_load() { "$TOOLQ_BIN_DIR/tq-load" "$@"; }
+tq_admin_psql() { psql "$TOOLQ_TEST_DB_ADMIN_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
+tq_psql() { psql "$TOOLQ_DATABASE_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+ok() { TQ_PASSED=$((TQ_PASSED + 1)); echo "ok - $*"; }
+fail() { TQ_FAILED=$((TQ_FAILED + 1)); echo "FAIL - $*"; }
+check() { # check "description" command...
+  local what=$1; shift
+  if "$@"; then ok "$what"; else fail "$what"; fi
+}
+assert_eq() { # assert_eq EXPECTED ACTUAL "description"
+  if [ "$1" = "$2" ]; then ok "$3"; else fail "$3 (expected '$1', got '$2')"; fi
+}
+
+tq_cleanup() {
+  local rc=$?
+  tq_stop_broker 2>/dev/null || true
+  if [ -n "${TQ_DB:-}" ]; then
+    tq_admin_psql -c "DROP DATABASE IF EXISTS $TQ_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  if [ "$TQ_FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
+    echo "--- broker log (last 40 lines) ---"
+    tail -n 40 "$TQ_DIR/broker.log" 2>/dev/null || true
+  fi
+  [ -n "${TQ_DIR:-}" ] && rm -rf "$TQ_DIR"
+  echo "$TQ_PASSED passed, $TQ_FAILED failed"
+  if [ "$rc" -eq 0 ] && [ "$TQ_FAILED" -gt 0 ]; then exit 1; fi
+  exit "$rc"
+}
+
+tq_setup() {
+  local name=$1
+  TQ_DIR=$(mktemp -d /tmp/tqit.XXXXXX)
+  TQ_DB="tq_it_${name}_$$"
+  trap tq_cleanup EXIT
+  tq_admin_psql -c "CREATE DATABASE $TQ_DB" >/dev/null
+  export TOOLQ_HOME=$TQ_DIR
+  export TOOLQ_DATABASE_URL="$(echo "$TOOLQ_TEST_DB_ADMIN_URL" | sed -E "s/dbname=[^ ]*/dbname=$TQ_DB/")"
+  export TOOLQ_BROKER="ipc://$TQ_DIR/broker.sock"
+  export TOOLQ_MASTER_KEY_FILE="$TQ_DIR/master.key"
+  export TOOLQ_HTTP_LISTEN=""
+  head -c32 /dev/urandom | base64 >"$TOOLQ_MASTER_KEY_FILE"
+  chmod 600 "$TOOLQ_MASTER_KEY_FILE"
+}
+
+# Starts the broker in the background and waits until a ping goes through.
+tq_start_broker() {
+  "$TOOLQ_BIN_DIR/toolq-broker" "$@" >>"$TQ_DIR/broker.log" 2>&1 &
+  TQ_BROKER_PID=$!
+  local i
+  for i in $(seq 1 200); do
+    if toolq --timeout 2 ping >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$TQ_BROKER_PID" 2>/dev/null; then
+      echo "broker exited during start-up:"; tail -20 "$TQ_DIR/broker.log"; return 1
+    fi
+    sleep 0.1
+  done
+  echo "broker did not answer a ping within 20 s"; return 1
+}
+
+tq_stop_broker() {
+  [ -n "$TQ_BROKER_PID" ] || return 0
+  kill -TERM "$TQ_BROKER_PID" 2>/dev/null || true
+  local i
+  for i in $(seq 1 300); do
+    kill -0 "$TQ_BROKER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$TQ_BROKER_PID" 2>/dev/null || true
+  wait "$TQ_BROKER_PID" 2>/dev/null || true
+  TQ_BROKER_PID=""
+}
+
+# PIDs of the broker's worker children.
+tq_worker_pids() { pgrep -P "$TQ_BROKER_PID" -f toolq-worker || true; }

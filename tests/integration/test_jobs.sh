@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Foundation: ping round trip, 1,000 jobs, failures, idempotency, cancel,
+# stats, CLI exit codes, encryption at rest, migrations idempotent, clean
+# shutdown with exit 0.
+source "$(dirname "$0")/lib.sh"
+tq_setup jobs
+tq_start_broker --workers 2
+
+check "ping round trip" toolq ping
+out=$(toolq --json submit ping --tenant acme --payload-json '{"hello":"world"}')
+assert_eq '{"hello":"world"}' "$(echo "$out" | jq -c .result)" "ping echoes its payload"
+assert_eq succeeded "$(echo "$out" | jq -r .state)" "ping job succeeded"
+
+r=$(tq_load -n 1000 -c 32 --op ping --tenant load --payload '{"n":1}')
+assert_eq 1000 "$(echo "$r" | jq .ok)" "1,000 jobs all succeed"
+assert_eq 1000 "$(tq_psql -c "select count(*) from tq_jobs where tenant_id='load' and state='succeeded' and attempts=1 and finished_at is not null and started_at is not null")" \
+  "the journal holds all 1,000 as succeeded"
+
+# payload and result encrypted at rest
+assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where position(convert_to('hello','UTF8') in payload) > 0 or position(convert_to('hello','UTF8') in coalesce(result,'')) > 0")" \
+  "payload and result are not stored in clear"
+assert_eq 1 "$(tq_psql -c "select count(*) from tq_jobs where payload is not null and result is not null and tenant_id='acme' and op='ping'")" \
+  "the ping job has a stored payload and result"
+
+# bad input
+set +e
+toolq submit ping --tenant acme --payload-json '[1,2]' >/dev/null 2>&1; rc=$?
+set -e
+assert_eq 1 "$rc" "a non-object payload is refused (exit 1)"
+err=$(toolq --json submit ping --tenant acme --payload-json '{' || true)
+assert_eq invalid_payload "$(echo "$err" | jq -r .error.code)" "invalid JSON payload -> invalid_payload"
+err=$(toolq --json submit nosuch.op --tenant acme || true)
+assert_eq unknown_op "$(echo "$err" | jq -r .error.code)" "unknown op fails with unknown_op"
+assert_eq 1 "$(echo "$err" | jq -r .attempts)" "a job's own error is not retried"
+set +e
+toolq submit >/dev/null 2>&1; rc=$?
+set -e
+assert_eq 2 "$rc" "usage error exits 2"
+set +e
+TOOLQ_BROKER=ipc:///nonexistent/sock toolq ping >/dev/null 2>&1; rc=$?
+set -e
+assert_eq 3 "$rc" "unreachable broker exits 3"
+
+# idempotency: same key -> same job, result delivered to both
+a=$(toolq --json submit sleep --tenant acme --payload-json '{"ms":50}' --idempotency-key k1)
+b=$(toolq --json submit sleep --tenant acme --payload-json '{"ms":50}' --idempotency-key k1)
+assert_eq "$(echo "$a" | jq -r .id)" "$(echo "$b" | jq -r .id)" "same idempotency key returns the first job"
+assert_eq succeeded "$(echo "$b" | jq -r .state)" "the duplicate gets the first job's result"
+c=$(toolq --json submit sleep --tenant other --payload-json '{"ms":1}' --idempotency-key k1)
+check "idempotency keys are per tenant" test "$(echo "$a" | jq -r .id)" != "$(echo "$c" | jq -r .id)"
+assert_eq 1 "$(tq_psql -c "select count(*) from tq_jobs where idempotency_key='k1' and tenant_id='acme'")" "one journal row per key"
+
+# --no-wait prints the id alone; job shows it; cancel a long one
+id=$(toolq submit sleep --tenant acme --payload-json '{"ms":60000}' --no-wait)
+check "--no-wait prints a uuid" bash -c "[[ '$id' =~ ^[0-9a-f-]{36}$ ]]"
+sleep 0.3
+assert_eq running "$(toolq --json job "$id" | jq -r .state)" "a long job shows running"
+set +e
+cj=$(toolq --json cancel "$id"); rc=$?
+set -e
+assert_eq cancelled "$(echo "$cj" | jq -r .state)" "cancel ends a running job"
+assert_eq cancelled "$(tq_psql -c "select state from tq_jobs where id='$id'")" "cancel is journaled"
+nf=$(toolq --json job 00000000-0000-4000-8000-000000000000 || true)
+assert_eq not_found "$(echo "$nf" | jq -r .error.code)" "unknown job id -> not_found"
+
+st=$(toolq --json stats)
+assert_eq 2 "$(echo "$st" | jq .workers_alive)" "stats shows 2 workers"
+check "stats counts succeeded jobs" test "$(echo "$st" | jq .jobs_by_state.succeeded)" -ge 1000
+
+# a restart applies no migration again
+tq_stop_broker
+grep -q "broker stopped" "$TQ_DIR/broker.log" && ok "SIGTERM stops the broker cleanly" || fail "clean stop"
+n1=$(tq_psql -c "select count(*) from tq_migrations")
+tq_start_broker --workers 1
+assert_eq "$n1" "$(tq_psql -c "select count(*) from tq_migrations")" "migrations are not re-applied on restart"
+check "finished jobs survive a restart" test "$(toolq --json job "$(echo "$a" | jq -r .id)" | jq -r .state)" = succeeded
+
+# a wrong master key is refused at start-up
+tq_stop_broker
+head -c32 /dev/urandom | base64 >"$TQ_DIR/other.key"
+set +e
+TOOLQ_MASTER_KEY_FILE="$TQ_DIR/other.key" timeout 20 "$TOOLQ_BIN_DIR/toolq-broker" >"$TQ_DIR/wrongkey.log" 2>&1; rc=$?
+set -e
+assert_eq 1 "$rc" "broker refuses to start with a wrong master key"
+check "the error names the key mismatch" grep -q master_key_mismatch "$TQ_DIR/wrongkey.log"
+set +e
+TOOLQ_MASTER_KEY_FILE="$TQ_DIR/missing.key" timeout 20 "$TOOLQ_BIN_DIR/toolq-broker" >"$TQ_DIR/nokey.log" 2>&1; rc=$?
+set -e
+assert_eq 1 "$rc" "broker refuses to start without its key"
+check "no key file was invented" test ! -e "$TQ_DIR/missing.key"
