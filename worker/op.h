@@ -20,6 +20,7 @@
 #include "vault.h"
 
 typedef struct tq_job_t tq_job_t;
+struct tq_plugin_host_t;
 
 typedef struct {
     const char *name;                 /* "ping", "provider.import", ... */
@@ -47,6 +48,9 @@ PGconn *tq_job_db(tq_job_t *job, tq_error_t *err);
 /* The vault with the job tenant's keys installed (created on first use);
  * seal tenant data with aad.tenant_id = tq_job_tenant_uuid(job). */
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err);
+
+/* The auth plugins this worker loaded at start (plugins.path). */
+struct tq_plugin_host_t *tq_job_plugins(const tq_job_t *job);
 
 /* Handler state to release if the worker drops the job without an outcome
  * (shutdown with the job in flight; the broker re-queues it). */

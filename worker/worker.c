@@ -9,6 +9,7 @@
 #include "log.h"
 #include "ops.h"
 #include "pg.h"
+#include "plugin/plugin_host.h"
 #include "vault.h"
 #include "wire.h"
 
@@ -49,6 +50,7 @@ struct tq_worker_t {
     PGconn *db;
     tq_vault_t *vault;
     tq_job_t *live; /* jobs started and not yet finished */
+    tq_plugin_host_t *plugins;
     int exit_code;
 };
 
@@ -63,6 +65,7 @@ int tq_job_timeout_ms(const tq_job_t *job) { return job->timeout_ms; }
 json_t *tq_job_payload(const tq_job_t *job) { return job->payload; }
 tq_loop_t *tq_job_loop(const tq_job_t *job) { return job->worker->loop; }
 tq_config_t *tq_job_config(const tq_job_t *job) { return job->worker->cfg; }
+tq_plugin_host_t *tq_job_plugins(const tq_job_t *job) { return job->worker->plugins; }
 
 PGconn *tq_job_db(tq_job_t *job, tq_error_t *err)
 {
@@ -324,6 +327,8 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
     w->liveness = (int)tq_config_int(cfg, "broker.heartbeat_liveness");
     w->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
     w->sigfd = -1;
+    const char *ppath = tq_config_str(cfg, "plugins.path");
+    w->plugins = tq_plugin_host_new(ppath && *ppath ? ppath : TOOLQ_INSTALL_PLUGIN_DIR);
     if (!w->vault || !w->loop || !w->ctx || w->credit < 1) {
         tq_error_set(err, "invalid_config", "worker.concurrency must be at least 1");
         tq_worker_destroy(&w);
@@ -351,6 +356,7 @@ void tq_worker_destroy(tq_worker_t **self_p)
     if (w->db)
         PQfinish(w->db);
     tq_vault_destroy(&w->vault);
+    tq_plugin_host_destroy(&w->plugins);
     tq_loop_destroy(&w->loop);
     free(w);
     *self_p = NULL;
