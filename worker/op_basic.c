@@ -1,9 +1,12 @@
 /* op_basic.c — the foundation's ops: `ping` echoes its payload; `sleep`
  * waits payload.ms milliseconds on a loop timer (many at once, never
- * blocking the loop) and is what the reliability tests kill workers under. */
+ * blocking the loop) and is what the reliability tests kill workers under;
+ * `test.crash` kills its worker (a poison job), only when worker.test_ops is
+ * on. */
 #include "op.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 static void ping_start(tq_job_t *job)
 {
@@ -33,3 +36,14 @@ static void sleep_start(tq_job_t *job)
 }
 
 const tq_op_t tq_op_sleep = {"sleep", sleep_start};
+
+static void crash_start(tq_job_t *job)
+{
+    if (!tq_config_bool(tq_job_config(job), "worker.test_ops")) {
+        tq_job_fail(job, "unknown_op", "unknown op 'test.crash' (worker.test_ops is off)", false);
+        return;
+    }
+    abort();
+}
+
+const tq_op_t tq_op_test_crash = {"test.crash", crash_start};

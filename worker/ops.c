@@ -6,10 +6,12 @@
 
 extern const tq_op_t tq_op_ping;
 extern const tq_op_t tq_op_sleep;
+extern const tq_op_t tq_op_test_crash;
 
 static const tq_op_t *const s_ops[] = {
     &tq_op_ping,
     &tq_op_sleep,
+    &tq_op_test_crash,
     NULL,
 };
 

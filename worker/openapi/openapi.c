@@ -92,8 +92,7 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
         json_decref(root);
         return -1;
     }
-    if (kind == KIND_PLUGIN)
-        return parse_plugin(root, opts, out, err);
+    if (kind == KIND_PLUGIN) return parse_plugin(root, opts, out, err);
     tq_oa_ctx_t ctx;
     tq_oa_ctx_init(&ctx, opts, root, opts->document_path);
     json_array_extend(ctx.warnings, load_warnings);
@@ -157,9 +156,9 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
     json_object_set_new(res, "tools", tools);
     json_object_set_new(res, "skipped", skipped);
     json_object_set(res, "warnings", ctx.warnings);
-    json_object_set_new(res, "security_schemes", kind == KIND_SWAGGER
-                                                     ? tq_oa_swagger_security_schemes(&ctx)
-                                                     : tq_oa_v3_security_schemes(&ctx));
+    json_object_set_new(res, "security_schemes",
+                        kind == KIND_SWAGGER ? tq_oa_swagger_security_schemes(&ctx)
+                                             : tq_oa_v3_security_schemes(&ctx));
     json_decref(models);
     tq_oa_ctx_clear(&ctx);
     *out = res;
@@ -192,16 +191,14 @@ static int parse_plugin(json_t *manifest, const tq_openapi_opts_t *opts, json_t 
         body = strndup(json_string_value(doc), json_string_length(doc));
         len = json_string_length(doc);
     } else if (opts->allow_remote_refs && opts->fetch_ref) {
-        if (opts->fetch_ref(opts->fetch_ctx, url, &body, &len, err) < 0)
-            goto done;
+        if (opts->fetch_ref(opts->fetch_ctx, url, &body, &len, err) < 0) goto done;
     } else {
         tq_error_set(err, "invalid_schema",
                      "OpenAI plugin manifest: the document at api.url %s was not supplied", url);
         goto done;
     }
     tq_openapi_opts_t sub = *opts;
-    if (!sub.document_url)
-        sub.document_url = url;
+    if (!sub.document_url) sub.document_url = url;
     json_t *root = NULL, *warnings = json_array();
     tq_doc_format_t fmt;
     if (tq_doc_load(body, len, &opts->limits, &root, warnings, &fmt, err) == 0) {
@@ -215,8 +212,8 @@ static int parse_plugin(json_t *manifest, const tq_openapi_opts_t *opts, json_t 
     json_decref(warnings);
     if (rc == 0) {
         json_object_set_new(*out, "schema_type", json_string("openai_plugin"));
-        const char *keys[] = {"name_for_model", "name_for_human", "description_for_model",
-                              "auth", NULL};
+        const char *keys[] = {"name_for_model", "name_for_human", "description_for_model", "auth",
+                              NULL};
         json_t *plugin = json_object();
         for (int i = 0; keys[i]; i++)
             if (json_object_get(manifest, keys[i]))
@@ -240,13 +237,11 @@ int tq_openapi_parse(const char *buf, size_t len, const tq_openapi_opts_t *opts,
         opts = &def;
     }
     *out = NULL;
-    if (tq_openapi_filter_check(opts->filter, err) < 0)
-        return -1;
+    if (tq_openapi_filter_check(opts->filter, err) < 0) return -1;
     json_t *root = NULL, *warnings = json_array();
     tq_doc_format_t fmt;
     int rc = tq_doc_load(buf, len, &opts->limits, &root, warnings, &fmt, err);
-    if (rc == 0)
-        rc = parse_tree(root, fmt, warnings, opts, out, err);
+    if (rc == 0) rc = parse_tree(root, fmt, warnings, opts, out, err);
     json_decref(warnings);
     return rc;
 }

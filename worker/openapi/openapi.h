@@ -19,11 +19,11 @@ typedef int (*tq_openapi_fetch_fn)(void *ctx, const char *url, char **body, size
                                    tq_error_t *err);
 
 typedef struct {
-    tq_doc_limits_t limits;   /* import.max_document_bytes, max_depth, max_alias_nodes,
-                                 max_ref_hops */
-    size_t max_schema_depth;  /* nesting depth of an input schema before it is cut, 32 */
-    const char *server_url;   /* --server-url override; NULL keeps the document's */
-    const char *document_url; /* where the document came from; resolves relative servers */
+    tq_doc_limits_t limits;    /* import.max_document_bytes, max_depth, max_alias_nodes,
+                                  max_ref_hops */
+    size_t max_schema_depth;   /* nesting depth of an input schema before it is cut, 32 */
+    const char *server_url;    /* --server-url override; NULL keeps the document's */
+    const char *document_url;  /* where the document came from; resolves relative servers */
     const char *document_path; /* the entry document's name among files, e.g. "spec/a.yaml" */
     const json_t *files;       /* {"path": "content"}: documents for relative file $refs and
                                   for a plugin manifest's api.url */
@@ -73,7 +73,7 @@ typedef enum {
 typedef struct {
     size_t max_description; /* import.max_description, 1024 */
     tq_openapi_prefix_t prefix;
-    const json_t *filter;   /* listing filter, may be NULL */
+    const json_t *filter; /* listing filter, may be NULL */
 } tq_openapi_fn_opts_t;
 
 void tq_openapi_fn_opts_default(tq_openapi_fn_opts_t *opts);

@@ -17,10 +17,8 @@ static void add_property(json_t *props, const char *name, json_t *schema, const 
 {
     if ((desc && *desc) || deprecated) {
         json_t *c = json_copy(schema);
-        if (desc && *desc)
-            json_object_set_new(c, "description", json_string(desc));
-        if (deprecated)
-            json_object_set_new(c, "deprecated", json_true());
+        if (desc && *desc) json_object_set_new(c, "description", json_string(desc));
+        if (deprecated) json_object_set_new(c, "deprecated", json_true());
         json_object_set_new(props, name, c);
     } else {
         json_object_set(props, name, schema);
@@ -31,8 +29,7 @@ static const char *unique_arg(json_t *taken, const char *want, const char *alt, 
                               size_t size)
 {
     const char *name = want;
-    if (json_object_get(taken, name) && alt)
-        name = alt;
+    if (json_object_get(taken, name) && alt) name = alt;
     for (unsigned i = 2; json_object_get(taken, name); i++) {
         snprintf(buf, size, "%s_%u", want, i);
         name = buf;
@@ -66,8 +63,7 @@ static void add_body(json_t *bundle, const json_t *rb, json_t *args, json_t *pro
     json_t *out = json_pack("{s:s,s:b}", "media_type", mt, "required", body_required);
     if (json_object_get(rb, "description"))
         json_object_set(out, "description", json_object_get(rb, "description"));
-    if (enc)
-        json_object_set(out, "encoding", enc);
+    if (enc) json_object_set(out, "encoding", enc);
     if (hoistable(schema, mt, taken)) {
         json_object_set_new(out, "hoisted", json_true());
         json_t *sreq = json_object_get(schema, "required");
@@ -87,12 +83,10 @@ static void add_body(json_t *bundle, const json_t *rb, json_t *args, json_t *pro
             json_t *arg = json_pack("{s:s,s:s,s:b,s:s}", "name", k, "in", "body", "required",
                                     required, "content_type", mt);
             json_t *e = json_object_get(enc, k);
-            if (e)
-                json_object_set(arg, "encoding", e);
+            if (e) json_object_set(arg, "encoding", e);
             json_array_append_new(args, arg);
             add_property(props, k, ps, NULL, 0);
-            if (required)
-                json_array_append_new(req, json_string(k));
+            if (required) json_array_append_new(req, json_string(k));
         }
     } else {
         char buf[64];
@@ -101,29 +95,27 @@ static void add_body(json_t *bundle, const json_t *rb, json_t *args, json_t *pro
         json_object_set_new(out, "argument", json_string(name));
         json_array_append_new(args, json_pack("{s:s,s:s,s:b,s:s}", "name", name, "in", "body",
                                               "required", body_required, "content_type", mt));
-        add_property(props, name, schema, json_string_value(json_object_get(rb, "description")),
-                     0);
-        if (body_required)
-            json_array_append_new(req, json_string(name));
+        add_property(props, name, schema, json_string_value(json_object_get(rb, "description")), 0);
+        if (body_required) json_array_append_new(req, json_string(name));
     }
     json_object_set_new(bundle, "request_body", out);
 }
 
 json_t *tq_oa_bundle_new(tq_oa_ctx_t *ctx, const json_t *model)
 {
-    const char *keys[] = {"operation_id", "original_operation_id", "method", "path", "summary",
-                          "description", "server_url", "tags", "deprecated", "security",
-                          "responses", NULL};
+    const char *keys[] = {"operation_id", "original_operation_id",
+                          "method",       "path",
+                          "summary",      "description",
+                          "server_url",   "tags",
+                          "deprecated",   "security",
+                          "responses",    NULL};
     json_t *b = json_object();
     for (int i = 0; keys[i]; i++) {
         json_t *v = json_object_get(model, keys[i]);
-        if (v)
-            json_object_set(b, keys[i], v);
+        if (v) json_object_set(b, keys[i], v);
     }
-    if (!json_object_get(b, "summary"))
-        json_object_set_new(b, "summary", json_string(""));
-    if (!json_object_get(b, "description"))
-        json_object_set_new(b, "description", json_string(""));
+    if (!json_object_get(b, "summary")) json_object_set_new(b, "summary", json_string(""));
+    if (!json_object_get(b, "description")) json_object_set_new(b, "description", json_string(""));
     if (!tq_oa_str(model, "summary") && !tq_oa_str(model, "description"))
         tq_oa_warn(ctx, "missing_summary", "the operation has no summary and no description");
     const char *author = ctx->opts->author;
@@ -144,15 +136,13 @@ json_t *tq_oa_bundle_new(tq_oa_ctx_t *ctx, const json_t *model)
                                 required, "style", json_object_get(p, "style"), "explode",
                                 json_object_get(p, "explode"), "allow_reserved",
                                 json_object_get(p, "allowReserved"));
-        if (strcmp(name, orig))
-            json_object_set_new(arg, "original_name", json_string(orig));
+        if (strcmp(name, orig)) json_object_set_new(arg, "original_name", json_string(orig));
         if (json_object_get(p, "content_type"))
             json_object_set(arg, "content_type", json_object_get(p, "content_type"));
         json_array_append_new(args, arg);
         add_property(props, name, json_object_get(p, "schema"), tq_oa_str(p, "description"),
                      json_is_true(json_object_get(p, "deprecated")));
-        if (required)
-            json_array_append_new(req, json_string(name));
+        if (required) json_array_append_new(req, json_string(name));
     }
     json_t *rb = json_object_get(model, "request_body");
     if (rb)
@@ -161,7 +151,8 @@ json_t *tq_oa_bundle_new(tq_oa_ctx_t *ctx, const json_t *model)
         json_object_set_new(b, "request_body", json_null());
     json_decref(taken);
     json_object_set_new(b, "parameters", args);
-    json_object_set_new(b, "input_schema", json_pack("{s:s,s:o,s:o}", "type", "object",
-                                                     "properties", props, "required", req));
+    json_object_set_new(
+        b, "input_schema",
+        json_pack("{s:s,s:o,s:o}", "type", "object", "properties", props, "required", req));
     return b;
 }

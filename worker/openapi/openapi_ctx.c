@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tq_oa_ctx_init(tq_oa_ctx_t *ctx, const tq_openapi_opts_t *opts, json_t *root,
-                    const char *name)
+void tq_oa_ctx_init(tq_oa_ctx_t *ctx, const tq_openapi_opts_t *opts, json_t *root, const char *name)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->opts = opts;
@@ -55,8 +54,7 @@ tq_oa_doc_t *tq_oa_ctx_add_doc(tq_oa_ctx_t *ctx, const char *name, json_t *root)
 tq_oa_doc_t *tq_oa_ctx_find_doc(tq_oa_ctx_t *ctx, const char *name)
 {
     for (tq_oa_doc_t *d = ctx->docs; d; d = d->next)
-        if (!strcmp(d->name, name))
-            return d;
+        if (!strcmp(d->name, name)) return d;
     return NULL;
 }
 
@@ -72,8 +70,7 @@ void tq_oa_warn(tq_oa_ctx_t *ctx, const char *code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     json_t *w = json_pack("{s:s,s:s}", "code", code, "message", msg);
-    if (ctx->op)
-        json_object_set_new(w, "operation", json_string(ctx->op));
+    if (ctx->op) json_object_set_new(w, "operation", json_string(ctx->op));
     json_array_append_new(ctx->warnings, w);
 }
 
@@ -94,8 +91,7 @@ const char *tq_oa_scalar_text(const json_t *v, char *buf, size_t size)
         /* 1.0 stays "1.0", as the author wrote it unquoted. */
         double d = json_real_value(v);
         snprintf(buf, size, "%.15g", d);
-        if (!strpbrk(buf, ".eEn") && strlen(buf) + 2 < size)
-            strcat(buf, ".0");
+        if (!strpbrk(buf, ".eEn") && strlen(buf) + 2 < size) strcat(buf, ".0");
         return buf;
     }
     case JSON_TRUE:

@@ -29,13 +29,13 @@ typedef struct {
 
 typedef struct {
     const tq_openapi_opts_t *opts;
-    tq_oa_doc_t *docs;   /* entry document first */
+    tq_oa_doc_t *docs; /* entry document first */
     size_t ndocs;
-    json_t *warnings;    /* array of {code, message, operation?} */
-    size_t dropped;      /* warnings past TQ_OA_MAX_WARNINGS */
-    json_t *memo;        /* ref key -> [built schema, expanded node count] */
-    json_t *active;      /* ref keys being built (cycle detection) */
-    const char *op;      /* "GET /pets" while an operation is processed, else NULL */
+    json_t *warnings; /* array of {code, message, operation?} */
+    size_t dropped;   /* warnings past TQ_OA_MAX_WARNINGS */
+    json_t *memo;     /* ref key -> [built schema, expanded node count] */
+    json_t *active;   /* ref keys being built (cycle detection) */
+    const char *op;   /* "GET /pets" while an operation is processed, else NULL */
     int relative_server_warned;
 } tq_oa_ctx_t;
 

@@ -8,14 +8,19 @@
 
 #include "openapi.h"
 
-static const char *const LISTS[] = {"include_tags",  "exclude_tags",          "include_paths",
-                                    "exclude_paths", "methods",               "exclude_methods",
-                                    "operation_ids", "exclude_operation_ids", NULL};
+static const char *const LISTS[] = {"include_tags",
+                                    "exclude_tags",
+                                    "include_paths",
+                                    "exclude_paths",
+                                    "methods",
+                                    "exclude_methods",
+                                    "operation_ids",
+                                    "exclude_operation_ids",
+                                    NULL};
 
 int tq_openapi_filter_check(const json_t *filter, tq_error_t *err)
 {
-    if (!filter || json_is_null(filter))
-        return 0;
+    if (!filter || json_is_null(filter)) return 0;
     if (!json_is_object(filter))
         return tq_error_set(err, "invalid_filter", "filter: expected an object, found %s",
                             tq_doc_kind(filter));
@@ -26,8 +31,7 @@ int tq_openapi_filter_check(const json_t *filter, tq_error_t *err)
         int known = 0;
         for (int i = 0; LISTS[i]; i++)
             known |= !strcmp(k, LISTS[i]);
-        if (!known)
-            return tq_error_set(err, "invalid_filter", "filter: unknown key \"%s\"", k);
+        if (!known) return tq_error_set(err, "invalid_filter", "filter: unknown key \"%s\"", k);
         size_t i;
         json_t *s;
         if (!json_is_array(v))
@@ -63,8 +67,7 @@ static int any(const json_t *list, const json_t *values, how_t how)
 
 int tq_openapi_filter_match(const json_t *filter, const json_t *bundle)
 {
-    if (!json_is_object(filter))
-        return 1;
+    if (!json_is_object(filter)) return 1;
     static const struct {
         const char *include, *exclude, *field;
         how_t how;
@@ -76,10 +79,8 @@ int tq_openapi_filter_match(const json_t *filter, const json_t *bundle)
         const json_t *values = json_object_get(bundle, RULES[r].field);
         const json_t *inc = json_object_get(filter, RULES[r].include);
         const json_t *exc = json_object_get(filter, RULES[r].exclude);
-        if (json_is_array(inc) && !any(inc, values, RULES[r].how))
-            return 0;
-        if (json_is_array(exc) && any(exc, values, RULES[r].how))
-            return 0;
+        if (json_is_array(inc) && !any(inc, values, RULES[r].how)) return 0;
+        if (json_is_array(exc) && any(exc, values, RULES[r].how)) return 0;
     }
     return 1;
 }

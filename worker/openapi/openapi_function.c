@@ -34,8 +34,7 @@ static json_t *cut_utf8(const char *s, size_t max)
 static json_t *description(const json_t *b, size_t max)
 {
     const char *d = tq_oa_str(b, "description");
-    if (!d || !*d)
-        d = tq_oa_str(b, "summary");
+    if (!d || !*d) d = tq_oa_str(b, "summary");
     char fallback[600];
     if (!d || !*d) {
         const char *m = tq_oa_str(b, "method"), *path = tq_oa_str(b, "path");
@@ -57,8 +56,7 @@ json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t
         tq_error_set(err, "invalid_argument", "providers: expected an array");
         return NULL;
     }
-    if (tq_openapi_filter_check(opts->filter, err) < 0)
-        return NULL;
+    if (tq_openapi_filter_check(opts->filter, err) < 0) return NULL;
     /* base name -> first provider using it, or true when several do */
     json_t *owners = json_object();
     size_t i, j;
@@ -76,8 +74,7 @@ json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t
         json_array_foreach(json_object_get(p, "tools"), j, b)
         {
             const char *id = tq_oa_str(b, "operation_id");
-            if (!id || !tq_openapi_filter_match(opts->filter, b))
-                continue;
+            if (!id || !tq_openapi_filter_match(opts->filter, b)) continue;
             tq_oa_name_fit(id, TQ_OA_NAME_MAX, base);
             json_t *o = json_object_get(owners, base);
             if (!o)
@@ -93,8 +90,7 @@ json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t
         json_array_foreach(json_object_get(p, "tools"), j, b)
         {
             const char *id = tq_oa_str(b, "operation_id");
-            if (!id || !tq_openapi_filter_match(opts->filter, b))
-                continue;
+            if (!id || !tq_openapi_filter_match(opts->filter, b)) continue;
             tq_oa_name_fit(id, TQ_OA_NAME_MAX, base);
             int prefix = opts->prefix == TQ_OPENAPI_PREFIX_ALWAYS ||
                          (opts->prefix == TQ_OPENAPI_PREFIX_ON_COLLISION &&
@@ -103,13 +99,13 @@ json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t
             snprintf(want, sizeof want, "%s%s%s", prefix ? prov : "", prefix ? "_" : "", id);
             tq_oa_name_unique(taken, want, name);
             json_t *params = json_object_get(b, "input_schema");
-            json_t *fn = json_pack("{s:s,s:o,s:o}", "name", name, "description",
-                                   description(b, opts->max_description), "parameters",
-                                   params ? json_incref(params)
-                                          : json_pack("{s:s,s:{}}", "type", "object",
-                                                      "properties"));
-            json_array_append_new(tools, json_pack("{s:s,s:o}", "type", "function", "function",
-                                                   fn));
+            json_t *fn =
+                json_pack("{s:s,s:o,s:o}", "name", name, "description",
+                          description(b, opts->max_description), "parameters",
+                          params ? json_incref(params)
+                                 : json_pack("{s:s,s:{}}", "type", "object", "properties"));
+            json_array_append_new(tools,
+                                  json_pack("{s:s,s:o}", "type", "function", "function", fn));
             json_object_set_new(names, name,
                                 json_pack("{s:s,s:s}", "provider", prov, "operation_id", id));
         }

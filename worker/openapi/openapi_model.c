@@ -14,8 +14,7 @@ const char *const TQ_OA_METHODS[] = {"get",  "put",   "post",  "delete", "option
 int tq_oa_is_method(const char *key)
 {
     for (int i = 0; TQ_OA_METHODS[i]; i++)
-        if (!strcmp(key, TQ_OA_METHODS[i]))
-            return 1;
+        if (!strcmp(key, TQ_OA_METHODS[i])) return 1;
     return 0;
 }
 
@@ -24,21 +23,18 @@ json_t *tq_oa_model_new(const char *method, const char *path, const json_t *op)
     json_t *m = json_pack("{s:s,s:s}", "method", method, "path", path);
     char buf[64];
     const char *id = tq_oa_scalar_text(json_object_get(op, "operationId"), buf, sizeof buf);
-    if (id && *id)
-        json_object_set_new(m, "operation_id", json_string(id));
+    if (id && *id) json_object_set_new(m, "operation_id", json_string(id));
     const char *text[] = {"summary", "description"};
     for (int i = 0; i < 2; i++) {
         const char *s = tq_oa_scalar_text(json_object_get(op, text[i]), buf, sizeof buf);
-        if (s && *s)
-            json_object_set_new(m, text[i], json_string(s));
+        if (s && *s) json_object_set_new(m, text[i], json_string(s));
     }
     json_t *tags = json_array(), *t;
     size_t i;
     json_array_foreach(json_object_get(op, "tags"), i, t)
     {
         const char *s = tq_oa_scalar_text(t, buf, sizeof buf);
-        if (s)
-            json_array_append_new(tags, json_string(s));
+        if (s) json_array_append_new(tags, json_string(s));
     }
     json_object_set_new(m, "tags", tags);
     json_object_set_new(m, "deprecated",
@@ -50,8 +46,7 @@ json_t *tq_oa_model_new(const char *method, const char *path, const json_t *op)
 json_t *tq_oa_param_new(const char *name, const char *in, const json_t *src, json_t *schema)
 {
     const char *style = tq_oa_str(src, "style");
-    if (!style)
-        style = (!strcmp(in, "query") || !strcmp(in, "cookie")) ? "form" : "simple";
+    if (!style) style = (!strcmp(in, "query") || !strcmp(in, "cookie")) ? "form" : "simple";
     json_t *explode = json_object_get(src, "explode");
     int ex = json_is_boolean(explode) ? json_is_true(explode) : !strcmp(style, "form");
     int required = !strcmp(in, "path") || json_is_true(json_object_get(src, "required"));
@@ -60,8 +55,7 @@ json_t *tq_oa_param_new(const char *name, const char *in, const json_t *src, jso
                           "style", style, "explode", ex, "allowReserved",
                           json_is_true(json_object_get(src, "allowReserved")));
     const char *desc = tq_oa_str(src, "description");
-    if (desc && *desc)
-        json_object_set_new(p, "description", json_string(desc));
+    if (desc && *desc) json_object_set_new(p, "description", json_string(desc));
     json_object_set_new(p, "schema", schema);
     return p;
 }
@@ -94,8 +88,7 @@ tq_oa_media_t tq_oa_media_kind(const char *mt)
         return TQ_OA_MEDIA_JSON;
     if (n == 33 && !strncasecmp(mt, "application/x-www-form-urlencoded", 33))
         return TQ_OA_MEDIA_FORM;
-    if (n >= 10 && !strncasecmp(mt, "multipart/", 10))
-        return TQ_OA_MEDIA_MULTIPART;
+    if (n >= 10 && !strncasecmp(mt, "multipart/", 10)) return TQ_OA_MEDIA_MULTIPART;
     return TQ_OA_MEDIA_RAW;
 }
 
@@ -105,9 +98,8 @@ int tq_oa_media_choose(const json_t *types)
     for (int k = 0; k < 3; k++) {
         size_t i;
         json_t *t;
-        json_array_foreach(types, i, t) if (json_is_string(t) &&
-                                            tq_oa_media_kind(json_string_value(t)) == order[k])
-            return (int)i;
+        json_array_foreach(types, i, t) if (json_is_string(t) && tq_oa_media_kind(json_string_value(
+                                                                     t)) == order[k]) return (int)i;
     }
     return json_array_size(types) ? 0 : -1;
 }

@@ -31,8 +31,7 @@ void tq_oa_name_fit(const char *s, size_t max, char *out)
             buf[n++] = *p;
         } else {
             changed = 1;
-            if (n == 0 || buf[n - 1] != '_')
-                buf[n++] = '_';
+            if (n == 0 || buf[n - 1] != '_') buf[n++] = '_';
         }
     }
     buf[n] = '\0';
@@ -43,10 +42,8 @@ void tq_oa_name_fit(const char *s, size_t max, char *out)
         while (n > (size_t)(b - buf) && buf[n - 1] == '_')
             buf[--n] = '\0';
     }
-    if (!*b)
-        b = "op";
-    if (max > TQ_OA_NAME_MAX)
-        max = TQ_OA_NAME_MAX;
+    if (!*b) b = "op";
+    if (max > TQ_OA_NAME_MAX) max = TQ_OA_NAME_MAX;
     size_t len = strlen(b);
     if (len <= max && strlen(s) < sizeof buf) {
         memcpy(out, b, len + 1);
@@ -54,8 +51,7 @@ void tq_oa_name_fit(const char *s, size_t max, char *out)
     }
     /* Stable truncation: the hash covers the whole original name. */
     size_t keep = max > 9 ? max - 9 : 0;
-    if (keep > len)
-        keep = len;
+    if (keep > len) keep = len;
     snprintf(out, TQ_OA_NAME_MAX + 1, "%.*s_%08x", (int)keep, b, fnv1a(s));
 }
 
@@ -73,8 +69,7 @@ void tq_oa_opid_generate(const char *method, const char *path, char *out)
         }
     }
     buf[n] = '\0';
-    if (!words && n + 6 < sizeof buf)
-        strcat(buf, "_root");
+    if (!words && n + 6 < sizeof buf) strcat(buf, "_root");
     tq_oa_name_fit(buf, TQ_OA_NAME_MAX, out);
 }
 
@@ -100,8 +95,7 @@ void tq_oa_opid_assign(tq_oa_ctx_t *ctx, json_t *models)
     json_array_foreach(models, i, m)
     {
         const char *id = tq_oa_str(m, "operation_id");
-        if (!id)
-            continue;
+        if (!id) continue;
         tq_oa_name_fit(id, TQ_OA_NAME_MAX, name);
         if (!json_object_get(owner, name)) {
             json_object_set_new(owner, name, json_integer((json_int_t)i));

@@ -9,12 +9,9 @@
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -36,10 +33,8 @@ static void percent_decode(char *s)
 
 json_t *tq_oa_pointer_get(json_t *root, const char *fragment)
 {
-    if (!*fragment)
-        return root;
-    if (*fragment != '/')
-        return NULL;
+    if (!*fragment) return root;
+    if (*fragment != '/') return NULL;
     json_t *node = root;
     const char *p = fragment + 1;
     char tok[1024];
@@ -47,10 +42,8 @@ json_t *tq_oa_pointer_get(json_t *root, const char *fragment)
         size_t n = 0;
         for (; *p && *p != '/'; p++) {
             char c = *p;
-            if (c == '~' && (p[1] == '0' || p[1] == '1'))
-                c = *++p == '0' ? '~' : '/';
-            if (n + 1 >= sizeof tok)
-                return NULL;
+            if (c == '~' && (p[1] == '0' || p[1] == '1')) c = *++p == '0' ? '~' : '/';
+            if (n + 1 >= sizeof tok) return NULL;
             tok[n++] = c;
         }
         tok[n] = '\0';
@@ -63,8 +56,7 @@ json_t *tq_oa_pointer_get(json_t *root, const char *fragment)
         } else {
             return NULL;
         }
-        if (!node || !*p)
-            return node;
+        if (!node || !*p) return node;
         p++;
     }
 }
@@ -86,14 +78,11 @@ static char *join_path(const char *base, const char *rel, size_t rel_len)
     }
     const char *dir_end = strrchr(base + prefix, '/');
     size_t dlen = dir_end ? (size_t)(dir_end - base) + 1 : prefix;
-    if (rel_len && rel[0] == '/')
-        dlen = prefix;
+    if (rel_len && rel[0] == '/') dlen = prefix;
     char *joined = malloc(dlen + rel_len + 2);
-    if (!joined)
-        return NULL;
+    if (!joined) return NULL;
     memcpy(joined, base, dlen);
-    if (prefix && dlen == prefix && (dlen == 0 || joined[dlen - 1] != '/'))
-        joined[dlen++] = '/';
+    if (prefix && dlen == prefix && (dlen == 0 || joined[dlen - 1] != '/')) joined[dlen++] = '/';
     memcpy(joined + dlen, rel[0] == '/' ? rel + 1 : rel, rel_len - (rel[0] == '/'));
     joined[dlen + rel_len - (rel[0] == '/')] = '\0';
     /* Normalise the part after the prefix, segment by segment. */
@@ -104,10 +93,8 @@ static char *join_path(const char *base, const char *rel, size_t rel_len)
             r++;
         size_t n = (size_t)(r - seg);
         int last = *r == '\0';
-        if (*r)
-            r++;
-        if (n == 0 || (n == 1 && seg[0] == '.'))
-            continue;
+        if (*r) r++;
+        if (n == 0 || (n == 1 && seg[0] == '.')) continue;
         if (n == 2 && seg[0] == '.' && seg[1] == '.') {
             if (w == out) {
                 free(joined);
@@ -120,8 +107,7 @@ static char *join_path(const char *base, const char *rel, size_t rel_len)
         }
         memmove(w, seg, n);
         w += n;
-        if (!last)
-            *w++ = '/';
+        if (!last) *w++ = '/';
     }
     *w = '\0';
     return joined;
@@ -130,8 +116,7 @@ static char *join_path(const char *base, const char *rel, size_t rel_len)
 static tq_oa_doc_t *load_doc(tq_oa_ctx_t *ctx, const char *name, tq_error_t *err)
 {
     tq_oa_doc_t *d = tq_oa_ctx_find_doc(ctx, name);
-    if (d)
-        return d;
+    if (d) return d;
     if (ctx->ndocs >= TQ_OA_MAX_DOCUMENTS) {
         tq_error_set(err, "ref_not_found", "more than %d referenced documents",
                      TQ_OA_MAX_DOCUMENTS);
@@ -141,8 +126,8 @@ static tq_oa_doc_t *load_doc(tq_oa_ctx_t *ctx, const char *name, tq_error_t *err
     json_t *root = NULL;
     json_t *content = json_object_get(o->files, name);
     if (json_is_string(content)) {
-        if (tq_doc_load(json_string_value(content), json_string_length(content), &o->limits,
-                        &root, NULL, NULL, err) < 0) {
+        if (tq_doc_load(json_string_value(content), json_string_length(content), &o->limits, &root,
+                        NULL, NULL, err) < 0) {
             tq_error_prefix(err, "loading %s", name);
             return NULL;
         }
@@ -154,8 +139,7 @@ static tq_oa_doc_t *load_doc(tq_oa_ctx_t *ctx, const char *name, tq_error_t *err
         }
         char *body = NULL;
         size_t len = 0;
-        if (o->fetch_ref(o->fetch_ctx, name, &body, &len, err) < 0)
-            return NULL;
+        if (o->fetch_ref(o->fetch_ctx, name, &body, &len, err) < 0) return NULL;
         int rc = tq_doc_load(body, len, &o->limits, &root, NULL, NULL, err);
         free(body);
         if (rc < 0) {
@@ -191,8 +175,7 @@ static int resolve_one(tq_oa_ctx_t *ctx, tq_oa_doc_t *doc, const char *ref, tq_o
                                 ref);
         target = load_doc(ctx, name, err);
         free(name);
-        if (!target)
-            return -1;
+        if (!target) return -1;
     }
     char *frag = strdup(hash ? hash + 1 : "");
     percent_decode(frag);
@@ -210,8 +193,7 @@ static int resolve_one(tq_oa_ctx_t *ctx, tq_oa_doc_t *doc, const char *ref, tq_o
     return 0;
 }
 
-int tq_oa_deref(tq_oa_ctx_t *ctx, tq_oa_node_t in, tq_oa_node_t *out, char **key,
-                tq_error_t *err)
+int tq_oa_deref(tq_oa_ctx_t *ctx, tq_oa_node_t in, tq_oa_node_t *out, char **key, tq_error_t *err)
 {
     size_t max_hops = ctx->opts->limits.max_ref_hops;
     char *last = NULL;
@@ -220,8 +202,7 @@ int tq_oa_deref(tq_oa_ctx_t *ctx, tq_oa_node_t in, tq_oa_node_t *out, char **key
     int rc = 0;
     for (size_t hops = 0;; hops++) {
         const char *ref = json_string_value(json_object_get(cur.node, "$ref"));
-        if (!json_is_object(cur.node) || !ref)
-            break;
+        if (!json_is_object(cur.node) || !ref) break;
         if (hops >= max_hops) {
             rc = tq_error_set(err, "ref_cycle",
                               "$ref chain longer than %zu hops (import.max_ref_hops) at %s",
@@ -234,8 +215,7 @@ int tq_oa_deref(tq_oa_ctx_t *ctx, tq_oa_node_t in, tq_oa_node_t *out, char **key
             break;
         }
         if (last) {
-            if (!seen)
-                seen = json_object();
+            if (!seen) seen = json_object();
             json_object_set_new(seen, last, json_true());
             free(last);
         }

@@ -11,8 +11,7 @@
  * "document#pointer" naming the final target, or NULL when in was no ref.
  * Errors: ref_not_found, ref_cycle, remote_ref_refused, invalid_document
  * (a referenced file does not load). Returns 0 or -1. */
-int tq_oa_deref(tq_oa_ctx_t *ctx, tq_oa_node_t in, tq_oa_node_t *out, char **key,
-                tq_error_t *err);
+int tq_oa_deref(tq_oa_ctx_t *ctx, tq_oa_node_t in, tq_oa_node_t *out, char **key, tq_error_t *err);
 
 /* Resolves the decoded JSON pointer fragment (e.g. "/a/b~1c") in root. */
 json_t *tq_oa_pointer_get(json_t *root, const char *fragment);

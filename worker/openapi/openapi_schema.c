@@ -19,10 +19,10 @@ typedef struct {
 
 /* Keywords copied unchanged into the input schema. */
 static const char *const KEEP[] = {
-    "format",    "enum",       "const",       "default",       "minimum",
-    "maximum",   "multipleOf", "minLength",   "maxLength",     "pattern",
-    "minItems",  "maxItems",   "uniqueItems", "minProperties", "maxProperties",
-    "title",     "description", "deprecated", "readOnly",      "contentMediaType",
+    "format",          "enum",        "const",       "default",       "minimum",
+    "maximum",         "multipleOf",  "minLength",   "maxLength",     "pattern",
+    "minItems",        "maxItems",    "uniqueItems", "minProperties", "maxProperties",
+    "title",           "description", "deprecated",  "readOnly",      "contentMediaType",
     "contentEncoding", NULL};
 
 static json_t *build(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes);
@@ -40,8 +40,7 @@ static int child(sb_t *b, json_t *c, tq_oa_doc_t *doc, size_t depth, size_t *cnt
 {
     size_t n = 0;
     json_t *s = build(b, (tq_oa_node_t){c, doc}, depth + 1, &n);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     if (*cnt + n > TQ_OA_MAX_SCHEMA_NODES) {
         json_decref(s);
         const char *ref = json_string_value(json_object_get(c, "$ref"));
@@ -80,8 +79,7 @@ static void merge_allof(json_t *res, json_t *sub)
             {
                 int dup = 0;
                 json_array_foreach(req, j, have) dup |= json_equal(have, r);
-                if (!dup)
-                    json_array_append(req, r);
+                if (!dup) json_array_append(req, r);
             }
         } else if (!json_object_get(res, k)) {
             json_object_set(res, k, v);
@@ -146,13 +144,11 @@ static json_t *build_inline(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes
     json_t *dropped = NULL; /* readOnly properties, not part of the input */
     size_t cnt = 1;
     for (int i = 0; KEEP[i]; i++)
-        if ((v = json_object_get(src, KEEP[i])))
-            json_object_set(res, KEEP[i], v);
+        if ((v = json_object_get(src, KEEP[i]))) json_object_set(res, KEEP[i], v);
     fix_types(src, res);
 
     if (json_is_object(v = json_object_get(src, "items"))) {
-        if (child(b, v, n.doc, depth, &cnt, &s) < 0)
-            goto fail;
+        if (child(b, v, n.doc, depth, &cnt, &s) < 0) goto fail;
         json_object_set_new(res, "items", s);
     }
     if (json_is_object(v = json_object_get(src, "properties"))) {
@@ -162,11 +158,9 @@ static json_t *build_inline(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes
         json_t *p;
         json_object_foreach(v, k, p)
         {
-            if (child(b, p, n.doc, depth, &cnt, &s) < 0)
-                goto fail;
+            if (child(b, p, n.doc, depth, &cnt, &s) < 0) goto fail;
             if (json_is_true(json_object_get(s, "readOnly"))) {
-                if (!dropped)
-                    dropped = json_object();
+                if (!dropped) dropped = json_object();
                 json_object_set_new(dropped, k, json_true());
                 json_decref(s);
                 continue;
@@ -189,15 +183,13 @@ static json_t *build_inline(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes
     if (json_is_boolean(v)) {
         json_object_set(res, "additionalProperties", v);
     } else if (json_is_object(v)) {
-        if (child(b, v, n.doc, depth, &cnt, &s) < 0)
-            goto fail;
+        if (child(b, v, n.doc, depth, &cnt, &s) < 0) goto fail;
         json_object_set_new(res, "additionalProperties", s);
     }
     const char *lists[] = {"oneOf", "anyOf"};
     for (int i = 0; i < 2; i++) {
         if (json_is_array(v = json_object_get(src, lists[i]))) {
-            if (build_list(b, v, n.doc, depth, &cnt, &s) < 0)
-                goto fail;
+            if (build_list(b, v, n.doc, depth, &cnt, &s) < 0) goto fail;
             json_object_set_new(res, lists[i], s);
         }
     }
@@ -206,8 +198,7 @@ static json_t *build_inline(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes
         json_t *item;
         json_array_foreach(v, i, item)
         {
-            if (child(b, item, n.doc, depth, &cnt, &s) < 0)
-                goto fail;
+            if (child(b, item, n.doc, depth, &cnt, &s) < 0) goto fail;
             merge_allof(res, s);
             json_decref(s);
         }
@@ -224,16 +215,15 @@ fail:
 }
 
 /* Keys that may sit beside a $ref and refine it (3.1; tolerated in 3.0). */
-static const char *const REF_SIBLINGS[] = {"description", "title", "default", "deprecated",
-                                           "readOnly", NULL};
+static const char *const REF_SIBLINGS[] = {"description", "title",    "default",
+                                           "deprecated",  "readOnly", NULL};
 
 static json_t *build_ref(sb_t *b, tq_oa_node_t n, size_t *nodes)
 {
     tq_oa_ctx_t *ctx = b->ctx;
     tq_oa_node_t t;
     char *key = NULL;
-    if (tq_oa_deref(ctx, n, &t, &key, b->err) < 0)
-        return NULL;
+    if (tq_oa_deref(ctx, n, &t, &key, b->err) < 0) return NULL;
     json_t *res, *memo = json_object_get(ctx->memo, key);
     if (memo) {
         res = json_incref(json_array_get(memo, 0));
@@ -245,17 +235,14 @@ static json_t *build_ref(sb_t *b, tq_oa_node_t n, size_t *nodes)
         json_object_set_new(ctx->active, key, json_true());
         res = build(b, t, 0, nodes);
         json_object_del(ctx->active, key);
-        if (res)
-            json_object_set_new(ctx->memo, key, json_pack("[O,I]", res, (json_int_t)*nodes));
+        if (res) json_object_set_new(ctx->memo, key, json_pack("[O,I]", res, (json_int_t)*nodes));
     }
     free(key);
-    if (!res)
-        return NULL;
+    if (!res) return NULL;
     json_t *copy = NULL, *v;
     for (int i = 0; REF_SIBLINGS[i]; i++) {
         if ((v = json_object_get(n.node, REF_SIBLINGS[i]))) {
-            if (!copy)
-                copy = json_copy(res);
+            if (!copy) copy = json_copy(res);
             json_object_set(copy, REF_SIBLINGS[i], v);
         }
     }
@@ -269,12 +256,9 @@ static json_t *build_ref(sb_t *b, tq_oa_node_t n, size_t *nodes)
 static json_t *build(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes)
 {
     *nodes = 1;
-    if (json_is_false(n.node))
-        return json_pack("{s:{}}", "not");
-    if (!json_is_object(n.node))
-        return json_object();
-    if (json_is_string(json_object_get(n.node, "$ref")))
-        return build_ref(b, n, nodes);
+    if (json_is_false(n.node)) return json_pack("{s:{}}", "not");
+    if (!json_is_object(n.node)) return json_object();
+    if (json_is_string(json_object_get(n.node, "$ref"))) return build_ref(b, n, nodes);
     return build_inline(b, n, depth, nodes);
 }
 

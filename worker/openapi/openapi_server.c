@@ -17,8 +17,7 @@ static void sb_add(sbuf_t *b, const char *s, size_t n)
     if (b->len + n + 1 > b->cap) {
         size_t cap = (b->len + n + 1) * 2;
         char *p = realloc(b->s, cap);
-        if (!p)
-            return;
+        if (!p) return;
         b->s = p;
         b->cap = cap;
     }
@@ -30,8 +29,9 @@ static void sb_add(sbuf_t *b, const char *s, size_t n)
 static int has_scheme(const char *u)
 {
     const char *c = strstr(u, "://");
-    return c && c > u && strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
-                             (size_t)(c - u);
+    return c && c > u &&
+           strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") ==
+               (size_t)(c - u);
 }
 
 /* Resolves a relative URL against the document's URL (when known), strips a
@@ -48,11 +48,9 @@ static char *finish(tq_oa_ctx_t *ctx, char *url)
             sbuf_t b = {0};
             const char *host = strstr(doc, "://") + 3;
             const char *end = url[0] == '/' ? strchr(host, '/') : strrchr(host, '/');
-            if (!end)
-                end = doc + strlen(doc);
+            if (!end) end = doc + strlen(doc);
             sb_add(&b, doc, (size_t)(end - doc));
-            if (url[0] != '/')
-                sb_add(&b, "/", 1);
+            if (url[0] != '/') sb_add(&b, "/", 1);
             sb_add(&b, url, strlen(url));
             free(url);
             url = b.s;
@@ -74,8 +72,7 @@ char *tq_oa_server_from_list(tq_oa_ctx_t *ctx, const json_t *servers)
 {
     const json_t *server = json_array_get(servers, 0);
     const char *tmpl = tq_oa_str(server, "url");
-    if (!tmpl)
-        return finish(ctx, strdup("/"));
+    if (!tmpl) return finish(ctx, strdup("/"));
     const json_t *vars = json_object_get(server, "variables");
     sbuf_t b = {0};
     sb_add(&b, "", 0);
@@ -89,14 +86,13 @@ char *tq_oa_server_from_list(tq_oa_ctx_t *ctx, const json_t *servers)
         sb_add(&b, p, (size_t)(open - p));
         char name[256];
         size_t n = (size_t)(close - open - 1);
-        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1),
-                 open + 1);
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), open + 1);
         const json_t *var = json_object_get(vars, name);
         char num[64];
         const char *val = tq_oa_scalar_text(json_object_get(var, "default"), num, sizeof num);
         if (!val)
-            val = tq_oa_scalar_text(json_array_get(json_object_get(var, "enum"), 0), num,
-                                    sizeof num);
+            val =
+                tq_oa_scalar_text(json_array_get(json_object_get(var, "enum"), 0), num, sizeof num);
         if (val) {
             sb_add(&b, val, strlen(val));
         } else {
@@ -120,8 +116,7 @@ char *tq_oa_server_from_swagger(tq_oa_ctx_t *ctx, const json_t *root)
     json_array_foreach(schemes, i, s)
     {
         const char *v = json_string_value(s);
-        if (v && (!scheme || !strcmp(v, "https")))
-            scheme = v;
+        if (v && (!scheme || !strcmp(v, "https"))) scheme = v;
     }
     if (!scheme) {
         const char *doc = ctx->opts->document_url;
@@ -135,8 +130,7 @@ char *tq_oa_server_from_swagger(tq_oa_ctx_t *ctx, const json_t *root)
         sb_add(&b, host, strlen(host));
     }
     if (base) {
-        if (base[0] != '/')
-            sb_add(&b, "/", 1);
+        if (base[0] != '/') sb_add(&b, "/", 1);
         sb_add(&b, base, strlen(base));
     } else if (!host) {
         sb_add(&b, "/", 1);

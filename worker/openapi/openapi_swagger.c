@@ -31,8 +31,7 @@ static int collect(tq_oa_ctx_t *ctx, plist_t *pl, tq_oa_node_t list, int level, 
     json_array_foreach(list.node, i, item)
     {
         tq_oa_node_t p;
-        if (tq_oa_deref(ctx, (tq_oa_node_t){item, list.doc}, &p, NULL, err) < 0)
-            return -1;
+        if (tq_oa_deref(ctx, (tq_oa_node_t){item, list.doc}, &p, NULL, err) < 0) return -1;
         const char *name = tq_oa_str(p.node, "name");
         const char *in = tq_oa_str(p.node, "in");
         if (!name || !in) {
@@ -54,8 +53,7 @@ static int collect(tq_oa_ctx_t *ctx, plist_t *pl, tq_oa_node_t list, int level, 
         if (pl->n == pl->cap) {
             size_t cap = pl->cap ? pl->cap * 2 : 16;
             tq_oa_node_t *v = realloc(pl->v, cap * sizeof *v);
-            if (!v)
-                return tq_error_set(err, "invalid_schema", "out of memory");
+            if (!v) return tq_error_set(err, "invalid_schema", "out of memory");
             pl->v = v;
             pl->cap = cap;
         }
@@ -68,8 +66,7 @@ static int collect(tq_oa_ctx_t *ctx, plist_t *pl, tq_oa_node_t list, int level, 
 static json_t *media_types(const json_t *op, const json_t *root, const char *key)
 {
     json_t *t = json_object_get(op, key);
-    if (!json_is_array(t))
-        t = json_object_get(root, key);
+    if (!json_is_array(t)) t = json_object_get(root, key);
     return json_is_array(t) ? t : NULL;
 }
 
@@ -94,8 +91,7 @@ static json_t *style_of(const json_t *p, const char *in)
     json_t *src = json_pack("{s:s,s:b,s:b}", "style", style, "explode", explode, "required",
                             json_is_true(json_object_get(p, "required")));
     const char *desc = tq_oa_str(p, "description");
-    if (desc)
-        json_object_set_new(src, "description", json_string(desc));
+    if (desc) json_object_set_new(src, "description", json_string(desc));
     return src;
 }
 
@@ -111,23 +107,18 @@ static void form_body(json_t *model, json_t *form, json_t *required, int has_fil
     json_array_foreach(consumes, i, t)
     {
         const char *s = json_string_value(t);
-        if (s && tq_oa_media_kind(s) == TQ_OA_MEDIA_MULTIPART)
-            multipart = 1;
-        if (s && tq_oa_media_kind(s) == TQ_OA_MEDIA_FORM)
-            urlenc = 1;
+        if (s && tq_oa_media_kind(s) == TQ_OA_MEDIA_MULTIPART) multipart = 1;
+        if (s && tq_oa_media_kind(s) == TQ_OA_MEDIA_FORM) urlenc = 1;
     }
-    if (has_file || (multipart && !urlenc))
-        mt = "multipart/form-data";
+    if (has_file || (multipart && !urlenc)) mt = "multipart/form-data";
     json_t *schema = json_pack("{s:s,s:O}", "type", "object", "properties", form);
-    if (json_array_size(required))
-        json_object_set(schema, "required", required);
+    if (json_array_size(required)) json_object_set(schema, "required", required);
     json_object_set_new(model, "request_body",
                         json_pack("{s:s,s:b,s:o}", "media_type", mt, "required",
                                   json_array_size(required) > 0, "schema", schema));
 }
 
-static int params(tq_oa_ctx_t *ctx, json_t *model, plist_t *pl, const json_t *op,
-                  tq_error_t *err)
+static int params(tq_oa_ctx_t *ctx, json_t *model, plist_t *pl, const json_t *op, tq_error_t *err)
 {
     json_t *root = ctx->docs->root;
     json_t *form = json_object(), *required = json_array();
@@ -138,8 +129,8 @@ static int params(tq_oa_ctx_t *ctx, json_t *model, plist_t *pl, const json_t *op
         const char *in = tq_oa_str(p.node, "in");
         if (!strcmp(in, "body")) {
             json_t *sn = json_object_get(p.node, "schema");
-            json_t *schema = sn ? tq_oa_schema_build(ctx, (tq_oa_node_t){sn, p.doc}, err)
-                                : json_object();
+            json_t *schema =
+                sn ? tq_oa_schema_build(ctx, (tq_oa_node_t){sn, p.doc}, err) : json_object();
             if (!schema) {
                 rc = -1;
                 break;
@@ -149,12 +140,11 @@ static int params(tq_oa_ctx_t *ctx, json_t *model, plist_t *pl, const json_t *op
             const char *mt =
                 pick < 0 ? "application/json" : json_string_value(json_array_get(types, pick));
             tq_oa_media_check(ctx, mt);
-            json_t *body = json_pack("{s:s,s:b,s:o}", "media_type", mt, "required",
-                                     json_is_true(json_object_get(p.node, "required")), "schema",
-                                     schema);
+            json_t *body =
+                json_pack("{s:s,s:b,s:o}", "media_type", mt, "required",
+                          json_is_true(json_object_get(p.node, "required")), "schema", schema);
             const char *desc = tq_oa_str(p.node, "description");
-            if (desc && *desc)
-                json_object_set_new(body, "description", json_string(desc));
+            if (desc && *desc) json_object_set_new(body, "description", json_string(desc));
             json_object_set_new(model, "request_body", body);
         } else if (!strcmp(in, "formData")) {
             json_t *schema = tq_oa_schema_build(ctx, p, err);
@@ -188,8 +178,8 @@ static int params(tq_oa_ctx_t *ctx, json_t *model, plist_t *pl, const json_t *op
                                   tq_oa_param_new(name, in, src, schema));
             json_decref(src);
         } else {
-            tq_oa_warn(ctx, "unsupported_parameter_location",
-                       "parameter %s is in \"%s\"; skipped", name, in);
+            tq_oa_warn(ctx, "unsupported_parameter_location", "parameter %s is in \"%s\"; skipped",
+                       name, in);
         }
     }
     if (rc == 0 && json_object_size(form)) {
@@ -217,20 +207,19 @@ static json_t *responses(tq_oa_ctx_t *ctx, tq_oa_node_t resps, const json_t *pro
             tq_oa_warn(ctx, err.code, "response %s: %s", code, err.message);
             continue;
         }
-        if (!json_is_object(t.node))
-            continue;
+        if (!json_is_object(t.node)) continue;
         const char *desc = tq_oa_str(t.node, "description");
-        json_t *types = json_object_get(t.node, "schema") && produces ? json_deep_copy(produces)
-                                                                       : json_array();
-        json_object_set_new(out, code,
-                            json_pack("{s:s,s:o}", "description", desc ? desc : "",
-                                      "content_types", types));
+        json_t *types =
+            json_object_get(t.node, "schema") && produces ? json_deep_copy(produces) : json_array();
+        json_object_set_new(
+            out, code,
+            json_pack("{s:s,s:o}", "description", desc ? desc : "", "content_types", types));
     }
     return out;
 }
 
-static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
-                         tq_oa_node_t item, tq_oa_node_t op, const char *server)
+static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path, tq_oa_node_t item,
+                         tq_oa_node_t op, const char *server)
 {
     json_t *root = ctx->docs->root;
     json_t *model = tq_oa_model_new(method, path, op.node);
@@ -240,12 +229,10 @@ static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
     json_t *pp = json_object_get(item.node, "parameters");
     json_t *opp = json_object_get(op.node, "parameters");
     int rc = 0;
-    if (json_is_array(pp))
-        rc = collect(ctx, &pl, (tq_oa_node_t){pp, item.doc}, 0, index, &err);
+    if (json_is_array(pp)) rc = collect(ctx, &pl, (tq_oa_node_t){pp, item.doc}, 0, index, &err);
     if (rc == 0 && json_is_array(opp))
         rc = collect(ctx, &pl, (tq_oa_node_t){opp, op.doc}, 1, index, &err);
-    if (rc == 0)
-        rc = params(ctx, model, &pl, op.node, &err);
+    if (rc == 0) rc = params(ctx, model, &pl, op.node, &err);
     free(pl.v);
     json_decref(index);
     if (rc < 0) {
@@ -253,13 +240,12 @@ static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
         json_object_set_new(model, "failed", json_true());
     }
     json_t *sec = json_object_get(op.node, "security");
-    if (!json_is_array(sec))
-        sec = json_object_get(root, "security");
+    if (!json_is_array(sec)) sec = json_object_get(root, "security");
     json_object_set_new(model, "security", json_is_array(sec) ? json_deep_copy(sec) : json_array());
     json_object_set_new(model, "server_url", json_string(server));
     json_object_set_new(model, "responses",
-                        responses(ctx, (tq_oa_node_t){json_object_get(op.node, "responses"),
-                                                      op.doc},
+                        responses(ctx,
+                                  (tq_oa_node_t){json_object_get(op.node, "responses"), op.doc},
                                   media_types(op.node, root, "produces")));
     return model;
 }
@@ -288,8 +274,7 @@ int tq_oa_swagger_operations(tq_oa_ctx_t *ctx, json_t *models, tq_error_t *err)
         json_t *op;
         json_object_foreach(item.node, method, op)
         {
-            if (!tq_oa_is_method(method))
-                continue;
+            if (!tq_oa_is_method(method)) continue;
             snprintf(label, sizeof label, "%s %.500s", method, path);
             for (char *c = label; *c != ' '; c++)
                 *c = (char)(*c - 32);
@@ -299,8 +284,8 @@ int tq_oa_swagger_operations(tq_oa_ctx_t *ctx, json_t *models, tq_error_t *err)
                            tq_doc_kind(op));
                 continue;
             }
-            json_array_append_new(models, operation(ctx, method, path, item,
-                                                    (tq_oa_node_t){op, item.doc}, server));
+            json_array_append_new(
+                models, operation(ctx, method, path, item, (tq_oa_node_t){op, item.doc}, server));
         }
     }
     ctx->op = NULL;
@@ -320,12 +305,10 @@ json_t *tq_oa_swagger_security_schemes(tq_oa_ctx_t *ctx)
     json_object_foreach(json_object_get(ctx->docs->root, "securityDefinitions"), name, d)
     {
         const char *type = tq_oa_str(d, "type");
-        if (!type)
-            continue;
+        if (!type) continue;
         json_t *s = json_object();
         const char *desc = tq_oa_str(d, "description");
-        if (desc)
-            json_object_set_new(s, "description", json_string(desc));
+        if (desc) json_object_set_new(s, "description", json_string(desc));
         if (!strcmp(type, "basic")) {
             json_object_set_new(s, "type", json_string("http"));
             json_object_set_new(s, "scheme", json_string("basic"));
@@ -338,8 +321,7 @@ json_t *tq_oa_swagger_security_schemes(tq_oa_ctx_t *ctx)
             const char *flow = tq_oa_str(d, "flow");
             const char *oa3 = NULL;
             for (size_t i = 0; flow && i < sizeof FLOWS / sizeof FLOWS[0]; i++)
-                if (!strcmp(flow, FLOWS[i][0]))
-                    oa3 = FLOWS[i][1];
+                if (!strcmp(flow, FLOWS[i][0])) oa3 = FLOWS[i][1];
             if (oa3) {
                 json_t *f = json_object();
                 const char *keys[] = {"authorizationUrl", "tokenUrl"};
@@ -347,9 +329,8 @@ json_t *tq_oa_swagger_security_schemes(tq_oa_ctx_t *ctx)
                     if (json_is_string(json_object_get(d, keys[i])))
                         json_object_set(f, keys[i], json_object_get(d, keys[i]));
                 json_t *scopes = json_object_get(d, "scopes");
-                json_object_set_new(f, "scopes",
-                                    json_is_object(scopes) ? json_deep_copy(scopes)
-                                                           : json_object());
+                json_object_set_new(
+                    f, "scopes", json_is_object(scopes) ? json_deep_copy(scopes) : json_object());
                 json_object_set_new(s, "flows", json_pack("{s:o}", oa3, f));
             }
         } else {

@@ -16,21 +16,22 @@
 #include "openapi_schema.h"
 #include "openapi_server.h"
 
-static int add_params(tq_oa_ctx_t *ctx, json_t *model, json_t *index, tq_oa_node_t list,
-                      int level, tq_error_t *err)
+static int add_params(tq_oa_ctx_t *ctx, json_t *model, json_t *index, tq_oa_node_t list, int level,
+                      tq_error_t *err)
 {
     size_t i;
     json_t *item;
     json_array_foreach(list.node, i, item)
     {
         tq_oa_node_t p;
-        if (tq_oa_deref(ctx, (tq_oa_node_t){item, list.doc}, &p, NULL, err) < 0)
-            return -1;
+        if (tq_oa_deref(ctx, (tq_oa_node_t){item, list.doc}, &p, NULL, err) < 0) return -1;
         const char *name = tq_oa_str(p.node, "name");
         const char *in = tq_oa_str(p.node, "in");
         if (!name || !in) {
-            tq_oa_warn(ctx, "invalid_parameter", "parameter #%zu has no name or no location; "
-                       "skipped", i);
+            tq_oa_warn(ctx, "invalid_parameter",
+                       "parameter #%zu has no name or no location; "
+                       "skipped",
+                       i);
             continue;
         }
         if (strcmp(in, "path") && strcmp(in, "query") && strcmp(in, "header") &&
@@ -42,9 +43,9 @@ static int add_params(tq_oa_ctx_t *ctx, json_t *model, json_t *index, tq_oa_node
             continue;
         }
         /* OpenAPI: these header parameters are ignored (content negotiation and auth). */
-        if (!strcmp(in, "header") && (!strcasecmp(name, "Accept") ||
-                                      !strcasecmp(name, "Content-Type") ||
-                                      !strcasecmp(name, "Authorization")))
+        if (!strcmp(in, "header") &&
+            (!strcasecmp(name, "Accept") || !strcasecmp(name, "Content-Type") ||
+             !strcasecmp(name, "Authorization")))
             continue;
         json_t *schema_node = json_object_get(p.node, "schema");
         const char *ctype = NULL;
@@ -54,14 +55,12 @@ static int add_params(tq_oa_ctx_t *ctx, json_t *model, json_t *index, tq_oa_node
             ctype = json_object_iter_key(it);
             schema_node = json_object_get(json_object_iter_value(it), "schema");
         }
-        json_t *schema = schema_node ? tq_oa_schema_build(ctx, (tq_oa_node_t){schema_node, p.doc},
-                                                          err)
-                                     : json_object();
-        if (!schema)
-            return -1;
+        json_t *schema = schema_node
+                             ? tq_oa_schema_build(ctx, (tq_oa_node_t){schema_node, p.doc}, err)
+                             : json_object();
+        if (!schema) return -1;
         json_t *param = tq_oa_param_new(name, in, p.node, schema);
-        if (ctype)
-            json_object_set_new(param, "content_type", json_string(ctype));
+        if (ctype) json_object_set_new(param, "content_type", json_string(ctype));
         tq_oa_param_put(ctx, json_object_get(model, "parameters"), index, param, level);
     }
     return 0;
@@ -70,8 +69,7 @@ static int add_params(tq_oa_ctx_t *ctx, json_t *model, json_t *index, tq_oa_node
 static int add_body(tq_oa_ctx_t *ctx, json_t *model, tq_oa_node_t rb_ref, tq_error_t *err)
 {
     tq_oa_node_t rb;
-    if (tq_oa_deref(ctx, rb_ref, &rb, NULL, err) < 0)
-        return -1;
+    if (tq_oa_deref(ctx, rb_ref, &rb, NULL, err) < 0) return -1;
     json_t *content = json_object_get(rb.node, "content");
     json_t *types = json_array();
     const char *k;
@@ -98,8 +96,7 @@ static int add_body(tq_oa_ctx_t *ctx, json_t *model, tq_oa_node_t rb_ref, tq_err
                              json_is_true(json_object_get(rb.node, "required")), "schema", schema);
     json_decref(types);
     const char *desc = tq_oa_str(rb.node, "description");
-    if (desc && *desc)
-        json_object_set_new(body, "description", json_string(desc));
+    if (desc && *desc) json_object_set_new(body, "description", json_string(desc));
     json_t *enc = json_object_get(media, "encoding");
     if (json_is_object(enc) && json_object_size(enc))
         json_object_set_new(body, "encoding", json_deep_copy(enc));
@@ -120,23 +117,22 @@ static json_t *responses(tq_oa_ctx_t *ctx, tq_oa_node_t resps)
             tq_oa_warn(ctx, err.code, "response %s: %s", code, err.message);
             continue;
         }
-        if (!json_is_object(t.node))
-            continue;
+        if (!json_is_object(t.node)) continue;
         json_t *types = json_array();
         const char *mt;
         json_t *v;
         json_object_foreach(json_object_get(t.node, "content"), mt, v)
             json_array_append_new(types, json_string(mt));
         const char *desc = tq_oa_str(t.node, "description");
-        json_object_set_new(out, code,
-                            json_pack("{s:s,s:o}", "description", desc ? desc : "",
-                                      "content_types", types));
+        json_object_set_new(
+            out, code,
+            json_pack("{s:s,s:o}", "description", desc ? desc : "", "content_types", types));
     }
     return out;
 }
 
-static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
-                         tq_oa_node_t item, tq_oa_node_t op, const char *root_server)
+static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path, tq_oa_node_t item,
+                         tq_oa_node_t op, const char *root_server)
 {
     json_t *model = tq_oa_model_new(method, path, op.node);
     tq_error_t err = {0};
@@ -150,26 +146,23 @@ static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
         rc = add_params(ctx, model, index, (tq_oa_node_t){opp, op.doc}, 1, &err);
     json_decref(index);
     json_t *rb = json_object_get(op.node, "requestBody");
-    if (rc == 0 && json_is_object(rb))
-        rc = add_body(ctx, model, (tq_oa_node_t){rb, op.doc}, &err);
+    if (rc == 0 && json_is_object(rb)) rc = add_body(ctx, model, (tq_oa_node_t){rb, op.doc}, &err);
     if (rc < 0) {
         tq_oa_warn(ctx, err.code, "%s; the operation is skipped", err.message);
         json_object_set_new(model, "failed", json_true());
     }
     json_t *root = ctx->docs->root;
     json_t *sec = json_object_get(op.node, "security");
-    if (!json_is_array(sec))
-        sec = json_object_get(root, "security");
+    if (!json_is_array(sec)) sec = json_object_get(root, "security");
     json_object_set_new(model, "security", json_is_array(sec) ? json_deep_copy(sec) : json_array());
     json_t *servers = json_object_get(op.node, "servers");
-    if (!json_array_size(servers))
-        servers = json_object_get(item.node, "servers");
+    if (!json_array_size(servers)) servers = json_object_get(item.node, "servers");
     char *url = json_array_size(servers) ? tq_oa_server_from_list(ctx, servers) : NULL;
     json_object_set_new(model, "server_url", json_string(url ? url : root_server));
     free(url);
-    json_object_set_new(model, "responses",
-                        responses(ctx, (tq_oa_node_t){json_object_get(op.node, "responses"),
-                                                      op.doc}));
+    json_object_set_new(
+        model, "responses",
+        responses(ctx, (tq_oa_node_t){json_object_get(op.node, "responses"), op.doc}));
     return model;
 }
 
@@ -202,8 +195,7 @@ int tq_oa_v3_operations(tq_oa_ctx_t *ctx, json_t *models, tq_error_t *err)
         json_t *op;
         json_object_foreach(item.node, method, op)
         {
-            if (!tq_oa_is_method(method))
-                continue;
+            if (!tq_oa_is_method(method)) continue;
             snprintf(label, sizeof label, "%s %.500s", method, path);
             for (char *c = label; *c != ' '; c++)
                 *c = (char)(*c - 32);
@@ -237,8 +229,7 @@ json_t *tq_oa_v3_security_schemes(tq_oa_ctx_t *ctx)
             tq_oa_warn(ctx, e.code, "security scheme %s: %s", name, e.message);
             continue;
         }
-        if (json_is_object(t.node))
-            json_object_set_new(out, name, json_deep_copy(t.node));
+        if (json_is_object(t.node)) json_object_set_new(out, name, json_deep_copy(t.node));
     }
     return out;
 }
