@@ -425,8 +425,8 @@ static void on_ingest_idle(tq_pglane_t *lane, void *arg)
         on_inserted(lane, NULL, err.message, b);
         return;
     }
-    tq_pglane_query(lane, TQ_JOURNAL_INSERT_SQL, TQ_JOURNAL_INSERT_NPARAMS,
-                    (const char *const *)params, on_inserted, b);
+    tq_pglane_query_prepared(lane, "tq_insert", TQ_JOURNAL_INSERT_SQL, TQ_JOURNAL_INSERT_NPARAMS,
+                             (const char *const *)params, on_inserted, b);
     tq_journal_free_params(params, TQ_JOURNAL_INSERT_NPARAMS);
 }
 
@@ -475,8 +475,8 @@ static void on_update_idle(tq_pglane_t *lane, void *arg)
         on_updated(lane, NULL, err.message, b);
         return;
     }
-    tq_pglane_query(lane, TQ_JOURNAL_UPDATE_SQL, TQ_JOURNAL_UPDATE_NPARAMS,
-                    (const char *const *)params, on_updated, b);
+    tq_pglane_query_prepared(lane, "tq_update", TQ_JOURNAL_UPDATE_SQL, TQ_JOURNAL_UPDATE_NPARAMS,
+                             (const char *const *)params, on_updated, b);
     tq_journal_free_params(params, TQ_JOURNAL_UPDATE_NPARAMS);
 }
 

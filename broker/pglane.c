@@ -10,7 +10,12 @@
 #include <string.h>
 #include <zmq.h>
 
+#define MAX_PREPARED 16
+
 typedef struct req_t {
+    char *name; /* prepared statement name, or NULL */
+    bool preparing; /* its PREPARE is in flight */
+    bool failed;
     char *sql;
     int nparams;
     char **params;
@@ -28,6 +33,8 @@ struct tq_pglane_t {
     req_t *head, *tail;
     req_t *running;
     bool flushing;
+    char *prepared[MAX_PREPARED]; /* statement names prepared on this connection */
+    int nprepared;
     tq_pglane_idle_cb *idle_fn;
     void *idle_arg;
     int64_t reconnect_at;
@@ -39,11 +46,13 @@ static void req_free(req_t *r)
         free(r->params[i]);
     free(r->params);
     free(r->sql);
+    free(r->name);
     free(r);
 }
 
 static void on_io(tq_loop_t *loop, int revents, void *arg);
 static void kick(tq_pglane_t *self);
+static void send_running(tq_pglane_t *self);
 
 static void watch(tq_pglane_t *self, bool want_write)
 {
@@ -70,8 +79,19 @@ static int open_conn(tq_pglane_t *self, char *errmsg, size_t errlen)
     return 0;
 }
 
+static bool is_prepared(const tq_pglane_t *self, const char *name)
+{
+    for (int i = 0; i < self->nprepared; i++)
+        if (strcmp(self->prepared[i], name) == 0)
+            return true;
+    return false;
+}
+
 static void drop_conn(tq_pglane_t *self)
 {
+    for (int i = 0; i < self->nprepared; i++)
+        free(self->prepared[i]);
+    self->nprepared = 0;
     if (self->fd >= 0)
         tq_loop_remove_fd(self->loop, self->fd);
     self->fd = -1;
@@ -129,9 +149,16 @@ bool tq_pglane_busy(const tq_pglane_t *self)
 int tq_pglane_query(tq_pglane_t *self, const char *sql, int nparams, const char *const *params,
                     tq_pglane_cb *cb, void *arg)
 {
+    return tq_pglane_query_prepared(self, NULL, sql, nparams, params, cb, arg);
+}
+
+int tq_pglane_query_prepared(tq_pglane_t *self, const char *name, const char *sql, int nparams,
+                             const char *const *params, tq_pglane_cb *cb, void *arg)
+{
     req_t *r = calloc(1, sizeof *r);
     if (!r)
         return -1;
+    r->name = name ? strdup(name) : NULL;
     r->sql = strdup(sql);
     r->nparams = nparams;
     r->params = calloc((size_t)(nparams ? nparams : 1), sizeof *r->params);
@@ -204,8 +231,28 @@ static void kick(tq_pglane_t *self)
     if (!self->head)
         self->tail = NULL;
     self->running = r;
-    if (!PQsendQueryParams(self->conn, r->sql, r->nparams, NULL, (const char *const *)r->params,
-                           NULL, NULL, 0)) {
+    send_running(self);
+}
+
+/* Sends the running request: PREPARE first when its statement is new on
+ * this connection (on_io then sends the execution). */
+static void send_running(tq_pglane_t *self)
+{
+    req_t *r = self->running;
+    int ok;
+    if (r->name && !is_prepared(self, r->name) && self->nprepared < MAX_PREPARED) {
+        r->preparing = true;
+        ok = PQsendPrepare(self->conn, r->name, r->sql, r->nparams, NULL);
+    } else if (r->name && is_prepared(self, r->name)) {
+        r->preparing = false;
+        ok = PQsendQueryPrepared(self->conn, r->name, r->nparams, (const char *const *)r->params,
+                                 NULL, NULL, 0);
+    } else {
+        r->preparing = false;
+        ok = PQsendQueryParams(self->conn, r->sql, r->nparams, NULL,
+                               (const char *const *)r->params, NULL, NULL, 0);
+    }
+    if (!ok) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(self->conn));
         msg[strcspn(msg, "\n")] = '\0';
@@ -249,20 +296,31 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
     }
     while (self->running && !PQisBusy(self->conn)) {
         PGresult *res = PQgetResult(self->conn);
-        if (!res) { /* the request is complete */
-            req_free(self->running);
+        req_t *r = self->running;
+        if (!res) { /* this command is complete */
+            if (r->preparing && !r->failed) { /* prepared: now execute it */
+                self->prepared[self->nprepared++] = strdup(r->name);
+                send_running(self);
+                return;
+            }
+            req_free(r);
             self->running = NULL;
             break;
         }
         ExecStatusType st = PQresultStatus(res);
-        req_t *r = self->running;
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (r->preparing && ok) { /* PREPARE's own result */
+            PQclear(res);
+            continue;
+        }
+        if (ok) {
             if (r->cb)
                 r->cb(self, res, NULL, r->arg);
         } else {
             char msg[512];
             const char *m = PQresultErrorMessage(res);
             snprintf(msg, sizeof msg, "%.*s", (int)strcspn(m, "\n"), m);
+            r->failed = true;
             if (r->cb)
                 r->cb(self, NULL, msg, r->arg);
         }

@@ -28,6 +28,10 @@ void tq_pglane_on_idle(tq_pglane_t *self, tq_pglane_idle_cb *fn, void *arg);
 /* Queues a parameterized statement (text params, copied). */
 int tq_pglane_query(tq_pglane_t *self, const char *sql, int nparams, const char *const *params,
                     tq_pglane_cb *cb, void *arg);
+/* Same, as a named prepared statement: prepared once per connection (again
+ * after a reconnect), then executed without parse and plan costs. */
+int tq_pglane_query_prepared(tq_pglane_t *self, const char *name, const char *sql, int nparams,
+                             const char *const *params, tq_pglane_cb *cb, void *arg);
 bool tq_pglane_busy(const tq_pglane_t *self);
 /* When idle, asks the idle hook for work now. */
 void tq_pglane_kick(tq_pglane_t *self);
