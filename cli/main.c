@@ -12,6 +12,15 @@ int tq_cmd_job(tq_cli_t *, int, char **);
 int tq_cmd_wait(tq_cli_t *, int, char **);
 int tq_cmd_cancel(tq_cli_t *, int, char **);
 int tq_cmd_stats(tq_cli_t *, int, char **);
+int tq_cmd_import(tq_cli_t *, int, char **);
+int tq_cmd_providers(tq_cli_t *, int, char **);
+int tq_cmd_provider(tq_cli_t *, int, char **);
+int tq_cmd_tools(tq_cli_t *, int, char **);
+int tq_cmd_delete_provider(tq_cli_t *, int, char **);
+int tq_cmd_check_app(tq_cli_t *, int, char **);
+int tq_cmd_invoke(tq_cli_t *, int, char **);
+int tq_cmd_credential(tq_cli_t *, int, char **);
+int tq_cmd_plugins(tq_cli_t *, int, char **);
 
 static const tq_cli_command_t s_commands[] = {
     {"ping", "[--tenant T]", "round trip through the broker and a worker", tq_cmd_ping},
@@ -23,6 +32,29 @@ static const tq_cli_command_t s_commands[] = {
     {"wait", "ID", "wait for a job to end", tq_cmd_wait},
     {"cancel", "ID", "cancel a queued or running job", tq_cmd_cancel},
     {"stats", "", "queue depth, jobs by state, workers", tq_cmd_stats},
+    {"import",
+     "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
+     "[--api-key-header H] [--api-key-value V] [--api-key-prefix P] [--api-key-query-param Q] "
+     "[--credential NAME] [--include-tag T] [--exclude-tag T] [--include-path GLOB] "
+     "[--exclude-path GLOB] [--method M] FILE...",
+     "import API documents as providers (many at once; relative $ref files bundled)",
+     tq_cmd_import},
+    {"providers", "--tenant T", "list the tenant's providers", tq_cmd_providers},
+    {"provider", "--tenant T [--schema] NAME", "show a provider (masked credentials, tools)",
+     tq_cmd_provider},
+    {"tools", "--tenant T [--provider NAME] [--format toolq|openai] [--prefix always|never|on_collision] [filters]",
+     "list tools, or OpenAI function-calling definitions", tq_cmd_tools},
+    {"delete-provider", "--tenant T NAME", "delete a provider", tq_cmd_delete_provider},
+    {"check-app", "--tenant T FILE", "list an app's tools whose provider or operation is gone",
+     tq_cmd_check_app},
+    {"invoke",
+     "--tenant T PROVIDER TOOL [name=value | name:=JSON | name=@FILE ...] [--args-json JSON] "
+     "[--credential NAME] [--timeout-ms N]",
+     "call one tool; exit 1 when the API answered >= 400 or the call failed", tq_cmd_invoke},
+    {"credential",
+     "add|list|show|delete --tenant T [NAME] [--type TYPE] [--plugin ID] [field=value|field=- ...]",
+     "named credentials (values masked on every read)", tq_cmd_credential},
+    {"plugins", "", "auth plugins the workers loaded", tq_cmd_plugins},
 };
 
 static void usage(FILE *out)

@@ -44,8 +44,7 @@ static void add_warning(json_t *warnings, const char *code, const char *fmt, ...
 
 static void add_warning(json_t *warnings, const char *code, const char *fmt, ...)
 {
-    if (!json_is_array(warnings))
-        return;
+    if (!json_is_array(warnings)) return;
     char msg[TQ_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -109,12 +108,12 @@ static int load_json(const char *s, size_t len, json_t **out, json_t *warnings, 
 /* --- YAML ----------------------------------------------------------------- */
 
 typedef struct {
-    json_t *node;    /* the container being filled */
-    json_t *key;     /* pending mapping key, NULL when a key is expected */
-    char *anchor;    /* anchor to register when the container completes */
-    size_t count;    /* nodes inside, aliases counted expanded */
-    int has_merge;   /* a "<<" merge happened: duplicate keys are expected */
-    size_t line;     /* where the container started */
+    json_t *node;  /* the container being filled */
+    json_t *key;   /* pending mapping key, NULL when a key is expected */
+    char *anchor;  /* anchor to register when the container completes */
+    size_t count;  /* nodes inside, aliases counted expanded */
+    int has_merge; /* a "<<" merge happened: duplicate keys are expected */
+    size_t line;   /* where the container started */
 } yframe_t;
 
 typedef struct {
@@ -136,19 +135,16 @@ static int yerr(ybuild_t *b, const yaml_mark_t *m, const char *code, const char 
 
 static int is_digits(const char *s, const char *digits)
 {
-    if (!*s)
-        return 0;
+    if (!*s) return 0;
     for (; *s; s++)
-        if (!strchr(digits, *s))
-            return 0;
+        if (!strchr(digits, *s)) return 0;
     return 1;
 }
 
 /* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
 static int is_float(const char *s)
 {
-    if (*s == '-' || *s == '+')
-        s++;
+    if (*s == '-' || *s == '+') s++;
     size_t ip = strspn(s, "0123456789");
     s += ip;
     size_t fp = 0;
@@ -157,15 +153,12 @@ static int is_float(const char *s)
         fp = strspn(s, "0123456789");
         s += fp;
     }
-    if (ip == 0 && fp == 0)
-        return 0;
+    if (ip == 0 && fp == 0) return 0;
     if (*s == 'e' || *s == 'E') {
         s++;
-        if (*s == '-' || *s == '+')
-            s++;
+        if (*s == '-' || *s == '+') s++;
         size_t ep = strspn(s, "0123456789");
-        if (ep == 0)
-            return 0;
+        if (ep == 0) return 0;
         s += ep;
     }
     return *s == '\0';
@@ -177,10 +170,8 @@ static json_t *resolve_int(const char *s, int base, const char *digits)
     errno = 0;
     char *end;
     long long v = strtoll(s, &end, base);
-    if (*end || !is_digits(s + (base == 10 ? strspn(s, "+-") : 0), digits))
-        return NULL;
-    if (errno == ERANGE)
-        return base == 10 ? json_real(strtod(s, NULL)) : NULL;
+    if (*end || !is_digits(s + (base == 10 ? strspn(s, "+-") : 0), digits)) return NULL;
+    if (errno == ERANGE) return base == 10 ? json_real(strtod(s, NULL)) : NULL;
     return json_integer(v);
 }
 
@@ -199,15 +190,11 @@ static json_t *resolve_scalar(const yaml_event_t *ev)
     } else if (tag) {
         plain = 0;
     }
-    if (!plain || strlen(s) != n)
-        return json_stringn(s, n);
-    if (n == 0 || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-        !strcmp(s, "NULL"))
+    if (!plain || strlen(s) != n) return json_stringn(s, n);
+    if (n == 0 || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
         return json_null();
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
-        return json_true();
-    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-        return json_false();
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) return json_true();
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) return json_false();
     json_t *v = NULL;
     if (s[0] == '0' && s[1] == 'x')
         v = resolve_int(s + 2, 16, "0123456789abcdefABCDEF");
@@ -224,8 +211,7 @@ static json_t *resolve_scalar(const yaml_event_t *ev)
  * number of nodes v stands for (expanded through aliases). */
 static int place(ybuild_t *b, json_t *v, size_t count, const yaml_mark_t *m)
 {
-    if (!v)
-        return yerr(b, m, "invalid_document", "value is not valid UTF-8 or not representable");
+    if (!v) return yerr(b, m, "invalid_document", "value is not valid UTF-8 or not representable");
     if (b->depth == 0) {
         b->root = v;
         return 0;
@@ -283,16 +269,14 @@ static int on_scalar(ybuild_t *b, const yaml_event_t *ev)
         }
     }
     json_t *v = resolve_scalar(ev);
-    if (v)
-        remember_anchor(b, ev->data.scalar.anchor, v, 1);
+    if (v) remember_anchor(b, ev->data.scalar.anchor, v, 1);
     return place(b, v, 1, &ev->start_mark);
 }
 
 static int on_alias(ybuild_t *b, const yaml_event_t *ev)
 {
     json_t *a = json_object_get(b->anchors, (const char *)ev->data.alias.anchor);
-    if (!a)
-        return yerr(b, &ev->start_mark, "invalid_document", "unknown or unfinished anchor");
+    if (!a) return yerr(b, &ev->start_mark, "invalid_document", "unknown or unfinished anchor");
     json_t *node = json_array_get(a, 0);
     size_t count = (size_t)json_integer_value(json_array_get(a, 1));
     if (count > b->lim->max_alias_nodes || b->expanded > b->lim->max_alias_nodes - count)
@@ -330,8 +314,7 @@ static int on_start(ybuild_t *b, const yaml_event_t *ev, int mapping)
     if (b->depth == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 32;
         yframe_t *s = realloc(b->stack, cap * sizeof *s);
-        if (!s)
-            return yerr(b, &ev->start_mark, "invalid_document", "out of memory");
+        if (!s) return yerr(b, &ev->start_mark, "invalid_document", "out of memory");
         b->stack = s;
         b->cap = cap;
     }
@@ -350,8 +333,7 @@ static int on_end(ybuild_t *b, const yaml_event_t *ev)
     yframe_t f = b->stack[--b->depth];
     json_decref(f.key);
     size_t count = f.count + 1;
-    if (f.anchor)
-        remember_anchor(b, (const yaml_char_t *)f.anchor, f.node, count);
+    if (f.anchor) remember_anchor(b, (const yaml_char_t *)f.anchor, f.node, count);
     free(f.anchor);
     return place(b, f.node, count, &ev->start_mark);
 }
@@ -419,8 +401,7 @@ static int load_yaml(const char *s, size_t len, const tq_doc_limits_t *lim, json
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&parser);
-    if (rc == 0 && !b.root)
-        rc = tq_error_set(err, "invalid_document", "the document is empty");
+    if (rc == 0 && !b.root) rc = tq_error_set(err, "invalid_document", "the document is empty");
     if (rc == 0) {
         *out = b.root;
         b.root = NULL;
@@ -443,39 +424,31 @@ int tq_doc_load(const char *buf, size_t len, const tq_doc_limits_t *limits, json
                             "the document is %zu bytes; the limit (import.max_document_bytes) "
                             "is %zu",
                             len, limits->max_bytes);
-    if (!buf)
-        return tq_error_set(err, "invalid_document", "no document");
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        buf += 3, len -= 3;
+    if (!buf) return tq_error_set(err, "invalid_document", "no document");
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) buf += 3, len -= 3;
     size_t i = 0;
     while (i < len && buf[i] && strchr(" \t\r\n", buf[i]))
         i++;
-    if (i == len)
-        return tq_error_set(err, "invalid_document", "the document is empty");
+    if (i == len) return tq_error_set(err, "invalid_document", "the document is empty");
     if (buf[i] == '{' || buf[i] == '[') {
-        if (json_depth_check(buf, len, limits->max_depth, err) < 0)
-            return -1;
+        if (json_depth_check(buf, len, limits->max_depth, err) < 0) return -1;
         tq_error_t jerr = {0};
         size_t nwarn = json_is_array(warnings) ? json_array_size(warnings) : 0;
         if (load_json(buf, len, out, warnings, &jerr) == 0) {
-            if (format)
-                *format = TQ_DOC_JSON;
+            if (format) *format = TQ_DOC_JSON;
             return 0;
         }
         /* A YAML flow mapping also starts with "{": try YAML, else report JSON. */
         if (load_yaml(buf, len, limits, out, NULL, err) == 0) {
-            if (format)
-                *format = TQ_DOC_YAML;
+            if (format) *format = TQ_DOC_YAML;
             return 0;
         }
-        if (err && !strcmp(err->code, "invalid_document"))
-            *err = jerr;
+        if (err && !strcmp(err->code, "invalid_document")) *err = jerr;
         if (json_is_array(warnings))
             while (json_array_size(warnings) > nwarn)
                 json_array_remove(warnings, nwarn);
         return -1;
     }
-    if (format)
-        *format = TQ_DOC_YAML;
+    if (format) *format = TQ_DOC_YAML;
     return load_yaml(buf, len, limits, out, warnings, err);
 }

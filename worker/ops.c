@@ -6,12 +6,40 @@
 
 extern const tq_op_t tq_op_ping;
 extern const tq_op_t tq_op_sleep;
+extern const tq_op_t tq_op_provider_import;
+extern const tq_op_t tq_op_provider_update;
+extern const tq_op_t tq_op_provider_delete;
+extern const tq_op_t tq_op_provider_get;
+extern const tq_op_t tq_op_provider_list;
+extern const tq_op_t tq_op_tools_list;
+extern const tq_op_t tq_op_app_check_tools;
 extern const tq_op_t tq_op_test_crash;
+extern const tq_op_t tq_op_invoke;
+extern const tq_op_t tq_op_credential_create;
+extern const tq_op_t tq_op_credential_list;
+extern const tq_op_t tq_op_credential_get;
+extern const tq_op_t tq_op_credential_delete;
+extern const tq_op_t tq_op_plugins_list;
+extern const tq_op_t tq_op_test_fail;
 
 static const tq_op_t *const s_ops[] = {
     &tq_op_ping,
     &tq_op_sleep,
+    &tq_op_provider_import,
+    &tq_op_provider_update,
+    &tq_op_provider_delete,
+    &tq_op_provider_get,
+    &tq_op_provider_list,
+    &tq_op_tools_list,
+    &tq_op_app_check_tools,
     &tq_op_test_crash,
+    &tq_op_invoke,
+    &tq_op_credential_create,
+    &tq_op_credential_list,
+    &tq_op_credential_get,
+    &tq_op_credential_delete,
+    &tq_op_plugins_list,
+    &tq_op_test_fail,
     NULL,
 };
 

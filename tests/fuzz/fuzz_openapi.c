@@ -15,11 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *out = NULL;
     tq_error_t err = {0};
     if (tq_openapi_parse((const char *)data, size, &opts, &out, &err) == 0) {
-        json_t *providers = json_pack("[{s:s,s:O}]", "provider", "p", "tools",
-                                      json_object_get(out, "tools"));
+        json_t *providers =
+            json_pack("[{s:s,s:O}]", "provider", "p", "tools", json_object_get(out, "tools"));
         json_t *fns = tq_openapi_functions(providers, NULL, &err);
-        if (!fns)
-            __builtin_trap();
+        if (!fns) __builtin_trap();
         json_decref(fns);
         json_decref(providers);
         json_decref(out);

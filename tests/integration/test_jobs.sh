@@ -50,6 +50,16 @@ c=$(toolq --json submit sleep --tenant other --payload-json '{"ms":1}' --idempot
 check "idempotency keys are per tenant" test "$(echo "$a" | jq -r .id)" != "$(echo "$c" | jq -r .id)"
 assert_eq 1 "$(tq_psql -c "select count(*) from tq_jobs where idempotency_key='k1' and tenant_id='acme'")" "one journal row per key"
 
+# ten concurrent submits with one key: one job
+pids=""
+for i in $(seq 1 10); do
+  toolq --json submit sleep --tenant acme --payload-json '{"ms":100}' --idempotency-key race >"$TQ_DIR/race.$i" &
+  pids="$pids $!"
+done
+wait $pids   # not a bare `wait`: the broker runs in the background too
+assert_eq 1 "$(cat "$TQ_DIR"/race.* | jq -r .id | sort -u | wc -l | tr -d ' ')" "concurrent submits with one key share one job"
+assert_eq 1 "$(tq_psql -c "select count(*) from tq_jobs where idempotency_key='race'")" "and one journal row"
+
 # --no-wait prints the id alone; job shows it; cancel a long one
 id=$(toolq submit sleep --tenant acme --payload-json '{"ms":60000}' --no-wait)
 check "--no-wait prints a uuid" bash -c "[[ '$id' =~ ^[0-9a-f-]{36}$ ]]"

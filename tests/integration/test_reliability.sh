@@ -68,7 +68,14 @@ assert_eq worker_crashed "$(echo "$res" | jq -r .error.code)" "with error worker
 assert_eq 3 "$(echo "$res" | jq -r .attempts)" "after max_rescues+1 crashes"
 check "the broker still works after the poison job" toolq --timeout 10 ping
 
-# 5. garbage on both sockets
+# 5. transient failures retry with backoff; past max_attempts the job is dead
+res=$(toolq --json submit test.fail --tenant retry --payload-json '{"fail_times":2}' --max-attempts 5)
+assert_eq "succeeded|3" "$(echo "$res" | jq -r '.state + "|" + (.attempts|tostring)')" "retried twice, then succeeded"
+res=$(toolq --json submit test.fail --tenant retry --payload-json '{"fail_times":9}' --max-attempts 3 || true)
+assert_eq "dead|3|test_transient" "$(echo "$res" | jq -r '.state + "|" + (.attempts|tostring) + "|" + .error.code')" \
+  "dead after max_attempts, with its last error"
+
+# 6. garbage on both sockets
 "$TOOLQ_BIN_DIR/tq-garbage" "ipc://$TQ_DIR/broker.sock" 3000 >/dev/null
 "$TOOLQ_BIN_DIR/tq-garbage" "ipc://$TQ_DIR/backend.sock" 3000 >/dev/null
 sleep 0.5

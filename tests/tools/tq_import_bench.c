@@ -50,8 +50,7 @@ int main(int argc, char **argv)
         best = ms < best ? ms : best;
         total += ms;
         tools = json_array_size(json_object_get(out, "tools"));
-        if (dump && i == 0)
-            json_dumpf(out, stdout, JSON_INDENT(1));
+        if (dump && i == 0) json_dumpf(out, stdout, JSON_INDENT(1));
         json_decref(out);
     }
     if (!dump)

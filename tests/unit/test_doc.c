@@ -17,8 +17,7 @@ static json_t *load_ok(const char *text, json_t *warnings, tq_doc_format_t *fmt)
     json_t *out = NULL;
     tq_error_t err = {0};
     int rc = tq_doc_load(text, strlen(text), NULL, &out, warnings, fmt, &err);
-    if (rc != 0)
-        fprintf(stderr, "unexpected error %s: %s\n", err.code, err.message);
+    if (rc != 0) fprintf(stderr, "unexpected error %s: %s\n", err.code, err.message);
     assert_int_equal(rc, 0);
     return out;
 }
@@ -95,8 +94,8 @@ static void test_keys_are_strings(void **state)
                         "true: 1\nnull: 2\n",
                         NULL, NULL);
     json_t *r = json_object_get(d, "responses");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "200"), "description")),
-                        "ok");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r, "200"), "description")), "ok");
     assert_non_null(json_object_get(r, "404"));
     assert_non_null(json_object_get(d, "true"));
     assert_non_null(json_object_get(d, "null"));
@@ -112,8 +111,8 @@ static void test_duplicate_keys_last_wins(void **state)
     assert_int_equal(json_array_size(w), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(w, 0), "code")),
                         "duplicate_key");
-    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")),
-                           "line 3"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "line 3"));
     json_decref(d);
     json_array_clear(w);
     d = load_ok("{\"a\": 1, \"a\": 2}", w, NULL);
@@ -155,15 +154,16 @@ static void test_errors_have_positions(void **state)
 static void test_billion_laughs(void **state)
 {
     (void)state;
-    const char *bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-                       "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-                       "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-                       "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-                       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
-                       "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
-                       "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+    const char *bomb =
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+        "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+        "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+        "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+        "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+        "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+        "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+        "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
     load_fail(bomb, strlen(bomb), NULL, "document_alias_bomb", "import.max_alias_nodes");
 }
 
@@ -173,8 +173,7 @@ static char *nested(size_t depth, int yaml)
     size_t n = 0;
     for (size_t i = 0; i < depth; i++)
         s[n++] = '[';
-    if (yaml)
-        s[n++] = '1';
+    if (yaml) s[n++] = '1';
     for (size_t i = 0; i < depth; i++)
         s[n++] = ']';
     s[n] = '\0';

@@ -20,8 +20,7 @@ static char *read_data(const char *name, size_t *len)
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/openapi/%s", src ? src : ".", name);
     FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (set TOOLQ_SOURCE_DIR)", path);
+    if (!f) fail_msg("cannot open %s (set TOOLQ_SOURCE_DIR)", path);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -61,8 +60,9 @@ static json_t *tool(const json_t *res, const char *id)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(res, "tools"), i, t) if (
-        !strcmp(json_string_value(json_object_get(t, "operation_id")), id)) return t;
+    json_array_foreach(
+        json_object_get(res, "tools"), i,
+        t) if (!strcmp(json_string_value(json_object_get(t, "operation_id")), id)) return t;
     fail_msg("no tool %s", id);
     return NULL;
 }
@@ -84,8 +84,7 @@ static void assert_json(const json_t *got, const char *want_text)
 {
     json_error_t je;
     json_t *want = json_loads(want_text, 0, &je);
-    if (!want)
-        fail_msg("bad expected JSON: %s", je.text);
+    if (!want) fail_msg("bad expected JSON: %s", je.text);
     if (!json_equal(got, want)) {
         char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
         char *w = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
@@ -109,8 +108,8 @@ static void test_petstore_editions_equal(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "schema_type")), "openapi");
     assert_string_equal(json_string_value(json_object_get(b, "schema_type")), "swagger");
     assert_int_equal(json_array_size(json_object_get(a, "tools")), 5);
-    assert_true(json_equal(json_object_get(a, "security_schemes"),
-                           json_object_get(b, "security_schemes")));
+    assert_true(
+        json_equal(json_object_get(a, "security_schemes"), json_object_get(b, "security_schemes")));
     json_t *ta = json_object_get(a, "tools"), *tb = json_object_get(b, "tools");
     for (size_t i = 0; i < json_array_size(ta); i++) {
         json_t *x = json_array_get(ta, i), *y = json_array_get(tb, i);
@@ -186,31 +185,32 @@ static void test_petstore_exact_schemas(void **state)
 static void test_refs(void **state)
 {
     (void)state;
-    json_t *res = parse(HEAD "paths:\n"
-                             "  /a:\n"
-                             "    get:\n"
-                             "      operationId: a\n"
-                             "      parameters: [{$ref: '#/components/parameters/P1'}]\n"
-                             "  /b:\n"
-                             "    $ref: '#/x-items/b~1c%7Bd%7D'\n"
-                             "x-items:\n"
-                             "  b/c{d}:\n"
-                             "    post:\n"
-                             "      operationId: b\n"
-                             "      requestBody: {$ref: '#/components/requestBodies/B'}\n"
-                             "components:\n"
-                             "  parameters:\n"
-                             "    P1: {$ref: '#/components/parameters/P2'}\n"
-                             "    P2: {name: q, in: query, schema: {$ref: '#/components/schemas/S'}}\n"
-                             "  requestBodies:\n"
-                             "    B: {content: {application/json: {schema: {$ref: '#/components/schemas/Node'}}}}\n"
-                             "  schemas:\n"
-                             "    S: {type: string, enum: [x, y]}\n"
-                             "    Node:\n"
-                             "      type: object\n"
-                             "      properties:\n"
-                             "        value: {type: string}\n"
-                             "        children: {type: array, items: {$ref: '#/components/schemas/Node'}}\n");
+    json_t *res = parse(
+        HEAD "paths:\n"
+             "  /a:\n"
+             "    get:\n"
+             "      operationId: a\n"
+             "      parameters: [{$ref: '#/components/parameters/P1'}]\n"
+             "  /b:\n"
+             "    $ref: '#/x-items/b~1c%7Bd%7D'\n"
+             "x-items:\n"
+             "  b/c{d}:\n"
+             "    post:\n"
+             "      operationId: b\n"
+             "      requestBody: {$ref: '#/components/requestBodies/B'}\n"
+             "components:\n"
+             "  parameters:\n"
+             "    P1: {$ref: '#/components/parameters/P2'}\n"
+             "    P2: {name: q, in: query, schema: {$ref: '#/components/schemas/S'}}\n"
+             "  requestBodies:\n"
+             "    B: {content: {application/json: {schema: {$ref: '#/components/schemas/Node'}}}}\n"
+             "  schemas:\n"
+             "    S: {type: string, enum: [x, y]}\n"
+             "    Node:\n"
+             "      type: object\n"
+             "      properties:\n"
+             "        value: {type: string}\n"
+             "        children: {type: array, items: {$ref: '#/components/schemas/Node'}}\n");
     assert_json(json_object_get(json_object_get(tool(res, "a"), "input_schema"), "properties"),
                 "{\"q\":{\"type\":\"string\",\"enum\":[\"x\",\"y\"]}}");
     json_t *b = json_object_get(json_object_get(tool(res, "b"), "input_schema"), "properties");
@@ -228,7 +228,8 @@ static void test_ref_failures_cost_one_operation(void **state)
                              "  /dangling:\n"
                              "    post:\n"
                              "      operationId: dangling\n"
-                             "      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/Nope'}}}}\n"
+                             "      requestBody: {content: {application/json: {schema: {$ref: "
+                             "'#/components/schemas/Nope'}}}}\n"
                              "  /cycle:\n"
                              "    get:\n"
                              "      operationId: cycle\n"
@@ -320,8 +321,8 @@ static void test_operation_ids(void **state)
     tq_oa_opid_generate("get", longp, again);
     assert_int_equal(strlen(out), 64);
     assert_string_equal(out, again);
-    tq_oa_opid_generate("get", "/very/long/path/with/many/segments/that/goes/on/and/on/and/on/forever/y",
-                        again);
+    tq_oa_opid_generate(
+        "get", "/very/long/path/with/many/segments/that/goes/on/and/on/and/on/forever/y", again);
     assert_int_equal(strlen(again), 64);
     assert_string_not_equal(out, again);
     json_t *res = parse(HEAD "paths:\n"
@@ -331,51 +332,52 @@ static void test_operation_ids(void **state)
                              "  /y:\n    get: {operationId: get_api_resources}\n"
                              "  /z:\n    get: {operationId: 'list pets!'}\n");
     json_t *tools = json_object_get(res, "tools");
-    const char *want[] = {"get_root", "get_api_resources_2", "dup", "dup_2", "get_api_resources",
-                          "list_pets"};
+    const char *want[] = {"get_root", "get_api_resources_2", "dup",
+                          "dup_2",    "get_api_resources",   "list_pets"};
     for (size_t i = 0; i < 6; i++)
         assert_string_equal(
             json_string_value(json_object_get(json_array_get(tools, i), "operation_id")), want[i]);
     assert_true(has_warning(res, "duplicate_operation_id", "dup"));
     assert_true(has_warning(res, "missing_summary", NULL));
-    assert_string_equal(json_string_value(
-                            json_object_get(json_array_get(tools, 5), "original_operation_id")),
-                        "list pets!");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(tools, 5), "original_operation_id")),
+        "list pets!");
     json_decref(res);
 }
 
 static void test_parameters(void **state)
 {
     (void)state;
-    json_t *res = parse(HEAD "paths:\n"
-                             "  /items/{id}:\n"
-                             "    parameters:\n"
-                             "      - {name: id, in: path, required: true, schema: {type: string}}\n"
-                             "      - {name: v, in: query, schema: {type: string}}\n"
-                             "    put:\n"
-                             "      operationId: put\n"
-                             "      parameters:\n"
-                             "        - {name: v, in: query, schema: {type: integer}}\n"
-                             "        - {name: id, in: query, schema: {type: integer}}\n"
-                             "        - {name: X-Trace, in: header, schema: {type: string}}\n"
-                             "        - {name: f, in: query, style: deepObject, explode: true,"
-                             " schema: {type: object, properties: {a: {type: string}}}}\n"
-                             "        - {name: bad, in: body}\n"
-                             "        - {name: X-Trace, in: header, schema: {type: string}}\n"
-                             "      requestBody:\n"
-                             "        content:\n"
-                             "          application/xml: {schema: {type: object}}\n"
-                             "          application/x-www-form-urlencoded: {schema: {type: object,"
-                             " properties: {id: {type: string}}}}\n"
-                             "          application/json; charset=utf-8: {schema: {type: object,"
-                             " properties: {id: {type: string}}}}\n");
+    json_t *res =
+        parse(HEAD "paths:\n"
+                   "  /items/{id}:\n"
+                   "    parameters:\n"
+                   "      - {name: id, in: path, required: true, schema: {type: string}}\n"
+                   "      - {name: v, in: query, schema: {type: string}}\n"
+                   "    put:\n"
+                   "      operationId: put\n"
+                   "      parameters:\n"
+                   "        - {name: v, in: query, schema: {type: integer}}\n"
+                   "        - {name: id, in: query, schema: {type: integer}}\n"
+                   "        - {name: X-Trace, in: header, schema: {type: string}}\n"
+                   "        - {name: f, in: query, style: deepObject, explode: true,"
+                   " schema: {type: object, properties: {a: {type: string}}}}\n"
+                   "        - {name: bad, in: body}\n"
+                   "        - {name: X-Trace, in: header, schema: {type: string}}\n"
+                   "      requestBody:\n"
+                   "        content:\n"
+                   "          application/xml: {schema: {type: object}}\n"
+                   "          application/x-www-form-urlencoded: {schema: {type: object,"
+                   " properties: {id: {type: string}}}}\n"
+                   "          application/json; charset=utf-8: {schema: {type: object,"
+                   " properties: {id: {type: string}}}}\n");
     json_t *t = tool(res, "put");
     json_t *params = json_object_get(t, "parameters");
     assert_int_equal(json_array_size(params), 6);
     /* Path-level v overridden by the operation's. */
-    assert_json(json_object_get(json_object_get(json_object_get(t, "input_schema"), "properties"),
-                                "v"),
-                "{\"type\":\"integer\"}");
+    assert_json(
+        json_object_get(json_object_get(json_object_get(t, "input_schema"), "properties"), "v"),
+        "{\"type\":\"integer\"}");
     assert_json(json_array_get(params, 2), "{\"name\":\"query_id\",\"original_name\":\"id\","
                                            "\"in\":\"query\",\"required\":false,\"style\":\"form\","
                                            "\"explode\":true,\"allow_reserved\":false}");
@@ -396,18 +398,19 @@ static void test_parameters(void **state)
 static void test_media_preference(void **state)
 {
     (void)state;
-    json_t *res = parse(HEAD "paths:\n  /a:\n    post:\n      operationId: a\n"
-                             "      requestBody:\n        content:\n"
-                             "          multipart/form-data: {schema: {type: object}}\n"
-                             "          application/x-www-form-urlencoded: {schema: {type: object,"
-                             " properties: {n: {type: string}}}}\n"
-                             "  /b:\n    post:\n      operationId: b\n"
-                             "      requestBody:\n        content:\n"
-                             "          text/plain: {schema: {type: string}}\n"
-                             "          application/vnd.api+json: {schema: {type: array, items: {}}}\n"
-                             "  /c:\n    post:\n      operationId: c\n"
-                             "      requestBody:\n        required: true\n        content:\n"
-                             "          application/octet-stream: {}\n");
+    json_t *res =
+        parse(HEAD "paths:\n  /a:\n    post:\n      operationId: a\n"
+                   "      requestBody:\n        content:\n"
+                   "          multipart/form-data: {schema: {type: object}}\n"
+                   "          application/x-www-form-urlencoded: {schema: {type: object,"
+                   " properties: {n: {type: string}}}}\n"
+                   "  /b:\n    post:\n      operationId: b\n"
+                   "      requestBody:\n        content:\n"
+                   "          text/plain: {schema: {type: string}}\n"
+                   "          application/vnd.api+json: {schema: {type: array, items: {}}}\n"
+                   "  /c:\n    post:\n      operationId: c\n"
+                   "      requestBody:\n        required: true\n        content:\n"
+                   "          application/octet-stream: {}\n");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(tool(res, "a"), "request_body"), "media_type")),
                         "application/x-www-form-urlencoded");
@@ -452,9 +455,10 @@ static void test_malformed(void **state)
     const char *bad_json = "{\"openapi\": \"3.0.0\", \"info\": {]}";
     parse_fail(bad_json, strlen(bad_json), "invalid_document", "line 1");
     parse_fail("openapi: 3.0.0\ninfo: [\n", 23, "invalid_document", "line");
-    const char *bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n";
+    const char *bomb =
+        "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+        "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+        "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n";
     parse_fail(bomb, strlen(bomb), "document_alias_bomb", NULL);
     char *deep = malloc(20002);
     memset(deep, '[', 10000);
@@ -485,7 +489,8 @@ static void test_malformed(void **state)
     json_decref(res);
     /* Circular refs everywhere: imports, cut. */
     res = parse(HEAD "paths:\n  /a:\n    post:\n      operationId: a\n"
-                     "      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}\n"
+                     "      requestBody: {content: {application/json: {schema: {$ref: "
+                     "'#/components/schemas/A'}}}}\n"
                      "components:\n  schemas:\n"
                      "    A: {type: object, properties: {b: {$ref: '#/components/schemas/B'}}}\n"
                      "    B: {type: object, properties: {a: {$ref: '#/components/schemas/A'}},"
@@ -532,9 +537,9 @@ static void test_plugin_manifest(void **state)
     json_t *res = parse_with(manifest, &opts);
     assert_string_equal(json_string_value(json_object_get(res, "schema_type")), "openai_plugin");
     assert_int_equal(json_array_size(json_object_get(res, "tools")), 5);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(res, "plugin"),
-                                                          "name_for_model")),
-                        "pets");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(res, "plugin"), "name_for_model")),
+        "pets");
     json_decref(res);
     json_decref(files);
     const char *other = "{\"api\": {\"type\": \"graphql\", \"url\": \"x\"}}";
@@ -608,10 +613,10 @@ static void test_functions(void **state)
                         "pets_copy_listPets");
     const char *d = json_string_value(json_object_get(fn, "description"));
     assert_int_equal(strlen(d), 1024 / 2 * 3);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_object_get(fns, "names"), "pets_copy_listPets"),
-                            "provider")),
-                        "pets copy");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(fns, "names"), "pets_copy_listPets"), "provider")),
+        "pets copy");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(json_array_get(list, 1), "function"), "description")),
                         "Create a pet");

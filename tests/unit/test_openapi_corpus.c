@@ -21,12 +21,15 @@
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!buf) {
+        fclose(f);
+        return NULL;
+    }
     *len = fread(buf, 1, (size_t)n, f);
     buf[*len] = '\0';
     fclose(f);
@@ -45,8 +48,7 @@ static long sources_ops(const char *sources, const char *file)
     char needle[300];
     snprintf(needle, sizeof needle, "| `%s` |", file);
     const char *row = strstr(sources, needle);
-    if (!row)
-        return -1;
+    if (!row) return -1;
     /* | file | version | fmt | size | ops | */
     const char *p = row;
     for (int col = 0; col < 4 && p; col++)
@@ -104,13 +106,11 @@ static const char *check_tools(const json_t *res, char *why, size_t size)
         json_array_foreach(json_object_get(schema, "required"), j, r)
         {
             if (!json_object_get(props, json_string_value(r))) {
-                snprintf(why, size, "%s: required %s is not a property", id,
-                         json_string_value(r));
+                snprintf(why, size, "%s: required %s is not a property", id, json_string_value(r));
                 problem = why;
             }
         }
-        if (problem)
-            break;
+        if (problem) break;
     }
     json_decref(seen);
     regfree(&re);
@@ -139,8 +139,8 @@ static void record(corpus_t *c, const char *name, int rc, json_t *res, const tq_
     size_t skipped = json_array_size(json_object_get(res, "skipped"));
     long ops = sources_ops(c->sources, name);
     if (!problem && ops >= 0 && (long)(tools + skipped) != ops) {
-        snprintf(why, sizeof why, "%zu tools + %zu skipped, SOURCES.md says %ld operations",
-                 tools, skipped, ops);
+        snprintf(why, sizeof why, "%zu tools + %zu skipped, SOURCES.md says %ld operations", tools,
+                 skipped, ops);
         problem = why;
     }
     if (problem) {
@@ -168,22 +168,19 @@ static void load_tree(const char *root, const char *rel, json_t *files)
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", root, rel);
     DIR *d = opendir(path);
-    if (!d)
-        return;
+    if (!d) return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] == '.') continue;
         char sub[1024], full[2400];
         snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
         snprintf(full, sizeof full, "%s/%s", root, sub);
         struct stat st;
-        if (stat(full, &st) < 0)
-            continue;
+        if (stat(full, &st) < 0) continue;
         if (S_ISDIR(st.st_mode)) {
             load_tree(root, sub, files);
         } else {
-            size_t len;
+            size_t len = 0;
             char *buf = read_file(full, &len);
             json_object_set_new(files, sub, json_stringn(buf, len));
             free(buf);
@@ -222,8 +219,7 @@ static void import_multi(corpus_t *c, const char *dir, const char *name)
                                       &opts, &res, &err)
                    : tq_error_set(&err, "test", "no entry file");
     record(c, label, rc, res, &err, now_ms() - t0);
-    if (rc == 0)
-        assert_true(json_array_size(json_object_get(res, "tools")) > 0);
+    if (rc == 0) assert_true(json_array_size(json_object_get(res, "tools")) > 0);
     json_decref(res);
     json_decref(files);
 }
@@ -232,7 +228,7 @@ static void test_corpus(void **state)
 {
     (void)state;
     char path[1024];
-    size_t len;
+    size_t len = 0;
     corpus_t c = {0};
     c.results = json_object();
     snprintf(path, sizeof path, "%s/SOURCES.md", corpus_dir());
@@ -267,12 +263,10 @@ static void test_corpus(void **state)
     for (int i = 0; i < n; i++) {
         char full[1400];
         snprintf(full, sizeof full, "%s/%s", path, list[i]->d_name);
-        if (list[i]->d_name[0] != '.')
-            import_multi(&c, full, list[i]->d_name);
+        if (list[i]->d_name[0] != '.') import_multi(&c, full, list[i]->d_name);
         free(list[i]);
     }
-    if (n > 0)
-        free(list);
+    if (n > 0) free(list);
     printf("corpus: %d documents, %ld tools, %d failures\n", c.docs, c.tools, c.failures);
     assert_int_equal(c.failures, 0);
     assert_int_equal(c.docs, 62);

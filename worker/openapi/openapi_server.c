@@ -5,6 +5,7 @@
 #include "openapi_server.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
 
 static void sb_add(sbuf_t *b, const char *s, size_t n)
 {
+    if (n > (SIZE_MAX >> 2) - b->len) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = (b->len + n + 1) * 2;
         char *p = realloc(b->s, cap);
@@ -21,6 +23,7 @@ static void sb_add(sbuf_t *b, const char *s, size_t n)
         b->s = p;
         b->cap = cap;
     }
+    if (!b->s) return;
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';

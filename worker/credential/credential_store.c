@@ -1,0 +1,232 @@
+/* credential_store.c — SQL and sealing for tq_credentials. Owns every
+ * statement on that table. Must never log, never return clear secrets
+ * except through tq_credential_store_load (for a call in progress). */
+#include "credential_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "ids.h"
+#include "pg.h"
+
+#define TABLE "tq_credentials"
+#define COLUMN "encrypted_data"
+
+static const char *const PUBLIC_FIELDS[] = {"username",
+                                            "location",
+                                            "name",
+                                            "prefix",
+                                            "custom_prefix",
+                                            "region",
+                                            "service",
+                                            "content_sha256",
+                                            "api_key_header",
+                                            "api_key_query_param",
+                                            "api_key_header_prefix",
+                                            "api_key_custom_prefix",
+                                            "token_type",
+                                            "scope",
+                                            NULL};
+
+int tq_credential_field_is_public(const char *name)
+{
+    for (int i = 0; PUBLIC_FIELDS[i]; i++)
+        if (!strcasecmp(name, PUBLIC_FIELDS[i])) return 1;
+    return 0;
+}
+
+json_t *tq_credential_mask_fields(const json_t *fields)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)fields, k, v)
+    {
+        if (tq_credential_field_is_public(k) || !json_is_string(v)) {
+            json_object_set_new(out, k, json_deep_copy(v)); /* the source gets wiped */
+        } else {
+            char *m = tq_mask_secret(json_string_value(v));
+            json_object_set_new(out, k, json_string(m ? m : "******"));
+            free(m);
+        }
+    }
+    return out;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s) return;
+    memset(s, 0, strlen(s));
+    free(s);
+}
+
+int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                               const char *name, const char *type, const char *plugin_id,
+                               const json_t *fields, const json_t *metadata, char id_out[37],
+                               tq_error_t *err)
+{
+    char id[TQ_UUID_STR_LEN + 1];
+    tq_uuid_v7(id);
+    char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+    tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
+    char *sealed = plain ? tq_vault_seal_text(vault, &aad, plain, err) : NULL;
+    wipe_free(plain);
+    if (!sealed) return -1;
+    char *meta = json_is_object(metadata) ? json_dumps(metadata, JSON_COMPACT) : strdup("{}");
+    const char *p[] = {id, tenant_id, name, type, plugin_id, sealed, meta};
+    PGresult *r = tq_pg_exec(db, err,
+                             "INSERT INTO tq_credentials (id, tenant_id, name, type, plugin_id, "
+                             "encrypted_data, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) "
+                             "ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
+                             7, p);
+    free(sealed);
+    free(meta);
+    if (!r) return -1;
+    int inserted = PQntuples(r) == 1;
+    PQclear(r);
+    if (!inserted)
+        return tq_error_set(err, "credential_exists", "a credential named %s already exists", name);
+    if (id_out) memcpy(id_out, id, sizeof id);
+    return 0;
+}
+
+static char *dup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d) abort();
+    return d;
+}
+
+tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                          const char *name, tq_error_t *err)
+{
+    const char *p[] = {tenant_id, name};
+    PGresult *r = tq_pg_exec(db, err,
+                             "SELECT id, type, plugin_id, status, encrypted_data FROM "
+                             "tq_credentials WHERE tenant_id = $1 AND name = $2",
+                             2, p);
+    if (!r) return NULL;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        tq_error_set(err, "credential_not_found", "no credential named %s", name);
+        return NULL;
+    }
+    tq_credential_t *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    snprintf(c->id, sizeof c->id, "%s", PQgetvalue(r, 0, 0));
+    c->name = dup(name);
+    c->type = dup(PQgetvalue(r, 0, 1));
+    c->plugin_id = dup(PQgetvalue(r, 0, 2));
+    c->status = dup(PQgetvalue(r, 0, 3));
+    tq_aad_t aad = {tenant_id, TABLE, COLUMN, c->id};
+    char *plain = tq_vault_open_text(vault, &aad, PQgetvalue(r, 0, 4), err);
+    PQclear(r);
+    if (!plain) {
+        tq_credential_free(&c);
+        return NULL;
+    }
+    c->fields = json_loads(plain, 0, NULL);
+    wipe_free(plain);
+    if (!json_is_object(c->fields)) {
+        tq_error_set(err, "credential_corrupt", "credential %s does not hold a JSON object", name);
+        tq_credential_free(&c);
+        return NULL;
+    }
+    return c;
+}
+
+void tq_credential_free(tq_credential_t **cred_p)
+{
+    if (!cred_p || !*cred_p) return;
+    tq_credential_t *c = *cred_p;
+    if (c->fields) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(c->fields, k, v)
+        {
+            if (json_is_string(v)) memset((char *)json_string_value(v), 0, json_string_length(v));
+        }
+        json_decref(c->fields);
+    }
+    free(c->name);
+    free(c->type);
+    free(c->plugin_id);
+    free(c->status);
+    free(c);
+    *cred_p = NULL;
+}
+
+static json_t *row_json(PGresult *r, int i)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", PQgetvalue(r, i, 0), "name",
+                          PQgetvalue(r, i, 1), "type", PQgetvalue(r, i, 2), "plugin",
+                          PQgetvalue(r, i, 3), "status", PQgetvalue(r, i, 4));
+    json_object_set_new(o, "expires_at",
+                        PQgetisnull(r, i, 5) ? json_null() : json_string(PQgetvalue(r, i, 5)));
+    json_object_set_new(o, "metadata", json_loads(PQgetvalue(r, i, 6), 0, NULL));
+    json_object_set_new(o, "created_at", json_string(PQgetvalue(r, i, 7)));
+    json_object_set_new(o, "updated_at", json_string(PQgetvalue(r, i, 8)));
+    return o;
+}
+
+#define ROW_COLS                                                                                   \
+    "id, name, type, plugin_id, status, "                                                          \
+    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), metadata::text, "   \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
+    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+json_t *tq_credential_store_list(PGconn *db, const char *tenant_id, tq_error_t *err)
+{
+    const char *p[] = {tenant_id};
+    PGresult *r = tq_pg_exec(
+        db, err, "SELECT " ROW_COLS " FROM tq_credentials WHERE tenant_id = $1 ORDER BY name", 1,
+        p);
+    if (!r) return NULL;
+    json_t *a = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(a, row_json(r, i));
+    PQclear(r);
+    return a;
+}
+
+json_t *tq_credential_store_show(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                 const char *name, tq_error_t *err)
+{
+    const char *p[] = {tenant_id, name};
+    PGresult *r = tq_pg_exec(
+        db, err, "SELECT " ROW_COLS " FROM tq_credentials WHERE tenant_id = $1 AND name = $2", 2,
+        p);
+    if (!r) return NULL;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        tq_error_set(err, "credential_not_found", "no credential named %s", name);
+        return NULL;
+    }
+    json_t *o = row_json(r, 0);
+    PQclear(r);
+    tq_credential_t *c = tq_credential_store_load(db, vault, tenant_id, name, err);
+    if (!c) {
+        json_decref(o);
+        return NULL;
+    }
+    json_object_set_new(o, "fields", tq_credential_mask_fields(c->fields));
+    tq_credential_free(&c);
+    return o;
+}
+
+int tq_credential_store_delete(PGconn *db, const char *tenant_id, const char *name, tq_error_t *err)
+{
+    const char *p[] = {tenant_id, name};
+    PGresult *r = tq_pg_exec(db, err,
+                             "DELETE FROM tq_credentials WHERE tenant_id = $1 AND name = $2 "
+                             "RETURNING id",
+                             2, p);
+    if (!r) return -1;
+    int n = PQntuples(r);
+    PQclear(r);
+    if (n != 1) return tq_error_set(err, "credential_not_found", "no credential named %s", name);
+    return 0;
+}

@@ -1,0 +1,50 @@
+/* credential_store.h — named credentials (table tq_credentials, schemas/
+ * 002_credentials.sql): parameterized SQL always scoped by tenant_id, fields
+ * sealed with the vault (AAD = tenant, "tq_credentials", "encrypted_data",
+ * id), masking for every read. Plaintext fields exist only in the worker,
+ * only while a call needs them. Never logs; no secret in an error. */
+#ifndef TQ_CREDENTIAL_STORE_H
+#define TQ_CREDENTIAL_STORE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "error.h"
+#include "vault.h"
+
+/* A decrypted credential. */
+typedef struct {
+    char id[37];
+    char *name;
+    char *type;
+    char *plugin_id;
+    char *status;
+    json_t *fields; /* {name: string}; secrets in clear */
+} tq_credential_t;
+
+/* Inserts; fields (object of strings) sealed. Errors: credential_exists,
+ * db_error/db_unavailable, vault errors. */
+int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                               const char *name, const char *type, const char *plugin_id,
+                               const json_t *fields, const json_t *metadata, char id_out[37],
+                               tq_error_t *err);
+/* Loads and decrypts one credential (credential_not_found). Free with
+ * tq_credential_free (wipes the secrets). */
+tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                          const char *name, tq_error_t *err);
+void tq_credential_free(tq_credential_t **cred_p);
+/* [{id, name, type, plugin, status, expires_at, created_at, updated_at}]. */
+json_t *tq_credential_store_list(PGconn *db, const char *tenant_id, tq_error_t *err);
+/* The row with masked fields ({..., "fields": {name: masked}}). */
+json_t *tq_credential_store_show(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                 const char *name, tq_error_t *err);
+/* 0, or -1 with credential_not_found. */
+int tq_credential_store_delete(PGconn *db, const char *tenant_id, const char *name,
+                               tq_error_t *err);
+
+/* Field names shown in clear (not secret): username, region, location ... */
+int tq_credential_field_is_public(const char *name);
+/* A copy of fields with every secret field masked (tq_mask_secret). */
+json_t *tq_credential_mask_fields(const json_t *fields);
+
+#endif

@@ -1,0 +1,161 @@
+/* op_credential.c — ops credential.create {name, type, plugin?, fields{},
+ * metadata?}, credential.list, credential.get {name} (fields masked),
+ * credential.delete {name}; and plugins.list (what this worker loaded).
+ * A credential is checked by its plugin (a dry apply_auth on a dummy
+ * request) before it is stored. Never puts a field value in a result,
+ * error or log line (reads are masked). */
+#include "op.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "credential/credential_store.h"
+#include "plugin/plugin_host.h"
+
+#define TQ_CREDENTIAL_MAX_FIELDS 64
+#define TQ_CREDENTIAL_MAX_VALUE 65536
+
+static const char *payload_str(tq_job_t *job, const char *key)
+{
+    return json_string_value(json_object_get(tq_job_payload(job), key));
+}
+
+static int need_name(tq_job_t *job, const char **name)
+{
+    *name = payload_str(job, "name");
+    if (!*name || !**name || strlen(*name) > 255) {
+        tq_job_fail(job, "invalid_argument", "name is required (1 to 255 characters)", false);
+        return -1;
+    }
+    return 0;
+}
+
+/* Dry run of the plugin on a dummy request: catches missing/bad fields. */
+static int dry_run(const tq_plugin_t *p, const char *type, const json_t *fields, tq_error_t *err)
+{
+    tq_plugin_kv_t kv[TQ_CREDENTIAL_MAX_FIELDS];
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)fields, k, v) kv[n++] = (tq_plugin_kv_t){k, json_string_value(v)};
+    tq_plugin_credential_t cred = {type, kv, n};
+    tq_plugin_request_t req = {
+        .method = "GET", .url = "https://api.example.com/check", .now = (int64_t)time(NULL)};
+    tq_plugin_edits_t *edits = tq_plugin_edits_new();
+    int rc = tq_plugin_apply_auth(p, &req, &cred, edits, err);
+    tq_plugin_edits_destroy(&edits);
+    return rc;
+}
+
+static void create_start(tq_job_t *job)
+{
+    const char *name, *type = payload_str(job, "type"), *plugin = payload_str(job, "plugin");
+    if (need_name(job, &name)) return;
+    json_t *fields = json_object_get(tq_job_payload(job), "fields");
+    if (!type || !*type) {
+        tq_job_fail(job, "invalid_argument", "type is required (e.g. apikey, basic, bearer)",
+                    false);
+        return;
+    }
+    if (!json_is_object(fields) || json_object_size(fields) > TQ_CREDENTIAL_MAX_FIELDS) {
+        tq_job_fail(job, "invalid_argument", "fields must be an object of strings", false);
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(fields, k, v)
+    {
+        if (!json_is_string(v) || json_string_length(v) > TQ_CREDENTIAL_MAX_VALUE) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "field %.200s must be a string (at most 64 KiB)", k);
+            tq_job_fail(job, "invalid_argument", msg, false);
+            return;
+        }
+    }
+    struct tq_plugin_host_t *host = tq_job_plugins(job);
+    const tq_plugin_t *p =
+        plugin ? tq_plugin_host_find(host, plugin) : tq_plugin_host_find_for_credential(host, type);
+    char msg[400];
+    if (!p) {
+        snprintf(msg, sizeof msg, "no loaded plugin %s credential type %.64s (see toolq plugins)",
+                 plugin ? "named" : "handles", plugin ? plugin : type);
+        tq_job_fail(job, "unknown_credential_type", msg, false);
+        return;
+    }
+    int listed = 0;
+    for (size_t i = 0; p->credential_types && p->credential_types[i]; i++)
+        listed |= !strcmp(p->credential_types[i], type);
+    if (!listed) {
+        snprintf(msg, sizeof msg, "plugin %s does not handle credential type %.64s", p->id, type);
+        tq_job_fail(job, "unknown_credential_type", msg, false);
+        return;
+    }
+    tq_error_t err = {0};
+    if (dry_run(p, type, fields, &err)) {
+        tq_job_fail(job, "invalid_argument", err.message, false);
+        return;
+    }
+    PGconn *db = tq_job_db(job, &err);
+    tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
+    char id[37];
+    if (!vault ||
+        tq_credential_store_create(db, vault, tq_job_tenant_uuid(job), name, type, p->id, fields,
+                                   json_object_get(tq_job_payload(job), "metadata"), id, &err)) {
+        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    tq_job_done(job, json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", id, "name", name, "type", type,
+                               "plugin", p->id, "fields", tq_credential_mask_fields(fields)));
+}
+
+static void list_start(tq_job_t *job)
+{
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(job, &err);
+    json_t *a = db ? tq_credential_store_list(db, tq_job_tenant_uuid(job), &err) : NULL;
+    if (!a) {
+        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    tq_job_done(job, json_pack("{s:o}", "credentials", a));
+}
+
+static void get_start(tq_job_t *job)
+{
+    const char *name;
+    if (need_name(job, &name)) return;
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(job, &err);
+    tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
+    json_t *o =
+        vault ? tq_credential_store_show(db, vault, tq_job_tenant_uuid(job), name, &err) : NULL;
+    if (!o) {
+        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    tq_job_done(job, o);
+}
+
+static void delete_start(tq_job_t *job)
+{
+    const char *name;
+    if (need_name(job, &name)) return;
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(job, &err);
+    if (!db || tq_credential_store_delete(db, tq_job_tenant_uuid(job), name, &err)) {
+        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    tq_job_done(job, json_pack("{s:s,s:b}", "name", name, "deleted", 1));
+}
+
+static void plugins_start(tq_job_t *job)
+{
+    tq_job_done(job, json_pack("{s:o}", "plugins", tq_plugin_host_list_json(tq_job_plugins(job))));
+}
+
+const tq_op_t tq_op_credential_create = {"credential.create", create_start};
+const tq_op_t tq_op_credential_list = {"credential.list", list_start};
+const tq_op_t tq_op_credential_get = {"credential.get", get_start};
+const tq_op_t tq_op_credential_delete = {"credential.delete", delete_start};
+const tq_op_t tq_op_plugins_list = {"plugins.list", plugins_start};

@@ -1,0 +1,142 @@
+/* invoke_buf.c — growable buffer, percent-encoding and base64 for the
+ * invoker. Never logs. */
+#include "invoke_buf.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fputs("toolq-worker: out of memory\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+static void reserve(tq_buf_t *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->data = xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void tq_buf_add(tq_buf_t *b, const void *p, size_t n)
+{
+    reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void tq_buf_adds(tq_buf_t *b, const char *s)
+{
+    tq_buf_add(b, s, strlen(s));
+}
+
+void tq_buf_addc(tq_buf_t *b, char c)
+{
+    tq_buf_add(b, &c, 1);
+}
+
+void tq_buf_addf(tq_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *tq_buf_take(tq_buf_t *b)
+{
+    if (!b->data) reserve(b, 0), b->data[0] = '\0';
+    char *d = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+void tq_buf_free(tq_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void tq_buf_wipe(tq_buf_t *b)
+{
+    if (b->data) {
+        volatile char *p = b->data;
+        for (size_t i = 0; i < b->cap; i++)
+            p[i] = 0;
+    }
+    tq_buf_free(b);
+}
+
+void tq_buf_pct(tq_buf_t *b, const char *s, size_t n, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    reserve(b, n * 3);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~' || (keep && c && strchr(keep, c))) {
+            b->data[b->len++] = (char)c;
+        } else {
+            b->data[b->len++] = '%';
+            b->data[b->len++] = hex[c >> 4];
+            b->data[b->len++] = hex[c & 15];
+        }
+    }
+    b->data[b->len] = '\0';
+}
+
+char *tq_base64_encode(const unsigned char *p, size_t n)
+{
+    char *out = xrealloc(NULL, 4 * ((n + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+    return out;
+}
+
+int tq_base64_decode(const char *s, unsigned char **out, size_t *out_len)
+{
+    size_t n = strlen(s);
+    char *clean = xrealloc(NULL, n + 4);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '-') c = '+'; /* accept the URL-safe alphabet too */
+        if (c == '_') c = '/';
+        clean[m++] = c;
+    }
+    while (m % 4)
+        clean[m++] = '=';
+    unsigned char *buf = xrealloc(NULL, m / 4 * 3 + 1);
+    int r = m ? EVP_DecodeBlock(buf, (unsigned char *)clean, (int)m) : 0;
+    if (r < 0) {
+        free(clean);
+        free(buf);
+        return -1;
+    }
+    size_t len = (size_t)r;
+    if (m >= 1 && clean[m - 1] == '=') len--;
+    if (m >= 2 && clean[m - 2] == '=') len--;
+    free(clean);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}

@@ -1,0 +1,329 @@
+/* op_invoke.c — the `invoke` op: {provider, tool, args?, credential?,
+ * timeout_ms?} -> the tool's HTTP call -> result (invoke_result.h).
+ * Reads the provider row (tenant-scoped), finds the bundle, checks the
+ * arguments, builds the request, decrypts the credential (inline
+ * credentials_str or a named credential) only for this call, lets the
+ * plugin authenticate, and runs the call on the worker's curl multi engine.
+ * Outcomes (docs/invoking.md): any HTTP answer is a succeeded job (ok false
+ * for >= 400); transport errors fail the job NON-retryable, because the
+ * call already retried what was safe to retry. Never logs a URL, header,
+ * argument value or secret; never mutates stored data. */
+#include "op.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "credential/credential_store.h"
+#include "ids.h"
+#include "invoke_args.h"
+#include "invoke_buf.h"
+#include "invoke_call.h"
+#include "invoke_request.h"
+#include "invoke_result.h"
+#include "log.h"
+#include "plugin/plugin_host.h"
+#include "provider/provider_store.h"
+#include "ssrf.h"
+
+#define TQ_INVOKE_MAX_SECRETS 64
+
+typedef struct {
+    tq_job_t *job;
+    tq_invoke_call_t *call;
+    char *secrets[TQ_INVOKE_MAX_SECRETS + 1];
+    size_t nsecrets;
+    size_t excerpt_bytes;
+    int64_t start_ms;
+} invoke_state_t;
+
+/* One guard per process, from ssrf.allow (immutable, shared by transfers). */
+static tq_ssrf_t *s_guard;
+
+static const tq_ssrf_t *guard(tq_config_t *cfg, tq_error_t *err)
+{
+    if (!s_guard) s_guard = tq_ssrf_new(tq_config_str(cfg, "ssrf.allow"), err);
+    return s_guard;
+}
+
+static void add_secret(invoke_state_t *st, const char *s)
+{
+    if (!s || strlen(s) < 4 || st->nsecrets >= TQ_INVOKE_MAX_SECRETS) return;
+    st->secrets[st->nsecrets] = strdup(s);
+    if (st->secrets[st->nsecrets]) st->nsecrets++;
+    /* the encoded form too, as it would appear in a reflected URL */
+    tq_buf_t b = {0};
+    tq_buf_pct(&b, s, strlen(s), NULL);
+    if (strcmp(b.data, s) && st->nsecrets < TQ_INVOKE_MAX_SECRETS)
+        st->secrets[st->nsecrets++] = tq_buf_take(&b);
+    tq_buf_wipe(&b);
+}
+
+static void state_free(invoke_state_t *st)
+{
+    tq_invoke_call_destroy(&st->call);
+    for (size_t i = 0; i < st->nsecrets; i++) {
+        memset(st->secrets[i], 0, strlen(st->secrets[i]));
+        free(st->secrets[i]);
+    }
+    free(st);
+}
+
+static void on_drop(tq_job_t *job, void *arg)
+{
+    (void)job;
+    state_free(arg);
+}
+
+static void on_call_done(tq_invoke_call_t *call, void *arg)
+{
+    invoke_state_t *st = arg;
+    tq_job_t *job = st->job;
+    const tq_http_response_t *r = tq_invoke_call_response(call);
+    int attempts = tq_invoke_call_attempts(call);
+    tq_job_on_drop(job, NULL, NULL);
+    if (tq_error_is_set(&r->error)) {
+        char msg[TQ_ERROR_MSG_MAX + 64];
+        snprintf(msg, sizeof msg, "%s (after %d attempt%s)", r->error.message, attempts,
+                 attempts == 1 ? "" : "s");
+        size_t nl;
+        char *red = tq_invoke_redact(msg, strlen(msg), (const char *const *)st->secrets, &nl);
+        tq_debug("invoke job %s: %s after %d attempts", tq_job_id(job), r->error.code, attempts);
+        tq_job_fail(job, r->error.code, red ? red : msg, false);
+        free(red);
+    } else {
+        json_t *res = tq_invoke_result_new(r, attempts, tq_invoke_call_redirects(call),
+                                           tq_now_ms() - st->start_ms,
+                                           (const char *const *)st->secrets, st->excerpt_bytes);
+        tq_debug("invoke job %s: HTTP %d, %d attempts", tq_job_id(job), r->status, attempts);
+        tq_job_done(job, res);
+    }
+    state_free(st);
+}
+
+static const json_t *find_bundle(const json_t *tools, const char *tool)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(tools, i, b)
+    {
+        const char *id = json_string_value(json_object_get(b, "operation_id"));
+        if (id && !strcmp(id, tool)) return b;
+    }
+    return NULL;
+}
+
+/* The operation declares an idempotency-key header parameter: its wire name. */
+static const char *idempotency_header(const json_t *bundle, const char **arg_name)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(bundle, "parameters"), i, p)
+    {
+        const char *in = json_string_value(json_object_get(p, "in"));
+        const char *wire = json_string_value(json_object_get(p, "original_name"));
+        if (!wire) wire = json_string_value(json_object_get(p, "name"));
+        if (in && wire && !strcmp(in, "header") &&
+            (!strcasecmp(wire, "idempotency-key") || !strcasecmp(wire, "x-idempotency-key"))) {
+            *arg_name = json_string_value(json_object_get(p, "name"));
+            return wire;
+        }
+    }
+    return NULL;
+}
+
+/* Authenticates req with type + fields through the matching plugin. */
+static int authenticate(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *req,
+                        const char *plugin_id, const char *type, const json_t *fields,
+                        tq_error_t *err)
+{
+    struct tq_plugin_host_t *host = tq_job_plugins(job);
+    const tq_plugin_t *p = plugin_id && *plugin_id ? tq_plugin_host_find(host, plugin_id) : NULL;
+    if (!p) p = tq_plugin_host_find_for_credential(host, type);
+    if (!p)
+        return tq_error_set(err, "unknown_credential_type",
+                            "no loaded plugin handles credential type %s", type);
+    tq_plugin_kv_t kv[64];
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)fields, k, v)
+    {
+        if (!json_is_string(v) || n >= 64) continue;
+        kv[n++] = (tq_plugin_kv_t){k, json_string_value(v)};
+        if (!tq_credential_field_is_public(k)) add_secret(st, json_string_value(v));
+    }
+    tq_plugin_credential_t cred = {type, kv, n};
+    tq_plugin_kv_t *hv = calloc(req->nheaders + 2, sizeof *hv);
+    if (!hv) abort();
+    tq_plugin_request_t view;
+    tq_invoke_request_view(req, hv, (long long)time(NULL), &view);
+    tq_plugin_edits_t *edits = tq_plugin_edits_new();
+    int rc = tq_plugin_apply_auth(p, &view, &cred, edits, err);
+    free(hv);
+    if (rc == 0) {
+        for (size_t i = 0; i < tq_plugin_edits_count(edits); i++) {
+            const tq_plugin_edit_t *e = tq_plugin_edits_at(edits, i);
+            /* values that carry the secret (not the signing metadata) */
+            if (e->kind != TQ_EDIT_HEADER || !strcasecmp(e->name, "authorization") ||
+                !strncasecmp(e->name, "x-api", 5) || strstr(e->name, "oken") ||
+                strstr(e->name, "ey"))
+                add_secret(st, e->value);
+        }
+        tq_invoke_request_apply_edits(req, edits);
+    }
+    tq_plugin_edits_destroy(&edits);
+    return rc;
+}
+
+/* Inline provider credentials (credentials_str) -> plugin type + fields. */
+static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *req, PGconn *db,
+                         tq_vault_t *vault, const json_t *creds, tq_error_t *err)
+{
+    const char *auth = json_string_value(json_object_get(creds, "auth_type"));
+    if (!auth || !strcmp(auth, "none")) return 0;
+    if (!strcmp(auth, "credential")) {
+        const char *name = json_string_value(json_object_get(creds, "credential"));
+        if (!name)
+            return tq_error_set(err, "invalid_credential", "the provider names no credential");
+        tq_credential_t *c =
+            tq_credential_store_load(db, vault, tq_job_tenant_uuid(job), name, err);
+        if (!c) return -1;
+        int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, err);
+        tq_credential_free(&c);
+        return rc;
+    }
+    json_t *fields = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)creds, k, v) if (json_is_string(v) && strcmp(k, "auth_type"))
+        json_object_set(fields, k, v);
+    const char *cp = json_string_value(json_object_get(creds, "api_key_custom_prefix"));
+    if (cp) json_object_set_new(fields, "custom_prefix", json_string(cp));
+    int rc = authenticate(job, st, req, NULL, auth, fields, err);
+    json_object_foreach(fields, k, v)
+        memset((char *)json_string_value(v), 0, json_string_length(v));
+    json_decref(fields);
+    return rc;
+}
+
+static int64_t opt_int(const json_t *o, const char *key, int64_t def)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : def;
+}
+
+static void fail(tq_job_t *job, invoke_state_t *st, const tq_error_t *err, bool retryable)
+{
+    tq_job_fail_err(job, err, retryable);
+    if (st) state_free(st);
+}
+
+static void invoke_start(tq_job_t *job)
+{
+    json_t *pl = tq_job_payload(job);
+    tq_config_t *cfg = tq_job_config(job);
+    const char *provider = json_string_value(json_object_get(pl, "provider"));
+    const char *tool = json_string_value(json_object_get(pl, "tool"));
+    const char *cred_name = json_string_value(json_object_get(pl, "credential"));
+    const json_t *args = json_object_get(pl, "args");
+    tq_error_t err = {0};
+    if (!provider || !tool || (args && !json_is_object(args))) {
+        tq_error_set(&err, "invalid_payload",
+                     "invoke needs {\"provider\": NAME, \"tool\": OPERATION_ID, \"args\": {...}}");
+        fail(job, NULL, &err, false);
+        return;
+    }
+    const tq_ssrf_t *ssrf = guard(cfg, &err);
+    if (!ssrf) {
+        fail(job, NULL, &err, false);
+        return;
+    }
+    PGconn *db = tq_job_db(job, &err);
+    if (!db) {
+        fail(job, NULL, &err, true);
+        return;
+    }
+    PGresult *row =
+        tq_provider_store_get(db, tq_job_tenant_uuid(job), provider, false, false, &err);
+    if (!row) {
+        fail(job, NULL, &err, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    json_t *tools = json_loads(PQgetvalue(row, 0, TQ_PCOL_TOOLS), 0, NULL);
+    const json_t *bundle = find_bundle(tools, tool);
+    json_t *coerced = NULL;
+    tq_invoke_request_t *req = NULL;
+    json_t *creds = NULL;
+    invoke_state_t *st = calloc(1, sizeof *st);
+    if (!st) abort();
+    st->job = job;
+    st->start_ms = tq_now_ms();
+    if (!bundle) {
+        tq_error_set(&err, "tool_not_found", "provider %s has no tool %s", provider, tool);
+        goto failed;
+    }
+    coerced = tq_invoke_args_check(json_object_get(bundle, "input_schema"), args, NULL, &err);
+    if (!coerced) goto failed;
+    const char *idem_arg = NULL;
+    const char *idem = idempotency_header(bundle, &idem_arg);
+    req = tq_invoke_request_build(bundle, coerced, NULL, &err);
+    if (!req) goto failed;
+    if (idem && !tq_invoke_request_header(req, idem)) {
+        char key[TQ_UUID_STR_LEN + 1];
+        tq_uuid_v7(key);
+        tq_invoke_request_set_header(req, idem, key, 0);
+    }
+    tq_vault_t *vault = tq_job_vault(job, &err);
+    if (!vault) goto failed;
+    if (cred_name) {
+        tq_credential_t *c =
+            tq_credential_store_load(db, vault, tq_job_tenant_uuid(job), cred_name, &err);
+        if (!c) goto failed;
+        int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, &err);
+        tq_credential_free(&c);
+        if (rc) goto failed;
+    } else {
+        creds =
+            tq_provider_open_creds(vault, tq_job_tenant_uuid(job), PQgetvalue(row, 0, TQ_PCOL_ID),
+                                   PQgetvalue(row, 0, TQ_PCOL_CREDENTIALS), &err);
+        if (!creds || provider_auth(job, st, req, db, vault, creds, &err)) goto failed;
+    }
+
+    tq_invoke_call_opts_t o = {0};
+    o.http.ssrf = ssrf;
+    o.http.connect_timeout_ms =
+        (long)opt_int(creds, "connect_timeout_ms", tq_config_int(cfg, "invoke.connect_timeout_ms"));
+    o.http.timeout_ms = (long)opt_int(creds, "timeout_ms", tq_config_int(cfg, "invoke.timeout_ms"));
+    o.http.timeout_ms = (long)opt_int(pl, "timeout_ms", o.http.timeout_ms);
+    o.http.max_bytes = (size_t)tq_config_int(cfg, "invoke.max_response_bytes");
+    o.http.verify_tls = !json_is_false(json_object_get(creds, "tls_verify"));
+    o.http.proxy = tq_config_str(cfg, "invoke.proxy");
+    if (!o.http.verify_tls)
+        tq_warn("invoke %s/%s: TLS verification is off for this provider", provider, tool);
+    o.max_redirects = (int)tq_config_int(cfg, "invoke.max_redirects");
+    o.max_retries = (int)tq_config_int(cfg, "invoke.max_retries");
+    o.retry_after_max_ms = (int)tq_config_int(cfg, "invoke.retry_after_max_ms");
+    o.retry_unsafe = idem != NULL;
+    int budget = tq_job_timeout_ms(job);
+    if (budget > 0) o.deadline_ms = st->start_ms + (budget > 2000 ? budget - 500 : budget);
+    st->excerpt_bytes = (size_t)tq_config_int(cfg, "invoke.body_excerpt_bytes");
+    json_decref(coerced);
+    json_decref(creds);
+    json_decref(tools);
+    PQclear(row);
+    tq_job_on_drop(job, on_drop, st);
+    st->call = tq_invoke_call_start(tq_job_loop(job), req, &o, on_call_done, st);
+    return;
+
+failed:
+    json_decref(coerced);
+    json_decref(creds);
+    json_decref(tools);
+    PQclear(row);
+    tq_invoke_request_destroy(&req);
+    fail(job, st, &err, !strcmp(err.code, "db_unavailable"));
+}
+
+const tq_op_t tq_op_invoke = {"invoke", invoke_start};
