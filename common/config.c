@@ -76,6 +76,8 @@ static const tq_setting_t s_settings[] = {
     INT("jobs.purge_interval_s", NULL, 3600, "how often finished jobs are purged"),
     INT("worker.concurrency", "TOOLQ_WORKER_CONCURRENCY", 128,
         "jobs in flight per worker (its credit)"),
+    INT("worker.provider_cache_size", NULL, 256,
+        "providers a worker keeps parsed in memory for invoke (refreshed by NOTIFY)"),
     BOOL("worker.test_ops", "TOOLQ_WORKER_TEST_OPS", false,
          "enable the test.crash and test.fail ops (reliability tests only)"),
     STR("plugins.path", "TOOLQ_PLUGIN_PATH", "",

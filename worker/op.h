@@ -45,6 +45,13 @@ tq_config_t *tq_job_config(const tq_job_t *job);
  * with err set when the database is unreachable). Keep statements short:
  * other jobs wait while it runs. */
 PGconn *tq_job_db(tq_job_t *job, tq_error_t *err);
+/* Process-wide subscription to a PostgreSQL NOTIFY channel on the worker's
+ * database connection: fn(payload) for each notification, fn(NULL) after the
+ * connection was re-established (notifications may have been missed: drop
+ * everything cached). Subscribing twice to one channel is a no-op.
+ * Notifications are delivered from the loop and at every tq_job_db() call. */
+void tq_job_listen(tq_job_t *job, const char *channel, void (*fn)(const char *payload));
+
 /* The vault with the job tenant's keys installed (created on first use);
  * seal tenant data with aad.tenant_id = tq_job_tenant_uuid(job). */
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err);

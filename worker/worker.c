@@ -35,6 +35,13 @@ struct tq_job_t {
     struct tq_job_t *prev, *next; /* the worker's live jobs */
 };
 
+#define MAX_LISTENS 8
+
+typedef struct {
+    char *channel;
+    void (*fn)(const char *payload);
+} listen_t;
+
 struct tq_worker_t {
     tq_config_t *cfg;
     tq_loop_t *loop;
@@ -51,6 +58,9 @@ struct tq_worker_t {
     tq_vault_t *vault;
     tq_job_t *live; /* jobs started and not yet finished */
     tq_plugin_host_t *plugins;
+    listen_t listens[MAX_LISTENS];
+    int nlistens;
+    int db_fd; /* watched for notifications; -1 when not connected */
     int exit_code;
 };
 
@@ -67,6 +77,56 @@ tq_loop_t *tq_job_loop(const tq_job_t *job) { return job->worker->loop; }
 tq_config_t *tq_job_config(const tq_job_t *job) { return job->worker->cfg; }
 tq_plugin_host_t *tq_job_plugins(const tq_job_t *job) { return job->worker->plugins; }
 
+static void listen_sql(tq_worker_t *w, const char *channel)
+{
+    char *ident = PQescapeIdentifier(w->db, channel, strlen(channel));
+    if (!ident)
+        return;
+    char sql[300];
+    snprintf(sql, sizeof sql, "LISTEN %s", ident);
+    PQfreemem(ident);
+    PQclear(PQexec(w->db, sql));
+}
+
+/* Hands queued notifications to their subscribers. */
+static void deliver_notifications(tq_worker_t *w)
+{
+    PGnotify *n;
+    while (w->db && (n = PQnotifies(w->db)) != NULL) {
+        for (int i = 0; i < w->nlistens; i++)
+            if (strcmp(w->listens[i].channel, n->relname) == 0)
+                w->listens[i].fn(n->extra);
+        PQfreemem(n);
+    }
+}
+
+static void on_db_readable(tq_loop_t *loop, int revents, void *arg)
+{
+    (void)loop;
+    (void)revents;
+    tq_worker_t *w = arg;
+    if (w->db && PQconsumeInput(w->db))
+        deliver_notifications(w);
+    else if (w->db_fd >= 0) { /* connection lost: reconnect at next use */
+        tq_loop_remove_fd(w->loop, w->db_fd);
+        w->db_fd = -1;
+    }
+}
+
+/* (Re)connects: LISTENs again and tells subscribers they may have missed
+ * notifications. */
+static void db_connected(tq_worker_t *w)
+{
+    for (int i = 0; i < w->nlistens; i++) {
+        listen_sql(w, w->listens[i].channel);
+        w->listens[i].fn(NULL);
+    }
+    if (w->db_fd >= 0)
+        tq_loop_remove_fd(w->loop, w->db_fd);
+    w->db_fd = PQsocket(w->db);
+    tq_loop_add_fd(w->loop, w->db_fd, ZMQ_POLLIN, on_db_readable, w);
+}
+
 PGconn *tq_job_db(tq_job_t *job, tq_error_t *err)
 {
     tq_worker_t *w = job->worker;
@@ -75,11 +135,31 @@ PGconn *tq_job_db(tq_job_t *job, tq_error_t *err)
         if (PQstatus(w->db) != CONNECTION_OK) {
             PQfinish(w->db);
             w->db = NULL;
+        } else {
+            db_connected(w);
         }
     }
-    if (!w->db)
+    if (!w->db) {
         w->db = tq_pg_connect(tq_config_str(w->cfg, "database.url"), err);
+        if (w->db)
+            db_connected(w);
+    }
+    if (w->db && PQconsumeInput(w->db))
+        deliver_notifications(w);
     return w->db;
+}
+
+void tq_job_listen(tq_job_t *job, const char *channel, void (*fn)(const char *payload))
+{
+    tq_worker_t *w = job->worker;
+    for (int i = 0; i < w->nlistens; i++)
+        if (strcmp(w->listens[i].channel, channel) == 0)
+            return;
+    if (w->nlistens == MAX_LISTENS)
+        abort(); /* a programming error: raise MAX_LISTENS */
+    w->listens[w->nlistens++] = (listen_t){strdup(channel), fn};
+    if (w->db && PQstatus(w->db) == CONNECTION_OK)
+        listen_sql(w, channel);
 }
 
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
@@ -327,6 +407,7 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
     w->liveness = (int)tq_config_int(cfg, "broker.heartbeat_liveness");
     w->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
     w->sigfd = -1;
+    w->db_fd = -1;
     const char *ppath = tq_config_str(cfg, "plugins.path");
     w->plugins = tq_plugin_host_new(ppath && *ppath ? ppath : TOOLQ_INSTALL_PLUGIN_DIR);
     if (!w->vault || !w->loop || !w->ctx || w->credit < 1) {
@@ -355,6 +436,8 @@ void tq_worker_destroy(tq_worker_t **self_p)
         close(w->sigfd);
     if (w->db)
         PQfinish(w->db);
+    for (int i = 0; i < w->nlistens; i++)
+        free(w->listens[i].channel);
     tq_vault_destroy(&w->vault);
     tq_plugin_host_destroy(&w->plugins);
     tq_loop_destroy(&w->loop);

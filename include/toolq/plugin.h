@@ -76,8 +76,8 @@ struct tq_plugin_request_edit_t {
     int (*add_cookie)(tq_plugin_request_edit_t *self, const char *name, const char *value);
 };
 
-/* Reserved for the OAuth hooks (NULL-able in version 1; no host calls them
- * yet). Inputs are name/value parameters: client_id, client_secret,
+/* The OAuth hooks (NULL-able; worker/oauth/ calls them). Inputs are
+ * name/value parameters: client_id, client_secret,
  * authorize_url, token_url, redirect_uri, scope, state, code_challenge,
  * code_challenge_method, code, code_verifier, refresh_token, grant_type.
  * Outputs go through an output object, one put() per named value. */
@@ -122,6 +122,41 @@ typedef struct tq_plugin_t {
      * "scope", or on an OAuth error "error" and "error_description". */
     int (*parse_token_response)(const tq_plugin_response_t *resp, tq_plugin_output_t *out,
                                 char *errbuf, size_t errlen);
+
+    /* --- Appended after version 1 (OAuth); test with TQ_PLUGIN_HAS. ------------
+     * The OAuth hooks above receive the client configuration merged over
+     * oauth_defaults' values (docs/oauth.md lists the names): client_id,
+     * client_secret, authorize_url, token_url, revocation_url, redirect_uri,
+     * scope (space-separated; the plugin joins with its separator), state,
+     * code_challenge, code_challenge_method, code, code_verifier,
+     * refresh_token, grant_type, token_auth_method, body_format,
+     * "authorize.<name>" / "token.<name>" extra parameters, and provider
+     * specific ones (microsoft "tenant", slack "user_scope").
+     * parse_token_response may also put "refresh_token_expires_in" and
+     * "meta.<name>" (non-secret provider metadata: Slack team id ...). */
+
+    /* Optional. The provider's defaults, given the configured params: any of
+     * authorize_url, token_url, revocation_url, issuer (enables discovery
+     * and the RFC 9207 iss check), scope, scope_separator, token_auth_method
+     * (client_secret_basic | client_secret_post | none), body_format
+     * (form | json), pkce ("S256" or "none": the provider rejects PKCE),
+     * refresh_ahead_s, revocation ("1" when supported), authorize.<name>,
+     * token.<name>. */
+    int (*oauth_defaults)(const tq_plugin_kv_t *params, size_t param_count,
+                          tq_plugin_output_t *out, char *errbuf, size_t errlen);
+    /* Optional. RFC 7009 (or the provider's own revocation): puts "method",
+     * "url", "header", "body" for params token + token_type_hint. */
+    int (*build_revoke_request)(const tq_plugin_kv_t *params, size_t param_count,
+                                tq_plugin_output_t *out, char *errbuf, size_t errlen);
+    /* Optional. RFC 8414 / OIDC discovery from params "issuer": puts "url"
+     * once per candidate document, in the order to try. */
+    int (*build_discovery_request)(const tq_plugin_kv_t *params, size_t param_count,
+                                   tq_plugin_output_t *out, char *errbuf, size_t errlen);
+    /* Optional. Parses a discovery document: puts issuer, authorize_url,
+     * token_url, revocation_url, iss_parameter_supported ("1"/"0"), pkce
+     * ("S256" or "none"), token_auth_methods (space-separated). */
+    int (*parse_discovery_response)(const tq_plugin_response_t *resp, tq_plugin_output_t *out,
+                                    char *errbuf, size_t errlen);
 } tq_plugin_t;
 
 /* The smallest struct_size a version-1 host accepts. */

@@ -79,6 +79,18 @@ check "http_error carries a body excerpt" test "$(echo "$r" | jq -r '.error.body
 # --- auth plugins ----------------------------------------------------------------
 r=$(inv echo getItem id=1)
 assert_eq '[REDACTED]' "$(echo "$r" | hdr X-Api-Key)" "inline api_key_header sent (and the reflected key redacted)"
+# a provider change reaches every worker's cache at once (LISTEN/NOTIFY)
+for i in 1 2 3 4; do inv echo getItem id=1 >/dev/null; done
+toolq import --tenant acme --update --name echo --server-url "$BASE" --auth api_key_header \
+  --api-key-header X-Other-Key --api-key-value "$KEY" "$SPEC" >/dev/null
+fresh=0
+for i in 1 2 3 4; do
+  r=$(inv echo getItem id=1)
+  [ "$(echo "$r" | hdr X-Other-Key)" = '[REDACTED]' ] && [ -z "$(echo "$r" | hdr X-Api-Key)" ] && fresh=$((fresh + 1))
+done
+assert_eq 4 "$fresh" "an updated provider is used by every worker at once (cache refreshed)"
+toolq import --tenant acme --update --name echo --server-url "$BASE" --auth api_key_header \
+  --api-key-header X-Api-Key --api-key-value "$KEY" "$SPEC" >/dev/null
 toolq import --tenant acme --name bear --server-url "$BASE" --auth api_key_header \
   --api-key-header Authorization --api-key-prefix bearer --api-key-value "$KEY" "$SPEC" >/dev/null
 r1=$(inv bear getItem id=1); r2=$(inv bear getItem id=1)

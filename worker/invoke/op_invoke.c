@@ -24,6 +24,7 @@
 #include "invoke_result.h"
 #include "log.h"
 #include "plugin/plugin_host.h"
+#include "provider/provider_cache.h"
 #include "provider/provider_store.h"
 #include "ssrf.h"
 
@@ -100,18 +101,6 @@ static void on_call_done(tq_invoke_call_t *call, void *arg)
         tq_job_done(job, res);
     }
     state_free(st);
-}
-
-static const json_t *find_bundle(const json_t *tools, const char *tool)
-{
-    size_t i;
-    json_t *b;
-    json_array_foreach(tools, i, b)
-    {
-        const char *id = json_string_value(json_object_get(b, "operation_id"));
-        if (id && !strcmp(id, tool)) return b;
-    }
-    return NULL;
 }
 
 /* The operation declares an idempotency-key header parameter: its wire name. */
@@ -245,14 +234,12 @@ static void invoke_start(tq_job_t *job)
         fail(job, NULL, &err, true);
         return;
     }
-    PGresult *row =
-        tq_provider_store_get(db, tq_job_tenant_uuid(job), provider, false, false, &err);
-    if (!row) {
+    const tq_provider_entry_t *prov = tq_provider_cache_get(job, provider, &err);
+    if (!prov) {
         fail(job, NULL, &err, !strcmp(err.code, "db_unavailable"));
         return;
     }
-    json_t *tools = json_loads(PQgetvalue(row, 0, TQ_PCOL_TOOLS), 0, NULL);
-    const json_t *bundle = find_bundle(tools, tool);
+    const json_t *bundle = json_object_get(prov->tools, tool);
     json_t *coerced = NULL;
     tq_invoke_request_t *req = NULL;
     json_t *creds = NULL;
@@ -285,9 +272,8 @@ static void invoke_start(tq_job_t *job)
         tq_credential_free(&c);
         if (rc) goto failed;
     } else {
-        creds =
-            tq_provider_open_creds(vault, tq_job_tenant_uuid(job), PQgetvalue(row, 0, TQ_PCOL_ID),
-                                   PQgetvalue(row, 0, TQ_PCOL_CREDENTIALS), &err);
+        creds = tq_provider_open_creds(vault, tq_job_tenant_uuid(job), prov->id,
+                                       prov->credentials, &err);
         if (!creds || provider_auth(job, st, req, db, vault, creds, &err)) goto failed;
     }
 
@@ -311,8 +297,6 @@ static void invoke_start(tq_job_t *job)
     st->excerpt_bytes = (size_t)tq_config_int(cfg, "invoke.body_excerpt_bytes");
     json_decref(coerced);
     json_decref(creds);
-    json_decref(tools);
-    PQclear(row);
     tq_job_on_drop(job, on_drop, st);
     st->call = tq_invoke_call_start(tq_job_loop(job), req, &o, on_call_done, st);
     return;
@@ -320,8 +304,6 @@ static void invoke_start(tq_job_t *job)
 failed:
     json_decref(coerced);
     json_decref(creds);
-    json_decref(tools);
-    PQclear(row);
     tq_invoke_request_destroy(&req);
     fail(job, st, &err, !strcmp(err.code, "db_unavailable"));
 }

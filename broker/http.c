@@ -1,0 +1,978 @@
+/* http.c — the broker's HTTP listener (see http.h).
+ *
+ * Routes (GET and HEAD only; anything else is 405, unknown paths 404):
+ *   /oauth/callback  submits oauth.exchange (tenant "*oauth*": the op finds the
+ *                    real tenant from the state) and waits for its outcome, then
+ *                    answers a small HTML page, or a 302 to oauth.return_url.
+ *   /healthz         200 "ok" when the broker answers STATS in time, its
+ *                    database answered and at least one worker is registered.
+ *   /metrics         STATS as Prometheus text exposition 0.0.4.
+ *
+ * Threads: libmicrohttpd runs one thread per connection (bounded by
+ * HTTP_MAX_CONNECTIONS); each request borrows a tq_client_t from a small pool
+ * (a client is never shared by two threads at once) and talks to the broker's
+ * frontend like any other client.
+ *
+ * Owns: the daemon, the client pool, the page and exposition formats.
+ * Must never: read or change broker state except through the frontend; log,
+ * show or redirect with an authorization code, a state or a token (only job
+ * ids, error codes and the fields the op returns for display); print anything
+ * it did not escape; block the broker loop. */
+#include "http.h"
+
+#include "log.h"
+#include "toolq/client.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define HTTP_MAX_CONNECTIONS 32
+#define HTTP_CONNECTION_TIMEOUT_S 15
+#define HTTP_POOL_MAX 8            /* idle clients kept */
+#define HTTP_STATS_TIMEOUT_MS 3000 /* /healthz and /metrics */
+#define HTTP_SUBMIT_TIMEOUT_MS 5000
+#define HTTP_WAIT_SLICE_MS 200 /* how often a waiting callback checks for shutdown */
+/* Bounds on callback parameters (bytes, after percent-decoding). */
+#define MAX_STATE 512
+#define MAX_CODE 4096
+#define MAX_ISS 2048
+#define MAX_ERROR 256
+#define MAX_ERROR_DESC 1024
+#define MAX_SHOWN 500 /* characters of a job's error message shown on the page */
+
+#define OAUTH_TENANT "*oauth*"
+
+struct tq_http_t {
+    struct MHD_Daemon *daemon;
+    char *frontend;
+    char *return_url; /* NULL: answer a page */
+    int callback_timeout_ms;
+    atomic_bool stopping;
+    pthread_mutex_t mu;
+    tq_client_t *idle[HTTP_POOL_MAX];
+    int nidle;
+};
+
+/* --- growable text ---------------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool oom;
+} sb_t;
+
+static void sb_addn(sb_t *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->buf, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->buf = p;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+static void sb_add(sb_t *b, const char *s)
+{
+    sb_addn(b, s, strlen(s));
+}
+
+static void sb_printf(sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sb_t *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        sb_addn(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_addn(b, big, (size_t)n);
+    free(big);
+}
+
+/* Returns the text (caller frees) or NULL when memory ran out. */
+static char *sb_take(sb_t *b)
+{
+    if (b->oom) {
+        free(b->buf);
+        return NULL;
+    }
+    return b->buf ? b->buf : strdup("");
+}
+
+static void sb_html(sb_t *b, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': sb_add(b, "&amp;"); break;
+        case '<': sb_add(b, "&lt;"); break;
+        case '>': sb_add(b, "&gt;"); break;
+        case '"': sb_add(b, "&quot;"); break;
+        case '\'': sb_add(b, "&#39;"); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                sb_add(b, "\xef\xbf\xbd"); /* U+FFFD */
+            else
+                sb_addn(b, s, 1);
+        }
+    }
+}
+
+char *tq_http_html_escape(const char *s)
+{
+    sb_t b = {0};
+    sb_html(&b, s);
+    return sb_take(&b);
+}
+
+static void sb_urlenc(sb_t *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            sb_addn(b, s, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            sb_addn(b, e, 3);
+        }
+    }
+}
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void sb_label(sb_t *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '\\')
+            sb_add(b, "\\\\");
+        else if (*s == '"')
+            sb_add(b, "\\\"");
+        else if (*s == '\n')
+            sb_add(b, "\\n");
+        else
+            sb_addn(b, s, 1);
+    }
+}
+
+/* --- listen address ----------------------------------------------------------------- */
+
+int tq_http_parse_listen(const char *listen, struct sockaddr *out, unsigned *outlen,
+                         tq_error_t *err)
+{
+    char host[128];
+    const char *colon;
+    if (!listen || !*listen)
+        return tq_error_set(err, "invalid_config", "http.listen is empty");
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof host)
+            return tq_error_set(err, "invalid_config",
+                                "http.listen: expected [ipv6]:port, got %.64s", listen);
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof host || colon == listen)
+            return tq_error_set(err, "invalid_config",
+                                "http.listen: expected host:port, got %.64s", listen);
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+    }
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || port < 1 || port > 65535)
+        return tq_error_set(err, "invalid_config", "http.listen: bad port in %.64s", listen);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    struct sockaddr_in v4 = {0};
+    struct sockaddr_in6 v6 = {0};
+    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
+        v4.sin_family = AF_INET;
+        v4.sin_port = htons((uint16_t)port);
+        memcpy(out, &v4, sizeof v4);
+        *outlen = sizeof v4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1) {
+        v6.sin6_family = AF_INET6;
+        v6.sin6_port = htons((uint16_t)port);
+        memcpy(out, &v6, sizeof v6);
+        *outlen = sizeof v6;
+        return 0;
+    }
+    return tq_error_set(err, "invalid_config",
+                        "http.listen: host must be an IPv4 or IPv6 literal or localhost, got "
+                        "%.64s",
+                        host);
+}
+
+/* --- client pool -------------------------------------------------------------------- */
+
+static tq_client_t *client_take(tq_http_t *h)
+{
+    tq_client_t *c = NULL;
+    pthread_mutex_lock(&h->mu);
+    if (h->nidle)
+        c = h->idle[--h->nidle];
+    pthread_mutex_unlock(&h->mu);
+    return c ? c : tq_client_new(h->frontend);
+}
+
+/* A client whose request was abandoned (time-out, shutdown) may still receive
+ * that request's late replies: it is dropped rather than pooled. */
+static void client_give(tq_http_t *h, tq_client_t *c, bool clean)
+{
+    if (!c)
+        return;
+    if (clean) {
+        pthread_mutex_lock(&h->mu);
+        if (h->nidle < HTTP_POOL_MAX) {
+            h->idle[h->nidle++] = c;
+            c = NULL;
+        }
+        pthread_mutex_unlock(&h->mu);
+    }
+    tq_client_destroy(&c);
+}
+
+/* STATS as parsed JSON, or NULL with a reason (no secrets in it). */
+static json_t *fetch_stats(tq_http_t *h, char *why, size_t whylen)
+{
+    tq_client_t *c = client_take(h);
+    if (!c) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    char *text = NULL;
+    int rc = tq_client_stats(c, HTTP_STATS_TIMEOUT_MS, &text);
+    if (rc != TQ_CLIENT_OK) {
+        snprintf(why, whylen, "the broker did not answer STATS (%s)", tq_client_error_code(c));
+        client_give(h, c, false);
+        return NULL;
+    }
+    client_give(h, c, true);
+    json_t *stats = json_loads(text, 0, NULL);
+    free(text);
+    if (!json_is_object(stats)) {
+        json_decref(stats);
+        snprintf(why, whylen, "the broker answered STATS with something else than an object");
+        return NULL;
+    }
+    return stats;
+}
+
+/* --- responses ---------------------------------------------------------------------- */
+
+static void security_headers(struct MHD_Response *r)
+{
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Pragma", "no-cache");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; base-uri 'none'; form-action 'none'; "
+                            "frame-ancestors 'none'");
+}
+
+/* Queues body (taken, may be NULL: out of memory -> 500). */
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                               char *body, const char *location)
+{
+    if (!body) {
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        ctype = "text/plain; charset=utf-8";
+        location = NULL;
+        body = strdup("out of memory\n");
+        if (!body)
+            return MHD_NO;
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    security_headers(r);
+    MHD_add_response_header(r, "Content-Type", ctype);
+    if (location)
+        MHD_add_response_header(r, "Location", location);
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status,
+                                    const char *text)
+{
+    return respond(conn, status, "text/plain; charset=utf-8", strdup(text), NULL);
+}
+
+/* --- /healthz ----------------------------------------------------------------------- */
+
+static enum MHD_Result serve_healthz(tq_http_t *h, struct MHD_Connection *conn)
+{
+    char why[256];
+    json_t *stats = fetch_stats(h, why, sizeof why);
+    if (!stats) {
+        sb_t b = {0};
+        sb_printf(&b, "unavailable: %s\n", why);
+        return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                       sb_take(&b), NULL);
+    }
+    /* Registered (heard-from) workers, not merely forked ones: a frozen worker
+     * stops counting after broker.heartbeat_liveness missed heartbeats. */
+    size_t registered = json_array_size(json_object_get(stats, "workers"));
+    bool db_down = json_object_get(stats, "db_error") != NULL;
+    json_decref(stats);
+    if (db_down)
+        return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                            "unavailable: the broker cannot read its database\n");
+    if (registered == 0)
+        return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                            "unavailable: no live workers\n");
+    return respond_text(conn, MHD_HTTP_OK, "ok\n");
+}
+
+/* --- /metrics ------------------------------------------------------------------------ */
+
+static json_int_t jint(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static void metric_head(sb_t *b, const char *name, const char *type, const char *help)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metric_int(sb_t *b, const char *name, const char *type, const char *help,
+                       json_int_t v)
+{
+    metric_head(b, name, type, help);
+    sb_printf(b, "%s %lld\n", name, (long long)v);
+}
+
+char *tq_http_metrics_text(const char *stats_json)
+{
+    json_t *s = json_loads(stats_json ? stats_json : "", 0, NULL);
+    if (!json_is_object(s)) {
+        json_decref(s);
+        return NULL;
+    }
+    sb_t b = {0};
+    const char *key;
+    json_t *v;
+
+    metric_int(&b, "toolq_up", "gauge", "1 when the broker answered STATS.", 1);
+    metric_int(&b, "toolq_database_up", "gauge",
+               "1 when the broker's journal answered the STATS query.",
+               json_object_get(s, "db_error") ? 0 : 1);
+    metric_int(&b, "toolq_queue_depth", "gauge", "Jobs waiting to run (ready and delayed).",
+               jint(s, "queue_depth"));
+    metric_int(&b, "toolq_jobs_delayed", "gauge", "Jobs waiting for a retry delay.",
+               jint(s, "delayed"));
+    metric_int(&b, "toolq_jobs_running", "gauge", "Jobs in flight on workers.",
+               jint(s, "running"));
+    metric_int(&b, "toolq_jobs_open", "gauge", "Jobs held in the broker's memory.",
+               jint(s, "open_jobs"));
+
+    metric_head(&b, "toolq_jobs", "gauge", "Jobs in the journal by state.");
+    static const char *const states[] = {"queued", "running", "succeeded",
+                                         "failed", "dead",    "cancelled"};
+    json_t *by_state = json_object_get(s, "jobs_by_state");
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        sb_printf(&b, "toolq_jobs{state=\"%s\"} %lld\n", states[i],
+                  (long long)jint(by_state, states[i]));
+
+    metric_head(&b, "toolq_jobs_total", "counter",
+                "Job events since the broker started, by outcome.");
+    json_t *since = json_object_get(s, "since_start");
+    json_object_foreach(since, key, v)
+    {
+        if (!json_is_integer(v))
+            continue;
+        sb_add(&b, "toolq_jobs_total{outcome=\"");
+        sb_label(&b, key);
+        sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
+    }
+
+    metric_int(&b, "toolq_workers_alive", "gauge", "Worker processes the broker supervises.",
+               jint(s, "workers_alive"));
+    json_t *workers = json_object_get(s, "workers");
+    metric_int(&b, "toolq_workers_registered", "gauge",
+               "Workers registered with the broker (heard from recently).",
+               (json_int_t)json_array_size(workers));
+    metric_int(&b, "toolq_worker_restarts_total", "counter",
+               "Worker restarts since the broker started.", jint(s, "worker_restarts"));
+    metric_head(&b, "toolq_worker_in_flight", "gauge", "Jobs in flight per worker.");
+    size_t i;
+    json_array_foreach(workers, i, v)
+        sb_printf(&b, "toolq_worker_in_flight{pid=\"%lld\"} %lld\n", (long long)jint(v, "pid"),
+                  (long long)jint(v, "in_flight"));
+    metric_head(&b, "toolq_worker_credit", "gauge", "Jobs each worker accepts at once.");
+    json_array_foreach(workers, i, v)
+        sb_printf(&b, "toolq_worker_credit{pid=\"%lld\"} %lld\n", (long long)jint(v, "pid"),
+                  (long long)jint(v, "credit"));
+
+    /* Per op, since start: outcomes, error codes, latency. */
+    json_t *by_op = json_object_get(s, "by_op");
+    metric_head(&b, "toolq_op_jobs_total", "counter",
+                "Finished jobs since the broker started, by op and final state.");
+    static const char *const finals[] = {"succeeded", "failed", "dead", "cancelled"};
+    json_object_foreach(by_op, key, v)
+    {
+        for (size_t k = 0; k < sizeof finals / sizeof *finals; k++) {
+            sb_add(&b, "toolq_op_jobs_total{op=\"");
+            sb_label(&b, key);
+            sb_printf(&b, "\",state=\"%s\"} %lld\n", finals[k], (long long)jint(v, finals[k]));
+        }
+    }
+    metric_head(&b, "toolq_op_errors_total", "counter",
+                "Jobs that ended without success since the broker started, by op and error "
+                "code.");
+    json_object_foreach(by_op, key, v)
+    {
+        const char *code;
+        json_t *n;
+        json_object_foreach(json_object_get(v, "errors"), code, n)
+        {
+            sb_add(&b, "toolq_op_errors_total{op=\"");
+            sb_label(&b, key);
+            sb_add(&b, "\",code=\"");
+            sb_label(&b, code);
+            sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(n));
+        }
+    }
+    /* Refresh outcomes: "succeeded" or the error code of the refresh job. */
+    metric_head(&b, "toolq_refresh_outcomes_total", "counter",
+                "Outcomes of refresh jobs since the broker started: succeeded or the error "
+                "code (reauth_required, transient ...).");
+    json_t *refresh = json_object_get(by_op, "refresh");
+    sb_printf(&b, "toolq_refresh_outcomes_total{outcome=\"succeeded\"} %lld\n",
+              (long long)jint(refresh, "succeeded"));
+    {
+        const char *code;
+        json_t *n;
+        json_object_foreach(json_object_get(refresh, "errors"), code, n)
+        {
+            if (strcmp(code, "succeeded") == 0)
+                continue;
+            sb_add(&b, "toolq_refresh_outcomes_total{outcome=\"");
+            sb_label(&b, code);
+            sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(n));
+        }
+    }
+    metric_head(&b, "toolq_job_duration_seconds", "histogram",
+                "Seconds from submit to the committed outcome, by op.");
+    json_t *bounds = json_object_get(s, "latency_buckets_s");
+    json_object_foreach(by_op, key, v)
+    {
+        json_t *lat = json_object_get(v, "latency");
+        json_t *counts = json_object_get(lat, "counts");
+        if (!json_is_array(counts) || json_array_size(counts) != json_array_size(bounds) + 1)
+            continue;
+        long long cum = 0;
+        for (size_t k = 0; k < json_array_size(counts); k++) {
+            cum += (long long)json_integer_value(json_array_get(counts, k));
+            sb_add(&b, "toolq_job_duration_seconds_bucket{op=\"");
+            sb_label(&b, key);
+            if (k < json_array_size(bounds))
+                sb_printf(&b, "\",le=\"%g\"} %lld\n",
+                          json_number_value(json_array_get(bounds, k)), cum);
+            else
+                sb_printf(&b, "\",le=\"+Inf\"} %lld\n", cum);
+        }
+        sb_add(&b, "toolq_job_duration_seconds_sum{op=\"");
+        sb_label(&b, key);
+        sb_printf(&b, "\"} %.9g\n", json_number_value(json_object_get(lat, "sum_s")));
+        sb_add(&b, "toolq_job_duration_seconds_count{op=\"");
+        sb_label(&b, key);
+        sb_printf(&b, "\"} %lld\n", cum);
+    }
+    json_decref(s);
+    return sb_take(&b);
+}
+
+static enum MHD_Result serve_metrics(tq_http_t *h, struct MHD_Connection *conn)
+{
+    char why[256];
+    json_t *stats = fetch_stats(h, why, sizeof why);
+    if (!stats) {
+        sb_t b = {0};
+        sb_printf(&b, "# %s\n", why);
+        sb_add(&b, "# HELP toolq_up 1 when the broker answered STATS.\n"
+                   "# TYPE toolq_up gauge\ntoolq_up 0\n");
+        return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                       "text/plain; version=0.0.4; charset=utf-8", sb_take(&b), NULL);
+    }
+    char *text = json_dumps(stats, JSON_COMPACT);
+    json_decref(stats);
+    char *body = tq_http_metrics_text(text);
+    free(text);
+    return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, NULL);
+}
+
+/* --- /oauth/callback -------------------------------------------------------------------- */
+
+typedef struct {
+    bool connected;
+    unsigned http_status;
+    char code[64];     /* error code when not connected */
+    char *message;     /* human reason (from the op or from here), may be NULL */
+    char *prov_error;  /* the authorization server's error / description, if any */
+    char *prov_desc;
+    char *cred_id, *cred_name, *tenant, *provider, *plugin, *cred_status; /* when connected */
+} outcome_t;
+
+static void outcome_reset(outcome_t *o)
+{
+    free(o->message);
+    free(o->cred_id);
+    free(o->cred_name);
+    free(o->tenant);
+    free(o->provider);
+    free(o->plugin);
+    free(o->cred_status);
+}
+
+static void fail_with(outcome_t *o, unsigned status, const char *code, const char *msg)
+{
+    o->connected = false;
+    o->http_status = status;
+    snprintf(o->code, sizeof o->code, "%s", code && *code ? code : "internal");
+    free(o->message);
+    o->message = msg ? strndup(msg, MAX_SHOWN) : NULL;
+}
+
+/* A result field as text (strings as they are, numbers printed), or NULL. */
+static char *field_text(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_string(v))
+        return strndup(json_string_value(v), 256);
+    if (json_is_integer(v)) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return strdup(buf);
+    }
+    return NULL;
+}
+
+/* The idempotency key of a callback: a hash of its state, so a reloaded
+ * callback page shows the first outcome instead of exchanging a spent code
+ * again, and the state itself never reaches the journal in clear. */
+static void callback_ikey(const char *state, char out[80])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    static const char hex[] = "0123456789abcdef";
+    EVP_Digest(state, strlen(state), md, &n, EVP_sha256(), NULL);
+    int p = snprintf(out, 80, "oauth.callback:");
+    for (unsigned i = 0; i < 16 && i < n; i++) {
+        out[p++] = hex[md[i] >> 4];
+        out[p++] = hex[md[i] & 15];
+    }
+    out[p] = '\0';
+}
+
+static bool set_param(json_t *payload, const char *name, const char *value)
+{
+    if (!value)
+        return true;
+    json_t *s = json_string(value); /* NULL unless valid UTF-8 */
+    return s && json_object_set_new(payload, name, s) == 0;
+}
+
+/* Submits oauth.exchange and waits for its outcome (bounded; returns early
+ * when the listener stops). */
+static void run_exchange(tq_http_t *h, const char *payload, const char *state, outcome_t *o)
+{
+    tq_client_t *c = client_take(h);
+    if (!c)
+        return fail_with(o, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+    char ikey[80];
+    callback_ikey(state, ikey);
+    tq_submit_opts_t opts = {.idempotency_key = ikey, .max_attempts = 1};
+    uint64_t rid = tq_client_send_submit(c, OAUTH_TENANT, "oauth.exchange", payload, &opts, true);
+    if (!rid) {
+        fail_with(o, MHD_HTTP_SERVICE_UNAVAILABLE, tq_client_error_code(c),
+                  "the broker cannot be reached; try again later");
+        client_give(h, c, false);
+        return;
+    }
+    int64_t left = h->callback_timeout_ms;
+    char job_id[37] = "";
+    for (;;) {
+        if (atomic_load(&h->stopping)) {
+            fail_with(o, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                      "the broker is shutting down; the authorization may still complete");
+            break;
+        }
+        if (left <= 0) {
+            fail_with(o, MHD_HTTP_GATEWAY_TIMEOUT, "timeout",
+                      "the authorization did not finish in time; it may still complete "
+                      "(see toolq credential list)");
+            break;
+        }
+        tq_client_event_t ev;
+        int slice = left < HTTP_WAIT_SLICE_MS ? (int)left : HTTP_WAIT_SLICE_MS;
+        int rc = tq_client_recv(c, slice, &ev);
+        left -= slice; /* close enough: recv returns early only with an event */
+        if (rc == TQ_CLIENT_TIMEOUT)
+            continue;
+        if (rc != TQ_CLIENT_OK) {
+            fail_with(o, MHD_HTTP_SERVICE_UNAVAILABLE, tq_client_error_code(c),
+                      "the broker connection failed");
+            break;
+        }
+        if (ev.rid != rid) {
+            tq_job_info_reset(&ev.job);
+            continue;
+        }
+        if (ev.type == TQ_EVENT_ACCEPTED) {
+            memcpy(job_id, ev.job.id, sizeof job_id);
+            tq_job_info_reset(&ev.job);
+            continue;
+        }
+        if (ev.type == TQ_EVENT_REJECTED) {
+            fail_with(o, MHD_HTTP_SERVICE_UNAVAILABLE, ev.job.error_code, ev.job.error_message);
+            tq_job_info_reset(&ev.job);
+            client_give(h, c, true);
+            return;
+        }
+        /* RESULT */
+        tq_job_info_t *j = &ev.job;
+        if (j->state && strcmp(j->state, "succeeded") == 0) {
+            json_t *r = json_loads(j->result ? j->result : "", 0, NULL);
+            o->cred_id = field_text(r, "credential_id");
+            if (o->cred_id) {
+                o->connected = true;
+                o->http_status = MHD_HTTP_OK;
+                o->cred_name = field_text(r, "credential_name");
+                o->tenant = field_text(r, "tenant");
+                o->provider = field_text(r, "provider");
+                o->plugin = field_text(r, "plugin");
+                o->cred_status = field_text(r, "status");
+            } else {
+                fail_with(o, MHD_HTTP_BAD_GATEWAY, "internal",
+                          "the exchange succeeded without naming a credential");
+            }
+            json_decref(r);
+        } else {
+            fail_with(o, MHD_HTTP_BAD_REQUEST, j->error_code ? j->error_code : j->state,
+                      j->error_message);
+        }
+        tq_info("oauth callback: job %s %s%s%s", j->id, j->state ? j->state : "?",
+                o->connected ? "" : " ", o->connected ? "" : o->code);
+        tq_job_info_reset(j);
+        client_give(h, c, true);
+        return;
+    }
+    if (job_id[0])
+        tq_warn("oauth callback: job %s: %s", job_id, o->code);
+    client_give(h, c, false);
+}
+
+static void page_row(sb_t *b, const char *label, const char *value)
+{
+    if (!value || !*value)
+        return;
+    sb_printf(b, "<dt>%s</dt><dd>", label);
+    sb_html(b, value);
+    sb_add(b, "</dd>\n");
+}
+
+static char *render_page(const outcome_t *o)
+{
+    sb_t b = {0};
+    const char *title = o->connected ? "Account connected" : "Connection failed";
+    sb_add(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"robots\" content=\"noindex\">"
+               "<meta name=\"viewport\" content=\"width=device-width\">");
+    sb_printf(&b, "<title>toolq: %s</title></head>\n<body>\n<h1>%s</h1>\n", title, title);
+    sb_printf(&b, "<p>status: <strong id=\"status\">%s</strong></p>\n<dl>\n",
+              o->connected ? "connected" : "failed");
+    if (o->connected) {
+        page_row(&b, "Credential", o->cred_name);
+        page_row(&b, "Credential id", o->cred_id);
+        page_row(&b, "Tenant", o->tenant);
+        page_row(&b, "Provider", o->provider);
+        page_row(&b, "Plugin", o->plugin);
+        page_row(&b, "Credential status", o->cred_status);
+    } else {
+        page_row(&b, "Error code", o->code);
+        page_row(&b, "Reason", o->message);
+        page_row(&b, "Provider error", o->prov_error);
+        page_row(&b, "Provider description", o->prov_desc);
+    }
+    sb_add(&b, "</dl>\n<p>You can close this window.</p>\n</body></html>\n");
+    return sb_take(&b);
+}
+
+static char *redirect_url(const char *base, const outcome_t *o)
+{
+    sb_t b = {0};
+    const char *hash = strchr(base, '#');
+    size_t n = hash ? (size_t)(hash - base) : strlen(base);
+    sb_addn(&b, base, n);
+    const char *q = memchr(base, '?', n);
+    if (!q)
+        sb_add(&b, "?");
+    else if (base[n - 1] != '?' && base[n - 1] != '&')
+        sb_add(&b, "&");
+    if (o->connected) {
+        sb_add(&b, "status=connected&credential_id=");
+        sb_urlenc(&b, o->cred_id);
+    } else {
+        sb_add(&b, "status=failed&error=");
+        sb_urlenc(&b, o->code);
+    }
+    if (hash)
+        sb_add(&b, hash);
+    return sb_take(&b);
+}
+
+static const char *arg(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static bool too_long(const char *v, size_t max)
+{
+    return v && strnlen(v, max + 1) > max;
+}
+
+static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
+{
+    const char *state = arg(conn, "state"), *code = arg(conn, "code"), *iss = arg(conn, "iss");
+    const char *error = arg(conn, "error"), *desc = arg(conn, "error_description");
+    outcome_t o = {0};
+    /* The provider's own words are shown (escaped) whatever happens next. */
+    o.prov_error = (char *)error;
+    o.prov_desc = (char *)desc;
+    if (too_long(state, MAX_STATE) || too_long(code, MAX_CODE) || too_long(iss, MAX_ISS) ||
+        too_long(error, MAX_ERROR) || too_long(desc, MAX_ERROR_DESC)) {
+        o.prov_error = o.prov_desc = NULL;
+        fail_with(&o, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                  "a callback parameter is longer than allowed");
+    } else if (!state || !*state) {
+        fail_with(&o, MHD_HTTP_BAD_REQUEST, "missing_state",
+                  "the callback has no state parameter; start the authorization again");
+    } else {
+        json_t *p = json_object();
+        if (!p || !set_param(p, "state", state) || !set_param(p, "code", code) ||
+            !set_param(p, "iss", iss) || !set_param(p, "error", error) ||
+            !set_param(p, "error_description", desc)) {
+            o.prov_error = o.prov_desc = NULL;
+            fail_with(&o, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                      "callback parameters must be UTF-8 text");
+        } else {
+            char *payload = json_dumps(p, JSON_COMPACT);
+            if (payload)
+                run_exchange(h, payload, state, &o);
+            else
+                fail_with(&o, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+            free(payload);
+        }
+        json_decref(p);
+    }
+    enum MHD_Result ret;
+    if (h->return_url) {
+        char *loc = redirect_url(h->return_url, &o);
+        if (loc)
+            ret = respond(conn, MHD_HTTP_FOUND, "text/plain; charset=utf-8",
+                          strdup(o.connected ? "connected\n" : "failed\n"), loc);
+        else
+            ret = respond(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, NULL);
+        free(loc);
+    } else {
+        ret = respond(conn, o.http_status ? o.http_status : MHD_HTTP_OK,
+                      "text/html; charset=utf-8", render_page(&o), NULL);
+    }
+    outcome_reset(&o);
+    return ret;
+}
+
+/* --- dispatch ------------------------------------------------------------------------ */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)con_cls;
+    tq_http_t *h = cls;
+    if (*upload_data_size) { /* a GET with a body: ignore the body */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    bool known = strcmp(url, "/oauth/callback") == 0 || strcmp(url, "/healthz") == 0 ||
+                 strcmp(url, "/metrics") == 0;
+    if (!known)
+        return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            strlen("method not allowed\n"), (void *)"method not allowed\n",
+            MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        security_headers(r);
+        MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+        MHD_add_response_header(r, "Allow", "GET, HEAD");
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    if (strcmp(url, "/healthz") == 0)
+        return serve_healthz(h, conn);
+    if (strcmp(url, "/metrics") == 0)
+        return serve_metrics(h, conn);
+    return serve_callback(h, conn);
+}
+
+/* --- lifecycle ------------------------------------------------------------------------ */
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    tq_warn("http: %s", line);
+}
+
+static bool valid_return_url(const char *u)
+{
+    if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+        return false;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
+{
+    const char *listen = tq_config_str(cfg, "http.listen");
+    if (!listen || !*listen) {
+        tq_error_clear(err);
+        return NULL;
+    }
+    struct sockaddr_storage addr;
+    unsigned addrlen = 0;
+    if (tq_http_parse_listen(listen, (struct sockaddr *)&addr, &addrlen, err))
+        return NULL;
+    int64_t timeout = tq_config_int(cfg, "http.callback_timeout_ms");
+    if (timeout < 100 || timeout > 600000) {
+        tq_error_set(err, "invalid_config",
+                     "http.callback_timeout_ms must be between 100 and 600000");
+        return NULL;
+    }
+    const char *ret = tq_config_str(cfg, "oauth.return_url");
+    if (ret && *ret && !valid_return_url(ret)) {
+        tq_error_set(err, "invalid_config",
+                     "oauth.return_url must be an http:// or https:// URL without spaces");
+        return NULL;
+    }
+    tq_http_t *h = calloc(1, sizeof *h);
+    if (!h) {
+        tq_error_set(err, "internal", "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    atomic_init(&h->stopping, false);
+    h->callback_timeout_ms = (int)timeout;
+    h->frontend = strdup(tq_config_str(cfg, "broker.frontend"));
+    h->return_url = ret && *ret ? strdup(ret) : NULL;
+    if (!h->frontend || (ret && *ret && !h->return_url)) {
+        tq_http_destroy(&h);
+        tq_error_set(err, "internal", "out of memory");
+        return NULL;
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* The broker receives SIGTERM/SIGINT/SIGCHLD through a signalfd, which
+     * needs them blocked in every thread: start ours with all signals blocked
+     * (connection threads inherit the mask). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!h->daemon) {
+        tq_error_set(err, "bind_failed",
+                     "cannot serve HTTP on %s (in use? set http.listen, or \"\" to disable)",
+                     listen);
+        tq_http_destroy(&h);
+        return NULL;
+    }
+    tq_info("http: serving /oauth/callback, /healthz, /metrics on %s", listen);
+    return h;
+}
+
+void tq_http_destroy(tq_http_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tq_http_t *h = *self_p;
+    atomic_store(&h->stopping, true); /* waiting callbacks give up within a slice */
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    for (int i = 0; i < h->nidle; i++)
+        tq_client_destroy(&h->idle[i]);
+    pthread_mutex_destroy(&h->mu);
+    free(h->frontend);
+    free(h->return_url);
+    free(h);
+    *self_p = NULL;
+}

@@ -1,0 +1,34 @@
+/* http.h — the broker's HTTP listener (libmicrohttpd): GET /oauth/callback,
+ * /healthz and /metrics on http.listen (default 127.0.0.1:8765; "" disables).
+ * It is just another client of the broker's frontend: every answer comes from
+ * a job or a STATS request sent through libtoolq, never from the broker's
+ * memory. Runs on its own threads; the broker loop never waits for it. */
+#ifndef TQ_HTTP_H
+#define TQ_HTTP_H
+
+#include "config.h"
+#include "error.h"
+
+typedef struct tq_http_t tq_http_t;
+
+/* Reads its settings (http.listen, http.callback_timeout_ms, oauth.return_url,
+ * broker.frontend), binds and starts serving. Returns NULL with err set
+ * ("invalid_config", "bind_failed") on failure, and NULL with err cleared when
+ * http.listen is empty (disabled). Call from the thread that owns cfg. */
+tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err);
+/* Stops accepting, lets in-flight requests end (bounded) and frees. */
+void tq_http_destroy(tq_http_t **self_p);
+
+/* Exposed for unit tests: the pieces with no I/O. */
+/* Parses "host:port", "[v6]:port" or "localhost:port" into a socket address
+ * (sockaddr_in or sockaddr_in6 in out, len in *outlen). */
+struct sockaddr;
+int tq_http_parse_listen(const char *listen, struct sockaddr *out, unsigned *outlen,
+                         tq_error_t *err);
+/* HTML-escapes s (& < > " ' and control characters); malloc'd. */
+char *tq_http_html_escape(const char *s);
+/* Renders a STATS JSON text as Prometheus text exposition 0.0.4; malloc'd,
+ * NULL when the JSON is not a STATS object. */
+char *tq_http_metrics_text(const char *stats_json);
+
+#endif
