@@ -7,14 +7,17 @@
  * its outcome commits. Never blocks on PostgreSQL after start-up. */
 #include "broker.h"
 
+#include "http.h"
 #include "ids.h"
 #include "jobs.h"
 #include "journal.h"
 #include "keystore.h"
 #include "log.h"
 #include "migrations.h"
+#include "opstats.h"
 #include "pg.h"
 #include "pglane.h"
+#include "scheduler.h"
 #include "supervisor.h"
 #include "vault.h"
 #include "wire.h"
@@ -74,6 +77,9 @@ struct tq_broker_t {
     size_t ninflight_updates;
     uint64_t promote_timer;
     counters_t count;
+    tq_opstats_t *opstats; /* per-op outcomes and latency, for STATS */
+    tq_http_t *http;       /* HTTP listener (a frontend client), NULL when off */
+    tq_scheduler_t *sched; /* periodic refresh.sweep (a frontend client), NULL when off */
     bool stopping;
     int64_t stop_deadline_ms;
     /* cached settings */
@@ -182,6 +188,19 @@ static void requeue(tq_broker_t *b, tq_bjob_t *j, int64_t delay_ms)
     tq_jobs_enqueue(b->jobs, j, tq_now_ms());
     if (delay_ms > 0)
         schedule_promote(b);
+}
+
+/* A transient failure: retry with backoff, or `dead` once the attempts that
+ * were not crash rescues reach max_attempts. */
+static void retry_or_die(tq_broker_t *b, tq_bjob_t *j)
+{
+    if (j->attempts - j->rescues >= j->max_attempts) {
+        j->state = TQ_JOB_DEAD;
+        b->count.dead++;
+    } else {
+        b->count.retried++;
+        requeue(b, j, backoff_ms(b, j->attempts - j->rescues));
+    }
 }
 
 /* --- workers ------------------------------------------------------------------------ */
@@ -446,6 +465,9 @@ static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, voi
         tq_bjob_t *j = b->inflight_updates[i].job;
         if (!tq_job_state_final(b->inflight_updates[i].state))
             continue;
+        tq_opstats_record(b->opstats, j->op, tq_job_state_name(b->inflight_updates[i].state),
+                          j->err_code,
+                          j->submitted_us ? (double)(tq_now_us() - j->submitted_us) / 1e6 : -1);
         notify_result_waiters(b, j);
         tq_jobs_remove(b->jobs, j);
         tq_bjob_free(j);
@@ -696,6 +718,7 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
         (json_int_t)b->count.rescued);
     if (!res)
         json_object_set_new(stats, "db_error", json_string(errmsg));
+    tq_opstats_to_json(b->opstats, stats);
     char *text = json_dumps(stats, JSON_COMPACT);
     json_decref(stats);
     tq_msg_t m;
@@ -810,12 +833,8 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
         if (!m->retryable) {
             j->state = TQ_JOB_FAILED;
             b->count.failed++;
-        } else if (j->attempts - j->rescues >= j->max_attempts) {
-            j->state = TQ_JOB_DEAD;
-            b->count.dead++;
         } else {
-            b->count.retried++;
-            requeue(b, j, backoff_ms(b, j->attempts - j->rescues));
+            retry_or_die(b, j);
         }
     }
     stage_update(b, j);
@@ -904,13 +923,7 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
                 i--;
                 j->worker = NULL;
                 tq_bjob_set_error(j, "lease_expired", "the job ran past its timeout");
-                if (j->attempts - j->rescues >= j->max_attempts) {
-                    j->state = TQ_JOB_DEAD;
-                    b->count.dead++;
-                } else {
-                    b->count.retried++;
-                    requeue(b, j, backoff_ms(b, j->attempts - j->rescues));
-                }
+                retry_or_die(b, j);
                 stage_update(b, j);
             }
         }
@@ -1102,6 +1115,7 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->inflight_updates = calloc(b->batch_max, sizeof *b->inflight_updates);
     b->loop = tq_loop_new();
     b->jobs = tq_jobs_new();
+    b->opstats = tq_opstats_new();
     b->workers = zhashx_new();
     if (startup_db(b, err)) {
         tq_broker_destroy(&b);
@@ -1123,6 +1137,12 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->back = router(b->ctx);
     if (bind_socket(b->front, tq_config_str(cfg, "broker.frontend"), err) ||
         bind_socket(b->back, tq_config_str(cfg, "broker.backend"), err)) {
+        tq_broker_destroy(&b);
+        return NULL;
+    }
+    /* HTTP listener and scheduler: clients of the frontend just bound. */
+    if ((!(b->http = tq_http_new(cfg, err)) && tq_error_is_set(err)) ||
+        (!(b->sched = tq_scheduler_new(cfg, err)) && tq_error_is_set(err))) {
         tq_broker_destroy(&b);
         return NULL;
     }
@@ -1156,6 +1176,8 @@ void tq_broker_destroy(tq_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     tq_broker_t *b = *self_p;
+    tq_scheduler_destroy(&b->sched);
+    tq_http_destroy(&b->http);
     if (b->sup)
         tq_supervisor_destroy(&b->sup, 5000);
     if (b->workers) {
@@ -1176,6 +1198,7 @@ void tq_broker_destroy(tq_broker_t **self_p)
     tq_pglane_destroy(&b->misc);
     /* Jobs in the staged/in-flight vectors are owned by the table. */
     tq_jobs_destroy(&b->jobs);
+    tq_opstats_destroy(&b->opstats);
     free(b->staged_inserts.v);
     free(b->inflight_inserts.v);
     free(b->staged_updates.v);

@@ -39,7 +39,7 @@ tq_cleanup() {
     tail -n 40 "$TQ_DIR/broker.log" 2>/dev/null || true
   fi
   [ -n "${TQ_DIR:-}" ] && rm -rf "$TQ_DIR"
-  echo "$TQ_PASSED passed, $TQ_FAILED failed"
+  [ $((TQ_PASSED + TQ_FAILED)) -gt 0 ] && echo "$TQ_PASSED passed, $TQ_FAILED failed"
   if [ "$rc" -eq 0 ] && [ "$TQ_FAILED" -gt 0 ]; then exit 1; fi
   exit "$rc"
 }
