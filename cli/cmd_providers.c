@@ -431,7 +431,7 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
 {
     const char *tenant = NULL, *name = NULL, *server_url = NULL, *auth = NULL, *header = NULL,
                *value = NULL, *prefix = NULL, *param = NULL, *cred = NULL, *description = NULL;
-    bool update = false;
+    bool update = false, no_tls_verify = false;
     json_t *filter = json_object();
     import_run_t r = {.cli = cli};
     r.items = calloc((size_t)argc, sizeof *r.items);
@@ -462,6 +462,8 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
             param = argv[++i];
         else if (strcmp(a, "--credential") == 0 && has)
             cred = argv[++i];
+        else if (strcmp(a, "--no-tls-verify") == 0)
+            no_tls_verify = true;
         else if (a[0] != '-' || strcmp(a, "-") == 0)
             r.items[r.n++].file = a;
         else {
@@ -479,6 +481,9 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
         usage = tq_cli_usage_error("import", "--name needs exactly one FILE%s", "");
     else if (auth && cred)
         usage = tq_cli_usage_error("import", "give --auth or --credential, not both%s", "");
+    else if (no_tls_verify && update && !auth && !cred)
+        usage = tq_cli_usage_error("import", "--no-tls-verify with --update needs --auth or "
+                                             "--credential (it replaces the credentials)%s", "");
     if (usage) {
         json_decref(filter);
         free(r.items);
@@ -500,6 +505,10 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
     if (description) json_object_set_new(common, "description", json_string(description));
     if (json_object_size(filter)) json_object_set(common, "filter", filter);
     json_t *creds = credentials_from_flags(auth, header, value, prefix, param, cred);
+    if (no_tls_verify) {
+        if (!creds) creds = json_pack("{s:s}", "auth_type", "none");
+        json_object_set_new(creds, "tls_verify", json_false());
+    }
     if (creds) json_object_set_new(common, "credentials", creds);
     json_decref(filter);
 

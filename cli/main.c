@@ -35,7 +35,7 @@ static const tq_cli_command_t s_commands[] = {
     {"import",
      "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
      "[--api-key-header H] [--api-key-value V] [--api-key-prefix P] [--api-key-query-param Q] "
-     "[--credential NAME] [--include-tag T] [--exclude-tag T] [--include-path GLOB] "
+     "[--credential NAME] [--no-tls-verify] [--include-tag T] [--exclude-tag T] [--include-path GLOB] "
      "[--exclude-path GLOB] [--method M] FILE...",
      "import API documents as providers (many at once; relative $ref files bundled)",
      tq_cmd_import},

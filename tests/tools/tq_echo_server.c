@@ -11,7 +11,7 @@
  *                       (or "/" without to=)
  *   /flaky/KEY/N        503 for the first N requests with that KEY, then echo
  *   /retry-after/SECS   429 with Retry-After: SECS
- * Usage: tq-echo-server [--port N] [--die-with-parent]; port 0 (default)
+ * Usage: tq-echo-server [--port N] [--die-with-parent] [--tls CERT KEY]; port 0 (default)
  * picks a free port. The first stdout line is the port. Runs until SIGINT or
  * SIGTERM. Test-only: never use it outside tests. */
 #include <jansson.h>
@@ -248,16 +248,36 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return send_text(conn, status, body, "application/json", NULL, NULL);
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = calloc(1, 65537);
+    size_t n = buf ? fread(buf, 1, 65536, f) : 0;
+    fclose(f);
+    if (buf) buf[n] = '\0';
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     long port = 0;
+    char *cert = NULL, *key = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             port = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--die-with-parent") == 0) {
             prctl(PR_SET_PDEATHSIG, SIGTERM);
+        } else if (strcmp(argv[i], "--tls") == 0 && i + 2 < argc) {
+            cert = slurp(argv[++i]);
+            key = slurp(argv[++i]);
+            if (!cert || !key) {
+                fprintf(stderr, "tq-echo-server: cannot read the certificate or key\n");
+                return 2;
+            }
         } else {
-            fprintf(stderr, "usage: tq-echo-server [--port N] [--die-with-parent]\n");
+            fprintf(stderr,
+                    "usage: tq-echo-server [--port N] [--die-with-parent] [--tls CERT.pem KEY.pem]\n");
             return 2;
         }
     }
@@ -269,11 +289,20 @@ int main(int argc, char **argv)
 
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done,
-        NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d =
+        cert ? MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, answer, NULL,
+                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+                                MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+                                MHD_OPTION_END)
+             : MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&addr, MHD_OPTION_URI_LOG_CALLBACK, uri_logger,
+                                NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "tq-echo-server: cannot listen on 127.0.0.1:%ld\n", port);
         return 1;
@@ -285,5 +314,7 @@ int main(int argc, char **argv)
     while (read(s_stop_pipe[0], &c, 1) < 0 && errno == EINTR) {
     }
     MHD_stop_daemon(d);
+    free(cert);
+    free(key);
     return 0;
 }

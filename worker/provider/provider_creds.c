@@ -20,6 +20,10 @@ static const char *const s_fields[] = {
     "api_key_custom_prefix",
     "api_key_query_param",
     "credential",
+    /* per-provider call options (not secrets; see docs/invoking.md) */
+    "tls_verify",
+    "timeout_ms",
+    "connect_timeout_ms",
     NULL,
 };
 
@@ -98,7 +102,42 @@ static const char *key_value(const char *submitted, const json_t *stored)
     return keep ? old : submitted;
 }
 
+static json_t *normalize_auth(const json_t *in, const json_t *stored, tq_error_t *err);
+
+/* Copies the call options (tls_verify bool; timeouts in ms, 1 ms to 24 h). */
+static int copy_options(const json_t *in, json_t *out, tq_error_t *err)
+{
+    static const char *const timeouts[] = {"timeout_ms", "connect_timeout_ms"};
+    json_t *v = json_object_get(in, "tls_verify");
+    if (v) {
+        if (!json_is_boolean(v))
+            return tq_error_set(err, "invalid_argument", "credentials.tls_verify must be a boolean");
+        json_object_set(out, "tls_verify", v);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        v = json_object_get(in, timeouts[i]);
+        if (!v) continue;
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > 24 * 3600 * 1000)
+            return tq_error_set(err, "invalid_argument",
+                                "credentials.%s must be milliseconds between 1 and 86400000",
+                                timeouts[i]);
+        json_object_set(out, timeouts[i], v);
+    }
+    return 0;
+}
+
 json_t *tq_provider_creds_normalize(const json_t *in, const json_t *stored, tq_error_t *err)
+{
+    json_t *out = normalize_auth(in, stored, err);
+    if (out && in && json_is_object(in) && copy_options(in, out, err)) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+static json_t *normalize_auth(const json_t *in, const json_t *stored, tq_error_t *err)
 {
     if (!in || json_is_null(in)) return json_pack("{s:s}", "auth_type", "none");
     if (!json_is_object(in)) {
