@@ -34,16 +34,18 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define HTTP_MAX_CONNECTIONS 32
 #define HTTP_CONNECTION_TIMEOUT_S 15
 #define HTTP_POOL_MAX 8            /* idle clients kept */
 #define HTTP_STATS_TIMEOUT_MS 3000 /* /healthz and /metrics */
-#define HTTP_SUBMIT_TIMEOUT_MS 5000
-#define HTTP_WAIT_SLICE_MS 200 /* how often a waiting callback checks for shutdown */
+#define HTTP_WAIT_SLICE_MS 200     /* how often a waiting callback checks for shutdown */
+#define HTTP_STOP_GRACE_MS 1000    /* time in-flight requests get to answer at shutdown */
 /* Bounds on callback parameters (bytes, after percent-decoding). */
 #define MAX_STATE 512
 #define MAX_CODE 4096
@@ -60,6 +62,7 @@ struct tq_http_t {
     char *return_url; /* NULL: answer a page */
     int callback_timeout_ms;
     atomic_bool stopping;
+    atomic_int active; /* requests started and not completed (response sent or dropped) */
     pthread_mutex_t mu;
     tq_client_t *idle[HTTP_POOL_MAX];
     int nidle;
@@ -75,8 +78,11 @@ typedef struct {
 
 static void sb_addn(sb_t *b, const char *s, size_t n)
 {
-    if (b->oom)
+    if (b->oom) return;
+    if (n > SIZE_MAX / 4 || b->len > SIZE_MAX / 4) {
+        b->oom = true;
         return;
+    }
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
@@ -107,8 +113,7 @@ static void sb_printf(sb_t *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     if ((size_t)n < sizeof tmp) {
         sb_addn(b, tmp, (size_t)n);
         return;
@@ -140,11 +145,21 @@ static void sb_html(sb_t *b, const char *s)
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '&': sb_add(b, "&amp;"); break;
-        case '<': sb_add(b, "&lt;"); break;
-        case '>': sb_add(b, "&gt;"); break;
-        case '"': sb_add(b, "&quot;"); break;
-        case '\'': sb_add(b, "&#39;"); break;
+        case '&':
+            sb_add(b, "&amp;");
+            break;
+        case '<':
+            sb_add(b, "&lt;");
+            break;
+        case '>':
+            sb_add(b, "&gt;");
+            break;
+        case '"':
+            sb_add(b, "&quot;");
+            break;
+        case '\'':
+            sb_add(b, "&#39;");
+            break;
         default:
             if (c < 0x20 || c == 0x7f)
                 sb_add(b, "\xef\xbf\xbd"); /* U+FFFD */
@@ -198,8 +213,7 @@ int tq_http_parse_listen(const char *listen, struct sockaddr *out, unsigned *out
 {
     char host[128];
     const char *colon;
-    if (!listen || !*listen)
-        return tq_error_set(err, "invalid_config", "http.listen is empty");
+    if (!listen || !*listen) return tq_error_set(err, "invalid_config", "http.listen is empty");
     if (listen[0] == '[') {
         const char *close = strchr(listen, ']');
         if (!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof host)
@@ -211,8 +225,8 @@ int tq_http_parse_listen(const char *listen, struct sockaddr *out, unsigned *out
     } else {
         colon = strrchr(listen, ':');
         if (!colon || (size_t)(colon - listen) >= sizeof host || colon == listen)
-            return tq_error_set(err, "invalid_config",
-                                "http.listen: expected host:port, got %.64s", listen);
+            return tq_error_set(err, "invalid_config", "http.listen: expected host:port, got %.64s",
+                                listen);
         memcpy(host, listen, (size_t)(colon - listen));
         host[colon - listen] = '\0';
     }
@@ -220,8 +234,7 @@ int tq_http_parse_listen(const char *listen, struct sockaddr *out, unsigned *out
     long port = strtol(colon + 1, &end, 10);
     if (!colon[1] || *end || port < 1 || port > 65535)
         return tq_error_set(err, "invalid_config", "http.listen: bad port in %.64s", listen);
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
+    if (strcmp(host, "localhost") == 0) snprintf(host, sizeof host, "127.0.0.1");
     struct sockaddr_in v4 = {0};
     struct sockaddr_in6 v6 = {0};
     if (inet_pton(AF_INET, host, &v4.sin_addr) == 1) {
@@ -250,8 +263,7 @@ static tq_client_t *client_take(tq_http_t *h)
 {
     tq_client_t *c = NULL;
     pthread_mutex_lock(&h->mu);
-    if (h->nidle)
-        c = h->idle[--h->nidle];
+    if (h->nidle) c = h->idle[--h->nidle];
     pthread_mutex_unlock(&h->mu);
     return c ? c : tq_client_new(h->frontend);
 }
@@ -260,8 +272,7 @@ static tq_client_t *client_take(tq_http_t *h)
  * that request's late replies: it is dropped rather than pooled. */
 static void client_give(tq_http_t *h, tq_client_t *c, bool clean)
 {
-    if (!c)
-        return;
+    if (!c) return;
     if (clean) {
         pthread_mutex_lock(&h->mu);
         if (h->nidle < HTTP_POOL_MAX) {
@@ -322,8 +333,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
         ctype = "text/plain; charset=utf-8";
         location = NULL;
         body = strdup("out of memory\n");
-        if (!body)
-            return MHD_NO;
+        if (!body) return MHD_NO;
     }
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -333,15 +343,13 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
     }
     security_headers(r);
     MHD_add_response_header(r, "Content-Type", ctype);
-    if (location)
-        MHD_add_response_header(r, "Location", location);
+    if (location) MHD_add_response_header(r, "Location", location);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status,
-                                    const char *text)
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
     return respond(conn, status, "text/plain; charset=utf-8", strdup(text), NULL);
 }
@@ -355,8 +363,8 @@ static enum MHD_Result serve_healthz(tq_http_t *h, struct MHD_Connection *conn)
     if (!stats) {
         sb_t b = {0};
         sb_printf(&b, "unavailable: %s\n", why);
-        return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                       sb_take(&b), NULL);
+        return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", sb_take(&b),
+                       NULL);
     }
     /* Registered (heard-from) workers, not merely forked ones: a frozen worker
      * stops counting after broker.heartbeat_liveness missed heartbeats. */
@@ -367,8 +375,7 @@ static enum MHD_Result serve_healthz(tq_http_t *h, struct MHD_Connection *conn)
         return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
                             "unavailable: the broker cannot read its database\n");
     if (registered == 0)
-        return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-                            "unavailable: no live workers\n");
+        return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable: no live workers\n");
     return respond_text(conn, MHD_HTTP_OK, "ok\n");
 }
 
@@ -385,8 +392,7 @@ static void metric_head(sb_t *b, const char *name, const char *type, const char 
     sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void metric_int(sb_t *b, const char *name, const char *type, const char *help,
-                       json_int_t v)
+static void metric_int(sb_t *b, const char *name, const char *type, const char *help, json_int_t v)
 {
     metric_head(b, name, type, help);
     sb_printf(b, "%s %lld\n", name, (long long)v);
@@ -411,8 +417,7 @@ char *tq_http_metrics_text(const char *stats_json)
                jint(s, "queue_depth"));
     metric_int(&b, "toolq_jobs_delayed", "gauge", "Jobs waiting for a retry delay.",
                jint(s, "delayed"));
-    metric_int(&b, "toolq_jobs_running", "gauge", "Jobs in flight on workers.",
-               jint(s, "running"));
+    metric_int(&b, "toolq_jobs_running", "gauge", "Jobs in flight on workers.", jint(s, "running"));
     metric_int(&b, "toolq_jobs_open", "gauge", "Jobs held in the broker's memory.",
                jint(s, "open_jobs"));
 
@@ -429,8 +434,7 @@ char *tq_http_metrics_text(const char *stats_json)
     json_t *since = json_object_get(s, "since_start");
     json_object_foreach(since, key, v)
     {
-        if (!json_is_integer(v))
-            continue;
+        if (!json_is_integer(v)) continue;
         sb_add(&b, "toolq_jobs_total{outcome=\"");
         sb_label(&b, key);
         sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
@@ -495,8 +499,7 @@ char *tq_http_metrics_text(const char *stats_json)
         json_t *n;
         json_object_foreach(json_object_get(refresh, "errors"), code, n)
         {
-            if (strcmp(code, "succeeded") == 0)
-                continue;
+            if (strcmp(code, "succeeded") == 0) continue;
             sb_add(&b, "toolq_refresh_outcomes_total{outcome=\"");
             sb_label(&b, code);
             sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(n));
@@ -517,8 +520,8 @@ char *tq_http_metrics_text(const char *stats_json)
             sb_add(&b, "toolq_job_duration_seconds_bucket{op=\"");
             sb_label(&b, key);
             if (k < json_array_size(bounds))
-                sb_printf(&b, "\",le=\"%g\"} %lld\n",
-                          json_number_value(json_array_get(bounds, k)), cum);
+                sb_printf(&b, "\",le=\"%g\"} %lld\n", json_number_value(json_array_get(bounds, k)),
+                          cum);
             else
                 sb_printf(&b, "\",le=\"+Inf\"} %lld\n", cum);
         }
@@ -557,9 +560,9 @@ static enum MHD_Result serve_metrics(tq_http_t *h, struct MHD_Connection *conn)
 typedef struct {
     bool connected;
     unsigned http_status;
-    char code[64];     /* error code when not connected */
-    char *message;     /* human reason (from the op or from here), may be NULL */
-    char *prov_error;  /* the authorization server's error / description, if any */
+    char code[64];    /* error code when not connected */
+    char *message;    /* human reason (from the op or from here), may be NULL */
+    char *prov_error; /* the authorization server's error / description, if any */
     char *prov_desc;
     char *cred_id, *cred_name, *tenant, *provider, *plugin, *cred_status; /* when connected */
 } outcome_t;
@@ -588,8 +591,7 @@ static void fail_with(outcome_t *o, unsigned status, const char *code, const cha
 static char *field_text(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
-    if (json_is_string(v))
-        return strndup(json_string_value(v), 256);
+    if (json_is_string(v)) return strndup(json_string_value(v), 256);
     if (json_is_integer(v)) {
         char buf[32];
         snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
@@ -617,8 +619,7 @@ static void callback_ikey(const char *state, char out[80])
 
 static bool set_param(json_t *payload, const char *name, const char *value)
 {
-    if (!value)
-        return true;
+    if (!value) return true;
     json_t *s = json_string(value); /* NULL unless valid UTF-8 */
     return s && json_object_set_new(payload, name, s) == 0;
 }
@@ -628,8 +629,10 @@ static bool set_param(json_t *payload, const char *name, const char *value)
 static void run_exchange(tq_http_t *h, const char *payload, const char *state, outcome_t *o)
 {
     tq_client_t *c = client_take(h);
-    if (!c)
-        return fail_with(o, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+    if (!c) {
+        fail_with(o, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        return;
+    }
     char ikey[80];
     callback_ikey(state, ikey);
     tq_submit_opts_t opts = {.idempotency_key = ikey, .max_attempts = 1};
@@ -658,8 +661,7 @@ static void run_exchange(tq_http_t *h, const char *payload, const char *state, o
         int slice = left < HTTP_WAIT_SLICE_MS ? (int)left : HTTP_WAIT_SLICE_MS;
         int rc = tq_client_recv(c, slice, &ev);
         left -= slice; /* close enough: recv returns early only with an event */
-        if (rc == TQ_CLIENT_TIMEOUT)
-            continue;
+        if (rc == TQ_CLIENT_TIMEOUT) continue;
         if (rc != TQ_CLIENT_OK) {
             fail_with(o, MHD_HTTP_SERVICE_UNAVAILABLE, tq_client_error_code(c),
                       "the broker connection failed");
@@ -708,15 +710,13 @@ static void run_exchange(tq_http_t *h, const char *payload, const char *state, o
         client_give(h, c, true);
         return;
     }
-    if (job_id[0])
-        tq_warn("oauth callback: job %s: %s", job_id, o->code);
+    if (job_id[0]) tq_warn("oauth callback: job %s: %s", job_id, o->code);
     client_give(h, c, false);
 }
 
 static void page_row(sb_t *b, const char *label, const char *value)
 {
-    if (!value || !*value)
-        return;
+    if (!value || !*value) return;
     sb_printf(b, "<dt>%s</dt><dd>", label);
     sb_html(b, value);
     sb_add(b, "</dd>\n");
@@ -752,11 +752,10 @@ static char *render_page(const outcome_t *o)
 static char *redirect_url(const char *base, const outcome_t *o)
 {
     sb_t b = {0};
-    const char *hash = strchr(base, '#');
-    size_t n = hash ? (size_t)(hash - base) : strlen(base);
+    size_t n = strcspn(base, "#"); /* the query goes before a fragment */
+    const char *hash = base[n] ? base + n : NULL;
     sb_addn(&b, base, n);
-    const char *q = memchr(base, '?', n);
-    if (!q)
+    if (strcspn(base, "?") >= n)
         sb_add(&b, "?");
     else if (base[n - 1] != '?' && base[n - 1] != '&')
         sb_add(&b, "&");
@@ -767,8 +766,7 @@ static char *redirect_url(const char *base, const outcome_t *o)
         sb_add(&b, "status=failed&error=");
         sb_urlenc(&b, o->code);
     }
-    if (hash)
-        sb_add(&b, hash);
+    if (hash) sb_add(&b, hash);
     return sb_take(&b);
 }
 
@@ -826,8 +824,8 @@ static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
             ret = respond(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, NULL);
         free(loc);
     } else {
-        ret = respond(conn, o.http_status ? o.http_status : MHD_HTTP_OK,
-                      "text/html; charset=utf-8", render_page(&o), NULL);
+        ret = respond(conn, o.http_status ? o.http_status : MHD_HTTP_OK, "text/html; charset=utf-8",
+                      render_page(&o), NULL);
     }
     outcome_reset(&o);
     return ret;
@@ -836,28 +834,27 @@ static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
 /* --- dispatch ------------------------------------------------------------------------ */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     (void)upload_data;
-    (void)con_cls;
     tq_http_t *h = cls;
+    if (!*con_cls) { /* first call for this request: count it until completed */
+        *con_cls = h;
+        atomic_fetch_add(&h->active, 1);
+    }
     if (*upload_data_size) { /* a GET with a body: ignore the body */
         *upload_data_size = 0;
         return MHD_YES;
     }
     bool known = strcmp(url, "/oauth/callback") == 0 || strcmp(url, "/healthz") == 0 ||
                  strcmp(url, "/metrics") == 0;
-    if (!known)
-        return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    if (!known) return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         struct MHD_Response *r = MHD_create_response_from_buffer(
-            strlen("method not allowed\n"), (void *)"method not allowed\n",
-            MHD_RESPMEM_PERSISTENT);
-        if (!r)
-            return MHD_NO;
+            strlen("method not allowed\n"), (void *)"method not allowed\n", MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
         security_headers(r);
         MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
         MHD_add_response_header(r, "Allow", "GET, HEAD");
@@ -865,14 +862,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_destroy_response(r);
         return ret;
     }
-    if (strcmp(url, "/healthz") == 0)
-        return serve_healthz(h, conn);
-    if (strcmp(url, "/metrics") == 0)
-        return serve_metrics(h, conn);
+    if (strcmp(url, "/healthz") == 0) return serve_healthz(h, conn);
+    if (strcmp(url, "/metrics") == 0) return serve_metrics(h, conn);
     return serve_callback(h, conn);
 }
 
 /* --- lifecycle ------------------------------------------------------------------------ */
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode why)
+{
+    (void)conn;
+    (void)why;
+    tq_http_t *h = cls;
+    if (*con_cls) {
+        *con_cls = NULL;
+        atomic_fetch_sub(&h->active, 1);
+    }
+}
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -887,11 +894,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static bool valid_return_url(const char *u)
 {
-    if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
-        return false;
+    if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0) return false;
     for (const char *p = u; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            return false;
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f) return false;
     return true;
 }
 
@@ -904,8 +909,7 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
     }
     struct sockaddr_storage addr;
     unsigned addrlen = 0;
-    if (tq_http_parse_listen(listen, (struct sockaddr *)&addr, &addrlen, err))
-        return NULL;
+    if (tq_http_parse_listen(listen, (struct sockaddr *)&addr, &addrlen, err)) return NULL;
     int64_t timeout = tq_config_int(cfg, "http.callback_timeout_ms");
     if (timeout < 100 || timeout > 600000) {
         tq_error_set(err, "invalid_config",
@@ -925,6 +929,7 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
     }
     pthread_mutex_init(&h->mu, NULL);
     atomic_init(&h->stopping, false);
+    atomic_init(&h->active, 0);
     h->callback_timeout_ms = (int)timeout;
     h->frontend = strdup(tq_config_str(cfg, "broker.frontend"));
     h->return_url = ret && *ret ? strdup(ret) : NULL;
@@ -933,10 +938,9 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         tq_error_set(err, "internal", "out of memory");
         return NULL;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
-    if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     /* The broker receives SIGTERM/SIGINT/SIGCHLD through a signalfd, which
      * needs them blocked in every thread: start ours with all signals blocked
      * (connection threads inherit the mask). */
@@ -944,10 +948,10 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     h->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->daemon) {
         tq_error_set(err, "bind_failed",
@@ -962,12 +966,18 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
 
 void tq_http_destroy(tq_http_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_http_t *h = *self_p;
-    atomic_store(&h->stopping, true); /* waiting callbacks give up within a slice */
-    if (h->daemon)
+    if (h->daemon) {
+        /* Stop accepting, make waiting callbacks give up (within a slice) and
+         * give their answers a moment to go out before connections close. */
+        MHD_socket lfd = MHD_quiesce_daemon(h->daemon);
+        atomic_store(&h->stopping, true);
+        for (int ms = 0; ms < HTTP_STOP_GRACE_MS && atomic_load(&h->active) > 0; ms += 10)
+            usleep(10000);
         MHD_stop_daemon(h->daemon);
+        if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    }
     for (int i = 0; i < h->nidle; i++)
         tq_client_destroy(&h->idle[i]);
     pthread_mutex_destroy(&h->mu);

@@ -40,8 +40,7 @@ static void entry_free(void **item)
 tq_opstats_t *tq_opstats_new(void)
 {
     tq_opstats_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->ops = zhashx_new();
     if (!s->ops) {
         free(s);
@@ -53,8 +52,7 @@ tq_opstats_t *tq_opstats_new(void)
 
 void tq_opstats_destroy(tq_opstats_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     zhashx_destroy(&(*self_p)->ops);
     free(*self_p);
     *self_p = NULL;
@@ -63,16 +61,13 @@ void tq_opstats_destroy(tq_opstats_t **self_p)
 static op_entry_t *entry_for(tq_opstats_t *s, const char *op)
 {
     op_entry_t *e = zhashx_lookup(s->ops, op);
-    if (e)
-        return e;
+    if (e) return e;
     if (s->nops >= TQ_OPSTATS_MAX_OPS) {
         op = OTHER;
-        if ((e = zhashx_lookup(s->ops, op)))
-            return e;
+        if ((e = zhashx_lookup(s->ops, op))) return e;
     }
     e = calloc(1, sizeof *e);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     zhashx_insert(s->ops, op, e);
     s->nops++;
     return e;
@@ -96,26 +91,21 @@ static void count_code(op_entry_t *e, const char *code)
     c->n++;
 }
 
-void tq_opstats_record(tq_opstats_t *self, const char *op, const char *state,
-                       const char *err_code, double seconds)
+void tq_opstats_record(tq_opstats_t *self, const char *op, const char *state, const char *err_code,
+                       double seconds)
 {
-    if (!self || !op || !state)
-        return;
+    if (!self || !op || !state) return;
+    int which = strcmp(state, "succeeded") == 0   ? 0
+                : strcmp(state, "failed") == 0    ? 1
+                : strcmp(state, "dead") == 0      ? 2
+                : strcmp(state, "cancelled") == 0 ? 3
+                                                  : -1;
+    if (which < 0) return; /* not an outcome */
     op_entry_t *e = entry_for(self, op);
-    if (!e)
-        return;
-    if (strcmp(state, "succeeded") == 0)
-        e->succeeded++;
-    else if (strcmp(state, "failed") == 0)
-        e->failed++;
-    else if (strcmp(state, "dead") == 0)
-        e->dead++;
-    else if (strcmp(state, "cancelled") == 0)
-        e->cancelled++;
-    else
-        return; /* not an outcome */
-    if (err_code && *err_code && strcmp(state, "succeeded") != 0)
-        count_code(e, err_code);
+    if (!e) return;
+    uint64_t *count[4] = {&e->succeeded, &e->failed, &e->dead, &e->cancelled};
+    (*count[which])++;
+    if (err_code && *err_code && which != 0) count_code(e, err_code);
     if (seconds >= 0) {
         int b = 0;
         while (b < TQ_OPSTATS_NBUCKETS && seconds > s_bounds[b])
@@ -145,13 +135,13 @@ void tq_opstats_to_json(const tq_opstats_t *self, json_t *stats)
             json_t *counts = json_array();
             for (int i = 0; i <= TQ_OPSTATS_NBUCKETS; i++)
                 json_array_append_new(counts, json_integer((json_int_t)e->hist[i]));
-            json_object_set_new(
-                by_op, (const char *)zhashx_cursor(self->ops),
-                json_pack("{s:I,s:I,s:I,s:I,s:o,s:{s:o,s:f,s:I}}", "succeeded",
-                          (json_int_t)e->succeeded, "failed", (json_int_t)e->failed, "dead",
-                          (json_int_t)e->dead, "cancelled", (json_int_t)e->cancelled, "errors",
-                          errors, "latency", "counts", counts, "sum_s", e->sum_s, "count",
-                          (json_int_t)e->timed));
+            json_object_set_new(by_op, (const char *)zhashx_cursor(self->ops),
+                                json_pack("{s:I,s:I,s:I,s:I,s:o,s:{s:o,s:f,s:I}}", "succeeded",
+                                          (json_int_t)e->succeeded, "failed", (json_int_t)e->failed,
+                                          "dead", (json_int_t)e->dead, "cancelled",
+                                          (json_int_t)e->cancelled, "errors", errors, "latency",
+                                          "counts", counts, "sum_s", e->sum_s, "count",
+                                          (json_int_t)e->timed));
         }
     json_object_set_new(stats, "by_op", by_op);
 }

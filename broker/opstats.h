@@ -14,7 +14,9 @@
 #define TQ_OPSTATS_MAX_CODES 32
 /* Upper bounds (seconds) of the latency buckets; a last +Inf bucket follows. */
 #define TQ_OPSTATS_BUCKETS                                                                         \
-    {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0}
+    {                                                                                              \
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0               \
+    }
 #define TQ_OPSTATS_NBUCKETS 13
 
 typedef struct tq_opstats_t tq_opstats_t;
@@ -26,8 +28,8 @@ void tq_opstats_destroy(tq_opstats_t **self_p);
  * "failed", "dead", "cancelled"), error code (NULL when it succeeded) and the
  * seconds from submit to the committed outcome (< 0 when unknown, e.g. a job
  * recovered from the journal after a restart: counted, not timed). */
-void tq_opstats_record(tq_opstats_t *self, const char *op, const char *state,
-                       const char *err_code, double seconds);
+void tq_opstats_record(tq_opstats_t *self, const char *op, const char *state, const char *err_code,
+                       double seconds);
 
 /* Adds to a STATS object:
  *   "latency_buckets_s": [0.001, ...]          upper bounds, +Inf implied
