@@ -68,6 +68,7 @@ struct tq_broker_t {
     int sigfd;
     tq_vault_t *vault;
     tq_pglane_t *ingest, *update, *misc;
+    PGconn *lockdb; /* the one-broker-per-database advisory lock */
     tq_jobs_t *jobs;
     tq_supervisor_t *sup;
     zhashx_t *workers; /* key -> tq_bworker_t */
@@ -88,7 +89,21 @@ struct tq_broker_t {
     int backoff_base_ms, backoff_max_ms, grace_ms, retention_hours, purge_interval_s;
 };
 
+/* Journal statements a job may fail in before it is given up. */
+#define JOURNAL_TRIES 5
+
 /* --- small helpers --------------------------------------------------------------- */
+
+static void vec_push(jobvec_t *v, tq_bjob_t *j);
+
+/* Puts jobs back at the head (a failed batch is retried first). */
+static void vec_unshift(jobvec_t *v, tq_bjob_t *const *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        vec_push(v, NULL); /* grow */
+    memmove(v->v + n, v->v, (v->n - n) * sizeof *v->v);
+    memcpy(v->v, jobs, n * sizeof *v->v);
+}
 
 static void vec_push(jobvec_t *v, tq_bjob_t *j)
 {
@@ -120,18 +135,23 @@ static void reject(tq_broker_t *b, const void *ident, size_t ident_len, uint64_t
     send_to(b, b->front, ident, ident_len, &m);
 }
 
+/* A job as the journal has it: an outcome not yet committed is reported as
+ * the last committed state, never ahead of the journal. */
 static void job_to_result(const tq_bjob_t *j, tq_msg_t *m, uint64_t rid)
 {
     tq_msg_init(m, TQ_MSG_RESULT);
     m->rid = rid;
     memcpy(m->id, j->id, sizeof m->id);
     m->op = j->op;
-    m->state = (char *)tq_job_state_name(j->state);
+    tq_job_state_t shown = j->state;
+    if (tq_job_state_final(j->state) && j->committed != j->state)
+        shown = TQ_JOB_RUNNING; /* it ran; its outcome is still being written */
+    m->state = (char *)tq_job_state_name(shown);
     m->attempt = j->attempts;
-    if (j->state == TQ_JOB_SUCCEEDED) {
+    if (shown == TQ_JOB_SUCCEEDED) {
         m->result = j->result;
         m->result_len = j->result_len;
-    } else if (j->state != TQ_JOB_QUEUED && j->state != TQ_JOB_RUNNING) {
+    } else if (tq_job_state_final(shown)) {
         m->err_code = j->err_code;
         m->err_msg = j->err_msg;
     }
@@ -384,10 +404,20 @@ static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, vo
     tq_broker_t *b = arg;
     jobvec_t *batch = &b->inflight_inserts;
     if (!res) {
+        /* Retried (alone, to isolate a bad row) before giving up: a lost
+         * connection or an answer lost after COMMIT must not turn into a
+         * refusal; the statement is safe to repeat (see journal.c). */
         tq_err("journal insert of %zu jobs failed: %s", batch->n, errmsg);
-        for (size_t i = 0; i < batch->n; i++)
-            fail_unaccepted(b, batch->v[i], "db_unavailable",
-                            "the job could not be stored; nothing was accepted");
+        size_t keep = 0;
+        for (size_t i = 0; i < batch->n; i++) {
+            tq_bjob_t *j = batch->v[i];
+            if (++j->journal_failures < JOURNAL_TRIES)
+                batch->v[keep++] = j;
+            else
+                fail_unaccepted(b, j, "db_unavailable",
+                                "the job could not be stored; nothing was accepted");
+        }
+        vec_unshift(&b->staged_inserts, batch->v, keep);
         batch->n = 0;
         return;
     }
@@ -409,6 +439,7 @@ static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, vo
             continue;
         }
         j->persisted = true;
+        j->journal_failures = 0;
         for (tq_waiter_t *w = j->accept_waiters; w; w = w->next) {
             tq_msg_t m;
             tq_msg_init(&m, TQ_MSG_ACCEPTED);
@@ -432,6 +463,8 @@ static void on_ingest_idle(tq_pglane_t *lane, void *arg)
     if (b->staged_inserts.n == 0 || b->inflight_inserts.n)
         return;
     size_t n = b->staged_inserts.n < b->batch_max ? b->staged_inserts.n : b->batch_max;
+    if (b->staged_inserts.v[0]->journal_failures)
+        n = 1; /* a retry goes alone */
     for (size_t i = 0; i < n; i++)
         vec_push(&b->inflight_inserts, b->staged_inserts.v[i]);
     memmove(b->staged_inserts.v, b->staged_inserts.v + n,
@@ -456,13 +489,36 @@ static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, voi
     size_t n = b->ninflight_updates;
     b->ninflight_updates = 0;
     if (!res) {
+        /* Retried alone; a row that keeps failing on its own is given up
+         * here (its waiters are told; the journal keeps its last committed
+         * state and the next start runs it again). */
         tq_err("journal update of %zu jobs failed (will retry): %s", n, errmsg);
-        for (size_t i = 0; i < n; i++)
-            stage_update(b, b->inflight_updates[i].job);
+        tq_bjob_t *retry[n ? n : 1];
+        size_t keep = 0;
+        for (size_t i = 0; i < n; i++) {
+            tq_bjob_t *j = b->inflight_updates[i].job;
+            if (j->in_update)
+                continue; /* already staged again with a newer state */
+            if (++j->journal_failures < JOURNAL_TRIES) {
+                j->in_update = true;
+                retry[keep++] = j;
+            } else if (tq_job_state_final(j->state)) {
+                for (tq_waiter_t *w = j->result_waiters; w; w = w->next)
+                    reject(b, w->ident, w->ident_len, w->rid, "db_error",
+                           "the job's outcome could not be stored");
+                tq_err("job %s: outcome not stored after %d tries; dropped (%s)", j->id,
+                       JOURNAL_TRIES, errmsg);
+                tq_jobs_remove(b->jobs, j);
+                tq_bjob_free(j);
+            }
+        }
+        vec_unshift(&b->staged_updates, retry, keep);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         tq_bjob_t *j = b->inflight_updates[i].job;
+        j->committed = b->inflight_updates[i].state;
+        j->journal_failures = 0;
         if (!tq_job_state_final(b->inflight_updates[i].state))
             continue;
         tq_opstats_record(b->opstats, j->op, tq_job_state_name(b->inflight_updates[i].state),
@@ -480,6 +536,8 @@ static void on_update_idle(tq_pglane_t *lane, void *arg)
     if (b->staged_updates.n == 0 || b->ninflight_updates)
         return;
     size_t n = b->staged_updates.n < b->batch_max ? b->staged_updates.n : b->batch_max;
+    if (b->staged_updates.v[0]->journal_failures)
+        n = 1; /* a retry goes alone */
     for (size_t i = 0; i < n; i++) {
         tq_bjob_t *j = b->staged_updates.v[i];
         j->in_update = false;
@@ -651,7 +709,9 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
         *p = (char)tolower((unsigned char)*p);
     tq_bjob_t *j = tq_jobs_get(b->jobs, m->id);
     if (j) {
-        if (m->type == TQ_MSG_STATUS) {
+        if (!j->persisted) {
+            reject(b, ident, ilen, m->rid, "not_found", "the job is not accepted yet");
+        } else if (m->type == TQ_MSG_STATUS) {
             tq_msg_t r;
             job_to_result(j, &r, m->rid);
             send_to(b, b->front, ident, ilen, &r);
@@ -659,8 +719,6 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
             tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
         } else if (tq_job_state_final(j->state)) {
             reject(b, ident, ilen, m->rid, "not_cancellable", "the job already ended");
-        } else if (!j->persisted) {
-            reject(b, ident, ilen, m->rid, "not_cancellable", "the job is not accepted yet");
         } else {
             if (j->state == TQ_JOB_RUNNING && j->worker)
                 worker_take(j->worker, j); /* its late RESULT will be fenced out */
@@ -936,23 +994,31 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
     tq_loop_timer(loop, b->heartbeat_ms, on_heartbeat, b);
 }
 
+static void purge_slice(tq_broker_t *b);
+
 static void on_purged(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
 {
     (void)lane;
-    (void)arg;
-    if (!res)
+    if (!res) {
         tq_warn("purging old jobs failed: %s", errmsg);
-    else if (atoll(PQcmdTuples(res)) > 0)
+    } else if (atoll(PQcmdTuples(res)) > 0) {
         tq_info("purged %s finished jobs past retention", PQcmdTuples(res));
+        purge_slice(arg); /* more may be due: next slice, behind other lookups */
+    }
+}
+
+static void purge_slice(tq_broker_t *b)
+{
+    char hours[32];
+    snprintf(hours, sizeof hours, "%d", b->retention_hours);
+    const char *p[1] = {hours};
+    tq_pglane_query(b->misc, TQ_JOURNAL_PURGE_SQL, 1, p, on_purged, b);
 }
 
 static void on_purge(tq_loop_t *loop, void *arg)
 {
     tq_broker_t *b = arg;
-    char hours[32];
-    snprintf(hours, sizeof hours, "%d", b->retention_hours);
-    const char *p[1] = {hours};
-    tq_pglane_query(b->misc, TQ_JOURNAL_PURGE_SQL, 1, p, on_purged, b);
+    purge_slice(b);
     tq_loop_timer(loop, (int64_t)b->purge_interval_s * 1000, on_purge, b);
 }
 
@@ -1046,16 +1112,25 @@ static int bind_socket(void *sock, const char *endpoint, tq_error_t *err)
     return 0;
 }
 
-static void *router(void *ctx)
+/* A ROUTER that refuses frames over max_frame before buffering them, keeps
+ * at most sndhwm replies queued for a slow peer (then drops, logged), and
+ * gives replies a second to leave at shutdown. */
+static void *router(void *ctx, size_t max_frame, int sndhwm)
 {
     void *s = zmq_socket(ctx, ZMQ_ROUTER);
-    int one = 1, zero = 0;
+    int one = 1, zero = 0, linger = 1000;
+    int64_t maxmsg = (int64_t)max_frame + 1024;
     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
     return s;
 }
+
+/* One broker per database: its in-memory queue owns the open jobs, so a
+ * second broker would run them again. The lock lives as long as b->lockdb. */
+#define BROKER_LOCK_KEY "7214530124"
 
 static int startup_db(tq_broker_t *b, tq_error_t *err)
 {
@@ -1064,6 +1139,15 @@ static int startup_db(tq_broker_t *b, tq_error_t *err)
         return -1;
     int rc = -1;
     unsigned char key[TQ_MASTER_KEY_LEN];
+    PGresult *lock = tq_pg_exec(db, err, "SELECT pg_try_advisory_lock(" BROKER_LOCK_KEY ")", 0, NULL);
+    bool locked = lock && strcmp(PQgetvalue(lock, 0, 0), "t") == 0;
+    PQclear(lock);
+    if (!locked) {
+        if (lock)
+            tq_error_set(err, "broker_running",
+                         "another toolq-broker already uses this database (one per database)");
+        goto out;
+    }
     if (tq_migrate(db, err) < 0)
         goto out;
     if (tq_master_key_load(tq_config_str(b->cfg, "master_key_file"), key, err))
@@ -1080,7 +1164,10 @@ static int startup_db(tq_broker_t *b, tq_error_t *err)
         tq_info("recovered %ld open jobs from the journal", n);
     rc = 0;
 out:
-    PQfinish(db);
+    if (rc == 0)
+        b->lockdb = db; /* holds the broker lock until exit */
+    else
+        PQfinish(db);
     return rc;
 }
 
@@ -1133,8 +1220,8 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     tq_pglane_on_idle(b->ingest, on_ingest_idle, b);
     tq_pglane_on_idle(b->update, on_update_idle, b);
     b->ctx = zmq_ctx_new();
-    b->front = router(b->ctx);
-    b->back = router(b->ctx);
+    b->front = router(b->ctx, b->max_frame, 100000);
+    b->back = router(b->ctx, b->max_frame, 0);
     if (bind_socket(b->front, tq_config_str(cfg, "broker.frontend"), err) ||
         bind_socket(b->back, tq_config_str(cfg, "broker.backend"), err)) {
         tq_broker_destroy(&b);
@@ -1193,6 +1280,8 @@ void tq_broker_destroy(tq_broker_t **self_p)
         zmq_close(b->back);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    if (b->lockdb)
+        PQfinish(b->lockdb);
     tq_pglane_destroy(&b->ingest);
     tq_pglane_destroy(&b->update);
     tq_pglane_destroy(&b->misc);

@@ -46,8 +46,10 @@ typedef struct tq_bjob_t {
     char *err_code, *err_msg;
     int priority, max_attempts, attempts, rescues, timeout_ms;
     tq_job_state_t state;
+    tq_job_state_t committed; /* the state the journal holds (what STATUS reports) */
     bool persisted;         /* its INSERT has committed */
     bool in_update;         /* queued for the next journal UPDATE */
+    int journal_failures;   /* failed INSERT/UPDATE batches it was in: then written alone */
     int64_t started_wall_ms; /* wall-clock ms of the first dispatch; 0 before */
     bool running_logged;    /* the journal knows it is running (this attempt) */
     int64_t run_after_ms;   /* monotonic */

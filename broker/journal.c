@@ -10,13 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Returns the ids that are in the journal after the statement: those it
+ * inserted, and those a previous attempt inserted whose commit answer was
+ * lost (the outer SELECT sees the snapshot before the INSERT). An id missing
+ * from the answer hit an idempotency key held by another job. */
 const char *const TQ_JOURNAL_INSERT_SQL =
-    "INSERT INTO tq_jobs (id, tenant_id, op, state, max_attempts, priority, timeout_ms,"
-    " idempotency_key, payload)"
+    "WITH ins AS (INSERT INTO tq_jobs (id, tenant_id, op, state, max_attempts, priority,"
+    " timeout_ms, idempotency_key, payload)"
     " SELECT u.id, u.tn, u.op, 'queued', u.ma, u.pr, u.tm, u.ik, u.pl"
     " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],"
     " $7::text[], $8::bytea[]) AS u(id, tn, op, ma, pr, tm, ik, pl)"
-    " ON CONFLICT DO NOTHING RETURNING id";
+    " ON CONFLICT DO NOTHING RETURNING id)"
+    " SELECT id FROM ins UNION ALL SELECT id FROM tq_jobs WHERE id = ANY($1::uuid[])";
 
 const char *const TQ_JOURNAL_UPDATE_SQL =
     "UPDATE tq_jobs j SET state = u.st, attempts = u.at, rescues = u.rs,"
@@ -35,8 +40,10 @@ const char *const TQ_JOURNAL_LOOKUP_SQL = LOOKUP_COLUMNS "WHERE id = $1::uuid";
 const char *const TQ_JOURNAL_LOOKUP_IKEY_SQL =
     LOOKUP_COLUMNS "WHERE tenant_id = $1 AND idempotency_key = $2";
 const char *const TQ_JOURNAL_COUNTS_SQL = "SELECT state, count(*) FROM tq_jobs GROUP BY state";
+/* In slices, so a large purge never holds the misc lane for long. */
 const char *const TQ_JOURNAL_PURGE_SQL =
-    "DELETE FROM tq_jobs WHERE finished_at < now() - $1::int * interval '1 hour'";
+    "DELETE FROM tq_jobs WHERE id IN (SELECT id FROM tq_jobs"
+    " WHERE finished_at < now() - $1::int * interval '1 hour' LIMIT 5000)";
 
 /* --- array literal builder ---------------------------------------------------- */
 

@@ -16,6 +16,8 @@ typedef struct req_t {
     char *name; /* prepared statement name, or NULL */
     bool preparing; /* its PREPARE is in flight */
     bool failed;
+    char errmsg[512];
+    PGresult *held; /* the command's result, delivered once the statement is complete */
     char *sql;
     int nparams;
     char **params;
@@ -47,6 +49,7 @@ static void req_free(req_t *r)
     free(r->params);
     free(r->sql);
     free(r->name);
+    PQclear(r->held);
     free(r);
 }
 
@@ -63,7 +66,11 @@ static void watch(tq_pglane_t *self, bool want_write)
 
 static int open_conn(tq_pglane_t *self, char *errmsg, size_t errlen)
 {
-    self->conn = PQconnectdb(self->conninfo);
+    /* A bounded connect: this runs in the broker loop when a lane reconnects
+     * (connect_timeout after the expanded conninfo overrides it). */
+    const char *const keys[] = {"dbname", "connect_timeout", NULL};
+    const char *const vals[] = {self->conninfo, "3", NULL};
+    self->conn = PQconnectdbParams(keys, vals, 1);
     if (!self->conn || PQstatus(self->conn) != CONNECTION_OK) {
         const char *m = self->conn ? PQerrorMessage(self->conn) : "out of memory";
         snprintf(errmsg, errlen, "%.*s", (int)strcspn(m, "\n"), m);
@@ -294,6 +301,10 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
         kick(self);
         return;
     }
+    /* A statement's outcome is known only when PQgetResult returns NULL: the
+     * implicit COMMIT follows the command's own result, and an error there
+     * (a deferred constraint, a lost connection) must not be reported as
+     * success. So the command's result is held until then. */
     while (self->running && !PQisBusy(self->conn)) {
         PGresult *res = PQgetResult(self->conn);
         req_t *r = self->running;
@@ -303,29 +314,29 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
                 send_running(self);
                 return;
             }
+            if (r->cb && !r->failed)
+                r->cb(self, r->held, NULL, r->arg);
+            else if (r->cb)
+                r->cb(self, NULL, r->errmsg, r->arg);
+            PQclear(r->held);
+            r->held = NULL;
             req_free(r);
             self->running = NULL;
             break;
         }
         ExecStatusType st = PQresultStatus(res);
-        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-        if (r->preparing && ok) { /* PREPARE's own result */
-            PQclear(res);
-            continue;
-        }
-        if (ok) {
-            if (r->cb)
-                r->cb(self, res, NULL, r->arg);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            if (r->preparing || r->held)
+                PQclear(res); /* PREPARE's own result, or a second one: keep the first */
+            else
+                r->held = res;
         } else {
-            char msg[512];
             const char *m = PQresultErrorMessage(res);
-            snprintf(msg, sizeof msg, "%.*s", (int)strcspn(m, "\n"), m);
+            if (!r->failed)
+                snprintf(r->errmsg, sizeof r->errmsg, "%.*s", (int)strcspn(m, "\n"), m);
             r->failed = true;
-            if (r->cb)
-                r->cb(self, NULL, msg, r->arg);
+            PQclear(res);
         }
-        r->cb = NULL; /* one callback per request */
-        PQclear(res);
     }
     if (!self->running)
         kick(self);

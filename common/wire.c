@@ -169,6 +169,47 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
 
 /* --- decode ---------------------------------------------------------------- */
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || len > n || p[0] > 0xf4)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+        return 0; /* overlong, surrogate or beyond U+10FFFF */
+    return len;
+}
+
+static bool utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+/* Replaces every invalid byte with '?' (error texts from peers: kept, made safe). */
+static void utf8_sanitize(char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        if (!k) {
+            s[i] = '?';
+            k = 1;
+        }
+        i += k;
+    }
+}
+
 static int get_str(const msgpack_object *o, const char *key, size_t max, char **field,
                    size_t *len_field, tq_error_t *err)
 {
@@ -186,10 +227,18 @@ static int get_str(const msgpack_object *o, const char *key, size_t max, char **
     if (n > max)
         return tq_error_set(err, "malformed_frame", "field '%s' is longer than %zu bytes", key,
                             max);
-    if (memchr(p, '\0', n) && !len_field)
+    bool text = !len_field; /* names and messages, not JSON payloads */
+    bool message = text && (strcmp(key, "ec") == 0 || strcmp(key, "em") == 0);
+    if (text && memchr(p, '\0', n))
         return tq_error_set(err, "malformed_frame", "field '%s' contains a NUL byte", key);
+    if (text && !message && !utf8_valid(p, n))
+        return tq_error_set(err, "malformed_frame", "field '%s' is not valid UTF-8", key);
     tq_msg_setn(field, len_field, p, n);
-    return *field ? 0 : tq_error_set(err, "internal", "out of memory");
+    if (!*field)
+        return tq_error_set(err, "internal", "out of memory");
+    if (message)
+        utf8_sanitize(*field, n);
+    return 0;
 }
 
 static int get_int(const msgpack_object *o, const char *key, int64_t *out, tq_error_t *err)

@@ -54,14 +54,18 @@ tq_setup() {
   export TOOLQ_DATABASE_URL="$(echo "$TOOLQ_TEST_DB_ADMIN_URL" | sed -E "s/dbname=[^ ]*/dbname=$TQ_DB/")"
   export TOOLQ_BROKER="ipc://$TQ_DIR/broker.sock"
   export TOOLQ_MASTER_KEY_FILE="$TQ_DIR/master.key"
-  export TOOLQ_HTTP_LISTEN=""
+  unset TOOLQ_HTTP_LISTEN   # no HTTP listener unless a test sets one (see tq_start_broker)
   head -c32 /dev/urandom | base64 >"$TOOLQ_MASTER_KEY_FILE"
   chmod 600 "$TOOLQ_MASTER_KEY_FILE"
 }
 
 # Starts the broker in the background and waits until a ping goes through.
+# The HTTP listener is off unless the test exported TOOLQ_HTTP_LISTEN (an empty
+# environment value means "unset", so the flag turns it off).
 tq_start_broker() {
-  "$TOOLQ_BIN_DIR/toolq-broker" "$@" >>"$TQ_DIR/broker.log" 2>&1 &
+  local http=()
+  [ -n "${TOOLQ_HTTP_LISTEN:-}" ] || http=(--set http.listen=)
+  "$TOOLQ_BIN_DIR/toolq-broker" "${http[@]}" "$@" >>"$TQ_DIR/broker.log" 2>&1 &
   TQ_BROKER_PID=$!
   local i
   for i in $(seq 1 200); do
@@ -83,7 +87,8 @@ tq_stop_broker() {
     sleep 0.1
   done
   kill -KILL "$TQ_BROKER_PID" 2>/dev/null || true
-  wait "$TQ_BROKER_PID" 2>/dev/null || true
+  TQ_BROKER_EXIT=0
+  wait "$TQ_BROKER_PID" 2>/dev/null || TQ_BROKER_EXIT=$?
   TQ_BROKER_PID=""
 }
 

@@ -75,7 +75,30 @@ res=$(toolq --json submit test.fail --tenant retry --payload-json '{"fail_times"
 assert_eq "dead|3|test_transient" "$(echo "$res" | jq -r '.state + "|" + (.attempts|tostring) + "|" + .error.code')" \
   "dead after max_attempts, with its last error"
 
-# 6. garbage on both sockets
+# 6. a job that outlives its lease is retried; its late RESULT (same worker,
+# still registered) is fenced out by the attempt number
+res=$(toolq --json --timeout 30 submit sleep --tenant lease --payload-json '{"ms":5000}' \
+  --job-timeout 0.3 --max-attempts 2 || true)
+assert_eq "dead|2|lease_expired" "$(echo "$res" | jq -r '.state + "|" + (.attempts|tostring) + "|" + .error.code')" \
+  "lease expiry retries, and attempt 1's late success does not count"
+sleep 3   # let the second attempt's late RESULT arrive too
+assert_eq "dead|2" "$(tq_psql -c "select state || '|' || attempts from tq_jobs where tenant_id='lease'")" \
+  "the journal keeps the fenced outcome"
+
+# 7. the database connections are cut under load: lanes reconnect, batches
+# are retried, nothing is lost or refused
+tq_load -n 3000 -c 64 --op sleep --tenant dbcut --payload '{"ms":5}' >"$TQ_DIR/cut.json" 2>"$TQ_DIR/cut.err" &
+load=$!
+sleep 0.7
+tq_psql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()" >/dev/null
+sleep 0.3
+tq_psql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()" >/dev/null
+set +e; wait "$load"; rc=$?; set -e
+assert_eq 0 "$rc" "every job succeeds although the broker's connections were cut twice"
+assert_eq 3000 "$(tq_psql -c "select count(*) from tq_jobs where tenant_id='dbcut' and state='succeeded'")" \
+  "the journal has all 3,000 outcomes"
+
+# 8. garbage on both sockets
 "$TOOLQ_BIN_DIR/tq-garbage" "ipc://$TQ_DIR/broker.sock" 3000 >/dev/null
 "$TOOLQ_BIN_DIR/tq-garbage" "ipc://$TQ_DIR/backend.sock" 3000 >/dev/null
 sleep 0.5

@@ -132,6 +132,17 @@ static void hostile(void **state)
     assert_non_null(strstr(err.message, "tn"));
     msgpack_sbuffer_destroy(&sb);
     assert_int_equal(decode_bytes("", 0, &err), -1);
+    /* a tenant that is not UTF-8 is refused; an error message is made safe */
+    static const unsigned char bad_tenant[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't', 0x01,
+                                               0xa2, 't', 'n', 0xa3, 'a', 0xff, 0xfe};
+    assert_int_equal(decode_bytes(bad_tenant, sizeof bad_tenant, &err), -1);
+    assert_non_null(strstr(err.message, "UTF-8"));
+    static const unsigned char bad_msg[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't', 0x0b, 0xa2,
+                                            'e',  'm',  0xa5, 'b', 0xc3, 'x', 0xed, 0xa0};
+    tq_msg_t m;
+    assert_int_equal(tq_msg_decode(bad_msg, sizeof bad_msg, MAX, &m, &err), 0);
+    assert_string_equal(m.err_msg, "b?x??");
+    tq_msg_reset(&m);
 }
 
 static void random_frames(void **state)
