@@ -708,6 +708,8 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
     for (char *p = m->id; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     tq_bjob_t *j = tq_jobs_get(b->jobs, m->id);
+    if (j && m->tenant && strcmp(m->tenant, j->tenant) != 0)
+        return reject(b, ident, ilen, m->rid, "not_found", "no job with that id");
     if (j) {
         if (!j->persisted) {
             reject(b, ident, ilen, m->rid, "not_found", "the job is not accepted yet");
@@ -740,8 +742,8 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
     }
     *q = (lookup_t){b, m->type, m->rid, ilen, {0}};
     memcpy(q->ident, ident, ilen);
-    const char *p[1] = {m->id};
-    tq_pglane_query(b->misc, TQ_JOURNAL_LOOKUP_SQL, 1, p, on_lookup, q);
+    const char *p[2] = {m->id, m->tenant};
+    tq_pglane_query(b->misc, TQ_JOURNAL_LOOKUP_SQL, 2, p, on_lookup, q);
 }
 
 static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)

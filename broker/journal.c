@@ -36,7 +36,10 @@ const char *const TQ_JOURNAL_UPDATE_SQL =
 
 #define LOOKUP_COLUMNS                                                                             \
     "SELECT id, tenant_id, op, state, attempts, result, error_code, error_message FROM tq_jobs "
-const char *const TQ_JOURNAL_LOOKUP_SQL = LOOKUP_COLUMNS "WHERE id = $1::uuid";
+/* $2: the tenant the asking client is scoped to, or NULL for an unscoped
+ * (trusted) client. */
+const char *const TQ_JOURNAL_LOOKUP_SQL =
+    LOOKUP_COLUMNS "WHERE id = $1::uuid AND ($2::text IS NULL OR tenant_id = $2)";
 const char *const TQ_JOURNAL_LOOKUP_IKEY_SQL =
     LOOKUP_COLUMNS "WHERE tenant_id = $1 AND idempotency_key = $2";
 const char *const TQ_JOURNAL_COUNTS_SQL = "SELECT state, count(*) FROM tq_jobs GROUP BY state";

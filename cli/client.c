@@ -21,6 +21,8 @@ struct tq_client_t {
     void *sock;
     char *endpoint;
     uint64_t next_rid;
+    char *tenant; /* scope of STATUS / WAIT / CANCEL, or NULL */
+    bool connect_failed;
     char err_code[64];
     char err_msg[512];
 };
@@ -59,9 +61,7 @@ TQ_API tq_client_t *tq_client_new(const char *endpoint)
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_RCVHWM, &zero, sizeof zero);
-    if (zmq_connect(c->sock, c->endpoint) != 0) {
-        set_err(c, "invalid_endpoint", "cannot use endpoint %s", c->endpoint);
-    }
+    c->connect_failed = zmq_connect(c->sock, c->endpoint) != 0;
     c->next_rid = 1;
     return c;
 }
@@ -76,11 +76,18 @@ TQ_API void tq_client_destroy(tq_client_t **self_p)
     if (c->ctx)
         zmq_ctx_term(c->ctx);
     free(c->endpoint);
+    free(c->tenant);
     free(c);
     *self_p = NULL;
 }
 
 TQ_API const char *tq_client_endpoint(const tq_client_t *c) { return c->endpoint; }
+
+TQ_API void tq_client_set_tenant(tq_client_t *c, const char *tenant)
+{
+    free(c->tenant);
+    c->tenant = tenant ? strdup(tenant) : NULL;
+}
 TQ_API const char *tq_client_error_code(const tq_client_t *c) { return c->err_code; }
 TQ_API const char *tq_client_error_message(const tq_client_t *c) { return c->err_msg; }
 
@@ -111,9 +118,19 @@ static int check_reachable(tq_client_t *c)
 
 static int send_msg(tq_client_t *c, tq_msg_t *m)
 {
+    if (c->connect_failed) {
+        set_err(c, "broker_unreachable", "cannot connect to %s (bad endpoint or host)",
+                c->endpoint);
+        return TQ_CLIENT_TIMEOUT;
+    }
     if (check_reachable(c))
         return TQ_CLIENT_TIMEOUT;
-    if (tq_msg_send(c->sock, NULL, 0, m, 0) < 0) {
+    /* never block: messages queue on the connection's pipe (unbounded HWM) */
+    if (tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT) < 0) {
+        if (errno == EAGAIN) {
+            set_err(c, "broker_unreachable", "cannot send to %s", c->endpoint);
+            return TQ_CLIENT_TIMEOUT;
+        }
         set_err(c, "send_failed", "cannot send to the broker: %s", zmq_strerror(errno));
         return TQ_CLIENT_ERROR;
     }
@@ -308,6 +325,7 @@ static int job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int t
     tq_msg_init(&m, type);
     m.rid = c->next_rid++;
     snprintf(m.id, sizeof m.id, "%s", id ? id : "");
+    m.tenant = c->tenant;
     int rc = send_msg(c, &m);
     if (rc)
         return rc;

@@ -118,6 +118,8 @@ static int job_command(tq_cli_t *cli, int argc, char **argv,
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--wait") == 0 && strcmp(argv[0], "job") == 0)
             wait = true;
+        else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+            tq_client_set_tenant(cli->client, argv[++i]);
         else if (argv[i][0] != '-' && !id)
             id = argv[i];
         else

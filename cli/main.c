@@ -21,6 +21,9 @@ int tq_cmd_check_app(tq_cli_t *, int, char **);
 int tq_cmd_invoke(tq_cli_t *, int, char **);
 int tq_cmd_credential(tq_cli_t *, int, char **);
 int tq_cmd_plugins(tq_cli_t *, int, char **);
+int tq_cmd_oauth(tq_cli_t *, int, char **);
+int tq_cmd_refresh(tq_cli_t *, int, char **);
+int tq_cmd_sweep(tq_cli_t *, int, char **);
 
 static const tq_cli_command_t s_commands[] = {
     {"ping", "[--tenant T]", "round trip through the broker and a worker", tq_cmd_ping},
@@ -28,9 +31,10 @@ static const tq_cli_command_t s_commands[] = {
      "OP --tenant T [--payload-json JSON | --payload-file F] [--idempotency-key K] "
      "[--max-attempts N] [--priority P] [--job-timeout S] [--no-wait]",
      "submit a job and wait for its result (--no-wait prints the id alone)", tq_cmd_submit},
-    {"job", "ID [--wait]", "show a job (--wait: until it ends)", tq_cmd_job},
-    {"wait", "ID", "wait for a job to end", tq_cmd_wait},
-    {"cancel", "ID", "cancel a queued or running job", tq_cmd_cancel},
+    {"job", "ID [--wait] [--tenant T]", "show a job (--wait: until it ends; --tenant: only if it is T's)",
+     tq_cmd_job},
+    {"wait", "ID [--tenant T]", "wait for a job to end", tq_cmd_wait},
+    {"cancel", "ID [--tenant T]", "cancel a queued or running job", tq_cmd_cancel},
     {"stats", "", "queue depth, jobs by state, workers", tq_cmd_stats},
     {"import",
      "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
@@ -55,6 +59,17 @@ static const tq_cli_command_t s_commands[] = {
      "add|list|show|delete --tenant T [NAME] [--type TYPE] [--plugin ID] [field=value|field=- ...]",
      "named credentials (values masked on every read)", tq_cmd_credential},
     {"plugins", "", "auth plugins the workers loaded", tq_cmd_plugins},
+    {"oauth",
+     "system-client set|show|delete --plugin P [--provider X] [--client-id ID] "
+     "[--client-secret S|-] [--param k=v ...] | tenant-client set|show|enable|disable|delete "
+     "--tenant T ... | client --tenant T --plugin P [--provider X] | authorize --tenant T "
+     "--plugin P [--provider X] [--credential-name N] [--scope S ...] | client-credentials "
+     "--tenant T --plugin P ... | callback URL",
+     "OAuth clients (masked), authorization URLs, completing a pasted callback", tq_cmd_oauth},
+    {"refresh", "--tenant T CREDENTIAL [--force]", "refresh an OAuth credential now",
+     tq_cmd_refresh},
+    {"sweep", "", "refresh every OAuth credential due within oauth.refresh_ahead_s",
+     tq_cmd_sweep},
 };
 
 static void usage(FILE *out)

@@ -73,6 +73,11 @@ TQ_API const char *tq_client_endpoint(const tq_client_t *self);
 TQ_API const char *tq_client_error_code(const tq_client_t *self);
 TQ_API const char *tq_client_error_message(const tq_client_t *self);
 
+/* Scopes this client's STATUS / WAIT / CANCEL to one tenant: jobs of other
+ * tenants are then not_found. NULL (the default) is unscoped: a trusted
+ * service that may see every job it knows the id of. */
+TQ_API void tq_client_set_tenant(tq_client_t *self, const char *tenant);
+
 /* Submits and returns once the job is durable (ACCEPTED). */
 TQ_API int tq_client_submit(tq_client_t *self, const char *tenant, const char *op,
                             const char *payload_json, const tq_submit_opts_t *opts,

@@ -70,6 +70,10 @@ cj=$(toolq --json cancel "$id"); rc=$?
 set -e
 assert_eq cancelled "$(echo "$cj" | jq -r .state)" "cancel ends a running job"
 assert_eq cancelled "$(tq_psql -c "select state from tq_jobs where id='$id'")" "cancel is journaled"
+ida=$(echo "$a" | jq -r .id)
+assert_eq succeeded "$(toolq --json job --tenant acme "$ida" | jq -r .state)" "a tenant-scoped status of its own job"
+assert_eq not_found "$(toolq --json job --tenant other "$ida" | jq -r .error.code)" "another tenant's job is not_found"
+assert_eq not_found "$(toolq --json cancel --tenant other "$id" | jq -r .error.code)" "and cannot be cancelled by another tenant"
 nf=$(toolq --json job 00000000-0000-4000-8000-000000000000 || true)
 assert_eq not_found "$(echo "$nf" | jq -r .error.code)" "unknown job id -> not_found"
 
