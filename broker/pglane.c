@@ -79,7 +79,10 @@ static int open_conn(tq_pglane_t *self, char *errmsg, size_t errlen)
         self->conn = NULL;
         return -1;
     }
-    PQclear(PQexec(self->conn, "SET client_min_messages = warning"));
+    /* Custom plans: the journal starts empty, and a generic plan cached while
+     * it was small (a sequential scan) would stay as it grows. */
+    PQclear(PQexec(self->conn, "SET client_min_messages = warning; "
+                               "SET plan_cache_mode = force_custom_plan"));
     PQsetnonblocking(self->conn, 1);
     self->fd = PQsocket(self->conn);
     watch(self, false);
