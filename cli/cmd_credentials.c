@@ -60,9 +60,13 @@ static void print_list(json_t *r)
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(r, "credentials"), i, c)
-        printf("%-32s %-14s %-12s %s\n", json_string_value(json_object_get(c, "name")),
+        printf("%-32s %-14s %-12s %-16s %-21s %s\n", json_string_value(json_object_get(c, "name")),
                json_string_value(json_object_get(c, "type")),
                json_string_value(json_object_get(c, "plugin")),
+               json_string_value(json_object_get(c, "status")),
+               json_string_value(json_object_get(c, "expires_at"))
+                   ? json_string_value(json_object_get(c, "expires_at"))
+                   : "-",
                json_string_value(json_object_get(c, "updated_at")));
 }
 

@@ -103,8 +103,7 @@ static json_t *callback_payload(const char *url)
     q++;
     size_t qn = strcspn(q, "#");
     json_t *p = json_object();
-    static const char *const keep[] = {"state", "code", "iss", "error", "error_description",
-                                       NULL};
+    static const char *const keep[] = {"state", "code", "iss", "error", "error_description", NULL};
     while (qn > 0) {
         size_t n = 0;
         while (n < qn && q[n] != '&')
@@ -129,8 +128,10 @@ static json_t *callback_payload(const char *url)
 int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
 {
     if (argc < 2)
-        return tq_cli_usage_error("oauth", "usage: oauth system-client|tenant-client|client|"
-                                           "authorize|client-credentials|callback ...%s", "");
+        return tq_cli_usage_error("oauth",
+                                  "usage: oauth system-client|tenant-client|client|"
+                                  "authorize|client-credentials|callback ...%s",
+                                  "");
     const char *area = argv[1];
     int first = 2;
     const char *action = NULL;
@@ -218,8 +219,8 @@ out:
     {
         const char *k;
         json_t *v;
-        json_object_foreach(params, k, v) memset((char *)json_string_value(v), 0,
-                                                 json_string_length(v));
+        json_object_foreach(params, k, v)
+            memset((char *)json_string_value(v), 0, json_string_length(v));
     }
     json_decref(params);
     json_decref(scopes);
@@ -243,8 +244,8 @@ int tq_cmd_refresh(tq_cli_t *cli, int argc, char **argv)
     if (!tenant || !name)
         return tq_cli_usage_error("refresh", "usage: refresh --tenant T CREDENTIAL [--force]%s",
                                   "");
-    return run(cli, tenant, "refresh",
-               json_pack("{s:s,s:b}", "credential", name, "force", force), NULL);
+    return run(cli, tenant, "refresh", json_pack("{s:s,s:b}", "credential", name, "force", force),
+               NULL);
 }
 
 int tq_cmd_sweep(tq_cli_t *cli, int argc, char **argv)

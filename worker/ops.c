@@ -20,6 +20,20 @@ extern const tq_op_t tq_op_credential_list;
 extern const tq_op_t tq_op_credential_get;
 extern const tq_op_t tq_op_credential_delete;
 extern const tq_op_t tq_op_plugins_list;
+extern const tq_op_t tq_op_oauth_system_client_set;
+extern const tq_op_t tq_op_oauth_system_client_show;
+extern const tq_op_t tq_op_oauth_system_client_delete;
+extern const tq_op_t tq_op_oauth_tenant_client_set;
+extern const tq_op_t tq_op_oauth_tenant_client_show;
+extern const tq_op_t tq_op_oauth_tenant_client_enable;
+extern const tq_op_t tq_op_oauth_tenant_client_disable;
+extern const tq_op_t tq_op_oauth_tenant_client_delete;
+extern const tq_op_t tq_op_oauth_client;
+extern const tq_op_t tq_op_oauth_authorize;
+extern const tq_op_t tq_op_oauth_exchange;
+extern const tq_op_t tq_op_oauth_client_credentials;
+extern const tq_op_t tq_op_refresh;
+extern const tq_op_t tq_op_refresh_sweep;
 extern const tq_op_t tq_op_test_fail;
 
 static const tq_op_t *const s_ops[] = {
@@ -39,6 +53,20 @@ static const tq_op_t *const s_ops[] = {
     &tq_op_credential_get,
     &tq_op_credential_delete,
     &tq_op_plugins_list,
+    &tq_op_oauth_system_client_set,
+    &tq_op_oauth_system_client_show,
+    &tq_op_oauth_system_client_delete,
+    &tq_op_oauth_tenant_client_set,
+    &tq_op_oauth_tenant_client_show,
+    &tq_op_oauth_tenant_client_enable,
+    &tq_op_oauth_tenant_client_disable,
+    &tq_op_oauth_tenant_client_delete,
+    &tq_op_oauth_client,
+    &tq_op_oauth_authorize,
+    &tq_op_oauth_exchange,
+    &tq_op_oauth_client_credentials,
+    &tq_op_refresh,
+    &tq_op_refresh_sweep,
     &tq_op_test_fail,
     NULL,
 };

@@ -31,19 +31,19 @@ typedef struct {
     const char *token_url;
     const char *revocation_url;
     const char *issuer;
-    const char *scope;             /* default scopes, space-separated */
-    const char *scope_separator;   /* NULL = " " */
-    const char *token_auth_method; /* client_secret_basic | client_secret_post | none */
-    const char *body_format;       /* form | json */
-    const char *pkce;              /* "S256" or "none" */
-    const char *refresh_ahead_s;   /* NULL = the host's oauth.refresh_ahead_s */
-    const char *tenant;            /* default {tenant} (microsoft) */
+    const char *scope;                  /* default scopes, space-separated */
+    const char *scope_separator;        /* NULL = " " */
+    const char *token_auth_method;      /* client_secret_basic | client_secret_post | none */
+    const char *body_format;            /* form | json */
+    const char *pkce;                   /* "S256" or "none" */
+    const char *refresh_ahead_s;        /* NULL = the host's oauth.refresh_ahead_s */
+    const char *tenant;                 /* default {tenant} (microsoft) */
     const char *const *authorize_extra; /* {name, value, ..., NULL} */
     const char *const *token_extra;
     const char *nested_token_path; /* token fields under this object when absent on top */
-    const char *const *meta_paths;  /* dotted paths kept as meta.<path> */
-    int ok_field;                   /* Slack: {"ok": false, "error": ...} in HTTP 200 */
-    const char *const *error_map;   /* {provider code, RFC 6749 code, ..., NULL} */
+    const char *const *meta_paths; /* dotted paths kept as meta.<path> */
+    int ok_field;                  /* Slack: {"ok": false, "error": ...} in HTTP 200 */
+    const char *const *error_map;  /* {provider code, RFC 6749 code, ..., NULL} */
 } kit_profile_t;
 
 /* --- buffer ------------------------------------------------------------------ */
@@ -236,8 +236,7 @@ static KIT_UNUSED int kit_defaults(const kit_profile_t *pr, tq_plugin_output_t *
 /* --- authorization URL (RFC 6749 §4.1.1, RFC 7636 §4.3) -------------------------- */
 
 static KIT_UNUSED int kit_build_authorize_url(const tq_plugin_kv_t *p, size_t n,
-                                              tq_plugin_output_t *out, char *errbuf,
-                                              size_t errlen)
+                                              tq_plugin_output_t *out, char *errbuf, size_t errlen)
 {
     const char *url = kit_get_nonempty(p, n, "authorize_url");
     const char *client_id = kit_get_nonempty(p, n, "client_id");
@@ -357,8 +356,7 @@ static KIT_UNUSED int kit_put_body(json_t *fields, const char *format, tq_plugin
 }
 
 static KIT_UNUSED int kit_build_token_request(const tq_plugin_kv_t *p, size_t n,
-                                              tq_plugin_output_t *out, char *errbuf,
-                                              size_t errlen)
+                                              tq_plugin_output_t *out, char *errbuf, size_t errlen)
 {
     const char *grant = kit_get_nonempty(p, n, "grant_type");
     const char *url = kit_get_nonempty(p, n, "token_url");
@@ -405,8 +403,9 @@ static KIT_UNUSED int kit_build_token_request(const tq_plugin_kv_t *p, size_t n,
     int rc = kit_url_template(&u, url, p, n, errbuf, errlen);
     if (!rc && u.oom) rc = kit_fail(errbuf, errlen, "out of memory");
     if (!rc) rc = kit_client_auth(p, n, fields, out, errbuf, errlen);
-    if (!rc) rc = kit_put(out, "method", "POST") || kit_put(out, "url", u.p) ||
-                  kit_put(out, "header", "Accept: application/json");
+    if (!rc)
+        rc = kit_put(out, "method", "POST") || kit_put(out, "url", u.p) ||
+             kit_put(out, "header", "Accept: application/json");
     if (!rc) rc = kit_put_body(fields, kit_get(p, n, "body_format"), out, errbuf, errlen);
     kb_wipe(&u);
     kit_wipe_json(fields);
@@ -456,8 +455,7 @@ static KIT_UNUSED json_t *kit_parse_body(const tq_plugin_response_t *r)
     json_t *doc = r->body_len ? json_loadb((const char *)r->body, r->body_len, 0, NULL) : NULL;
     if (json_is_object(doc)) return doc;
     json_decref(doc);
-    if (r->body_len && memchr(r->body, '=', r->body_len) && r->body[0] != '{' &&
-        r->body[0] != '<')
+    if (r->body_len && memchr(r->body, '=', r->body_len) && r->body[0] != '{' && r->body[0] != '<')
         return kit_parse_form(r->body, r->body_len);
     return NULL;
 }
@@ -609,8 +607,7 @@ done:
 /* --- revocation (RFC 7009 §2.1) ------------------------------------------------------ */
 
 static KIT_UNUSED int kit_build_revoke_request(const tq_plugin_kv_t *p, size_t n,
-                                               tq_plugin_output_t *out, char *errbuf,
-                                               size_t errlen)
+                                               tq_plugin_output_t *out, char *errbuf, size_t errlen)
 {
     const char *url = kit_get_nonempty(p, n, "revocation_url");
     const char *token = kit_get_nonempty(p, n, "token");
@@ -673,24 +670,31 @@ static KIT_UNUSED int kit_parse_discovery_response(const tq_plugin_response_t *r
         json_decref(doc);
         return kit_fail(errbuf, errlen, "the discovery document is not a JSON object");
     }
-    static const char *const map[] = {"issuer", "issuer", "authorization_endpoint",
-                                      "authorize_url", "token_endpoint", "token_url",
-                                      "revocation_endpoint", "revocation_url", NULL};
+    static const char *const map[] = {"issuer",
+                                      "issuer",
+                                      "authorization_endpoint",
+                                      "authorize_url",
+                                      "token_endpoint",
+                                      "token_url",
+                                      "revocation_endpoint",
+                                      "revocation_url",
+                                      NULL};
     int rc = 0;
     for (size_t i = 0; map[i]; i += 2) {
         const char *v = json_string_value(json_object_get(doc, map[i]));
         if (v && *v) rc |= kit_put(out, map[i + 1], v);
     }
-    rc |= kit_put(out, "iss_parameter_supported",
-                  json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"))
-                      ? "1"
-                      : "0");
+    rc |= kit_put(
+        out, "iss_parameter_supported",
+        json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported")) ? "1"
+                                                                                             : "0");
     const json_t *m = json_object_get(doc, "code_challenge_methods_supported");
     if (json_is_array(m)) {
         int s256 = 0;
         size_t i;
         json_t *e;
-        json_array_foreach(m, i, e) s256 |= json_is_string(e) && !strcmp(json_string_value(e), "S256");
+        json_array_foreach(m, i, e) s256 |=
+            json_is_string(e) && !strcmp(json_string_value(e), "S256");
         rc |= kit_put(out, "pkce", s256 ? "S256" : "none");
     }
     const json_t *am = json_object_get(doc, "token_endpoint_auth_methods_supported");
@@ -736,28 +740,28 @@ static KIT_UNUSED int kit_apply_bearer(const tq_plugin_request_t *req,
 }
 
 /* The plugin table of a kit-based plugin. Hooks not given default to the kit. */
-#define KIT_PLUGIN(ID, VERSION, PROVIDERS, APPLY, DEFAULTS, AUTHZ, TOKEN, PARSE, REVOKE, DISC, \
-                   PDISC)                                                                     \
-    static const char *const KIT_TYPES[] = {"oauth2", NULL};                                  \
-    static const tq_plugin_t KIT_PLUGIN_DEF = {                                               \
-        .abi_version = TQ_PLUGIN_ABI_VERSION,                                                 \
-        .struct_size = sizeof(tq_plugin_t),                                                   \
-        .id = ID,                                                                             \
-        .version = VERSION,                                                                   \
-        .providers = PROVIDERS,                                                               \
-        .credential_types = KIT_TYPES,                                                        \
-        .apply_auth = APPLY,                                                                  \
-        .build_authorize_url = AUTHZ,                                                         \
-        .build_token_request = TOKEN,                                                         \
-        .parse_token_response = PARSE,                                                        \
-        .oauth_defaults = DEFAULTS,                                                           \
-        .build_revoke_request = REVOKE,                                                       \
-        .build_discovery_request = DISC,                                                      \
-        .parse_discovery_response = PDISC,                                                    \
-    };                                                                                        \
-    TQ_PLUGIN_EXPORT const tq_plugin_t *toolq_plugin_entry(void)                              \
-    {                                                                                         \
-        return &KIT_PLUGIN_DEF;                                                               \
+#define KIT_PLUGIN(ID, VERSION, PROVIDERS, APPLY, DEFAULTS, AUTHZ, TOKEN, PARSE, REVOKE, DISC,     \
+                   PDISC)                                                                          \
+    static const char *const KIT_TYPES[] = {"oauth2", NULL};                                       \
+    static const tq_plugin_t KIT_PLUGIN_DEF = {                                                    \
+        .abi_version = TQ_PLUGIN_ABI_VERSION,                                                      \
+        .struct_size = sizeof(tq_plugin_t),                                                        \
+        .id = ID,                                                                                  \
+        .version = VERSION,                                                                        \
+        .providers = PROVIDERS,                                                                    \
+        .credential_types = KIT_TYPES,                                                             \
+        .apply_auth = APPLY,                                                                       \
+        .build_authorize_url = AUTHZ,                                                              \
+        .build_token_request = TOKEN,                                                              \
+        .parse_token_response = PARSE,                                                             \
+        .oauth_defaults = DEFAULTS,                                                                \
+        .build_revoke_request = REVOKE,                                                            \
+        .build_discovery_request = DISC,                                                           \
+        .parse_discovery_response = PDISC,                                                         \
+    };                                                                                             \
+    TQ_PLUGIN_EXPORT const tq_plugin_t *toolq_plugin_entry(void)                                   \
+    {                                                                                              \
+        return &KIT_PLUGIN_DEF;                                                                    \
     }
 
 #endif

@@ -24,7 +24,7 @@ AS="http://127.0.0.1:$AP"; MS="http://127.0.0.1:$MP"
 REDIRECT="http://127.0.0.1:8765/oauth/callback"
 PEER_PIDS=()
 stop_peers() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'rc=$?; stop_peers; (exit $rc); tq_cleanup' EXIT
+trap 'rc=$?; stop_peers; cp "$TQ_DIR/broker.log" "${TOOLQ_OAUTH_KEEP_LOG:-/dev/null}" 2>/dev/null; (exit $rc); tq_cleanup' EXIT
 PORT=$AP REDIRECT=$REDIRECT AT_TTL=5 node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log" 2>&1 &
 PEER_PIDS+=($!)
 PORT=$MP node "$PEERS/mock.mjs" >"$TQ_DIR/mock.log" 2>&1 &
@@ -82,7 +82,7 @@ check "the server redirected to the callback with code and iss" bash -c "grep -q
 res=$(toolq --json oauth callback "$cb" || true); echo "callback: $res" | sed -E "s/(code=)[^&]*/\1.../"
 assert_eq true "$(jq -r .connected <<<"$res")" "callback stored a credential"
 assert_eq true "$(jq -r .refresh_token <<<"$res")" "a refresh token was issued (offline_access + consent)"
-assert_eq oauth2 "$(toolq --json credential list --tenant $T | jq -r '.credentials[] | select(.name=="me") | .type')" \
+assert_eq oauth2 "$(toolq --json credential list --tenant $T | jq -r '.result.credentials[] | select(.name=="me") | .type')" \
   "credential me is oauth2"
 assert_eq active "$(tq_psql -c "SELECT status FROM tq_credentials WHERE name='me'")" "status active"
 assert_eq oauth_state_used "$(ec oauth callback "$cb")" "state replay refused"
@@ -119,14 +119,18 @@ assert_eq refreshed "$(tq_psql -c "SELECT last_refresh_outcome FROM tq_credentia
   "the refresh was recorded"
 
 # --- 50 concurrent refresh jobs -> exactly one token request ---------------
-before=$(curl -s "$AS/__stats" | jq .refresh)
+before=$(curl -s "$AS/__stats" | jq .token) # every POST /token in this window is a refresh
 exp=$(tq_psql -c "SELECT (extract(epoch from expires_at)*1000)::bigint FROM tq_credentials WHERE name='me'")
 old_ct=$(tq_psql -c "SELECT encrypted_data FROM tq_credentials WHERE name='me'")
+jobs_pids=()
 for i in $(seq 1 50); do
-  toolq submit refresh --tenant $T --payload-json "{\"credential\":\"me\",\"expires_at_ms\":$exp}" >/dev/null 2>&1 &
+  toolq --json submit refresh --tenant $T --payload-json "{\"credential\":\"me\",\"expires_at_ms\":$exp}" >"$TQ_DIR/r.$i" 2>&1 &
+  jobs_pids+=($!)
 done
-wait
-after=$(curl -s "$AS/__stats" | jq .refresh)
+wait "${jobs_pids[@]}" || true
+outcomes=$(cat "$TQ_DIR"/r.* | jq -r '.result.outcome // .error.code' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+echo "# 50 refresh jobs: $outcomes"
+after=$(curl -s "$AS/__stats" | jq .token)
 assert_eq 1 "$((after - before))" "50 concurrent refresh jobs made one token request"
 new_ct=$(tq_psql -c "SELECT encrypted_data FROM tq_credentials WHERE name='me'")
 check "the rotated tokens were persisted" test "$old_ct" != "$new_ct"
@@ -145,7 +149,7 @@ mk() { # name refresh_token expires_in_seconds
 mk dead revoked-rt-1 30
 r=$(ec refresh --tenant $T dead)
 assert_eq oauth_invalid_grant "$r" "invalid_grant fails the refresh"
-assert_eq reauth_required "$(toolq --json credential list --tenant $T | jq -r '.credentials[] | select(.name=="dead") | .status')" \
+assert_eq reauth_required "$(toolq --json credential list --tenant $T | jq -r '.result.credentials[] | select(.name=="dead") | .status')" \
   "status reauth_required, visible in credential list"
 assert_eq 1 "$(tq_psql -c "SELECT count(*) FROM tq_credential_refreshes r JOIN tq_credentials c ON c.id=r.credential_id WHERE c.name='dead' AND r.outcome='reauth_required'")" \
   "the attempt was recorded"

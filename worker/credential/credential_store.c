@@ -105,7 +105,8 @@ tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const c
 {
     const char *p[] = {tenant_id, name};
     PGresult *r = tq_pg_exec(db, err,
-                             "SELECT id, type, plugin_id, status, encrypted_data FROM "
+                             "SELECT id, type, plugin_id, status, encrypted_data, "
+                             "(extract(epoch from expires_at) * 1000)::bigint FROM "
                              "tq_credentials WHERE tenant_id = $1 AND name = $2",
                              2, p);
     if (!r) return NULL;
@@ -121,6 +122,7 @@ tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const c
     c->type = dup(PQgetvalue(r, 0, 1));
     c->plugin_id = dup(PQgetvalue(r, 0, 2));
     c->status = dup(PQgetvalue(r, 0, 3));
+    c->expires_at_ms = PQgetisnull(r, 0, 5) ? 0 : atoll(PQgetvalue(r, 0, 5));
     tq_aad_t aad = {tenant_id, TABLE, COLUMN, c->id};
     char *plain = tq_vault_open_text(vault, &aad, PQgetvalue(r, 0, 4), err);
     PQclear(r);

@@ -19,7 +19,8 @@ typedef struct {
     char *type;
     char *plugin_id;
     char *status;
-    json_t *fields; /* {name: string}; secrets in clear */
+    json_t *fields;        /* {name: string}; secrets in clear */
+    long long expires_at_ms; /* Unix ms; 0 when the credential does not expire */
 } tq_credential_t;
 
 /* Inserts; fields (object of strings) sealed. Errors: credential_exists,

@@ -20,6 +20,7 @@
 #include "invoke_args.h"
 #include "invoke_buf.h"
 #include "invoke_call.h"
+#include "invoke_oauth.h"
 #include "invoke_request.h"
 #include "invoke_result.h"
 #include "log.h"
@@ -37,7 +38,12 @@ typedef struct {
     size_t nsecrets;
     size_t excerpt_bytes;
     int64_t start_ms;
+    int oauth_flags;    /* TQ_INVOKE_OAUTH_*: refreshes already done for this job */
+    char *oauth_cred;   /* the oauth2 credential used, for a refresh on 401 */
+    long long oauth_loaded_ms;
 } invoke_state_t;
+
+static void invoke_run(tq_job_t *job, int oauth_flags);
 
 /* One guard per process, from ssrf.allow (immutable, shared by transfers). */
 static tq_ssrf_t *s_guard;
@@ -64,6 +70,7 @@ static void add_secret(invoke_state_t *st, const char *s)
 static void state_free(invoke_state_t *st)
 {
     tq_invoke_call_destroy(&st->call);
+    free(st->oauth_cred);
     for (size_t i = 0; i < st->nsecrets; i++) {
         memset(st->secrets[i], 0, strlen(st->secrets[i]));
         free(st->secrets[i]);
@@ -84,6 +91,18 @@ static void on_call_done(tq_invoke_call_t *call, void *arg)
     const tq_http_response_t *r = tq_invoke_call_response(call);
     int attempts = tq_invoke_call_attempts(call);
     tq_job_on_drop(job, NULL, NULL);
+    if (!tq_error_is_set(&r->error) && st->oauth_cred &&
+        !(st->oauth_flags & TQ_INVOKE_OAUTH_RETRY) && tq_invoke_oauth_wants_retry(r)) {
+        /* RFC 6750 §3.1 invalid_token: one refresh, one retry */
+        char *name = st->oauth_cred;
+        long long loaded = st->oauth_loaded_ms;
+        int flags = st->oauth_flags;
+        st->oauth_cred = NULL;
+        state_free(st);
+        tq_invoke_oauth_retry(job, name, loaded, flags, invoke_run);
+        free(name);
+        return;
+    }
     if (tq_error_is_set(&r->error)) {
         char msg[TQ_ERROR_MSG_MAX + 64];
         snprintf(msg, sizeof msg, "%s (after %d attempt%s)", r->error.message, attempts,
@@ -166,7 +185,24 @@ static int authenticate(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *
     return rc;
 }
 
-/* Inline provider credentials (credentials_str) -> plugin type + fields. */
+static long long unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Remembers an oauth2 credential for a refresh on 401. */
+static void note_oauth(invoke_state_t *st, const tq_credential_t *c)
+{
+    if (strcmp(c->type, "oauth2")) return;
+    free(st->oauth_cred);
+    st->oauth_cred = strdup(c->name);
+    st->oauth_loaded_ms = unix_ms();
+}
+
+/* Inline provider credentials (credentials_str) -> plugin type + fields.
+ * 1 when deferred by an OAuth pre-use refresh. */
 static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *req, PGconn *db,
                          tq_vault_t *vault, const json_t *creds, tq_error_t *err)
 {
@@ -179,6 +215,11 @@ static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t 
         tq_credential_t *c =
             tq_credential_store_load(db, vault, tq_job_tenant_uuid(job), name, err);
         if (!c) return -1;
+        if (tq_invoke_oauth_before_use(job, c, st->oauth_flags, invoke_run)) {
+            tq_credential_free(&c);
+            return 1; /* deferred: the invoke restarts after the refresh */
+        }
+        note_oauth(st, c);
         int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, err);
         tq_credential_free(&c);
         return rc;
@@ -210,6 +251,11 @@ static void fail(tq_job_t *job, invoke_state_t *st, const tq_error_t *err, bool 
 }
 
 static void invoke_start(tq_job_t *job)
+{
+    invoke_run(job, 0);
+}
+
+static void invoke_run(tq_job_t *job, int oauth_flags)
 {
     json_t *pl = tq_job_payload(job);
     tq_config_t *cfg = tq_job_config(job);
@@ -247,6 +293,7 @@ static void invoke_start(tq_job_t *job)
     if (!st) abort();
     st->job = job;
     st->start_ms = tq_now_ms();
+    st->oauth_flags = oauth_flags;
     if (!bundle) {
         tq_error_set(&err, "tool_not_found", "provider %s has no tool %s", provider, tool);
         goto failed;
@@ -268,13 +315,20 @@ static void invoke_start(tq_job_t *job)
         tq_credential_t *c =
             tq_credential_store_load(db, vault, tq_job_tenant_uuid(job), cred_name, &err);
         if (!c) goto failed;
+        if (tq_invoke_oauth_before_use(job, c, st->oauth_flags, invoke_run)) {
+            tq_credential_free(&c);
+            goto deferred;
+        }
+        note_oauth(st, c);
         int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, &err);
         tq_credential_free(&c);
         if (rc) goto failed;
     } else {
         creds = tq_provider_open_creds(vault, tq_job_tenant_uuid(job), prov->id,
                                        prov->credentials, &err);
-        if (!creds || provider_auth(job, st, req, db, vault, creds, &err)) goto failed;
+        int pa = creds ? provider_auth(job, st, req, db, vault, creds, &err) : -1;
+        if (pa > 0) goto deferred;
+        if (pa) goto failed;
     }
 
     tq_invoke_call_opts_t o = {0};
@@ -299,6 +353,13 @@ static void invoke_start(tq_job_t *job)
     json_decref(creds);
     tq_job_on_drop(job, on_drop, st);
     st->call = tq_invoke_call_start(tq_job_loop(job), req, &o, on_call_done, st);
+    return;
+
+deferred: /* an OAuth refresh runs first; invoke_run starts again after it */
+    json_decref(coerced);
+    json_decref(creds);
+    tq_invoke_request_destroy(&req);
+    state_free(st);
     return;
 
 failed:

@@ -1,0 +1,100 @@
+/* invoke_oauth.c — the refresh-before-use and refresh-on-401 hooks of the
+ * invoke op. Owns no SQL (the refresh engine does). Never logs a token. */
+#include "invoke_oauth.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "oauth/oauth_refresh.h"
+
+typedef struct {
+    tq_job_t *job;
+    tq_oauth_refresh_t *r;
+    tq_invoke_restart_fn *restart;
+    int flags;
+    long long expires_at_ms;
+} pending_t;
+
+static long long unix_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void on_drop(tq_job_t *job, void *arg)
+{
+    (void)job;
+    pending_t *p = arg;
+    tq_oauth_refresh_cancel(&p->r);
+    free(p);
+}
+
+static void on_refreshed(const tq_oauth_refresh_result_t *res, void *arg)
+{
+    pending_t *p = arg;
+    tq_job_t *job = p->job;
+    tq_job_on_drop(job, NULL, NULL);
+    int flags = p->flags;
+    tq_invoke_restart_fn *restart = p->restart;
+    long long exp = p->expires_at_ms;
+    free(p);
+    /* a transient failure before use: the old token still works until it expires */
+    if (!res->outcome && (res->kind != TQ_OAUTH_TRANSIENT || (exp && exp <= unix_ms()) ||
+                          (flags & TQ_INVOKE_OAUTH_RETRY))) {
+        tq_job_fail_err(job, &res->err, res->retryable);
+        return;
+    }
+    restart(job, flags);
+}
+
+static void start(tq_job_t *job, const tq_oauth_refresh_req_t *req, int flags,
+                  long long expires_at_ms, tq_invoke_restart_fn *restart)
+{
+    pending_t *p = calloc(1, sizeof *p);
+    if (!p) abort();
+    p->job = job;
+    p->flags = flags;
+    p->restart = restart;
+    p->expires_at_ms = expires_at_ms;
+    p->r = tq_oauth_refresh_start(job, req, on_refreshed, p);
+    tq_job_on_drop(job, on_drop, p);
+}
+
+int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credential_t *c, int flags,
+                               tq_invoke_restart_fn *restart)
+{
+    if (strcmp(c->type, "oauth2") || (flags & (TQ_INVOKE_OAUTH_PRE | TQ_INVOKE_OAUTH_RETRY)))
+        return 0;
+    if (!c->expires_at_ms) return 0;
+    long long window = tq_config_int(tq_job_config(job), "oauth.refresh_before_use_s") * 1000;
+    if (c->expires_at_ms > unix_ms() + window) return 0;
+    tq_oauth_refresh_req_t req = {
+        .name = c->name, .window_s = (int)(window / 1000), .expect_expires_ms = c->expires_at_ms};
+    start(job, &req, flags | TQ_INVOKE_OAUTH_PRE, c->expires_at_ms, restart);
+    return 1;
+}
+
+int tq_invoke_oauth_wants_retry(const tq_http_response_t *r)
+{
+    if (r->status != 401) return 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        if (strcasecmp(r->headers[i].name, "www-authenticate")) continue;
+        const char *v = r->headers[i].value;
+        const char *e = strcasestr(v, "error=");
+        if (!e) return 1; /* a 401 that says nothing */
+        return strncasecmp(e + 6, "\"invalid_token\"", 15) == 0 ||
+               strncasecmp(e + 6, "invalid_token", 13) == 0;
+    }
+    return 1;
+}
+
+void tq_invoke_oauth_retry(tq_job_t *job, const char *name, long long loaded_ms, int flags,
+                           tq_invoke_restart_fn *restart)
+{
+    tq_oauth_refresh_req_t req = {
+        .name = name, .force = true, .window_s = 0, .not_before_ms = loaded_ms};
+    start(job, &req, flags | TQ_INVOKE_OAUTH_RETRY, 0, restart);
+}

@@ -1,0 +1,428 @@
+/* oauth_refresh.c — the refresh engine (see oauth_refresh.h for the
+ * locking design). Owns the lease and result statements on tq_credentials
+ * and the inserts into tq_credential_refreshes. Never logs a token. */
+#include "oauth_refresh.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oauth/oauth_client.h"
+#include "oauth/oauth_cred.h"
+#include "oauth/oauth_plugin.h"
+#include "pg.h"
+#include "plugin/plugin_host.h"
+
+#define LEASE_S "60"
+#define WAIT_FIRST_MS 20
+#define WAIT_MAX_MS 250
+#define WAIT_TOTAL_MS 45000
+
+struct tq_oauth_refresh_t {
+    tq_job_t *job;
+    tq_oauth_refresh_req_t req;
+    char *name, *id_arg;
+    tq_oauth_refresh_fn *done;
+    void *arg;
+    char owner[80];
+    char id[37];
+    char cname[256];
+    uint64_t timer;
+    int wait_ms;
+    int64_t started_ms;
+    tq_oauth_call_t *call;
+    const tq_plugin_t *plugin;
+    json_t *params; /* resolved client config + grant (secrets) */
+    json_t *old;    /* the current token set (secrets) */
+    json_t *meta;
+    char *provider;
+};
+
+int64_t tq_oauth_uuid7_ms(const char *u)
+{
+    if (!u || strlen(u) < 13 || u[14] != '7') return 0;
+    char hex[13];
+    memcpy(hex, u, 8);
+    memcpy(hex + 8, u + 9, 4);
+    hex[12] = '\0';
+    return strtoll(hex, NULL, 16);
+}
+
+static void r_free(tq_oauth_refresh_t *r)
+{
+    if (r->timer) tq_loop_cancel(tq_job_loop(r->job), r->timer);
+    tq_oauth_call_cancel(&r->call);
+    tq_oauth_json_wipe(r->params);
+    json_decref(r->params);
+    tq_oauth_json_wipe(r->old);
+    json_decref(r->old);
+    json_decref(r->meta);
+    free(r->provider);
+    free(r->name);
+    free(r->id_arg);
+    free(r);
+}
+
+void tq_oauth_refresh_cancel(tq_oauth_refresh_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    r_free(*self_p);
+    *self_p = NULL;
+}
+
+static void finish(tq_oauth_refresh_t *r, const char *outcome, tq_oauth_kind_t kind,
+                   const tq_error_t *err, bool retryable, const char *expires_at)
+{
+    tq_oauth_refresh_result_t res = {.outcome = outcome, .kind = kind, .retryable = retryable};
+    if (err) res.err = *err;
+    res.summary = json_pack("{s:s,s:s,s:s}", "credential_id", r->id, "credential", r->cname,
+                            "outcome", outcome ? outcome : "failed");
+    if (expires_at) json_object_set_new(res.summary, "expires_at", json_string(expires_at));
+    tq_oauth_refresh_fn *done = r->done;
+    void *arg = r->arg;
+    r_free(r);
+    done(&res, arg);
+    json_decref(res.summary);
+}
+
+static void fail(tq_oauth_refresh_t *r, const tq_error_t *err, tq_oauth_kind_t kind, bool retry)
+{
+    finish(r, NULL, kind, err, retry, NULL);
+}
+
+static void release(tq_oauth_refresh_t *r, PGconn *db)
+{
+    const char *p[] = {tq_job_tenant_uuid(r->job), r->id, r->owner};
+    tq_pg_run(db, NULL,
+              "UPDATE tq_credentials SET refresh_owner = NULL, refresh_lease_until = NULL WHERE "
+              "tenant_id = $1 AND id = $2 AND refresh_owner = $3",
+              3, p);
+}
+
+static int window_s(tq_oauth_refresh_t *r, const char *plugin_id)
+{
+    if (r->req.window_s >= 0) return r->req.window_s;
+    int w = (int)tq_config_int(tq_job_config(r->job), "oauth.refresh_ahead_s");
+    const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
+    json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
+    const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
+    if (o && atoi(o) > 0) w = atoi(o);
+    json_decref(d);
+    return w;
+}
+
+/* Why the row needs no refresh, or NULL. Columns: status, expires_ms,
+ * refreshed_ms, now_ms (text, "" when NULL). */
+static const char *skip_reason(tq_oauth_refresh_t *r, const char *status, const char *expires,
+                               const char *refreshed, const char *now, const char *plugin_id)
+{
+    (void)status;
+    int64_t exp = *expires ? atoll(expires) : 0, ref = *refreshed ? atoll(refreshed) : 0;
+    if (r->req.not_before_ms && ref && ref >= r->req.not_before_ms) return "already_renewed";
+    if (r->req.expect_expires_ms && exp != r->req.expect_expires_ms) return "already_renewed";
+    if (r->req.force) return NULL;
+    if (!exp) return "not_due";
+    if (exp > atoll(now) + (int64_t)window_s(r, plugin_id) * 1000) return "not_due";
+    return NULL;
+}
+
+#define MS(col) "(extract(epoch from " col ") * 1000)::bigint"
+
+static void step_check(tq_oauth_refresh_t *r);
+
+static void on_wait(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_oauth_refresh_t *r = arg;
+    r->timer = 0;
+    step_check(r);
+}
+
+static void wait_again(tq_oauth_refresh_t *r)
+{
+    if (tq_now_ms() - r->started_ms > WAIT_TOTAL_MS) {
+        tq_error_t e = {0};
+        tq_error_set(&e, "oauth_refresh_busy", "another refresh of credential %s is still running",
+                     r->cname);
+        fail(r, &e, TQ_OAUTH_TRANSIENT, true);
+        return;
+    }
+    r->timer = tq_loop_timer(tq_job_loop(r->job), r->wait_ms, on_wait, r);
+    r->wait_ms = r->wait_ms * 3 / 2 > WAIT_MAX_MS ? WAIT_MAX_MS : r->wait_ms * 3 / 2;
+}
+
+/* Stores the outcome of our token request (fenced by the lease) and records
+ * the attempt, in one statement. */
+static int store(tq_oauth_refresh_t *r, PGconn *db, const char *outcome, const char *error_code,
+                 const char *sealed, const char *expires_in, const char *meta, char *expires_at,
+                 size_t expires_len, tq_error_t *err)
+{
+    const char *tenant = tq_job_tenant_uuid(r->job);
+    const char *p[] = {tenant, r->id,      r->owner, outcome, error_code, tq_job_id(r->job),
+                       sealed, expires_in, meta};
+    PGresult *res = tq_pg_exec(
+        db, err,
+        "WITH u AS (UPDATE tq_credentials SET "
+        " encrypted_data = COALESCE($7, encrypted_data),"
+        " expires_at = CASE WHEN $4 <> 'refreshed' THEN expires_at WHEN $8::text IS NULL THEN NULL"
+        "   ELSE now() + make_interval(secs => $8::float8) END,"
+        " refreshed_at = CASE WHEN $4 = 'refreshed' THEN now() ELSE refreshed_at END,"
+        " status = CASE WHEN $4 = 'refreshed' THEN 'active' WHEN $4 = 'reauth_required' THEN"
+        "   'reauth_required' WHEN status = 'active' THEN 'refresh_failing' ELSE status END,"
+        " refresh_failures = CASE WHEN $4 = 'refreshed' THEN 0 ELSE refresh_failures + 1 END,"
+        " last_refresh_at = now(), last_refresh_outcome = $4, last_refresh_error = $5,"
+        " metadata = metadata || COALESCE($9::jsonb, '{}'::jsonb),"
+        " refresh_owner = NULL, refresh_lease_until = NULL, updated_at = now()"
+        " WHERE tenant_id = $1 AND id = $2 AND refresh_owner = $3"
+        " RETURNING id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "AS e)"
+        " INSERT INTO tq_credential_refreshes (credential_id, tenant_id, outcome, error_code, "
+        "job_id)"
+        " SELECT id, $1, $4, $5, $6 FROM u RETURNING (SELECT e FROM u)",
+        9, p);
+    if (!res) return -1;
+    int n = PQntuples(res);
+    if (n == 1 && expires_at) snprintf(expires_at, expires_len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (n != 1)
+        return tq_error_set(err, "oauth_refresh_lease_lost",
+                            "the refresh lease of credential %s expired before the result was "
+                            "stored",
+                            r->cname);
+    return 0;
+}
+
+static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *terr, void *arg)
+{
+    tq_oauth_refresh_t *r = arg;
+    r->call = NULL;
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(r->job, &err);
+    tq_vault_t *vault = db ? tq_job_vault(r->job, &err) : NULL;
+    if (!vault) { /* the lease expires by itself */
+        fail(r, &err, TQ_OAUTH_TRANSIENT, true);
+        return;
+    }
+    char expires[40] = "";
+    if (kind == TQ_OAUTH_OK) {
+        json_t *fields = tq_oauth_cred_fields(tokens, r->old);
+        char *sealed = tq_oauth_cred_seal(vault, tq_job_tenant_uuid(r->job), r->id, fields, &err);
+        tq_oauth_json_wipe(fields);
+        json_decref(fields);
+        json_t *m = tq_oauth_cred_metadata(
+            r->plugin->id, r->provider, json_string_value(json_object_get(r->params, "grant_type")),
+            tokens);
+        json_object_del(m, "grant"); /* unchanged */
+        char *mt = json_dumps(m, JSON_COMPACT);
+        json_decref(m);
+        int rc = sealed ? store(r, db, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens),
+                                mt, expires, sizeof expires, &err)
+                        : -1;
+        free(sealed);
+        free(mt);
+        if (rc) {
+            release(r, db);
+            fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
+            return;
+        }
+        finish(r, "refreshed", TQ_OAUTH_OK, NULL, false, expires[0] ? expires : NULL);
+        return;
+    }
+    const char *outcome = kind == TQ_OAUTH_TERMINAL    ? "reauth_required"
+                          : kind == TQ_OAUTH_TRANSIENT ? "transient"
+                                                       : "failed";
+    tq_error_t serr = {0};
+    if (store(r, db, outcome, terr->code, NULL, NULL, NULL, NULL, 0, &serr)) release(r, db);
+    tq_error_t e = *terr;
+    if (kind == TQ_OAUTH_TERMINAL)
+        tq_error_prefix(
+            &e, "credential %s needs re-authorization (status reauth_required): ", r->cname);
+    fail(r, &e, kind, kind == TQ_OAUTH_TRANSIENT);
+}
+
+static void on_prepared(json_t *params, const tq_error_t *perr, void *arg)
+{
+    tq_oauth_refresh_t *r = arg;
+    r->call = NULL;
+    if (!params) {
+        tq_error_t err = {0};
+        PGconn *db = tq_job_db(r->job, &err);
+        if (db) release(r, db);
+        fail(r, perr, TQ_OAUTH_TRANSIENT, true);
+        return;
+    }
+    r->call =
+        tq_oauth_token(tq_job_loop(r->job), tq_job_config(r->job), r->plugin, params, on_token, r);
+}
+
+/* We hold the lease: build the grant and call the token endpoint. */
+static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
+{
+    tq_error_t err = {0};
+    tq_vault_t *vault = tq_job_vault(r->job, &err);
+    const char *tenant = tq_job_tenant_uuid(r->job);
+    r->old = vault ? tq_oauth_cred_open(vault, tenant, r->id, sealed, &err) : NULL;
+    const char *tier;
+    if (r->old)
+        r->params = tq_oauth_client_resolve(db, vault, tq_job_config(r->job), tenant, r->plugin,
+                                            r->provider, &tier, &err);
+    if (!r->params) {
+        release(r, db);
+        fail(r, &err, TQ_OAUTH_FAILED, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    const char *grant = json_string_value(json_object_get(r->meta, "grant"));
+    if (grant && !strcmp(grant, "client_credentials")) {
+        json_object_set_new(r->params, "grant_type", json_string("client_credentials"));
+    } else {
+        const char *rt = json_string_value(json_object_get(r->old, "refresh_token"));
+        if (!rt) {
+            tq_error_set(&err, "oauth_no_refresh_token",
+                         "credential %s has no refresh token: re-authorize to renew it", r->cname);
+            store(r, db, "failed", err.code, NULL, NULL, NULL, NULL, 0, NULL);
+            fail(r, &err, TQ_OAUTH_FAILED, false);
+            return;
+        }
+        json_object_set_new(r->params, "grant_type", json_string("refresh_token"));
+        json_object_set_new(r->params, "refresh_token", json_string(rt));
+    }
+    r->call = tq_oauth_prepare(tq_job_loop(r->job), tq_job_config(r->job), r->plugin, r->params,
+                               on_prepared, r);
+}
+
+static void step_check(tq_oauth_refresh_t *r)
+{
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(r->job, &err);
+    if (!db) {
+        fail(r, &err, TQ_OAUTH_TRANSIENT, true);
+        return;
+    }
+    const char *tenant = tq_job_tenant_uuid(r->job);
+    const char *key = r->id[0] ? r->id : r->id_arg ? r->id_arg : r->name;
+    const char *p[] = {tenant, key};
+    PGresult *res = tq_pg_exec(
+        db, &err,
+        r->id[0] || r->id_arg
+            ? "SELECT id, name, status, plugin_id, metadata::text, " MS("expires_at") ", " MS(
+                  "refreshed_at") ", " MS("now()") ", COALESCE(refresh_lease_until > now(), false) "
+                                                   "FROM tq_credentials WHERE tenant_id = $1 AND "
+                                                   "id = $2::uuid AND type = 'oauth2'"
+            : "SELECT id, name, status, plugin_id, metadata::text, " MS("expires_at") ", " MS(
+                  "refreshed_at") ", " MS("now()") ", COALESCE(refresh_lease_until > now(), false) "
+                                                   "FROM tq_credentials WHERE tenant_id = $1 AND "
+                                                   "name = $2 AND type = 'oauth2'",
+        2, p);
+    if (!res) {
+        fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        tq_error_set(&err, "credential_not_found", "no oauth2 credential %s", key);
+        fail(r, &err, TQ_OAUTH_FAILED, false);
+        return;
+    }
+    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(r->cname, sizeof r->cname, "%s", PQgetvalue(res, 0, 1));
+    const char *status = PQgetvalue(res, 0, 2);
+    char plugin_id[256]; /* outlives res */
+    snprintf(plugin_id, sizeof plugin_id, "%s", PQgetvalue(res, 0, 3));
+    if (!strcmp(status, "reauth_required")) {
+        PQclear(res);
+        tq_error_set(&err, "oauth_reauth_required",
+                     "credential %s needs re-authorization (toolq oauth authorize)", r->cname);
+        fail(r, &err, TQ_OAUTH_TERMINAL, false);
+        return;
+    }
+    const char *why = skip_reason(r, status, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
+                                  PQgetvalue(res, 0, 7), plugin_id);
+    int leased = PQgetvalue(res, 0, 8)[0] == 't';
+    if (!r->plugin) {
+        r->plugin = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
+        json_decref(r->meta);
+        r->meta = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+        free(r->provider);
+        const char *prov = json_string_value(json_object_get(r->meta, "provider"));
+        r->provider = strdup(prov ? prov : plugin_id);
+    }
+    PQclear(res);
+    if (why) {
+        finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
+        return;
+    }
+    if (!r->plugin || !tq_oauth_plugin_supported(r->plugin)) {
+        tq_error_set(&err, "unknown_credential_type", "no loaded OAuth plugin %s", plugin_id);
+        fail(r, &err, TQ_OAUTH_FAILED, false);
+        return;
+    }
+    if (leased) {
+        wait_again(r);
+        return;
+    }
+    const char *c[] = {tenant, r->id, r->owner};
+    res = tq_pg_exec(
+        db, &err,
+        "UPDATE tq_credentials SET refresh_owner = $3, refresh_lease_until = now() + "
+        "interval '" LEASE_S " seconds' WHERE tenant_id = $1 AND id = $2 AND "
+        "(refresh_lease_until IS NULL OR refresh_lease_until < now()) RETURNING "
+        "encrypted_data, status, " MS("expires_at") ", " MS("refreshed_at") ", " MS("now()"),
+        3, c);
+    if (!res) {
+        fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    if (PQntuples(res) != 1) { /* someone else took it between our read and our claim */
+        PQclear(res);
+        wait_again(r);
+        return;
+    }
+    /* re-read under the lease: renewed meanwhile? */
+    why = skip_reason(r, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+                      PQgetvalue(res, 0, 4), plugin_id);
+    if (why || !strcmp(PQgetvalue(res, 0, 1), "reauth_required")) {
+        PQclear(res);
+        release(r, db);
+        if (why) {
+            finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
+        } else {
+            tq_error_set(&err, "oauth_reauth_required", "credential %s needs re-authorization",
+                         r->cname);
+            fail(r, &err, TQ_OAUTH_TERMINAL, false);
+        }
+        return;
+    }
+    char *sealed = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    step_request(r, db, sealed);
+    free(sealed);
+}
+
+static void on_start(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_oauth_refresh_t *r = arg;
+    r->timer = 0;
+    step_check(r);
+}
+
+tq_oauth_refresh_t *tq_oauth_refresh_start(tq_job_t *job, const tq_oauth_refresh_req_t *req,
+                                           tq_oauth_refresh_fn *done, void *arg)
+{
+    tq_oauth_refresh_t *r = calloc(1, sizeof *r);
+    if (!r) abort();
+    r->job = job;
+    r->req = *req;
+    r->name = req->name ? strdup(req->name) : NULL;
+    r->id_arg = req->id ? strdup(req->id) : NULL;
+    r->req.name = r->name;
+    r->req.id = r->id_arg;
+    r->done = done;
+    r->arg = arg;
+    r->wait_ms = WAIT_FIRST_MS;
+    r->started_ms = tq_now_ms();
+    snprintf(r->cname, sizeof r->cname, "%s", req->name ? req->name : req->id ? req->id : "");
+    snprintf(r->owner, sizeof r->owner, "%s:%d:%p", tq_job_id(job), tq_job_attempt(job), (void *)r);
+    r->timer = tq_loop_timer(tq_job_loop(job), 0, on_start, r);
+    return r;
+}

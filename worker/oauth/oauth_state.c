@@ -1,0 +1,173 @@
+/* oauth_state.c — SQL and crypto of tq_oauth_states. Owns every statement
+ * on that table. Never logs and never returns a state, hash or verifier in
+ * an error message. */
+#include "oauth_state.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keystore.h"
+#include "pg.h"
+
+void tq_oauth_b64url(const unsigned char *p, size_t n, char *out)
+{
+    int len = EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+    while (len > 0 && out[len - 1] == '=')
+        len--;
+    out[len] = '\0';
+    for (int i = 0; i < len; i++) {
+        if (out[i] == '+') out[i] = '-';
+        if (out[i] == '/') out[i] = '_';
+    }
+}
+
+static void sha256_hex(const char *s, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)s, strlen(s), md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int tq_oauth_state_create(PGconn *db, tq_vault_t *vault, const tq_oauth_state_new_t *in,
+                          char state[TQ_OAUTH_B64_256], char challenge[TQ_OAUTH_B64_256],
+                          tq_error_t *err)
+{
+    unsigned char rnd[32], vrnd[32];
+    if (RAND_bytes(rnd, sizeof rnd) != 1 || RAND_bytes(vrnd, sizeof vrnd) != 1)
+        return tq_error_set(err, "crypto_error", "no random bytes for the OAuth state");
+    tq_oauth_b64url(rnd, sizeof rnd, state);
+    char hash[65];
+    sha256_hex(state, hash);
+    char *sealed = NULL;
+    challenge[0] = '\0';
+    if (in->pkce) {
+        char verifier[TQ_OAUTH_B64_256];
+        tq_oauth_b64url(vrnd, sizeof vrnd, verifier);
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        SHA256((const unsigned char *)verifier, strlen(verifier), md);
+        tq_oauth_b64url(md, sizeof md, challenge);
+        tq_aad_t aad = {in->tenant_id, "tq_oauth_states", "code_verifier", hash};
+        sealed = tq_vault_seal_text(vault, &aad, verifier, err);
+        memset(verifier, 0, sizeof verifier);
+        if (!sealed) return -1;
+    }
+    memset(vrnd, 0, sizeof vrnd);
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%d", in->ttl_s > 0 ? in->ttl_s : 600);
+    const char *p[] = {hash,
+                       in->tenant_id,
+                       in->plugin_id,
+                       in->provider,
+                       sealed,
+                       in->redirect_uri,
+                       in->scopes ? in->scopes : "",
+                       in->credential_name,
+                       in->issuer,
+                       in->iss_required ? "true" : "false",
+                       ttl};
+    int rc = tq_pg_run(db, err,
+                       "INSERT INTO tq_oauth_states (state_hash, tenant_id, plugin_id, provider, "
+                       "code_verifier, redirect_uri, scopes, credential_name, issuer, "
+                       "iss_required, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                       "$10::boolean, now() + make_interval(secs => $11::int))",
+                       11, p);
+    free(sealed);
+    /* housekeeping: states long past their expiry are useless */
+    if (rc == 0)
+        tq_pg_run(db, NULL,
+                  "DELETE FROM tq_oauth_states WHERE expires_at < now() - interval '1 day'", 0,
+                  NULL);
+    return rc;
+}
+
+static char *dup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d) abort();
+    return d;
+}
+
+tq_oauth_state_t *tq_oauth_state_consume(PGconn *db, tq_vault_t *vault, const char *state,
+                                         tq_error_t *err)
+{
+    if (!state || !*state || strlen(state) > 512) {
+        tq_error_set(err, "oauth_state_invalid", "the callback carries no valid state");
+        return NULL;
+    }
+    char hash[65];
+    sha256_hex(state, hash);
+    const char *p[] = {hash};
+    PGresult *r = tq_pg_exec(db, err,
+                             "UPDATE tq_oauth_states SET used_at = now() WHERE state_hash = $1 "
+                             "AND used_at IS NULL RETURNING tenant_id, plugin_id, provider, "
+                             "code_verifier, redirect_uri, scopes, credential_name, issuer, "
+                             "iss_required, expires_at < now()",
+                             1, p);
+    if (!r) return NULL;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        r = tq_pg_exec(db, err, "SELECT 1 FROM tq_oauth_states WHERE state_hash = $1", 1, p);
+        if (!r) return NULL;
+        int known = PQntuples(r) == 1;
+        PQclear(r);
+        if (known)
+            tq_error_set(err, "oauth_state_used",
+                         "this authorization was already completed (the state is single use)");
+        else
+            tq_error_set(err, "oauth_state_invalid",
+                         "unknown state: the callback does not match an authorization started "
+                         "here");
+        return NULL;
+    }
+    if (PQgetvalue(r, 0, 9)[0] == 't') {
+        PQclear(r);
+        tq_error_set(err, "oauth_state_expired",
+                     "the authorization took too long (the state expired); start again");
+        return NULL;
+    }
+    tq_oauth_state_t *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    snprintf(s->tenant_id, sizeof s->tenant_id, "%s", PQgetvalue(r, 0, 0));
+    s->plugin_id = dup(PQgetvalue(r, 0, 1));
+    s->provider = dup(PQgetvalue(r, 0, 2));
+    s->redirect_uri = dup(PQgetvalue(r, 0, 4));
+    s->scopes = dup(PQgetvalue(r, 0, 5));
+    s->credential_name = dup(PQgetvalue(r, 0, 6));
+    s->issuer = PQgetisnull(r, 0, 7) ? NULL : dup(PQgetvalue(r, 0, 7));
+    s->iss_required = PQgetvalue(r, 0, 8)[0] == 't';
+    if (!PQgetisnull(r, 0, 3)) {
+        tq_aad_t aad = {s->tenant_id, "tq_oauth_states", "code_verifier", hash};
+        if (tq_keystore_ensure_tenant(db, vault, s->tenant_id, err) == 0)
+            s->code_verifier = tq_vault_open_text(vault, &aad, PQgetvalue(r, 0, 3), err);
+        if (!s->code_verifier) {
+            PQclear(r);
+            tq_oauth_state_free(&s);
+            return NULL;
+        }
+    }
+    PQclear(r);
+    return s;
+}
+
+void tq_oauth_state_free(tq_oauth_state_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    tq_oauth_state_t *s = *self_p;
+    if (s->code_verifier) {
+        memset(s->code_verifier, 0, strlen(s->code_verifier));
+        free(s->code_verifier);
+    }
+    free(s->plugin_id);
+    free(s->provider);
+    free(s->redirect_uri);
+    free(s->scopes);
+    free(s->credential_name);
+    free(s->issuer);
+    free(s);
+    *self_p = NULL;
+}

@@ -1,0 +1,263 @@
+/* op_refresh.c — the `refresh` op ({credential | credential_id, force?,
+ * expires_at_ms?} -> {credential_id, credential, outcome, expires_at}) over
+ * the single-flight engine (oauth_refresh.h), and `refresh.sweep` ({} ->
+ * counts): finds oauth2 credentials expiring within oauth.refresh_ahead_s
+ * (per-plugin override), in every tenant, and submits one `refresh` job per
+ * credential to the broker frontend through libtoolq, with idempotency key
+ * "refresh:<credential id>:<expires_at ms>" so overlapping sweeps and
+ * on-demand refreshes never refresh twice; at most
+ * oauth.sweep_max_in_flight jobs in flight; the client is polled from loop
+ * timers, never blocking the worker. Never reads or returns a token. */
+#include "op.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ids.h"
+#include "log.h"
+#include "oauth/oauth_plugin.h"
+#include "oauth/oauth_refresh.h"
+#include "pg.h"
+#include "plugin/plugin_host.h"
+#include "toolq/client.h"
+
+#define TQ_SWEEP_MAX_ROWS 200000
+#define TQ_SWEEP_POLL_MS 2
+
+/* --- refresh ------------------------------------------------------------------------- */
+
+static void refresh_drop(tq_job_t *job, void *arg)
+{
+    (void)job;
+    tq_oauth_refresh_t *r = arg;
+    tq_oauth_refresh_cancel(&r);
+}
+
+static void refresh_done(const tq_oauth_refresh_result_t *res, void *arg)
+{
+    tq_job_t *job = arg;
+    tq_job_on_drop(job, NULL, NULL);
+    if (res->outcome)
+        tq_job_done(job, json_incref(res->summary));
+    else
+        tq_job_fail_err(job, &res->err, res->retryable);
+}
+
+static void refresh_start(tq_job_t *job)
+{
+    json_t *pl = tq_job_payload(job);
+    tq_oauth_refresh_req_t req = {.window_s = -1};
+    req.name = json_string_value(json_object_get(pl, "credential"));
+    req.id = json_string_value(json_object_get(pl, "credential_id"));
+    req.force = json_is_true(json_object_get(pl, "force"));
+    json_t *exp = json_object_get(pl, "expires_at_ms");
+    if (json_is_integer(exp)) req.expect_expires_ms = json_integer_value(exp);
+    if ((!req.name || !*req.name) && (!req.id || !tq_uuid_valid(req.id))) {
+        tq_job_fail(job, "invalid_argument",
+                    "refresh needs {\"credential\": NAME} or "
+                    "{\"credential_id\": UUID}",
+                    false);
+        return;
+    }
+    if (req.name && !*req.name) req.name = NULL;
+    /* renewed after this job was submitted = already renewed (job ids are UUIDv7) */
+    req.not_before_ms = tq_oauth_uuid7_ms(tq_job_id(job));
+    tq_oauth_refresh_t *r = tq_oauth_refresh_start(job, &req, refresh_done, job);
+    tq_job_on_drop(job, refresh_drop, r);
+}
+
+/* --- refresh.sweep -------------------------------------------------------------------- */
+
+typedef struct {
+    tq_job_t *job;
+    tq_client_t *client;
+    PGresult *rows;
+    int next, total, in_flight, max_in_flight;
+    int submitted, duplicates, refreshed, skipped, failed, rejected;
+    uint64_t timer;
+    int64_t deadline_ms;
+} sweep_t;
+
+static void sweep_free(sweep_t *s)
+{
+    if (s->timer) tq_loop_cancel(tq_job_loop(s->job), s->timer);
+    tq_client_destroy(&s->client);
+    PQclear(s->rows);
+    free(s);
+}
+
+static void sweep_drop(tq_job_t *job, void *arg)
+{
+    (void)job;
+    sweep_free(arg);
+}
+
+static void sweep_finish(sweep_t *s, bool timed_out)
+{
+    tq_job_t *job = s->job;
+    tq_job_on_drop(job, NULL, NULL);
+    json_t *res = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:b}", "due", s->total, "submitted",
+                            s->submitted, "duplicates", s->duplicates, "refreshed", s->refreshed,
+                            "skipped", s->skipped, "failed", s->failed, "rejected", s->rejected,
+                            "pending", s->in_flight, "timed_out", timed_out);
+    sweep_free(s);
+    tq_job_done(job, res);
+}
+
+static void count_result(sweep_t *s, const tq_job_info_t *j)
+{
+    if (j->state && !strcmp(j->state, "succeeded")) {
+        json_t *r = j->result ? json_loads(j->result, 0, NULL) : NULL;
+        const char *o = json_string_value(json_object_get(r, "outcome"));
+        if (o && !strcmp(o, "refreshed"))
+            s->refreshed++;
+        else
+            s->skipped++;
+        json_decref(r);
+    } else {
+        s->failed++;
+    }
+}
+
+static void sweep_pump(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    sweep_t *s = arg;
+    s->timer = 0;
+    /* drain what arrived */
+    tq_client_event_t ev;
+    while (s->in_flight > 0 && tq_client_recv(s->client, 0, &ev) == 0) {
+        if (ev.type == TQ_EVENT_ACCEPTED) {
+            if (ev.dup) s->duplicates++;
+        } else if (ev.type == TQ_EVENT_RESULT) {
+            s->in_flight--;
+            count_result(s, &ev.job);
+        } else {
+            s->in_flight--;
+            s->rejected++;
+        }
+        tq_job_info_reset(&ev.job);
+    }
+    /* top up */
+    while (s->next < s->total && s->in_flight < s->max_in_flight) {
+        int i = s->next++;
+        const char *id = PQgetvalue(s->rows, i, 0), *tenant = PQgetvalue(s->rows, i, 1);
+        const char *exp = PQgetvalue(s->rows, i, 2);
+        char key[128], payload[160];
+        snprintf(key, sizeof key, "refresh:%s:%s", id, exp);
+        snprintf(payload, sizeof payload, "{\"credential_id\":\"%s\",\"expires_at_ms\":%s}", id,
+                 exp);
+        tq_submit_opts_t o = {.idempotency_key = key};
+        if (tq_client_send_submit(s->client, tenant, "refresh", payload, &o, true) == 0) {
+            s->rejected++;
+            continue;
+        }
+        s->submitted++;
+        s->in_flight++;
+    }
+    if (s->next >= s->total && s->in_flight == 0) {
+        sweep_finish(s, false);
+        return;
+    }
+    if (s->deadline_ms && tq_now_ms() > s->deadline_ms) {
+        sweep_finish(s, true);
+        return;
+    }
+    s->timer = tq_loop_timer(tq_job_loop(s->job), TQ_SWEEP_POLL_MS, sweep_pump, s);
+}
+
+/* The largest refresh-ahead window of any loaded plugin (or the config). */
+static int max_window(tq_job_t *job, int def)
+{
+    int w = def;
+    struct tq_plugin_host_t *h = tq_job_plugins(job);
+    for (size_t i = 0; i < tq_plugin_host_count(h); i++) {
+        json_t *d = tq_oauth_plugin_defaults(tq_plugin_host_at(h, i), NULL, NULL);
+        const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
+        if (o && atoi(o) > w) w = atoi(o);
+        json_decref(d);
+    }
+    return w;
+}
+
+static int plugin_window(tq_job_t *job, const char *plugin_id, int def)
+{
+    const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(job), plugin_id);
+    json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
+    const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
+    int w = o && atoi(o) > 0 ? atoi(o) : def;
+    json_decref(d);
+    return w;
+}
+
+static void sweep_start(tq_job_t *job)
+{
+    tq_config_t *cfg = tq_job_config(job);
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(job, &err);
+    if (!db) {
+        tq_job_fail_err(job, &err, true);
+        return;
+    }
+    int def = (int)tq_config_int(cfg, "oauth.refresh_ahead_s");
+    char win[24], lim[24];
+    snprintf(win, sizeof win, "%d", max_window(job, def));
+    snprintf(lim, sizeof lim, "%d", TQ_SWEEP_MAX_ROWS);
+    const char *p[] = {win, lim};
+    /* system op: every tenant. Only ids, tenants and expiry are read. */
+    PGresult *r = tq_pg_exec(
+        db, &err,
+        "SELECT id, tenant_id, (extract(epoch from expires_at) * 1000)::bigint, plugin_id, "
+        "extract(epoch from expires_at - now())::bigint FROM tq_credentials WHERE type = "
+        "'oauth2' AND status IN ('active', 'refresh_failing') AND expires_at IS NOT NULL AND "
+        "expires_at < now() + make_interval(secs => $1::int) AND (refresh_lease_until IS NULL "
+        "OR refresh_lease_until < now()) ORDER BY expires_at LIMIT $2::int",
+        2, p);
+    if (!r) {
+        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        return;
+    }
+    /* per-plugin windows: keep only what is due for its plugin (rows stay, marked) */
+    sweep_t *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->job = job;
+    s->rows = r;
+    int n = PQntuples(r), kept = 0;
+    int *keep = calloc((size_t)n + 1, sizeof *keep);
+    if (!keep) abort();
+    for (int i = 0; i < n; i++)
+        if (atoll(PQgetvalue(r, i, 4)) <= plugin_window(job, PQgetvalue(r, i, 3), def))
+            keep[kept++] = i;
+    /* compact by copying the kept row numbers' values into a new result is
+     * costly; instead walk kept indexes through `next` */
+    s->total = kept;
+    s->max_in_flight = (int)tq_config_int(cfg, "oauth.sweep_max_in_flight");
+    if (s->max_in_flight < 1) s->max_in_flight = 1;
+    if (kept != n) {
+        /* rebuild a result holding only kept rows */
+        PGresult *c = PQcopyResult(r, PG_COPYRES_ATTRS);
+        for (int k = 0; k < kept; k++)
+            for (int col = 0; col < 5; col++)
+                PQsetvalue(c, k, col, PQgetvalue(r, keep[k], col), PQgetlength(r, keep[k], col));
+        PQclear(r);
+        s->rows = c;
+    }
+    free(keep);
+    int budget = tq_job_timeout_ms(job);
+    if (budget > 0) s->deadline_ms = tq_now_ms() + (budget > 2000 ? budget - 1000 : budget);
+    if (s->total == 0) {
+        sweep_finish(s, false);
+        return;
+    }
+    s->client = tq_client_new(tq_config_str(cfg, "broker.frontend"));
+    if (!s->client) {
+        sweep_free(s);
+        tq_job_fail(job, "sweep_failed", "cannot create a client for the broker frontend", true);
+        return;
+    }
+    tq_job_on_drop(job, sweep_drop, s);
+    s->timer = tq_loop_timer(tq_job_loop(job), 0, sweep_pump, s);
+}
+
+const tq_op_t tq_op_refresh = {"refresh", refresh_start};
+const tq_op_t tq_op_refresh_sweep = {"refresh.sweep", sweep_start};
