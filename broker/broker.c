@@ -110,8 +110,7 @@ static void vec_push(jobvec_t *v, tq_bjob_t *j)
     if (v->n == v->cap) {
         v->cap = v->cap ? v->cap * 2 : 256;
         v->v = realloc(v->v, v->cap * sizeof *v->v);
-        if (!v->v)
-            abort();
+        if (!v->v) abort();
     }
     v->v[v->n++] = j;
 }
@@ -172,11 +171,9 @@ static int64_t backoff_ms(tq_broker_t *b, int attempt)
     int64_t d = b->backoff_base_ms;
     for (int i = 1; i < attempt && d < b->backoff_max_ms; i++)
         d *= 2;
-    if (d > b->backoff_max_ms)
-        d = b->backoff_max_ms;
+    if (d > b->backoff_max_ms) d = b->backoff_max_ms;
     uint32_t r = 0;
-    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-        r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = 0;
     return d / 2 + (d > 1 ? (int64_t)(r % (uint32_t)(d / 2 + 1)) : 0); /* jitter: [d/2, d] */
 }
 
@@ -189,10 +186,8 @@ static int64_t wall_ms(void)
 
 static void stage_update(tq_broker_t *b, tq_bjob_t *j)
 {
-    if (j->state == TQ_JOB_RUNNING)
-        j->running_logged = true;
-    if (j->in_update)
-        return;
+    if (j->state == TQ_JOB_RUNNING) j->running_logged = true;
+    if (j->in_update) return;
     j->in_update = true;
     vec_push(&b->staged_updates, j); /* written at the end of this loop turn */
 }
@@ -206,8 +201,7 @@ static void requeue(tq_broker_t *b, tq_bjob_t *j, int64_t delay_ms)
     j->worker = NULL;
     j->run_after_ms = tq_now_ms() + delay_ms;
     tq_jobs_enqueue(b->jobs, j, tq_now_ms());
-    if (delay_ms > 0)
-        schedule_promote(b);
+    if (delay_ms > 0) schedule_promote(b);
 }
 
 /* A transient failure: retry with backoff, or `dead` once the attempts that
@@ -249,8 +243,7 @@ static void worker_gone(tq_broker_t *b, tq_bworker_t *w, const char *why)
         if (j->rescues > b->max_rescues) {
             char msg[200];
             snprintf(msg, sizeof msg,
-                     "the job's worker died %d times while running it (a poison job?)",
-                     j->rescues);
+                     "the job's worker died %d times while running it (a poison job?)", j->rescues);
             tq_bjob_set_error(j, "worker_crashed", msg);
             j->state = TQ_JOB_DEAD;
             b->count.dead++;
@@ -284,35 +277,30 @@ static tq_bworker_t *pick_worker(tq_broker_t *b)
 {
     tq_bworker_t *best = NULL;
     for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
-        if (w->nrunning < w->credit && (!best || w->credit - w->nrunning >
-                                                     best->credit - best->nrunning))
+        if (w->nrunning < w->credit &&
+            (!best || w->credit - w->nrunning > best->credit - best->nrunning))
             best = w;
     return best;
 }
 
 static void dispatch(tq_broker_t *b)
 {
-    if (b->stopping)
-        return;
+    if (b->stopping) return;
     for (;;) {
         tq_bworker_t *w = pick_worker(b);
-        if (!w)
-            return;
+        if (!w) return;
         tq_bjob_t *j = tq_jobs_pop_ready(b->jobs);
-        if (!j)
-            return;
+        if (!j) return;
         j->state = TQ_JOB_RUNNING;
         j->attempts++;
         j->running_logged = false;
-        if (!j->started_wall_ms)
-            j->started_wall_ms = wall_ms();
+        if (!j->started_wall_ms) j->started_wall_ms = wall_ms();
         j->worker = w;
         j->lease_until_ms = tq_now_ms() + j->timeout_ms + (int64_t)b->heartbeat_ms * b->liveness;
         if (w->nrunning == w->caprunning) {
             w->caprunning = w->caprunning ? w->caprunning * 2 : 16;
             w->running = realloc(w->running, (size_t)w->caprunning * sizeof *w->running);
-            if (!w->running)
-                abort();
+            if (!w->running) abort();
         }
         w->running[w->nrunning++] = j;
         tq_msg_t m;
@@ -343,12 +331,10 @@ static void on_promote(tq_loop_t *loop, void *arg)
 
 static void schedule_promote(tq_broker_t *b)
 {
-    if (b->promote_timer)
-        tq_loop_cancel(b->loop, b->promote_timer);
+    if (b->promote_timer) tq_loop_cancel(b->loop, b->promote_timer);
     b->promote_timer = 0;
     int64_t next = tq_jobs_promote(b->jobs, tq_now_ms());
-    if (next >= 0)
-        b->promote_timer = tq_loop_timer(b->loop, next, on_promote, b);
+    if (next >= 0) b->promote_timer = tq_loop_timer(b->loop, next, on_promote, b);
 }
 
 /* --- journal: group commit ------------------------------------------------------------ */
@@ -449,8 +435,7 @@ static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, vo
             send_to(b, b->front, w->ident, w->ident_len, &m);
         }
         tq_bjob_free_waiters(&j->accept_waiters);
-        if (j->state == TQ_JOB_QUEUED)
-            tq_jobs_enqueue(b->jobs, j, now);
+        if (j->state == TQ_JOB_QUEUED) tq_jobs_enqueue(b->jobs, j, now);
     }
     zhashx_destroy(&ok);
     batch->n = 0;
@@ -460,11 +445,9 @@ static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, vo
 static void on_ingest_idle(tq_pglane_t *lane, void *arg)
 {
     tq_broker_t *b = arg;
-    if (b->staged_inserts.n == 0 || b->inflight_inserts.n)
-        return;
+    if (b->staged_inserts.n == 0 || b->inflight_inserts.n) return;
     size_t n = b->staged_inserts.n < b->batch_max ? b->staged_inserts.n : b->batch_max;
-    if (b->staged_inserts.v[0]->journal_failures)
-        n = 1; /* a retry goes alone */
+    if (b->staged_inserts.v[0]->journal_failures) n = 1; /* a retry goes alone */
     for (size_t i = 0; i < n; i++)
         vec_push(&b->inflight_inserts, b->staged_inserts.v[i]);
     memmove(b->staged_inserts.v, b->staged_inserts.v + n,
@@ -497,8 +480,7 @@ static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, voi
         size_t keep = 0;
         for (size_t i = 0; i < n; i++) {
             tq_bjob_t *j = b->inflight_updates[i].job;
-            if (j->in_update)
-                continue; /* already staged again with a newer state */
+            if (j->in_update) continue; /* already staged again with a newer state */
             if (++j->journal_failures < JOURNAL_TRIES) {
                 j->in_update = true;
                 retry[keep++] = j;
@@ -519,8 +501,7 @@ static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, voi
         tq_bjob_t *j = b->inflight_updates[i].job;
         j->committed = b->inflight_updates[i].state;
         j->journal_failures = 0;
-        if (!tq_job_state_final(b->inflight_updates[i].state))
-            continue;
+        if (!tq_job_state_final(b->inflight_updates[i].state)) continue;
         tq_opstats_record(b->opstats, j->op, tq_job_state_name(b->inflight_updates[i].state),
                           j->err_code,
                           j->submitted_us ? (double)(tq_now_us() - j->submitted_us) / 1e6 : -1);
@@ -533,11 +514,9 @@ static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, voi
 static void on_update_idle(tq_pglane_t *lane, void *arg)
 {
     tq_broker_t *b = arg;
-    if (b->staged_updates.n == 0 || b->ninflight_updates)
-        return;
+    if (b->staged_updates.n == 0 || b->ninflight_updates) return;
     size_t n = b->staged_updates.n < b->batch_max ? b->staged_updates.n : b->batch_max;
-    if (b->staged_updates.v[0]->journal_failures)
-        n = 1; /* a retry goes alone */
+    if (b->staged_updates.v[0]->journal_failures) n = 1; /* a retry goes alone */
     for (size_t i = 0; i < n; i++) {
         tq_bjob_t *j = b->staged_updates.v[i];
         j->in_update = false;
@@ -565,8 +544,7 @@ static void on_update_idle(tq_pglane_t *lane, void *arg)
 static bool valid_op_name(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
+    if (n == 0 || n > 64) return false;
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
             return false;
@@ -576,8 +554,7 @@ static bool valid_op_name(const char *s)
 static bool printable(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return false;
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return false;
     return true;
 }
 
@@ -610,8 +587,8 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
         json_decref(p);
         if (!ok) {
             char msg[300];
-            snprintf(msg, sizeof msg, "payload must be a JSON object%s%.200s",
-                     p ? "" : ": ", p ? "" : jerr.text);
+            snprintf(msg, sizeof msg, "payload must be a JSON object%s%.200s", p ? "" : ": ",
+                     p ? "" : jerr.text);
             return reject(b, ident, ilen, m->rid, "invalid_payload", msg);
         }
     }
@@ -627,11 +604,9 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
                 send_to(b, b->front, ident, ilen, &a);
             } else {
                 tq_waiter_t *w = tq_bjob_add_waiter(&old->accept_waiters, ident, ilen, m->rid);
-                if (w)
-                    w->dup = true;
+                if (w) w->dup = true;
             }
-            if (m->wait)
-                tq_bjob_add_waiter(&old->result_waiters, ident, ilen, m->rid);
+            if (m->wait) tq_bjob_add_waiter(&old->result_waiters, ident, ilen, m->rid);
             return;
         }
     }
@@ -658,8 +633,7 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
     j->state = TQ_JOB_QUEUED;
     j->submitted_us = tq_now_us();
     tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid);
-    if (m->wait)
-        tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
+    if (m->wait) tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
     tq_jobs_add(b->jobs, j);
     vec_push(&b->staged_inserts, j);
     b->count.submitted++; /* inserted at the end of this loop turn */
@@ -700,8 +674,7 @@ static void on_lookup(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
     free(q);
 }
 
-static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_t ilen,
-                               tq_msg_t *m)
+static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_t ilen, tq_msg_t *m)
 {
     if (!tq_uuid_valid(m->id))
         return reject(b, ident, ilen, m->rid, "invalid_argument", "a job id (uuid) is required");
@@ -760,10 +733,10 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
     int running = 0;
     for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
         running += w->nrunning;
-        json_array_append_new(workers, json_pack("{s:i,s:i,s:i,s:I}", "pid", (int)w->pid, "credit",
-                                                 w->credit, "in_flight", w->nrunning,
-                                                 "last_heard_ms_ago",
-                                                 (json_int_t)(tq_now_ms() - w->last_heard_ms)));
+        json_array_append_new(workers,
+                              json_pack("{s:i,s:i,s:i,s:I}", "pid", (int)w->pid, "credit",
+                                        w->credit, "in_flight", w->nrunning, "last_heard_ms_ago",
+                                        (json_int_t)(tq_now_ms() - w->last_heard_ms)));
     }
     json_t *stats = json_pack(
         "{s:I,s:I,s:i,s:I,s:o,s:o,s:i,s:i,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "queue_depth",
@@ -776,8 +749,7 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
         (json_int_t)b->count.failed, "dead", (json_int_t)b->count.dead, "cancelled",
         (json_int_t)b->count.cancelled, "retried", (json_int_t)b->count.retried, "rescued",
         (json_int_t)b->count.rescued);
-    if (!res)
-        json_object_set_new(stats, "db_error", json_string(errmsg));
+    if (!res) json_object_set_new(stats, "db_error", json_string(errmsg));
     tq_opstats_to_json(b->opstats, stats);
     char *text = json_dumps(stats, JSON_COMPACT);
     json_decref(stats);
@@ -828,8 +800,8 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
 
 /* Reads [identity][frame] messages; anything else is drained and dropped. */
 static void read_router(tq_broker_t *b, void *sock,
-                        void (*handle)(tq_broker_t *, const unsigned char *, size_t,
-                                       const void *, size_t))
+                        void (*handle)(tq_broker_t *, const unsigned char *, size_t, const void *,
+                                       size_t))
 {
     for (int budget = 0; budget < 2048; budget++) {
         zmq_msg_t id, body;
@@ -917,8 +889,7 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
         w->ident_len = ilen;
         memcpy(w->key, key, sizeof w->key);
         zhashx_insert(b->workers, key, w);
-        tq_info("worker pid %lld registered (credit %lld)", (long long)m.pid,
-                (long long)m.credit);
+        tq_info("worker pid %lld registered (credit %lld)", (long long)m.pid, (long long)m.credit);
     }
     if (!w) {
         if (m.type != TQ_MSG_DISCONNECT) {
@@ -976,8 +947,7 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
         }
         for (int i = 0; i < w->nrunning; i++) {
             tq_bjob_t *j = w->running[i];
-            if (!j->running_logged)
-                stage_update(b, j);
+            if (!j->running_logged) stage_update(b, j);
             if (now > j->lease_until_ms) {
                 worker_take(w, j);
                 i--;
@@ -1027,8 +997,7 @@ static void on_purge(tq_loop_t *loop, void *arg)
 static bool drained(tq_broker_t *b)
 {
     for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers))
-        if (w->nrunning)
-            return false;
+        if (w->nrunning) return false;
     return !b->staged_inserts.n && !b->inflight_inserts.n && !b->staged_updates.n &&
            !b->ninflight_updates && !tq_pglane_busy(b->ingest) && !tq_pglane_busy(b->update);
 }
@@ -1063,15 +1032,13 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
     struct signalfd_siginfo si;
     while (read(b->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGCHLD) {
-            if (b->sup)
-                tq_supervisor_reap(b->sup);
+            if (b->sup) tq_supervisor_reap(b->sup);
         } else if (!b->stopping) {
             tq_info("signal %d: no new jobs; draining %d ms at most", (int)si.ssi_signo,
                     b->grace_ms);
             b->stopping = true;
             b->stop_deadline_ms = tq_now_ms() + b->grace_ms;
-            if (b->sup)
-                tq_supervisor_stop_restarts(b->sup);
+            if (b->sup) tq_supervisor_stop_restarts(b->sup);
             tq_loop_timer(loop, 0, on_drain_check, b);
         } else {
             tq_info("second signal: stopping now");
@@ -1086,10 +1053,8 @@ static void on_turn(tq_loop_t *loop, void *arg)
 {
     (void)loop;
     tq_broker_t *b = arg;
-    if (b->staged_inserts.n)
-        tq_pglane_kick(b->ingest);
-    if (b->staged_updates.n)
-        tq_pglane_kick(b->update);
+    if (b->staged_inserts.n) tq_pglane_kick(b->ingest);
+    if (b->staged_updates.n) tq_pglane_kick(b->update);
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */
@@ -1137,11 +1102,11 @@ static void *router(void *ctx, size_t max_frame, int sndhwm)
 static int startup_db(tq_broker_t *b, tq_error_t *err)
 {
     PGconn *db = tq_pg_connect(tq_config_str(b->cfg, "database.url"), err);
-    if (!db)
-        return -1;
+    if (!db) return -1;
     int rc = -1;
     unsigned char key[TQ_MASTER_KEY_LEN];
-    PGresult *lock = tq_pg_exec(db, err, "SELECT pg_try_advisory_lock(" BROKER_LOCK_KEY ")", 0, NULL);
+    PGresult *lock =
+        tq_pg_exec(db, err, "SELECT pg_try_advisory_lock(" BROKER_LOCK_KEY ")", 0, NULL);
     bool locked = lock && strcmp(PQgetvalue(lock, 0, 0), "t") == 0;
     PQclear(lock);
     if (!locked) {
@@ -1150,20 +1115,16 @@ static int startup_db(tq_broker_t *b, tq_error_t *err)
                          "another toolq-broker already uses this database (one per database)");
         goto out;
     }
-    if (tq_migrate(db, err) < 0)
-        goto out;
-    if (tq_master_key_load(tq_config_str(b->cfg, "master_key_file"), key, err))
-        goto out;
+    if (tq_migrate(db, err) < 0) goto out;
+    if (tq_master_key_load(tq_config_str(b->cfg, "master_key_file"), key, err)) goto out;
     b->vault = tq_vault_new(key);
     memset(key, 0, sizeof key);
     if (!b->vault || tq_keystore_check_master(db, b->vault, err) ||
         tq_keystore_ensure_tenant(db, b->vault, TQ_JOURNAL_SCOPE, err))
         goto out;
     long n = tq_journal_recover(db, b->vault, b->jobs, tq_now_ms(), err);
-    if (n < 0)
-        goto out;
-    if (n > 0)
-        tq_info("recovered %ld open jobs from the journal", n);
+    if (n < 0) goto out;
+    if (n > 0) tq_info("recovered %ld open jobs from the journal", n);
     rc = 0;
 out:
     if (rc == 0)
@@ -1236,8 +1197,7 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
         return NULL;
     }
     int nworkers = (int)tq_config_int(cfg, "broker.workers");
-    if (nworkers <= 0)
-        nworkers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nworkers <= 0) nworkers = (int)sysconf(_SC_NPROCESSORS_ONLN);
     const char *bin = tq_config_str(cfg, "broker.worker_binary");
     char path[4096];
     if (!bin || !*bin) {
@@ -1248,27 +1208,27 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
         bin = path;
     }
     if (access(bin, X_OK) != 0) {
-        tq_error_set(err, "invalid_config", "worker binary %s is not executable "
-                     "(set broker.worker_binary)", bin);
+        tq_error_set(err, "invalid_config",
+                     "worker binary %s is not executable "
+                     "(set broker.worker_binary)",
+                     bin);
         tq_broker_destroy(&b);
         return NULL;
     }
-    b->sup = tq_supervisor_new(b->loop, bin, worker_argv, nworkers,
-                               (int)tq_config_int(cfg, "broker.restart_backoff_max_ms"),
-                               (int)tq_config_int(cfg, "broker.crash_loop_restarts"),
-                               on_child_exit, b);
+    b->sup =
+        tq_supervisor_new(b->loop, bin, worker_argv, nworkers,
+                          (int)tq_config_int(cfg, "broker.restart_backoff_max_ms"),
+                          (int)tq_config_int(cfg, "broker.crash_loop_restarts"), on_child_exit, b);
     return b;
 }
 
 void tq_broker_destroy(tq_broker_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_broker_t *b = *self_p;
     tq_scheduler_destroy(&b->sched);
     tq_http_destroy(&b->http);
-    if (b->sup)
-        tq_supervisor_destroy(&b->sup, 5000);
+    if (b->sup) tq_supervisor_destroy(&b->sup, 5000);
     if (b->workers) {
         for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
             free(w->running);
@@ -1276,14 +1236,10 @@ void tq_broker_destroy(tq_broker_t **self_p)
         }
         zhashx_destroy(&b->workers);
     }
-    if (b->front)
-        zmq_close(b->front);
-    if (b->back)
-        zmq_close(b->back);
-    if (b->ctx)
-        zmq_ctx_term(b->ctx);
-    if (b->lockdb)
-        PQfinish(b->lockdb);
+    if (b->front) zmq_close(b->front);
+    if (b->back) zmq_close(b->back);
+    if (b->ctx) zmq_ctx_term(b->ctx);
+    if (b->lockdb) PQfinish(b->lockdb);
     tq_pglane_destroy(&b->ingest);
     tq_pglane_destroy(&b->update);
     tq_pglane_destroy(&b->misc);
@@ -1295,8 +1251,7 @@ void tq_broker_destroy(tq_broker_t **self_p)
     free(b->staged_updates.v);
     free(b->inflight_updates);
     tq_vault_destroy(&b->vault);
-    if (b->sigfd >= 0)
-        close(b->sigfd);
+    if (b->sigfd >= 0) close(b->sigfd);
     tq_loop_destroy(&b->loop);
     free(b);
     *self_p = NULL;
@@ -1319,12 +1274,10 @@ int tq_broker_run(tq_broker_t *b)
     tq_loop_timer(b->loop, b->heartbeat_ms, on_heartbeat, b);
     tq_loop_timer(b->loop, 0, on_purge, b);
     schedule_promote(b);
-    if (tq_supervisor_start(b->sup))
-        return 1;
-    tq_info("broker ready: clients on %s, workers on %s",
-            tq_config_str(b->cfg, "broker.frontend"), tq_config_str(b->cfg, "broker.backend"));
-    if (tq_loop_run(b->loop))
-        return 1;
+    if (tq_supervisor_start(b->sup)) return 1;
+    tq_info("broker ready: clients on %s, workers on %s", tq_config_str(b->cfg, "broker.frontend"),
+            tq_config_str(b->cfg, "broker.backend"));
+    if (tq_loop_run(b->loop)) return 1;
     /* Tell the workers to leave, then finish what the database still owes. */
     for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
         tq_msg_t m;

@@ -30,15 +30,13 @@ const char *tq_job_state_name(tq_job_state_t s)
 
 static bool ready_less(const tq_bjob_t *a, const tq_bjob_t *b)
 {
-    if (a->priority != b->priority)
-        return a->priority > b->priority;
+    if (a->priority != b->priority) return a->priority > b->priority;
     return a->seq < b->seq;
 }
 
 static bool delayed_less(const tq_bjob_t *a, const tq_bjob_t *b)
 {
-    if (a->run_after_ms != b->run_after_ms)
-        return a->run_after_ms < b->run_after_ms;
+    if (a->run_after_ms != b->run_after_ms) return a->run_after_ms < b->run_after_ms;
     return a->seq < b->seq;
 }
 
@@ -63,12 +61,9 @@ static void heap_down(heap_t *h, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && h->less(h->v[l], h->v[m]))
-            m = l;
-        if (r < h->n && h->less(h->v[r], h->v[m]))
-            m = r;
-        if (m == i)
-            return;
+        if (l < h->n && h->less(h->v[l], h->v[m])) m = l;
+        if (r < h->n && h->less(h->v[r], h->v[m])) m = r;
+        if (m == i) return;
         heap_swap(h, i, m);
         i = m;
     }
@@ -79,8 +74,7 @@ static void heap_push(heap_t *h, tq_bjob_t *job)
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 1024;
         tq_bjob_t **v = realloc(h->v, cap * sizeof *v);
-        if (!v)
-            abort(); /* out of memory in the dispatcher: nothing sane to do */
+        if (!v) abort(); /* out of memory in the dispatcher: nothing sane to do */
         h->v = v;
         h->cap = cap;
     }
@@ -93,8 +87,7 @@ static void heap_remove(heap_t *h, size_t i)
 {
     h->v[i]->heap_index = SIZE_MAX;
     h->n--;
-    if (i == h->n)
-        return;
+    if (i == h->n) return;
     h->v[i] = h->v[h->n];
     h->v[i]->heap_index = i;
     heap_down(h, i);
@@ -106,8 +99,7 @@ static void heap_remove(heap_t *h, size_t i)
 tq_bjob_t *tq_bjob_new(void)
 {
     tq_bjob_t *j = calloc(1, sizeof *j);
-    if (j)
-        j->heap_index = SIZE_MAX;
+    if (j) j->heap_index = SIZE_MAX;
     return j;
 }
 
@@ -122,8 +114,7 @@ void tq_bjob_free_waiters(tq_waiter_t **list)
 
 void tq_bjob_free(tq_bjob_t *j)
 {
-    if (!j)
-        return;
+    if (!j) return;
     free(j->tenant);
     free(j->op);
     free(j->ikey);
@@ -143,13 +134,11 @@ void tq_bjob_set_error(tq_bjob_t *j, const char *code, const char *msg)
 }
 
 tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t ident_len,
-                               uint64_t rid)
+                                uint64_t rid)
 {
-    if (ident_len > sizeof((tq_waiter_t *)0)->ident)
-        return NULL;
+    if (ident_len > sizeof((tq_waiter_t *)0)->ident) return NULL;
     tq_waiter_t *w = calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
+    if (!w) return NULL;
     memcpy(w->ident, ident, ident_len);
     w->ident_len = ident_len;
     w->rid = rid;
@@ -162,8 +151,7 @@ static char *ikey_of(const char *tenant, const char *ikey)
 {
     size_t a = strlen(tenant), b = strlen(ikey);
     char *k = malloc(a + b + 2);
-    if (!k)
-        abort();
+    if (!k) abort();
     memcpy(k, tenant, a);
     k[a] = '\x1f';
     memcpy(k + a + 1, ikey, b + 1);
@@ -173,8 +161,7 @@ static char *ikey_of(const char *tenant, const char *ikey)
 tq_jobs_t *tq_jobs_new(void)
 {
     tq_jobs_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->by_id = zhashx_new();
     self->by_ikey = zhashx_new();
     self->ready.less = ready_less;
@@ -184,8 +171,7 @@ tq_jobs_t *tq_jobs_new(void)
 
 void tq_jobs_destroy(tq_jobs_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_jobs_t *self = *self_p;
     for (tq_bjob_t *j = zhashx_first(self->by_id); j; j = zhashx_next(self->by_id))
         tq_bjob_free(j);
@@ -227,8 +213,7 @@ void tq_jobs_remove(tq_jobs_t *self, tq_bjob_t *job)
     zhashx_delete(self->by_id, job->id);
     if (job->ikey) {
         char *k = ikey_of(job->tenant, job->ikey);
-        if (zhashx_lookup(self->by_ikey, k) == job)
-            zhashx_delete(self->by_ikey, k);
+        if (zhashx_lookup(self->by_ikey, k) == job) zhashx_delete(self->by_ikey, k);
         free(k);
     }
 }
@@ -252,8 +237,7 @@ void tq_jobs_enqueue(tq_jobs_t *self, tq_bjob_t *job, int64_t now_ms)
 
 tq_bjob_t *tq_jobs_pop_ready(tq_jobs_t *self)
 {
-    if (self->ready.n == 0)
-        return NULL;
+    if (self->ready.n == 0) return NULL;
     tq_bjob_t *j = self->ready.v[0];
     heap_remove(&self->ready, 0);
     return j;
@@ -272,8 +256,7 @@ int64_t tq_jobs_promote(tq_jobs_t *self, int64_t now_ms)
 void tq_jobs_unqueue(tq_jobs_t *self, tq_bjob_t *job)
 {
     size_t i = job->heap_index;
-    if (i == SIZE_MAX)
-        return;
+    if (i == SIZE_MAX) return;
     if (i < self->ready.n && self->ready.v[i] == job)
         heap_remove(&self->ready, i);
     else if (i < self->delayed.n && self->delayed.v[i] == job)

@@ -41,25 +41,25 @@ typedef struct tq_bjob_t {
     char *tenant, *op, *ikey;
     char *payload; /* JSON text */
     size_t payload_len;
-    char *result;  /* JSON text, when succeeded */
+    char *result; /* JSON text, when succeeded */
     size_t result_len;
     char *err_code, *err_msg;
     int priority, max_attempts, attempts, rescues, timeout_ms;
     tq_job_state_t state;
     tq_job_state_t committed; /* the state the journal holds (what STATUS reports) */
-    bool persisted;         /* its INSERT has committed */
-    bool in_update;         /* queued for the next journal UPDATE */
-    int journal_failures;   /* failed INSERT/UPDATE batches it was in: then written alone */
-    int64_t started_wall_ms; /* wall-clock ms of the first dispatch; 0 before */
-    bool running_logged;    /* the journal knows it is running (this attempt) */
-    int64_t run_after_ms;   /* monotonic */
-    int64_t lease_until_ms; /* monotonic, while running */
+    bool persisted;           /* its INSERT has committed */
+    bool in_update;           /* queued for the next journal UPDATE */
+    int journal_failures;     /* failed INSERT/UPDATE batches it was in: then written alone */
+    int64_t started_wall_ms;  /* wall-clock ms of the first dispatch; 0 before */
+    bool running_logged;      /* the journal knows it is running (this attempt) */
+    int64_t run_after_ms;     /* monotonic */
+    int64_t lease_until_ms;   /* monotonic, while running */
     int64_t submitted_us;
     struct tq_bworker_t *worker; /* while running */
     tq_waiter_t *accept_waiters; /* want ACCEPTED (after the insert commits) */
     tq_waiter_t *result_waiters; /* want RESULT (after the outcome commits) */
-    uint64_t seq;           /* submit order */
-    size_t heap_index;      /* in ready or delayed heap; SIZE_MAX when in none */
+    uint64_t seq;                /* submit order */
+    size_t heap_index;           /* in ready or delayed heap; SIZE_MAX when in none */
 } tq_bjob_t;
 
 typedef struct tq_jobs_t tq_jobs_t;
@@ -72,7 +72,7 @@ tq_bjob_t *tq_bjob_new(void);
 void tq_bjob_free(tq_bjob_t *job);
 void tq_bjob_set_error(tq_bjob_t *job, const char *code, const char *msg);
 tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t ident_len,
-                               uint64_t rid);
+                                uint64_t rid);
 void tq_bjob_free_waiters(tq_waiter_t **list);
 
 /* Table: insert (takes ownership), lookup, remove (does not free). */

@@ -58,8 +58,7 @@ typedef struct {
 
 static void sb_put(sbuf_t *b, const char *p, size_t n)
 {
-    if (b->oom)
-        return;
+    if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         while (cap < b->n + n + 1)
@@ -77,12 +76,14 @@ static void sb_put(sbuf_t *b, const char *p, size_t n)
     b->s[b->n] = '\0';
 }
 
-static void sb_open(sbuf_t *b) { sb_put(b, "{", 1); }
+static void sb_open(sbuf_t *b)
+{
+    sb_put(b, "{", 1);
+}
 
 static void sb_sep(sbuf_t *b)
 {
-    if (b->n > 1)
-        sb_put(b, ",", 1);
+    if (b->n > 1) sb_put(b, ",", 1);
 }
 
 static char *sb_close(sbuf_t *b)
@@ -105,8 +106,7 @@ static void sb_text(sbuf_t *b, const char *v)
     }
     sb_put(b, "\"", 1);
     for (const char *p = v; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            sb_put(b, "\\", 1);
+        if (*p == '"' || *p == '\\') sb_put(b, "\\", 1);
         sb_put(b, p, 1);
     }
     sb_put(b, "\"", 1);
@@ -196,8 +196,7 @@ int tq_journal_insert_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, si
     }
     int rc = 0;
     for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
-        if (!(params[k] = sb_close(&b[k])))
-            rc = -1;
+        if (!(params[k] = sb_close(&b[k]))) rc = -1;
     if (rc) {
         tq_journal_free_params(params, TQ_JOURNAL_INSERT_NPARAMS);
         return tq_error_set(err, "internal", "out of memory building a journal batch");
@@ -233,15 +232,14 @@ int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, si
             sb_int(&b[7], j->started_wall_ms);
         else
             sb_text(&b[7], NULL);
-        int64_t delay = j->state == TQ_JOB_QUEUED && j->run_after_ms > now ? j->run_after_ms - now
-                                                                             : 0;
+        int64_t delay =
+            j->state == TQ_JOB_QUEUED && j->run_after_ms > now ? j->run_after_ms - now : 0;
         sb_int(&b[8], delay);
         free(ct);
     }
     int rc = 0;
     for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
-        if (!(params[k] = sb_close(&b[k])))
-            rc = -1;
+        if (!(params[k] = sb_close(&b[k]))) rc = -1;
     if (rc) {
         tq_journal_free_params(params, TQ_JOURNAL_UPDATE_NPARAMS);
         return tq_error_set(err, "internal", "out of memory building a journal batch");
@@ -251,26 +249,23 @@ int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, si
 
 /* --- reading back ------------------------------------------------------------- */
 
-static int open_column(const tq_vault_t *vault, PGresult *res, int row, int col,
-                       const char *tenant, const char *id, const char *column, char **out,
-                       size_t *out_len, tq_error_t *err)
+static int open_column(const tq_vault_t *vault, PGresult *res, int row, int col, const char *tenant,
+                       const char *id, const char *column, char **out, size_t *out_len,
+                       tq_error_t *err)
 {
     *out = NULL;
     *out_len = 0;
-    if (PQgetisnull(res, row, col))
-        return 0;
+    if (PQgetisnull(res, row, col)) return 0;
     size_t n;
     unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
-    if (!raw)
-        return tq_error_set(err, "internal", "out of memory");
+    if (!raw) return tq_error_set(err, "internal", "out of memory");
     char rowid[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2];
     tq_aad_t aad = journal_aad(tenant, id, column, rowid);
     unsigned char *plain;
     size_t pn;
     int rc = tq_vault_open(vault, &aad, raw, n, &plain, &pn, err);
     PQfreemem(raw);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     *out = malloc(pn + 1);
     if (!*out) {
         free(plain);
@@ -286,8 +281,7 @@ static int open_column(const tq_vault_t *vault, PGresult *res, int row, int col,
 static tq_job_state_t parse_state(const char *s)
 {
     for (int i = TQ_JOB_QUEUED; i <= TQ_JOB_CANCELLED; i++)
-        if (strcmp(tq_job_state_name((tq_job_state_t)i), s) == 0)
-            return (tq_job_state_t)i;
+        if (strcmp(tq_job_state_name((tq_job_state_t)i), s) == 0) return (tq_job_state_t)i;
     return TQ_JOB_QUEUED;
 }
 
@@ -345,12 +339,9 @@ int tq_journal_row_to_msg(const tq_vault_t *vault, PGresult *res, int row, tq_ms
     tq_msg_set(&m->op, PQgetvalue(res, row, 2));
     tq_msg_set(&m->state, PQgetvalue(res, row, 3));
     m->attempt = atoi(PQgetvalue(res, row, 4));
-    if (!PQgetisnull(res, row, 6))
-        tq_msg_set(&m->err_code, PQgetvalue(res, row, 6));
-    if (!PQgetisnull(res, row, 7))
-        tq_msg_set(&m->err_msg, PQgetvalue(res, row, 7));
-    if (open_column(vault, res, row, 5, tenant, m->id, "result", &m->result, &m->result_len,
-                    err)) {
+    if (!PQgetisnull(res, row, 6)) tq_msg_set(&m->err_code, PQgetvalue(res, row, 6));
+    if (!PQgetisnull(res, row, 7)) tq_msg_set(&m->err_msg, PQgetvalue(res, row, 7));
+    if (open_column(vault, res, row, 5, tenant, m->id, "result", &m->result, &m->result_len, err)) {
         tq_msg_reset(m);
         return -1;
     }

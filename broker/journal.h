@@ -19,10 +19,10 @@
 extern const char *const TQ_JOURNAL_INSERT_SQL; /* RETURNING id of rows inserted */
 #define TQ_JOURNAL_UPDATE_NPARAMS 9
 extern const char *const TQ_JOURNAL_UPDATE_SQL;
-extern const char *const TQ_JOURNAL_LOOKUP_SQL;     /* $1 id, $2 tenant or NULL */
+extern const char *const TQ_JOURNAL_LOOKUP_SQL;      /* $1 id, $2 tenant or NULL */
 extern const char *const TQ_JOURNAL_LOOKUP_IKEY_SQL; /* $1 tenant, $2 key */
 extern const char *const TQ_JOURNAL_COUNTS_SQL;
-extern const char *const TQ_JOURNAL_PURGE_SQL;      /* $1 retention hours */
+extern const char *const TQ_JOURNAL_PURGE_SQL; /* $1 retention hours */
 
 /* Builds the array parameters for a batch (malloc'd strings, free with
  * tq_journal_free_params). Update parameters snapshot each job's current

@@ -13,7 +13,7 @@
 #define MAX_PREPARED 16
 
 typedef struct req_t {
-    char *name; /* prepared statement name, or NULL */
+    char *name;     /* prepared statement name, or NULL */
     bool preparing; /* its PREPARE is in flight */
     bool failed;
     char errmsg[512];
@@ -74,8 +74,7 @@ static int open_conn(tq_pglane_t *self, char *errmsg, size_t errlen)
     if (!self->conn || PQstatus(self->conn) != CONNECTION_OK) {
         const char *m = self->conn ? PQerrorMessage(self->conn) : "out of memory";
         snprintf(errmsg, errlen, "%.*s", (int)strcspn(m, "\n"), m);
-        if (self->conn)
-            PQfinish(self->conn);
+        if (self->conn) PQfinish(self->conn);
         self->conn = NULL;
         return -1;
     }
@@ -92,8 +91,7 @@ static int open_conn(tq_pglane_t *self, char *errmsg, size_t errlen)
 static bool is_prepared(const tq_pglane_t *self, const char *name)
 {
     for (int i = 0; i < self->nprepared; i++)
-        if (strcmp(self->prepared[i], name) == 0)
-            return true;
+        if (strcmp(self->prepared[i], name) == 0) return true;
     return false;
 }
 
@@ -102,20 +100,17 @@ static void drop_conn(tq_pglane_t *self)
     for (int i = 0; i < self->nprepared; i++)
         free(self->prepared[i]);
     self->nprepared = 0;
-    if (self->fd >= 0)
-        tq_loop_remove_fd(self->loop, self->fd);
+    if (self->fd >= 0) tq_loop_remove_fd(self->loop, self->fd);
     self->fd = -1;
-    if (self->conn)
-        PQfinish(self->conn);
+    if (self->conn) PQfinish(self->conn);
     self->conn = NULL;
 }
 
-tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo,
-                           char *errmsg, size_t errlen)
+tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo, char *errmsg,
+                           size_t errlen)
 {
     tq_pglane_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->loop = loop;
     self->fd = -1;
     snprintf(self->name, sizeof self->name, "%s", name);
@@ -129,12 +124,10 @@ tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *connin
 
 void tq_pglane_destroy(tq_pglane_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_pglane_t *self = *self_p;
     drop_conn(self);
-    if (self->running)
-        req_free(self->running);
+    if (self->running) req_free(self->running);
     while (self->head) {
         req_t *n = self->head->next;
         req_free(self->head);
@@ -166,8 +159,7 @@ int tq_pglane_query_prepared(tq_pglane_t *self, const char *name, const char *sq
                              const char *const *params, tq_pglane_cb *cb, void *arg)
 {
     req_t *r = calloc(1, sizeof *r);
-    if (!r)
-        return -1;
+    if (!r) return -1;
     r->name = name ? strdup(name) : NULL;
     r->sql = strdup(sql);
     r->nparams = nparams;
@@ -197,8 +189,7 @@ static void fail_running(tq_pglane_t *self, const char *msg)
     self->flushing = false;
     tq_warn("database lane %s: %s", self->name, msg);
     if (r) {
-        if (r->cb)
-            r->cb(self, NULL, msg, r->arg);
+        if (r->cb) r->cb(self, NULL, msg, r->arg);
         req_free(r);
     }
 }
@@ -212,15 +203,12 @@ static void on_retry(tq_loop_t *loop, void *arg)
 /* Starts the next request when idle; reconnects first when needed. */
 static void kick(tq_pglane_t *self)
 {
-    if (self->running)
-        return;
+    if (self->running) return;
     if (!self->head && self->idle_fn)
         self->idle_fn(self, self->idle_arg); /* may queue (re-enters kick) */
-    if (self->running || !self->head)
-        return;
+    if (self->running || !self->head) return;
     if (!self->conn) {
-        if (tq_now_ms() < self->reconnect_at)
-            return;
+        if (tq_now_ms() < self->reconnect_at) return;
         char msg[256];
         if (open_conn(self, msg, sizeof msg)) {
             tq_warn("database lane %s: reconnect failed: %s", self->name, msg);
@@ -229,8 +217,7 @@ static void kick(tq_pglane_t *self)
             /* Fail the head request so its owner can answer its clients. */
             self->running = self->head;
             self->head = self->head->next;
-            if (!self->head)
-                self->tail = NULL;
+            if (!self->head) self->tail = NULL;
             fail_running(self, msg);
             return;
         }
@@ -238,8 +225,7 @@ static void kick(tq_pglane_t *self)
     }
     req_t *r = self->head;
     self->head = r->next;
-    if (!self->head)
-        self->tail = NULL;
+    if (!self->head) self->tail = NULL;
     self->running = r;
     send_running(self);
 }
@@ -259,8 +245,8 @@ static void send_running(tq_pglane_t *self)
                                  NULL, NULL, 0);
     } else {
         r->preparing = false;
-        ok = PQsendQueryParams(self->conn, r->sql, r->nparams, NULL,
-                               (const char *const *)r->params, NULL, NULL, 0);
+        ok = PQsendQueryParams(self->conn, r->sql, r->nparams, NULL, (const char *const *)r->params,
+                               NULL, NULL, 0);
     }
     if (!ok) {
         char msg[256];
@@ -280,8 +266,7 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
 {
     (void)loop;
     tq_pglane_t *self = arg;
-    if (!self->conn)
-        return;
+    if (!self->conn) return;
     if (self->flushing && (revents & ZMQ_POLLOUT)) {
         int f = PQflush(self->conn);
         if (f < 0) {
@@ -293,8 +278,7 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
         self->flushing = f == 1;
         watch(self, self->flushing);
     }
-    if (!(revents & ZMQ_POLLIN))
-        return;
+    if (!(revents & ZMQ_POLLIN)) return;
     if (!PQconsumeInput(self->conn)) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(self->conn));
@@ -311,7 +295,7 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
     while (self->running && !PQisBusy(self->conn)) {
         PGresult *res = PQgetResult(self->conn);
         req_t *r = self->running;
-        if (!res) { /* this command is complete */
+        if (!res) {                           /* this command is complete */
             if (r->preparing && !r->failed) { /* prepared: now execute it */
                 self->prepared[self->nprepared++] = strdup(r->name);
                 send_running(self);
@@ -335,14 +319,12 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
                 r->held = res;
         } else {
             const char *m = PQresultErrorMessage(res);
-            if (!r->failed)
-                snprintf(r->errmsg, sizeof r->errmsg, "%.*s", (int)strcspn(m, "\n"), m);
+            if (!r->failed) snprintf(r->errmsg, sizeof r->errmsg, "%.*s", (int)strcspn(m, "\n"), m);
             r->failed = true;
             PQclear(res);
         }
     }
-    if (!self->running)
-        kick(self);
+    if (!self->running) kick(self);
 }
 
 void tq_pglane_drain(tq_pglane_t *self, int timeout_ms)
@@ -351,8 +333,9 @@ void tq_pglane_drain(tq_pglane_t *self, int timeout_ms)
     while (tq_pglane_busy(self) && self->conn && tq_now_ms() < until) {
         struct pollfd p = {self->fd, POLLIN | (self->flushing ? POLLOUT : 0), 0};
         if (poll(&p, 1, 100) > 0)
-            on_io(self->loop, (p.revents & POLLIN ? ZMQ_POLLIN : 0) |
-                                  (p.revents & POLLOUT ? ZMQ_POLLOUT : 0), self);
+            on_io(self->loop,
+                  (p.revents & POLLIN ? ZMQ_POLLIN : 0) | (p.revents & POLLOUT ? ZMQ_POLLOUT : 0),
+                  self);
         else if (!self->running)
             kick(self);
     }

@@ -19,8 +19,8 @@ typedef void(tq_pglane_cb)(tq_pglane_t *lane, PGresult *res, const char *errmsg,
 typedef void(tq_pglane_idle_cb)(tq_pglane_t *lane, void *arg);
 
 /* Connects (blocking, at start-up only). NULL with errmsg on failure. */
-tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo,
-                           char *errmsg, size_t errlen);
+tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo, char *errmsg,
+                           size_t errlen);
 void tq_pglane_destroy(tq_pglane_t **self_p);
 
 void tq_pglane_on_idle(tq_pglane_t *self, tq_pglane_idle_cb *fn, void *arg);

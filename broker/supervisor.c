@@ -16,9 +16,9 @@
 
 typedef struct slot_t {
     struct tq_supervisor_t *owner;
-    pid_t pid;            /* 0 when not running */
+    pid_t pid; /* 0 when not running */
     int64_t started_ms;
-    int consecutive;      /* quick deaths in a row, for backoff */
+    int consecutive; /* quick deaths in a row, for backoff */
     uint64_t restart_timer;
 } slot_t;
 
@@ -43,8 +43,7 @@ tq_supervisor_t *tq_supervisor_new(tq_loop_t *loop, const char *binary, char *co
                                    tq_child_exit_fn *on_exit, void *arg)
 {
     tq_supervisor_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     int argc = 0;
     while (argv[argc])
         argc++;
@@ -90,8 +89,7 @@ static int spawn(tq_supervisor_t *self, slot_t *s)
 int tq_supervisor_start(tq_supervisor_t *self)
 {
     for (int i = 0; i < self->count; i++)
-        if (spawn(self, &self->slots[i]))
-            return -1;
+        if (spawn(self, &self->slots[i])) return -1;
     return 0;
 }
 
@@ -101,8 +99,7 @@ static void on_restart(tq_loop_t *loop, void *arg)
     slot_t *s = arg;
     tq_supervisor_t *self = s->owner;
     s->restart_timer = 0;
-    if (!self->stopping && s->pid == 0 && spawn(self, s) == 0)
-        self->restarts++;
+    if (!self->stopping && s->pid == 0 && spawn(self, s) == 0) self->restarts++;
 }
 
 static void note_exit(tq_supervisor_t *self)
@@ -110,8 +107,7 @@ static void note_exit(tq_supervisor_t *self)
     int64_t now = tq_now_ms();
     int recent = 0;
     for (int i = 0; i < self->crash_loop_restarts; i++)
-        if (self->exits[i] && now - self->exits[i] < CRASH_WINDOW_MS)
-            recent++;
+        if (self->exits[i] && now - self->exits[i] < CRASH_WINDOW_MS) recent++;
     self->exits[self->nexits++ % self->crash_loop_restarts] = now;
     if (recent + 1 >= self->crash_loop_restarts)
         tq_err("workers are in a crash loop: %d exits in the last %d s; restarting with backoff",
@@ -125,15 +121,11 @@ void tq_supervisor_reap(tq_supervisor_t *self)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         slot_t *s = NULL;
         for (int i = 0; i < self->count; i++)
-            if (self->slots[i].pid == pid)
-                s = &self->slots[i];
-        if (self->on_exit)
-            self->on_exit(pid, status, self->arg);
-        if (!s)
-            continue;
+            if (self->slots[i].pid == pid) s = &self->slots[i];
+        if (self->on_exit) self->on_exit(pid, status, self->arg);
+        if (!s) continue;
         s->pid = 0;
-        if (self->stopping)
-            continue;
+        if (self->stopping) continue;
         if (WIFSIGNALED(status))
             tq_warn("worker pid %d killed by signal %d", (int)pid, WTERMSIG(status));
         else
@@ -144,10 +136,8 @@ void tq_supervisor_reap(tq_supervisor_t *self)
         int64_t delay = 100;
         for (int k = 1; k < s->consecutive && delay < self->backoff_max_ms; k++)
             delay *= 2;
-        if (delay > self->backoff_max_ms)
-            delay = self->backoff_max_ms;
-        if (s->consecutive <= 1)
-            delay = 0;
+        if (delay > self->backoff_max_ms) delay = self->backoff_max_ms;
+        if (s->consecutive <= 1) delay = 0;
         s->restart_timer = tq_loop_timer(self->loop, delay, on_restart, s);
     }
 }
@@ -172,22 +162,18 @@ int tq_supervisor_restarts(const tq_supervisor_t *self)
 
 void tq_supervisor_destroy(tq_supervisor_t **self_p, int grace_ms)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_supervisor_t *self = *self_p;
     self->stopping = true;
     for (int i = 0; i < self->count; i++)
-        if (self->slots[i].pid)
-            kill(self->slots[i].pid, SIGTERM);
+        if (self->slots[i].pid) kill(self->slots[i].pid, SIGTERM);
     int64_t until = tq_now_ms() + grace_ms;
     while (tq_supervisor_alive(self) && tq_now_ms() < until) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         for (int i = 0; pid > 0 && i < self->count; i++)
-            if (self->slots[i].pid == pid)
-                self->slots[i].pid = 0;
-        if (pid <= 0)
-            usleep(10000);
+            if (self->slots[i].pid == pid) self->slots[i].pid = 0;
+        if (pid <= 0) usleep(10000);
     }
     for (int i = 0; i < self->count; i++)
         if (self->slots[i].pid) {

@@ -9,7 +9,7 @@
 
 /* Exit codes (documented in README). */
 #define TQ_EXIT_OK 0
-#define TQ_EXIT_FAILED 1      /* the job failed (or was refused) */
+#define TQ_EXIT_FAILED 1 /* the job failed (or was refused) */
 #define TQ_EXIT_USAGE 2
 #define TQ_EXIT_UNREACHABLE 3 /* broker unreachable or timed out */
 
@@ -21,8 +21,8 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    const char *usage; /* one line: arguments */
-    const char *help;  /* one line: what it does */
+    const char *usage;                                /* one line: arguments */
+    const char *help;                                 /* one line: what it does */
     int (*run)(tq_cli_t *cli, int argc, char **argv); /* argv[0] = command name */
 } tq_cli_command_t;
 

@@ -36,20 +36,16 @@ static void set_err(tq_client_t *c, const char *code, const char *fmt, const cha
 TQ_API tq_client_t *tq_client_new(const char *endpoint)
 {
     tq_client_t *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    if (!endpoint || !*endpoint)
-        endpoint = getenv("TOOLQ_BROKER");
+    if (!c) return NULL;
+    if (!endpoint || !*endpoint) endpoint = getenv("TOOLQ_BROKER");
     if (endpoint && *endpoint) {
         c->endpoint = strdup(endpoint);
     } else {
         const char *home = getenv("TOOLQ_HOME");
-        if (!home || !*home)
-            home = "./.toolq";
+        if (!home || !*home) home = "./.toolq";
         size_t n = strlen(home) + 32;
         c->endpoint = malloc(n);
-        if (c->endpoint)
-            snprintf(c->endpoint, n, "ipc://%s/broker.sock", home);
+        if (c->endpoint) snprintf(c->endpoint, n, "ipc://%s/broker.sock", home);
     }
     c->ctx = zmq_ctx_new();
     c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
@@ -68,28 +64,34 @@ TQ_API tq_client_t *tq_client_new(const char *endpoint)
 
 TQ_API void tq_client_destroy(tq_client_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_client_t *c = *self_p;
-    if (c->sock)
-        zmq_close(c->sock);
-    if (c->ctx)
-        zmq_ctx_term(c->ctx);
+    if (c->sock) zmq_close(c->sock);
+    if (c->ctx) zmq_ctx_term(c->ctx);
     free(c->endpoint);
     free(c->tenant);
     free(c);
     *self_p = NULL;
 }
 
-TQ_API const char *tq_client_endpoint(const tq_client_t *c) { return c->endpoint; }
+TQ_API const char *tq_client_endpoint(const tq_client_t *c)
+{
+    return c->endpoint;
+}
 
 TQ_API void tq_client_set_tenant(tq_client_t *c, const char *tenant)
 {
     free(c->tenant);
     c->tenant = tenant ? strdup(tenant) : NULL;
 }
-TQ_API const char *tq_client_error_code(const tq_client_t *c) { return c->err_code; }
-TQ_API const char *tq_client_error_message(const tq_client_t *c) { return c->err_msg; }
+TQ_API const char *tq_client_error_code(const tq_client_t *c)
+{
+    return c->err_code;
+}
+TQ_API const char *tq_client_error_message(const tq_client_t *c)
+{
+    return c->err_msg;
+}
 
 TQ_API void tq_job_info_reset(tq_job_info_t *j)
 {
@@ -123,8 +125,7 @@ static int send_msg(tq_client_t *c, tq_msg_t *m)
                 c->endpoint);
         return TQ_CLIENT_TIMEOUT;
     }
-    if (check_reachable(c))
-        return TQ_CLIENT_TIMEOUT;
+    if (check_reachable(c)) return TQ_CLIENT_TIMEOUT;
     /* never block: messages queue on the connection's pipe (unbounded HWM) */
     if (tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT) < 0) {
         if (errno == EAGAIN) {
@@ -163,8 +164,7 @@ static int recv_msg(tq_client_t *c, int timeout_ms, tq_msg_t *m)
         int64_t left = deadline - tq_now_ms();
         zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
         int r = zmq_poll(&it, 1, timeout_ms < 0 ? -1 : (left < 0 ? 0 : (long)left));
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
             set_err(c, "timeout", "no answer from the broker at %s in time", c->endpoint);
             return TQ_CLIENT_TIMEOUT;
@@ -178,8 +178,7 @@ static int recv_msg(tq_client_t *c, int timeout_ms, tq_msg_t *m)
         tq_error_t err = {0};
         int rc = tq_msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), MAX_REPLY, m, &err);
         zmq_msg_close(&f);
-        if (rc == 0)
-            return 0;
+        if (rc == 0) return 0;
         /* a frame we cannot read: skip it */
     }
 }
@@ -221,8 +220,7 @@ TQ_API int tq_client_recv(tq_client_t *c, int timeout_ms, tq_client_event_t *ev)
     for (;;) {
         tq_msg_t m;
         int rc = recv_msg(c, timeout_ms, &m);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         ev->rid = m.rid;
         if (m.type == TQ_MSG_ACCEPTED) {
             ev->type = TQ_EVENT_ACCEPTED;
@@ -252,14 +250,14 @@ static int await(tq_client_t *c, uint64_t rid, int timeout_ms, bool want_result,
     for (;;) {
         int64_t left = deadline - tq_now_ms();
         int rc = recv_msg(c, left < 0 ? 0 : (int)left, out);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         if (out->rid != rid && !(out->type == TQ_MSG_REJECTED && out->rid == 0)) {
             tq_msg_reset(out);
             continue;
         }
         if (out->type == TQ_MSG_REJECTED) {
-            snprintf(c->err_code, sizeof c->err_code, "%s", out->err_code ? out->err_code : "rejected");
+            snprintf(c->err_code, sizeof c->err_code, "%s",
+                     out->err_code ? out->err_code : "rejected");
             snprintf(c->err_msg, sizeof c->err_msg, "%s", out->err_msg ? out->err_msg : "");
             tq_msg_reset(out);
             return TQ_CLIENT_REJECTED;
@@ -272,21 +270,17 @@ static int await(tq_client_t *c, uint64_t rid, int timeout_ms, bool want_result,
     }
 }
 
-TQ_API int tq_client_submit(tq_client_t *c, const char *tenant, const char *op,
-                            const char *payload, const tq_submit_opts_t *o, int timeout_ms,
-                            char job_id[37], bool *dup)
+TQ_API int tq_client_submit(tq_client_t *c, const char *tenant, const char *op, const char *payload,
+                            const tq_submit_opts_t *o, int timeout_ms, char job_id[37], bool *dup)
 {
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, false);
     if (!rid)
-        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT
-                                                              : TQ_CLIENT_ERROR;
+        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT : TQ_CLIENT_ERROR;
     tq_msg_t m;
     int rc = await(c, rid, timeout_ms, false, &m);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     memcpy(job_id, m.id, 37);
-    if (dup)
-        *dup = m.dup;
+    if (dup) *dup = m.dup;
     tq_msg_reset(&m);
     return 0;
 }
@@ -297,15 +291,13 @@ TQ_API int tq_client_call(tq_client_t *c, const char *tenant, const char *op, co
     memset(out, 0, sizeof *out);
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, true);
     if (!rid)
-        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT
-                                                              : TQ_CLIENT_ERROR;
+        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT : TQ_CLIENT_ERROR;
     int64_t deadline = tq_now_ms() + timeout_ms;
     for (;;) {
         tq_msg_t m;
         int64_t left = deadline - tq_now_ms();
         int rc = await(c, rid, left < 0 ? 0 : (int)left, false, &m);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         if (m.type == TQ_MSG_ACCEPTED) { /* remember the id in case we time out */
             memcpy(out->id, m.id, sizeof out->id);
             tq_msg_reset(&m);
@@ -327,12 +319,10 @@ static int job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int t
     snprintf(m.id, sizeof m.id, "%s", id ? id : "");
     m.tenant = c->tenant;
     int rc = send_msg(c, &m);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     tq_msg_t r;
     rc = await(c, m.rid, timeout_ms, false, &r);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     fill_job(out, &r);
     tq_msg_reset(&r);
     return 0;
@@ -359,12 +349,10 @@ TQ_API int tq_client_stats(tq_client_t *c, int timeout_ms, char **json)
     tq_msg_init(&m, TQ_MSG_STATS);
     m.rid = c->next_rid++;
     int rc = send_msg(c, &m);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     tq_msg_t r;
     rc = await(c, m.rid, timeout_ms, false, &r);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     *json = r.result;
     r.result = NULL;
     tq_msg_reset(&r);

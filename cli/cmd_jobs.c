@@ -25,10 +25,9 @@ int tq_cmd_ping(tq_cli_t *cli, int argc, char **argv)
     }
     tq_job_info_t job;
     double t0 = now_s();
-    int rc = tq_client_call(cli->client, tenant, "ping", "{\"ping\":true}", NULL, cli->timeout_ms,
-                            &job);
-    if (rc)
-        return tq_cli_fail(cli, rc);
+    int rc =
+        tq_client_call(cli->client, tenant, "ping", "{\"ping\":true}", NULL, cli->timeout_ms, &job);
+    if (rc) return tq_cli_fail(cli, rc);
     double ms = (now_s() - t0) * 1000;
     int exit_code = strcmp(job.state, "succeeded") == 0 ? TQ_EXIT_OK : TQ_EXIT_FAILED;
     if (cli->json)
@@ -70,17 +69,15 @@ int tq_cmd_submit(tq_cli_t *cli, int argc, char **argv)
         else
             return tq_cli_usage_error("submit", "unexpected argument %s", a);
     }
-    if (!op)
-        return tq_cli_usage_error("submit", "missing OP%s", "");
-    if (!tenant)
-        return tq_cli_usage_error("submit", "missing --tenant T%s", "");
+    if (!op) return tq_cli_usage_error("submit", "missing OP%s", "");
+    if (!tenant) return tq_cli_usage_error("submit", "missing --tenant T%s", "");
     if (payload && file)
-        return tq_cli_usage_error("submit", "give --payload-json or --payload-file, not both%s", "");
+        return tq_cli_usage_error("submit", "give --payload-json or --payload-file, not both%s",
+                                  "");
     char *text = NULL;
     if (file) {
         text = tq_cli_read_file(file, NULL);
-        if (!text)
-            return tq_cli_usage_error("submit", "cannot read payload file %s", file);
+        if (!text) return tq_cli_usage_error("submit", "cannot read payload file %s", file);
         payload = text;
     }
     int rc, exit_code;
@@ -88,8 +85,10 @@ int tq_cmd_submit(tq_cli_t *cli, int argc, char **argv)
         tq_job_info_t job;
         rc = tq_client_call(cli->client, tenant, op, payload, &opts, cli->timeout_ms, &job);
         if (rc == TQ_CLIENT_TIMEOUT && job.id[0])
-            fprintf(stderr, "toolq: job %s was accepted but did not finish in time "
-                            "(toolq job %s)\n", job.id, job.id);
+            fprintf(stderr,
+                    "toolq: job %s was accepted but did not finish in time "
+                    "(toolq job %s)\n",
+                    job.id, job.id);
         exit_code = rc ? tq_cli_fail(cli, rc) : tq_cli_print_job(cli, &job);
         tq_job_info_reset(&job);
     } else {
@@ -125,12 +124,10 @@ static int job_command(tq_cli_t *cli, int argc, char **argv,
         else
             return tq_cli_usage_error(argv[0], "unexpected argument %s", argv[i]);
     }
-    if (!id)
-        return tq_cli_usage_error(argv[0], "missing job ID%s", "");
+    if (!id) return tq_cli_usage_error(argv[0], "missing job ID%s", "");
     tq_job_info_t job;
     int rc = (wait ? tq_client_wait : fn)(cli->client, id, cli->timeout_ms, &job);
-    if (rc)
-        return tq_cli_fail(cli, rc);
+    if (rc) return tq_cli_fail(cli, rc);
     int exit_code = tq_cli_print_job(cli, &job);
     tq_job_info_reset(&job);
     return exit_code;
@@ -153,17 +150,14 @@ int tq_cmd_cancel(tq_cli_t *cli, int argc, char **argv)
 
 int tq_cmd_stats(tq_cli_t *cli, int argc, char **argv)
 {
-    if (argc > 1)
-        return tq_cli_usage_error("stats", "unexpected argument %s", argv[1]);
+    if (argc > 1) return tq_cli_usage_error("stats", "unexpected argument %s", argv[1]);
     char *text = NULL;
     int rc = tq_client_stats(cli->client, cli->timeout_ms, &text);
-    if (rc)
-        return tq_cli_fail(cli, rc);
+    if (rc) return tq_cli_fail(cli, rc);
     json_error_t jerr;
     json_t *s = json_loads(text, 0, &jerr);
     free(text);
-    if (!s)
-        return TQ_EXIT_FAILED;
+    if (!s) return TQ_EXIT_FAILED;
     if (cli->json) {
         json_dumpf(s, stdout, JSON_COMPACT);
         fputc('\n', stdout);
@@ -171,7 +165,8 @@ int tq_cmd_stats(tq_cli_t *cli, int argc, char **argv)
         printf("queue depth   %lld (delayed %lld)\n",
                (long long)json_integer_value(json_object_get(s, "queue_depth")),
                (long long)json_integer_value(json_object_get(s, "delayed")));
-        printf("running       %lld\n", (long long)json_integer_value(json_object_get(s, "running")));
+        printf("running       %lld\n",
+               (long long)json_integer_value(json_object_get(s, "running")));
         printf("workers       %lld alive, %lld restarts\n",
                (long long)json_integer_value(json_object_get(s, "workers_alive")),
                (long long)json_integer_value(json_object_get(s, "worker_restarts")));

@@ -31,22 +31,25 @@ static const tq_cli_command_t s_commands[] = {
      "OP --tenant T [--payload-json JSON | --payload-file F] [--idempotency-key K] "
      "[--max-attempts N] [--priority P] [--job-timeout S] [--no-wait]",
      "submit a job and wait for its result (--no-wait prints the id alone)", tq_cmd_submit},
-    {"job", "ID [--wait] [--tenant T]", "show a job (--wait: until it ends; --tenant: only if it is T's)",
-     tq_cmd_job},
+    {"job", "ID [--wait] [--tenant T]",
+     "show a job (--wait: until it ends; --tenant: only if it is T's)", tq_cmd_job},
     {"wait", "ID [--tenant T]", "wait for a job to end", tq_cmd_wait},
     {"cancel", "ID [--tenant T]", "cancel a queued or running job", tq_cmd_cancel},
     {"stats", "", "queue depth, jobs by state, workers", tq_cmd_stats},
     {"import",
      "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
      "[--api-key-header H] [--api-key-value V] [--api-key-prefix P] [--api-key-query-param Q] "
-     "[--credential NAME] [--no-tls-verify] [--include-tag T] [--exclude-tag T] [--include-path GLOB] "
+     "[--credential NAME] [--no-tls-verify] [--include-tag T] [--exclude-tag T] [--include-path "
+     "GLOB] "
      "[--exclude-path GLOB] [--method M] FILE...",
      "import API documents as providers (many at once; relative $ref files bundled)",
      tq_cmd_import},
     {"providers", "--tenant T", "list the tenant's providers", tq_cmd_providers},
     {"provider", "--tenant T [--schema] NAME", "show a provider (masked credentials, tools)",
      tq_cmd_provider},
-    {"tools", "--tenant T [--provider NAME] [--format toolq|openai] [--prefix always|never|on_collision] [filters]",
+    {"tools",
+     "--tenant T [--provider NAME] [--format toolq|openai] [--prefix always|never|on_collision] "
+     "[filters]",
      "list tools, or OpenAI function-calling definitions", tq_cmd_tools},
     {"delete-provider", "--tenant T NAME", "delete a provider", tq_cmd_delete_provider},
     {"check-app", "--tenant T FILE", "list an app's tools whose provider or operation is gone",
@@ -68,8 +71,7 @@ static const tq_cli_command_t s_commands[] = {
      "OAuth clients (masked), authorization URLs, completing a pasted callback", tq_cmd_oauth},
     {"refresh", "--tenant T CREDENTIAL [--force]", "refresh an OAuth credential now",
      tq_cmd_refresh},
-    {"sweep", "", "refresh every OAuth credential due within oauth.refresh_ahead_s",
-     tq_cmd_sweep},
+    {"sweep", "", "refresh every OAuth credential due within oauth.refresh_ahead_s", tq_cmd_sweep},
 };
 
 static void usage(FILE *out)
@@ -96,8 +98,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             double s = atof(argv[++i]);
             if (s <= 0)
-                return tq_cli_usage_error("", "--timeout needs a positive number of seconds%s",
-                                          "");
+                return tq_cli_usage_error("", "--timeout needs a positive number of seconds%s", "");
             cli.timeout_ms = (int)(s * 1000);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -113,8 +114,7 @@ int main(int argc, char **argv)
         return TQ_EXIT_USAGE;
     }
     for (size_t k = 0; k < sizeof s_commands / sizeof s_commands[0]; k++) {
-        if (strcmp(argv[i], s_commands[k].name) != 0)
-            continue;
+        if (strcmp(argv[i], s_commands[k].name) != 0) continue;
         cli.client = tq_client_new(endpoint);
         if (!cli.client) {
             fprintf(stderr, "toolq: cannot create a client\n");

@@ -29,7 +29,8 @@ int tq_cli_fail(tq_cli_t *cli, int rc)
         fprintf(stderr, "toolq: %s: %s\n", code, msg);
     }
     return rc == TQ_CLIENT_TIMEOUT ? TQ_EXIT_UNREACHABLE
-                                   : rc == TQ_CLIENT_ERROR ? TQ_EXIT_USAGE : TQ_EXIT_FAILED;
+           : rc == TQ_CLIENT_ERROR ? TQ_EXIT_USAGE
+                                   : TQ_EXIT_FAILED;
 }
 
 static bool job_ok(const tq_job_info_t *j)
@@ -54,8 +55,7 @@ int tq_cli_print_job(tq_cli_t *cli, const tq_job_info_t *j)
         fputc('\n', stdout);
         json_decref(o);
     } else {
-        printf("job %s %s: %s (attempts %d)\n", j->id, j->op ? j->op : "", j->state,
-               j->attempts);
+        printf("job %s %s: %s (attempts %d)\n", j->id, j->op ? j->op : "", j->state, j->attempts);
         if (j->error_code)
             printf("error %s: %s\n", j->error_code, j->error_message ? j->error_message : "");
         if (result) {
@@ -71,8 +71,7 @@ int tq_cli_print_job(tq_cli_t *cli, const tq_job_info_t *j)
 char *tq_cli_read_file(const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap + 1);
     size_t r;
@@ -88,12 +87,10 @@ char *tq_cli_read_file(const char *path, size_t *len)
             buf = nb;
         }
     }
-    if (f != stdin)
-        fclose(f);
+    if (f != stdin) fclose(f);
     if (buf) {
         buf[n] = '\0';
-        if (len)
-            *len = n;
+        if (len) *len = n;
     }
     return buf;
 }

@@ -6,8 +6,7 @@
 
 int tq_error_vset(tq_error_t *err, const char *code, const char *fmt, va_list ap)
 {
-    if (!err)
-        return -1;
+    if (!err) return -1;
     snprintf(err->code, sizeof err->code, "%s", code ? code : "internal");
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     return -1;
@@ -24,8 +23,7 @@ int tq_error_set(tq_error_t *err, const char *code, const char *fmt, ...)
 
 void tq_error_prefix(tq_error_t *err, const char *fmt, ...)
 {
-    if (!err)
-        return;
+    if (!err) return;
     char prefix[TQ_ERROR_MSG_MAX], old[TQ_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -47,8 +45,7 @@ void tq_error_prefix(tq_error_t *err, const char *fmt, ...)
 
 void tq_error_clear(tq_error_t *err)
 {
-    if (err)
-        memset(err, 0, sizeof *err);
+    if (err) memset(err, 0, sizeof *err);
 }
 
 int tq_error_is_set(const tq_error_t *err)

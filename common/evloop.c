@@ -52,15 +52,13 @@ int64_t tq_now_ms(void)
 tq_loop_t *tq_loop_new(void)
 {
     tq_loop_t *self = calloc(1, sizeof *self);
-    if (self)
-        self->next_timer_id = 1;
+    if (self) self->next_timer_id = 1;
     return self;
 }
 
 void tq_loop_destroy(tq_loop_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_loop_t *self = *self_p;
     free(self->watches);
     free(self->heap);
@@ -82,8 +80,7 @@ static int add_watch(tq_loop_t *self, void *socket, int fd, short events, tq_io_
     if (self->nwatch == self->capwatch) {
         size_t cap = self->capwatch ? self->capwatch * 2 : 8;
         watch_t *n = realloc(self->watches, cap * sizeof *n);
-        if (!n)
-            return -1;
+        if (!n) return -1;
         self->watches = n;
         self->capwatch = cap;
     }
@@ -135,8 +132,7 @@ static void heap_up(tq_loop_t *self, size_t i)
 {
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!before(&self->heap[i], &self->heap[p]))
-            break;
+        if (!before(&self->heap[i], &self->heap[p])) break;
         timer_t_ t = self->heap[i];
         self->heap[i] = self->heap[p];
         self->heap[p] = t;
@@ -148,12 +144,9 @@ static void heap_down(tq_loop_t *self, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < self->ntimer && before(&self->heap[l], &self->heap[m]))
-            m = l;
-        if (r < self->ntimer && before(&self->heap[r], &self->heap[m]))
-            m = r;
-        if (m == i)
-            return;
+        if (l < self->ntimer && before(&self->heap[l], &self->heap[m])) m = l;
+        if (r < self->ntimer && before(&self->heap[r], &self->heap[m])) m = r;
+        if (m == i) return;
         timer_t_ t = self->heap[i];
         self->heap[i] = self->heap[m];
         self->heap[m] = t;
@@ -166,8 +159,7 @@ uint64_t tq_loop_timer(tq_loop_t *self, int64_t delay_ms, tq_timer_fn *fn, void 
     if (self->ntimer == self->captimer) {
         size_t cap = self->captimer ? self->captimer * 2 : 16;
         timer_t_ *n = realloc(self->heap, cap * sizeof *n);
-        if (!n)
-            return 0;
+        if (!n) return 0;
         self->heap = n;
         self->captimer = cap;
     }
@@ -247,14 +239,12 @@ int tq_loop_run(tq_loop_t *self)
         self->watches_changed = false;
         int r = zmq_poll(items, (int)n, timeout);
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             rc = -1;
             break;
         }
         for (size_t i = 0; i < n && r > 0 && !self->stopped; i++) {
-            if (!items[i].revents)
-                continue;
+            if (!items[i].revents) continue;
             r--;
             /* A callback may have removed a later watch: skip stale ones. */
             if (self->watches_changed) {
@@ -264,14 +254,12 @@ int tq_loop_run(tq_loop_t *self)
                         (snap[i].socket || self->watches[j].fd == snap[i].fd) &&
                         self->watches[j].fn == snap[i].fn && self->watches[j].arg == snap[i].arg)
                         live = true;
-                if (!live)
-                    continue;
+                if (!live) continue;
             }
             snap[i].fn(self, items[i].revents, snap[i].arg);
         }
         run_due_timers(self);
-        if (self->turn_fn && !self->stopped)
-            self->turn_fn(self, self->turn_arg);
+        if (self->turn_fn && !self->stopped) self->turn_fn(self, self->turn_arg);
     }
     free(items);
     free(snap);

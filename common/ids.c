@@ -15,8 +15,7 @@ static void format_uuid(const unsigned char b[16], char out[TQ_UUID_STR_LEN + 1]
     static const char hex[] = "0123456789abcdef";
     int o = 0;
     for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
         out[o++] = hex[b[i] >> 4];
         out[o++] = hex[b[i] & 15];
     }
@@ -34,8 +33,7 @@ void tq_uuid_v7(char out[TQ_UUID_STR_LEN + 1])
     size_t got = 0;
     while (got < 10) {
         ssize_t r = getrandom(b + 6 + got, 10 - got, 0);
-        if (r > 0)
-            got += (size_t)r;
+        if (r > 0) got += (size_t)r;
     }
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
@@ -44,12 +42,10 @@ void tq_uuid_v7(char out[TQ_UUID_STR_LEN + 1])
 
 bool tq_uuid_valid(const char *s)
 {
-    if (!s || strlen(s) != TQ_UUID_STR_LEN)
-        return false;
+    if (!s || strlen(s) != TQ_UUID_STR_LEN) return false;
     for (int i = 0; i < TQ_UUID_STR_LEN; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
+            if (s[i] != '-') return false;
         } else if (!isxdigit((unsigned char)s[i])) {
             return false;
         }
@@ -59,8 +55,7 @@ bool tq_uuid_valid(const char *s)
 
 int tq_tenant_uuid(const char *tenant, char out[TQ_UUID_STR_LEN + 1])
 {
-    if (!tenant || !*tenant || strlen(tenant) > 255)
-        return -1;
+    if (!tenant || !*tenant || strlen(tenant) > 255) return -1;
     if (tq_uuid_valid(tenant)) {
         for (int i = 0; i <= TQ_UUID_STR_LEN; i++)
             out[i] = (char)tolower((unsigned char)tenant[i]);
@@ -73,8 +68,7 @@ int tq_tenant_uuid(const char *tenant, char out[TQ_UUID_STR_LEN + 1])
     size_t n = strlen(tenant);
     memcpy(buf, ns, 16);
     memcpy(buf + 16, tenant, n);
-    if (!EVP_Digest(buf, 16 + n, md, NULL, EVP_sha1(), NULL))
-        return -1;
+    if (!EVP_Digest(buf, 16 + n, md, NULL, EVP_sha1(), NULL)) return -1;
     md[6] = (unsigned char)(0x50 | (md[6] & 0x0f));
     md[8] = (unsigned char)(0x80 | (md[8] & 0x3f));
     format_uuid(md, out);

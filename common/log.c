@@ -31,8 +31,7 @@ int tq_log_level_parse(const char *s, tq_log_level_t *out)
 
 void tq_log(tq_log_level_t level, const char *fmt, ...)
 {
-    if (level < s_level)
-        return;
+    if (level < s_level) return;
     static const char *tags[] = {"DEBUG", "INFO", "WARN", "ERROR"};
     char line[2048];
     struct timeval tv;
@@ -40,8 +39,8 @@ void tq_log(tq_log_level_t level, const char *fmt, ...)
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03dZ %-5s %s[%d] ", (int)(tv.tv_usec / 1000),
-                  tags[level], s_name, (int)getpid());
+    n += snprintf(line + n, sizeof line - (size_t)n, ".%03dZ %-5s %s[%d] ",
+                  (int)(tv.tv_usec / 1000), tags[level], s_name, (int)getpid());
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

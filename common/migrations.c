@@ -15,8 +15,7 @@
 static int apply_one(PGconn *db, const tq_migration_t *m, tq_error_t *err)
 {
     const char *p[1] = {m->name};
-    if (tq_pg_run(db, err, "BEGIN", 0, NULL))
-        return -1;
+    if (tq_pg_run(db, err, "BEGIN", 0, NULL)) return -1;
     PGresult *r = PQexec(db, m->sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
         tq_error_set(err, "migration_failed", "%s: %s", m->name, PQresultErrorMessage(r));
@@ -36,8 +35,7 @@ static int apply_one(PGconn *db, const tq_migration_t *m, tq_error_t *err)
 
 int tq_migrate(PGconn *db, tq_error_t *err)
 {
-    if (tq_pg_run(db, err, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", 0, NULL))
-        return -1;
+    if (tq_pg_run(db, err, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", 0, NULL)) return -1;
     int applied = -1;
     if (tq_pg_run(db, err,
                   "CREATE TABLE IF NOT EXISTS tq_migrations ("
@@ -54,8 +52,7 @@ int tq_migrate(PGconn *db, tq_error_t *err)
         }
         int done = PQntuples(r) > 0;
         PQclear(r);
-        if (done)
-            continue;
+        if (done) continue;
         if (apply_one(db, m, err)) {
             applied = -1;
             break;

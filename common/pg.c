@@ -35,15 +35,13 @@ PGresult *tq_pg_exec(PGconn *db, tq_error_t *err, const char *sql, int nparams,
 {
     PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
     set_db_error(db, res, err);
     PQclear(res);
     return NULL;
 }
 
-int tq_pg_run(PGconn *db, tq_error_t *err, const char *sql, int nparams,
-              const char *const *params)
+int tq_pg_run(PGconn *db, tq_error_t *err, const char *sql, int nparams, const char *const *params)
 {
     PGresult *res = tq_pg_exec(db, err, sql, nparams, params);
     PQclear(res);

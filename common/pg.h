@@ -15,7 +15,6 @@ PGconn *tq_pg_connect(const char *conninfo, tq_error_t *err);
 PGresult *tq_pg_exec(PGconn *db, tq_error_t *err, const char *sql, int nparams,
                      const char *const *params);
 /* Same, discarding the result: 0 or -1. */
-int tq_pg_run(PGconn *db, tq_error_t *err, const char *sql, int nparams,
-              const char *const *params);
+int tq_pg_run(PGconn *db, tq_error_t *err, const char *sql, int nparams, const char *const *params);
 
 #endif

@@ -32,17 +32,13 @@ void tq_msg_setn(char **field, size_t *len_field, const char *value, size_t len)
 {
     free(*field);
     *field = NULL;
-    if (len_field)
-        *len_field = 0;
-    if (!value)
-        return;
+    if (len_field) *len_field = 0;
+    if (!value) return;
     *field = malloc(len + 1);
-    if (!*field)
-        return;
+    if (!*field) return;
     memcpy(*field, value, len);
     (*field)[len] = '\0';
-    if (len_field)
-        *len_field = len;
+    if (len_field) *len_field = len;
 }
 
 void tq_msg_set(char **field, const char *value)
@@ -53,20 +49,34 @@ void tq_msg_set(char **field, const char *value)
 const char *tq_msg_type_name(tq_msg_type_t type)
 {
     switch (type) {
-    case TQ_MSG_SUBMIT: return "SUBMIT";
-    case TQ_MSG_STATUS: return "STATUS";
-    case TQ_MSG_WAIT: return "WAIT";
-    case TQ_MSG_CANCEL: return "CANCEL";
-    case TQ_MSG_STATS: return "STATS";
-    case TQ_MSG_ACCEPTED: return "ACCEPTED";
-    case TQ_MSG_RESULT: return "RESULT";
-    case TQ_MSG_REJECTED: return "REJECTED";
-    case TQ_MSG_STATS_REPLY: return "STATS_REPLY";
-    case TQ_MSG_READY: return "READY";
-    case TQ_MSG_JOB: return "JOB";
-    case TQ_MSG_HEARTBEAT: return "HEARTBEAT";
-    case TQ_MSG_DISCONNECT: return "DISCONNECT";
-    default: return "?";
+    case TQ_MSG_SUBMIT:
+        return "SUBMIT";
+    case TQ_MSG_STATUS:
+        return "STATUS";
+    case TQ_MSG_WAIT:
+        return "WAIT";
+    case TQ_MSG_CANCEL:
+        return "CANCEL";
+    case TQ_MSG_STATS:
+        return "STATS";
+    case TQ_MSG_ACCEPTED:
+        return "ACCEPTED";
+    case TQ_MSG_RESULT:
+        return "RESULT";
+    case TQ_MSG_REJECTED:
+        return "REJECTED";
+    case TQ_MSG_STATS_REPLY:
+        return "STATS_REPLY";
+    case TQ_MSG_READY:
+        return "READY";
+    case TQ_MSG_JOB:
+        return "JOB";
+    case TQ_MSG_HEARTBEAT:
+        return "HEARTBEAT";
+    case TQ_MSG_DISCONNECT:
+        return "DISCONNECT";
+    default:
+        return "?";
     }
 }
 
@@ -122,24 +132,17 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
         pack_key(&pk, "rid");
         msgpack_pack_uint64(&pk, m->rid);
     }
-    if (m->id[0])
-        pack_str(&pk, "id", m->id, strlen(m->id));
-    if (m->tenant)
-        pack_str(&pk, "tn", m->tenant, strlen(m->tenant));
-    if (m->op)
-        pack_str(&pk, "op", m->op, strlen(m->op));
-    if (m->ikey)
-        pack_str(&pk, "ik", m->ikey, strlen(m->ikey));
+    if (m->id[0]) pack_str(&pk, "id", m->id, strlen(m->id));
+    if (m->tenant) pack_str(&pk, "tn", m->tenant, strlen(m->tenant));
+    if (m->op) pack_str(&pk, "op", m->op, strlen(m->op));
+    if (m->ikey) pack_str(&pk, "ik", m->ikey, strlen(m->ikey));
     if (m->payload)
         pack_str(&pk, "pl", m->payload, m->payload_len ? m->payload_len : strlen(m->payload));
     if (m->result)
         pack_str(&pk, "rs", m->result, m->result_len ? m->result_len : strlen(m->result));
-    if (m->state)
-        pack_str(&pk, "st", m->state, strlen(m->state));
-    if (m->err_code)
-        pack_str(&pk, "ec", m->err_code, strlen(m->err_code));
-    if (m->err_msg)
-        pack_str(&pk, "em", m->err_msg, strlen(m->err_msg));
+    if (m->state) pack_str(&pk, "st", m->state, strlen(m->state));
+    if (m->err_code) pack_str(&pk, "ec", m->err_code, strlen(m->err_code));
+    if (m->err_msg) pack_str(&pk, "em", m->err_msg, strlen(m->err_msg));
 #define PACK_INT(key, field)                                                                       \
     if (m->field) {                                                                                \
         pack_key(&pk, key);                                                                        \
@@ -172,14 +175,11 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
 {
-    if (p[0] < 0x80)
-        return 1;
+    if (p[0] < 0x80) return 1;
     size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-    if (len == 0 || len > n || p[0] > 0xf4)
-        return 0;
+    if (len == 0 || len > n || p[0] > 0xf4) return 0;
     for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
+        if ((p[i] & 0xc0) != 0x80) return 0;
     if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
         (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
         return 0; /* overlong, surrogate or beyond U+10FFFF */
@@ -190,8 +190,7 @@ static bool utf8_valid(const char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (!k)
-            return false;
+        if (!k) return false;
         i += k;
     }
     return true;
@@ -234,10 +233,8 @@ static int get_str(const msgpack_object *o, const char *key, size_t max, char **
     if (text && !message && !utf8_valid(p, n))
         return tq_error_set(err, "malformed_frame", "field '%s' is not valid UTF-8", key);
     tq_msg_setn(field, len_field, p, n);
-    if (!*field)
-        return tq_error_set(err, "internal", "out of memory");
-    if (message)
-        utf8_sanitize(*field, n);
+    if (!*field) return tq_error_set(err, "internal", "out of memory");
+    if (message) utf8_sanitize(*field, n);
     return 0;
 }
 
@@ -275,14 +272,12 @@ static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t
 {
     int64_t i = 0;
     if (key_is(k, "v")) {
-        if (get_int(v, "v", &i, err))
-            return -1;
+        if (get_int(v, "v", &i, err)) return -1;
         m->version = (int)(i > 1000000 || i < -1000000 ? -1 : i);
         return 0;
     }
     if (key_is(k, "t")) {
-        if (get_int(v, "t", &i, err))
-            return -1;
+        if (get_int(v, "t", &i, err)) return -1;
         m->type = known_type(i) ? (tq_msg_type_t)i : TQ_MSG_NONE;
         return 0;
     }
@@ -294,48 +289,29 @@ static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t
     }
     if (key_is(k, "id")) {
         char *s = NULL;
-        if (get_str(v, "id", TQ_JOB_ID_LEN, &s, NULL, err))
-            return -1;
+        if (get_str(v, "id", TQ_JOB_ID_LEN, &s, NULL, err)) return -1;
         snprintf(m->id, sizeof m->id, "%s", s);
         free(s);
         return 0;
     }
-    if (key_is(k, "tn"))
-        return get_str(v, "tn", TQ_WIRE_STR_MAX, &m->tenant, NULL, err);
-    if (key_is(k, "op"))
-        return get_str(v, "op", TQ_WIRE_STR_MAX, &m->op, NULL, err);
-    if (key_is(k, "ik"))
-        return get_str(v, "ik", TQ_WIRE_STR_MAX, &m->ikey, NULL, err);
-    if (key_is(k, "st"))
-        return get_str(v, "st", 32, &m->state, NULL, err);
-    if (key_is(k, "ec"))
-        return get_str(v, "ec", TQ_WIRE_STR_MAX, &m->err_code, NULL, err);
-    if (key_is(k, "em"))
-        return get_str(v, "em", 4096, &m->err_msg, NULL, err);
-    if (key_is(k, "pl"))
-        return get_str(v, "pl", max_len, &m->payload, &m->payload_len, err);
-    if (key_is(k, "rs"))
-        return get_str(v, "rs", max_len, &m->result, &m->result_len, err);
-    if (key_is(k, "ma"))
-        return get_int(v, "ma", &m->max_attempts, err);
-    if (key_is(k, "to"))
-        return get_int(v, "to", &m->timeout_ms, err);
-    if (key_is(k, "pr"))
-        return get_int(v, "pr", &m->priority, err);
-    if (key_is(k, "at"))
-        return get_int(v, "at", &m->attempt, err);
-    if (key_is(k, "cr"))
-        return get_int(v, "cr", &m->credit, err);
-    if (key_is(k, "pid"))
-        return get_int(v, "pid", &m->pid, err);
-    if (key_is(k, "rt"))
-        return get_bool(v, "rt", &m->retryable, err);
-    if (key_is(k, "dup"))
-        return get_bool(v, "dup", &m->dup, err);
-    if (key_is(k, "w"))
-        return get_bool(v, "w", &m->wait, err);
-    if (key_is(k, "ok"))
-        return get_bool(v, "ok", &m->ok, err);
+    if (key_is(k, "tn")) return get_str(v, "tn", TQ_WIRE_STR_MAX, &m->tenant, NULL, err);
+    if (key_is(k, "op")) return get_str(v, "op", TQ_WIRE_STR_MAX, &m->op, NULL, err);
+    if (key_is(k, "ik")) return get_str(v, "ik", TQ_WIRE_STR_MAX, &m->ikey, NULL, err);
+    if (key_is(k, "st")) return get_str(v, "st", 32, &m->state, NULL, err);
+    if (key_is(k, "ec")) return get_str(v, "ec", TQ_WIRE_STR_MAX, &m->err_code, NULL, err);
+    if (key_is(k, "em")) return get_str(v, "em", 4096, &m->err_msg, NULL, err);
+    if (key_is(k, "pl")) return get_str(v, "pl", max_len, &m->payload, &m->payload_len, err);
+    if (key_is(k, "rs")) return get_str(v, "rs", max_len, &m->result, &m->result_len, err);
+    if (key_is(k, "ma")) return get_int(v, "ma", &m->max_attempts, err);
+    if (key_is(k, "to")) return get_int(v, "to", &m->timeout_ms, err);
+    if (key_is(k, "pr")) return get_int(v, "pr", &m->priority, err);
+    if (key_is(k, "at")) return get_int(v, "at", &m->attempt, err);
+    if (key_is(k, "cr")) return get_int(v, "cr", &m->credit, err);
+    if (key_is(k, "pid")) return get_int(v, "pid", &m->pid, err);
+    if (key_is(k, "rt")) return get_bool(v, "rt", &m->retryable, err);
+    if (key_is(k, "dup")) return get_bool(v, "dup", &m->dup, err);
+    if (key_is(k, "w")) return get_bool(v, "w", &m->wait, err);
+    if (key_is(k, "ok")) return get_bool(v, "ok", &m->ok, err);
     return 0; /* unknown key: ignored */
 }
 
@@ -353,35 +329,56 @@ static uint64_t be(const unsigned char *p, int n)
 
 static int skip_scalar(const unsigned char *p, size_t len, size_t *off)
 {
-    if (*off >= len)
-        return -1;
+    if (*off >= len) return -1;
     unsigned char c = p[(*off)++];
     uint64_t body = 0;
     int hdr = 0;
     if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-        return 0;                                      /* fixint, nil, bool */
-    if ((c & 0xe0) == 0xa0) {                          /* fixstr */
+        return 0;             /* fixint, nil, bool */
+    if ((c & 0xe0) == 0xa0) { /* fixstr */
         body = c & 0x1f;
     } else {
         switch (c) {
-        case 0xcc: case 0xd0: body = 1; break;         /* 8-bit ints */
-        case 0xcd: case 0xd1: body = 2; break;
-        case 0xce: case 0xd2: case 0xca: body = 4; break;
-        case 0xcf: case 0xd3: case 0xcb: body = 8; break;
-        case 0xd9: case 0xc4: hdr = 1; break;          /* str8 / bin8 */
-        case 0xda: case 0xc5: hdr = 2; break;
-        case 0xdb: case 0xc6: hdr = 4; break;
-        default: return -1;                            /* containers, ext, reserved */
+        case 0xcc:
+        case 0xd0:
+            body = 1;
+            break; /* 8-bit ints */
+        case 0xcd:
+        case 0xd1:
+            body = 2;
+            break;
+        case 0xce:
+        case 0xd2:
+        case 0xca:
+            body = 4;
+            break;
+        case 0xcf:
+        case 0xd3:
+        case 0xcb:
+            body = 8;
+            break;
+        case 0xd9:
+        case 0xc4:
+            hdr = 1;
+            break; /* str8 / bin8 */
+        case 0xda:
+        case 0xc5:
+            hdr = 2;
+            break;
+        case 0xdb:
+        case 0xc6:
+            hdr = 4;
+            break;
+        default:
+            return -1; /* containers, ext, reserved */
         }
         if (hdr) {
-            if (len - *off < (size_t)hdr)
-                return -1;
+            if (len - *off < (size_t)hdr) return -1;
             body = be(p + *off, hdr);
             *off += (size_t)hdr;
         }
     }
-    if (body > len - *off)
-        return -1;
+    if (body > len - *off) return -1;
     *off += (size_t)body;
     return 0;
 }
@@ -401,11 +398,9 @@ static int prescan(const unsigned char *p, size_t len)
     } else {
         return -1;
     }
-    if (n > (len - off) / 2)
-        return -1;
+    if (n > (len - off) / 2) return -1;
     for (uint64_t i = 0; i < 2 * n; i++)
-        if (skip_scalar(p, len, &off))
-            return -1;
+        if (skip_scalar(p, len, &off)) return -1;
     return off == len ? 0 : -1;
 }
 
@@ -416,8 +411,7 @@ int tq_msg_decode(const void *data, size_t len, size_t max_len, tq_msg_t *m, tq_
     if (len > max_len)
         return tq_error_set(err, "frame_too_large", "frame of %zu bytes exceeds the %zu byte limit",
                             len, max_len);
-    if (len == 0)
-        return tq_error_set(err, "malformed_frame", "empty frame");
+    if (len == 0) return tq_error_set(err, "malformed_frame", "empty frame");
     if (prescan(data, len))
         return tq_error_set(err, "malformed_frame",
                             "frame is not one msgpack map of scalar fields");
@@ -445,8 +439,7 @@ int tq_msg_decode(const void *data, size_t len, size_t max_len, tq_msg_t *m, tq_
             tq_error_set(err, "malformed_frame", "map keys must be strings");
             goto done;
         }
-        if (decode_field(k, &map->ptr[i].val, max_len, m, err))
-            goto done;
+        if (decode_field(k, &map->ptr[i].val, max_len, m, err)) goto done;
     }
     if (m->version != TQ_WIRE_VERSION) {
         tq_error_set(err, "unsupported_version", "protocol version %d is not supported (want %d)",
@@ -460,8 +453,7 @@ int tq_msg_decode(const void *data, size_t len, size_t max_len, tq_msg_t *m, tq_
     rc = 0;
 done:
     msgpack_unpacked_destroy(&up);
-    if (rc)
-        tq_msg_reset(m);
+    if (rc) tq_msg_reset(m);
     return rc;
 }
 
@@ -470,8 +462,7 @@ int tq_msg_send(void *socket, const void *identity, size_t identity_len, const t
 {
     unsigned char *buf;
     size_t n;
-    if (tq_msg_encode(msg, &buf, &n))
-        return -1;
+    if (tq_msg_encode(msg, &buf, &n)) return -1;
     int rc = 0;
     if (identity && zmq_send(socket, identity, identity_len, ZMQ_SNDMORE | flags) < 0)
         rc = -1;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define TQ_WIRE_VERSION 1
-#define TQ_JOB_ID_LEN 36 /* uuid text */
+#define TQ_JOB_ID_LEN 36    /* uuid text */
 #define TQ_WIRE_STR_MAX 255 /* tenant, op, idempotency key, codes */
 
 typedef enum {
@@ -40,28 +40,28 @@ typedef enum {
 typedef struct {
     int version;
     tq_msg_type_t type;
-    uint64_t rid;            /* client request id, echoed in replies */
+    uint64_t rid;               /* client request id, echoed in replies */
     char id[TQ_JOB_ID_LEN + 1]; /* job id, "" when absent */
     char *tenant;
     char *op;
-    char *ikey;              /* idempotency key */
-    char *payload;           /* JSON text (SUBMIT, JOB) */
+    char *ikey;    /* idempotency key */
+    char *payload; /* JSON text (SUBMIT, JOB) */
     size_t payload_len;
-    char *result;            /* JSON text (RESULT); stats JSON (STATS_REPLY) */
+    char *result; /* JSON text (RESULT); stats JSON (STATS_REPLY) */
     size_t result_len;
-    char *state;             /* job state (RESULT to clients) */
+    char *state; /* job state (RESULT to clients) */
     char *err_code;
     char *err_msg;
     int64_t max_attempts;
     int64_t timeout_ms;
     int64_t priority;
-    int64_t attempt;         /* attempt number (JOB, worker RESULT); attempts (client RESULT) */
-    int64_t credit;          /* READY */
-    int64_t pid;             /* READY */
-    bool retryable;          /* worker RESULT */
-    bool dup;                /* ACCEPTED: an earlier job with the same idempotency key */
-    bool wait;               /* SUBMIT: also send RESULT when the job ends */
-    bool ok;                 /* worker RESULT: success */
+    int64_t attempt; /* attempt number (JOB, worker RESULT); attempts (client RESULT) */
+    int64_t credit;  /* READY */
+    int64_t pid;     /* READY */
+    bool retryable;  /* worker RESULT */
+    bool dup;        /* ACCEPTED: an earlier job with the same idempotency key */
+    bool wait;       /* SUBMIT: also send RESULT when the job ends */
+    bool ok;         /* worker RESULT: success */
 } tq_msg_t;
 
 void tq_msg_init(tq_msg_t *msg, tq_msg_type_t type);

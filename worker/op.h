@@ -23,18 +23,18 @@ typedef struct tq_job_t tq_job_t;
 struct tq_plugin_host_t;
 
 typedef struct {
-    const char *name;                 /* "ping", "provider.import", ... */
-    void (*start)(tq_job_t *job);     /* begin the work */
+    const char *name;             /* "ping", "provider.import", ... */
+    void (*start)(tq_job_t *job); /* begin the work */
 } tq_op_t;
 
-const char *tq_job_id(const tq_job_t *job);        /* uuid text */
-const char *tq_job_tenant(const tq_job_t *job);    /* as submitted ("acme" or a uuid) */
+const char *tq_job_id(const tq_job_t *job);     /* uuid text */
+const char *tq_job_tenant(const tq_job_t *job); /* as submitted ("acme" or a uuid) */
 /* The tenant as a uuid (ids.h: a name maps to a stable UUIDv5): the value of
  * every tenant_id column and the vault tenant for the tenant's secrets. */
 const char *tq_job_tenant_uuid(const tq_job_t *job);
 const char *tq_job_op(const tq_job_t *job);
-int tq_job_attempt(const tq_job_t *job);           /* 1 on the first run */
-int tq_job_timeout_ms(const tq_job_t *job);        /* the job's own budget */
+int tq_job_attempt(const tq_job_t *job);    /* 1 on the first run */
+int tq_job_timeout_ms(const tq_job_t *job); /* the job's own budget */
 /* The payload, parsed (always a JSON object; {} when empty). Borrowed. */
 json_t *tq_job_payload(const tq_job_t *job);
 

@@ -20,8 +20,8 @@ static void sleep_fire(tq_loop_t *loop, void *arg)
 {
     (void)loop;
     tq_job_t *job = arg;
-    tq_job_done(job, json_pack("{s:I}", "slept_ms", json_integer_value(json_object_get(
-                                                        tq_job_payload(job), "ms"))));
+    tq_job_done(job, json_pack("{s:I}", "slept_ms",
+                               json_integer_value(json_object_get(tq_job_payload(job), "ms"))));
 }
 
 static void sleep_start(tq_job_t *job)
@@ -29,8 +29,8 @@ static void sleep_start(tq_job_t *job)
     json_t *ms = json_object_get(tq_job_payload(job), "ms");
     if (!json_is_integer(ms) || json_integer_value(ms) < 0 ||
         json_integer_value(ms) > 24 * 3600 * 1000) {
-        tq_job_fail(job, "invalid_payload",
-                    "sleep needs {\"ms\": N} with 0 <= N <= 86400000", false);
+        tq_job_fail(job, "invalid_payload", "sleep needs {\"ms\": N} with 0 <= N <= 86400000",
+                    false);
         return;
     }
     tq_loop_timer(tq_job_loop(job), (int64_t)json_integer_value(ms), sleep_fire, job);
@@ -40,24 +40,21 @@ const tq_op_t tq_op_sleep = {"sleep", sleep_start};
 
 static bool test_ops_on(tq_job_t *job)
 {
-    if (tq_config_bool(tq_job_config(job), "worker.test_ops"))
-        return true;
+    if (tq_config_bool(tq_job_config(job), "worker.test_ops")) return true;
     tq_job_fail(job, "unknown_op", "test ops are off (worker.test_ops)", false);
     return false;
 }
 
 static void crash_start(tq_job_t *job)
 {
-    if (test_ops_on(job))
-        abort();
+    if (test_ops_on(job)) abort();
 }
 
 const tq_op_t tq_op_test_crash = {"test.crash", crash_start};
 
 static void fail_start(tq_job_t *job)
 {
-    if (!test_ops_on(job))
-        return;
+    if (!test_ops_on(job)) return;
     json_int_t n = json_integer_value(json_object_get(tq_job_payload(job), "fail_times"));
     if (tq_job_attempt(job) <= n)
         tq_job_fail(job, "test_transient", "a transient failure, as asked", true);

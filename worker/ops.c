@@ -74,7 +74,6 @@ static const tq_op_t *const s_ops[] = {
 const tq_op_t *tq_ops_find(const char *name)
 {
     for (size_t i = 0; s_ops[i]; i++)
-        if (strcmp(s_ops[i]->name, name) == 0)
-            return s_ops[i];
+        if (strcmp(s_ops[i]->name, name) == 0) return s_ops[i];
     return NULL;
 }

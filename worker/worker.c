@@ -66,22 +66,51 @@ struct tq_worker_t {
 
 /* --- job accessors (op.h) -------------------------------------------------- */
 
-const char *tq_job_id(const tq_job_t *job) { return job->id; }
-const char *tq_job_tenant(const tq_job_t *job) { return job->tenant; }
-const char *tq_job_tenant_uuid(const tq_job_t *job) { return job->tenant_uuid; }
-const char *tq_job_op(const tq_job_t *job) { return job->op; }
-int tq_job_attempt(const tq_job_t *job) { return job->attempt; }
-int tq_job_timeout_ms(const tq_job_t *job) { return job->timeout_ms; }
-json_t *tq_job_payload(const tq_job_t *job) { return job->payload; }
-tq_loop_t *tq_job_loop(const tq_job_t *job) { return job->worker->loop; }
-tq_config_t *tq_job_config(const tq_job_t *job) { return job->worker->cfg; }
-tq_plugin_host_t *tq_job_plugins(const tq_job_t *job) { return job->worker->plugins; }
+const char *tq_job_id(const tq_job_t *job)
+{
+    return job->id;
+}
+const char *tq_job_tenant(const tq_job_t *job)
+{
+    return job->tenant;
+}
+const char *tq_job_tenant_uuid(const tq_job_t *job)
+{
+    return job->tenant_uuid;
+}
+const char *tq_job_op(const tq_job_t *job)
+{
+    return job->op;
+}
+int tq_job_attempt(const tq_job_t *job)
+{
+    return job->attempt;
+}
+int tq_job_timeout_ms(const tq_job_t *job)
+{
+    return job->timeout_ms;
+}
+json_t *tq_job_payload(const tq_job_t *job)
+{
+    return job->payload;
+}
+tq_loop_t *tq_job_loop(const tq_job_t *job)
+{
+    return job->worker->loop;
+}
+tq_config_t *tq_job_config(const tq_job_t *job)
+{
+    return job->worker->cfg;
+}
+tq_plugin_host_t *tq_job_plugins(const tq_job_t *job)
+{
+    return job->worker->plugins;
+}
 
 static void listen_sql(tq_worker_t *w, const char *channel)
 {
     char *ident = PQescapeIdentifier(w->db, channel, strlen(channel));
-    if (!ident)
-        return;
+    if (!ident) return;
     char sql[300];
     snprintf(sql, sizeof sql, "LISTEN %s", ident);
     PQfreemem(ident);
@@ -94,8 +123,7 @@ static void deliver_notifications(tq_worker_t *w)
     PGnotify *n;
     while (w->db && (n = PQnotifies(w->db)) != NULL) {
         for (int i = 0; i < w->nlistens; i++)
-            if (strcmp(w->listens[i].channel, n->relname) == 0)
-                w->listens[i].fn(n->extra);
+            if (strcmp(w->listens[i].channel, n->relname) == 0) w->listens[i].fn(n->extra);
         PQfreemem(n);
     }
 }
@@ -121,8 +149,7 @@ static void db_connected(tq_worker_t *w)
         listen_sql(w, w->listens[i].channel);
         w->listens[i].fn(NULL);
     }
-    if (w->db_fd >= 0)
-        tq_loop_remove_fd(w->loop, w->db_fd);
+    if (w->db_fd >= 0) tq_loop_remove_fd(w->loop, w->db_fd);
     w->db_fd = PQsocket(w->db);
     tq_loop_add_fd(w->loop, w->db_fd, ZMQ_POLLIN, on_db_readable, w);
 }
@@ -141,11 +168,9 @@ PGconn *tq_job_db(tq_job_t *job, tq_error_t *err)
     }
     if (!w->db) {
         w->db = tq_pg_connect(tq_config_str(w->cfg, "database.url"), err);
-        if (w->db)
-            db_connected(w);
+        if (w->db) db_connected(w);
     }
-    if (w->db && PQconsumeInput(w->db))
-        deliver_notifications(w);
+    if (w->db && PQconsumeInput(w->db)) deliver_notifications(w);
     return w->db;
 }
 
@@ -153,13 +178,10 @@ void tq_job_listen(tq_job_t *job, const char *channel, void (*fn)(const char *pa
 {
     tq_worker_t *w = job->worker;
     for (int i = 0; i < w->nlistens; i++)
-        if (strcmp(w->listens[i].channel, channel) == 0)
-            return;
-    if (w->nlistens == MAX_LISTENS)
-        abort(); /* a programming error: raise MAX_LISTENS */
+        if (strcmp(w->listens[i].channel, channel) == 0) return;
+    if (w->nlistens == MAX_LISTENS) abort(); /* a programming error: raise MAX_LISTENS */
     w->listens[w->nlistens++] = (listen_t){strdup(channel), fn};
-    if (w->db && PQstatus(w->db) == CONNECTION_OK)
-        listen_sql(w, channel);
+    if (w->db && PQstatus(w->db) == CONNECTION_OK) listen_sql(w, channel);
 }
 
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
@@ -186,8 +208,7 @@ static void job_free(tq_job_t *job)
         job->prev->next = job->next;
     else if (w->live == job)
         w->live = job->next;
-    if (job->next)
-        job->next->prev = job->prev;
+    if (job->next) job->next->prev = job->prev;
     json_decref(job->payload);
     free(job->tenant);
     free(job->op);
@@ -280,12 +301,10 @@ static void reconnect(tq_worker_t *w)
 static void start_job(tq_worker_t *w, tq_msg_t *m)
 {
     tq_job_t *job = calloc(1, sizeof *job);
-    if (!job)
-        return;
+    if (!job) return;
     job->worker = w;
     job->next = w->live;
-    if (w->live)
-        w->live->prev = job;
+    if (w->live) w->live->prev = job;
     w->live = job;
     memcpy(job->id, m->id, sizeof job->id);
     job->tenant = m->tenant ? m->tenant : strdup("");
@@ -299,8 +318,8 @@ static void start_job(tq_worker_t *w, tq_msg_t *m)
         return;
     }
     json_error_t jerr;
-    job->payload = m->payload_len ? json_loadb(m->payload, m->payload_len, 0, &jerr)
-                                  : json_object();
+    job->payload =
+        m->payload_len ? json_loadb(m->payload, m->payload_len, 0, &jerr) : json_object();
     if (!job->payload || !json_is_object(job->payload)) {
         tq_job_fail(job, "invalid_payload", "the payload must be a JSON object", false);
         return;
@@ -335,8 +354,7 @@ static void on_dealer(tq_loop_t *loop, int revents, void *arg)
         zmq_msg_close(&frame);
         if (more) { /* we only ever expect one frame; drain the rest */
             tq_warn("dropping a multi-frame message from the broker");
-            if (rc == 0)
-                tq_msg_reset(&m);
+            if (rc == 0) tq_msg_reset(&m);
             continue;
         }
         if (rc) {
@@ -390,8 +408,7 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
 tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
 {
     unsigned char key[TQ_MASTER_KEY_LEN];
-    if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err))
-        return NULL;
+    if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err)) return NULL;
     tq_worker_t *w = calloc(1, sizeof *w);
     if (!w) {
         tq_error_set(err, "internal", "out of memory");
@@ -419,23 +436,17 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
 
 void tq_worker_destroy(tq_worker_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
+    if (!self_p || !*self_p) return;
     tq_worker_t *w = *self_p;
     while (w->live) {
         tq_job_t *job = w->live;
-        if (job->drop_fn)
-            job->drop_fn(job, job->drop_arg);
+        if (job->drop_fn) job->drop_fn(job, job->drop_arg);
         job_free(job);
     }
-    if (w->dealer)
-        zmq_close(w->dealer);
-    if (w->ctx)
-        zmq_ctx_term(w->ctx);
-    if (w->sigfd >= 0)
-        close(w->sigfd);
-    if (w->db)
-        PQfinish(w->db);
+    if (w->dealer) zmq_close(w->dealer);
+    if (w->ctx) zmq_ctx_term(w->ctx);
+    if (w->sigfd >= 0) close(w->sigfd);
+    if (w->db) PQfinish(w->db);
     for (int i = 0; i < w->nlistens; i++)
         free(w->listens[i].channel);
     tq_vault_destroy(&w->vault);
@@ -451,18 +462,14 @@ int tq_worker_run(tq_worker_t *w)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     struct sigaction sa;
-    if (sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
-        sigaddset(&mask, SIGINT);
+    if (sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN) sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     w->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (w->sigfd >= 0)
-        tq_loop_add_fd(w->loop, w->sigfd, ZMQ_POLLIN, on_signal, w);
-    if (connect_broker(w))
-        return 1;
+    if (w->sigfd >= 0) tq_loop_add_fd(w->loop, w->sigfd, ZMQ_POLLIN, on_signal, w);
+    if (connect_broker(w)) return 1;
     tq_loop_timer(w->loop, w->heartbeat_ms, on_heartbeat, w);
     tq_info("worker ready (credit %d)", w->credit);
-    if (tq_loop_run(w->loop))
-        return 1;
+    if (tq_loop_run(w->loop)) return 1;
     if (w->inflight)
         tq_info("exiting with %d jobs unfinished (the broker re-queues them)", w->inflight);
     return w->exit_code;

@@ -42,10 +42,10 @@ typedef struct {
 typedef struct {
     char id[37];
     char *op;
-    char *state;          /* queued running succeeded failed dead cancelled */
+    char *state; /* queued running succeeded failed dead cancelled */
     int attempts;
-    char *result;         /* JSON text when succeeded, else NULL */
-    char *error_code;     /* when failed / dead / cancelled */
+    char *result;     /* JSON text when succeeded, else NULL */
+    char *error_code; /* when failed / dead / cancelled */
     char *error_message;
 } tq_job_info_t;
 
@@ -80,8 +80,8 @@ TQ_API void tq_client_set_tenant(tq_client_t *self, const char *tenant);
 
 /* Submits and returns once the job is durable (ACCEPTED). */
 TQ_API int tq_client_submit(tq_client_t *self, const char *tenant, const char *op,
-                            const char *payload_json, const tq_submit_opts_t *opts,
-                            int timeout_ms, char job_id[37], bool *dup);
+                            const char *payload_json, const tq_submit_opts_t *opts, int timeout_ms,
+                            char job_id[37], bool *dup);
 /* Submits and waits for the outcome. */
 TQ_API int tq_client_call(tq_client_t *self, const char *tenant, const char *op,
                           const char *payload_json, const tq_submit_opts_t *opts, int timeout_ms,

@@ -13,8 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tq_msg_decode(data, size, 1u << 20, &m, &err) == 0) {
         unsigned char *buf;
         size_t n;
-        if (tq_msg_encode(&m, &buf, &n) == 0)
-            free(buf);
+        if (tq_msg_encode(&m, &buf, &n) == 0) free(buf);
         tq_msg_reset(&m);
     }
     return 0;

@@ -34,17 +34,17 @@ int main(int argc, char **argv)
         return 1;
     }
     static const unsigned char fixed[][16] = {
-        {0xdf, 0xff, 0xff, 0xff, 0xff},           /* map32 of 4 billion entries */
-        {0xdd, 0xff, 0xff, 0xff, 0xff},           /* array32 */
-        {0xdb, 0xff, 0xff, 0xff, 0xf0, 'a'},      /* str32 longer than the frame */
-        {0x81, 0xa1, 'v', 0xc1},                  /* reserved byte */
-        {0x82, 0xa1, 'v', 0x01, 0xa1, 't', 0x7f}, /* unknown type */
-        {0x82, 0xa1, 'v', 0x09, 0xa1, 't', 0x01}, /* unknown version */
+        {0xdf, 0xff, 0xff, 0xff, 0xff},                /* map32 of 4 billion entries */
+        {0xdd, 0xff, 0xff, 0xff, 0xff},                /* array32 */
+        {0xdb, 0xff, 0xff, 0xff, 0xf0, 'a'},           /* str32 longer than the frame */
+        {0x81, 0xa1, 'v', 0xc1},                       /* reserved byte */
+        {0x82, 0xa1, 'v', 0x01, 0xa1, 't', 0x7f},      /* unknown type */
+        {0x82, 0xa1, 'v', 0x09, 0xa1, 't', 0x01},      /* unknown version */
         {0x82, 0xa1, 'v', 0x01, 0xa1, 't', 0xa1, 'x'}, /* type is a string */
-        {0x81, 0x01, 0x01},                       /* integer key */
-        {0x81, 0xa1, 'v', 0x81, 0xa1, 'v', 0x01}, /* nested map */
-        {0x93, 0x01, 0x02, 0x03},                 /* array, not a map */
-        {0xc0},                                   /* nil */
+        {0x81, 0x01, 0x01},                            /* integer key */
+        {0x81, 0xa1, 'v', 0x81, 0xa1, 'v', 0x01},      /* nested map */
+        {0x93, 0x01, 0x02, 0x03},                      /* array, not a map */
+        {0xc0},                                        /* nil */
     };
     static const size_t fixed_len[] = {5, 5, 6, 4, 7, 7, 8, 3, 7, 4, 1};
     for (size_t i = 0; i < sizeof fixed_len / sizeof fixed_len[0]; i++)
@@ -88,10 +88,8 @@ int main(int argc, char **argv)
     unsigned char rnd[512];
     for (int i = 0; i < count; i++) {
         size_t len = 1 + (size_t)(i * 7919) % sizeof rnd;
-        if (getrandom(rnd, len, 0) < 0)
-            break;
-        if (i % 3 == 0)
-            rnd[0] = (unsigned char)(0x80 | (rnd[0] & 0x0f));
+        if (getrandom(rnd, len, 0) < 0) break;
+        if (i % 3 == 0) rnd[0] = (unsigned char)(0x80 | (rnd[0] & 0x0f));
         send_raw(s, rnd, len, 0);
     }
     zmq_close(s);

@@ -22,9 +22,9 @@ typedef struct {
 
 typedef struct {
     const opts_t *o;
-    long n;        /* jobs for this thread */
-    int inflight;  /* max in flight for this thread */
-    double *lat;   /* ms per completed job */
+    long n;       /* jobs for this thread */
+    int inflight; /* max in flight for this thread */
+    double *lat;  /* ms per completed job */
     long done, ok, rejected;
     FILE *ids;
     pthread_mutex_t *ids_lock;
@@ -64,8 +64,7 @@ static void *run_calls(void *arg)
                 t->rejected += t->n - submitted;
                 goto out;
             }
-            if (rid <= (uint64_t)t->n + 1)
-                sent[rid] = now_ms();
+            if (rid <= (uint64_t)t->n + 1) sent[rid] = now_ms();
             submitted++;
             outstanding++;
         }
@@ -80,8 +79,7 @@ static void *run_calls(void *arg)
         }
         last_progress = now_ms();
         if (ev.type == TQ_EVENT_REJECTED) {
-            fprintf(stderr, "tq-load: rejected: %s: %s\n", ev.job.error_code,
-                    ev.job.error_message);
+            fprintf(stderr, "tq-load: rejected: %s: %s\n", ev.job.error_code, ev.job.error_message);
             t->rejected++;
             outstanding--;
         } else if (ev.type == TQ_EVENT_ACCEPTED && o->submit_only) {
@@ -142,17 +140,28 @@ int main(int argc, char **argv)
             fprintf(stderr, "tq-load: %s needs a value\n", a);
             return 2;
         }
-        if (strcmp(a, "-n") == 0) o.n = atol(argv[++i]);
-        else if (strcmp(a, "-c") == 0) o.c = atoi(argv[++i]);
-        else if (strcmp(a, "-k") == 0) o.k = atoi(argv[++i]);
-        else if (strcmp(a, "--op") == 0) o.op = argv[++i];
-        else if (strcmp(a, "--tenant") == 0) o.tenant = argv[++i];
-        else if (strcmp(a, "--payload") == 0) o.payload = argv[++i];
-        else if (strcmp(a, "--expect") == 0) o.expect = argv[++i];
-        else if (strcmp(a, "--broker") == 0) o.endpoint = argv[++i];
-        else if (strcmp(a, "--submit-only") == 0) o.submit_only = argv[++i];
-        else if (strcmp(a, "--wait-ids") == 0) o.wait_ids = argv[++i];
-        else if (strcmp(a, "--timeout-ms") == 0) o.timeout_ms = atoi(argv[++i]);
+        if (strcmp(a, "-n") == 0)
+            o.n = atol(argv[++i]);
+        else if (strcmp(a, "-c") == 0)
+            o.c = atoi(argv[++i]);
+        else if (strcmp(a, "-k") == 0)
+            o.k = atoi(argv[++i]);
+        else if (strcmp(a, "--op") == 0)
+            o.op = argv[++i];
+        else if (strcmp(a, "--tenant") == 0)
+            o.tenant = argv[++i];
+        else if (strcmp(a, "--payload") == 0)
+            o.payload = argv[++i];
+        else if (strcmp(a, "--expect") == 0)
+            o.expect = argv[++i];
+        else if (strcmp(a, "--broker") == 0)
+            o.endpoint = argv[++i];
+        else if (strcmp(a, "--submit-only") == 0)
+            o.submit_only = argv[++i];
+        else if (strcmp(a, "--wait-ids") == 0)
+            o.wait_ids = argv[++i];
+        else if (strcmp(a, "--timeout-ms") == 0)
+            o.timeout_ms = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: tq-load [-n N] [-c C] [-k K] [--op OP] [--tenant T] "
                             "[--payload JSON] [--expect STATE] [--broker EP] "
@@ -171,16 +180,14 @@ int main(int argc, char **argv)
         char line[128];
         while (fgets(line, sizeof line, f)) {
             line[strcspn(line, "\n")] = '\0';
-            if (!*line)
-                continue;
+            if (!*line) continue;
             ids = realloc(ids, (size_t)(nids + 1) * sizeof *ids);
             ids[nids++] = strdup(line);
         }
         fclose(f);
         o.n = nids;
     }
-    if (o.k <= 0)
-        o.k = o.c < 4 ? o.c : 4;
+    if (o.k <= 0) o.k = o.c < 4 ? o.c : 4;
     if (o.c < 1 || o.n < 1 || o.k > o.c) {
         fprintf(stderr, "tq-load: need -n >= 1, -c >= 1 and -k <= -c\n");
         return 2;
@@ -219,10 +226,8 @@ int main(int argc, char **argv)
     double p99 = done ? all[(size_t)((done - 1) * 0.99)] : 0;
     printf("{\"jobs\":%ld,\"completed\":%ld,\"ok\":%ld,\"rejected\":%ld,\"seconds\":%.3f,"
            "\"per_second\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"in_flight\":%d,\"clients\":%d}\n",
-           o.n, done, ok, rejected, elapsed, elapsed > 0 ? done / elapsed : 0, p50, p99, o.c,
-           o.k);
-    if (idf)
-        fclose(idf);
+           o.n, done, ok, rejected, elapsed, elapsed > 0 ? done / elapsed : 0, p50, p99, o.c, o.k);
+    if (idf) fclose(idf);
     for (long i = 0; i < nids; i++)
         free(ids[i]);
     free(ids);

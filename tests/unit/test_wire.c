@@ -78,8 +78,7 @@ static int decode_bytes(const void *p, size_t n, tq_error_t *err)
 {
     tq_msg_t m;
     int rc = tq_msg_decode(p, n, MAX, &m, err);
-    if (rc == 0)
-        tq_msg_reset(&m);
+    if (rc == 0) tq_msg_reset(&m);
     return rc;
 }
 
@@ -108,11 +107,11 @@ static void hostile(void **state)
     assert_int_equal(decode_bytes(wrong, sizeof wrong, &err), -1);
     assert_string_equal(err.code, "malformed_frame");
     static const unsigned char ok_unknown_key[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't',
-                                                   0x16, 0xa2, 'z', 'z', 0x05};
+                                                   0x16, 0xa2, 'z', 'z',  0x05};
     assert_int_equal(decode_bytes(ok_unknown_key, sizeof ok_unknown_key, &err), 0);
     /* a tenant with an embedded NUL is refused (payloads may carry any bytes) */
-    static const unsigned char nul[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't', 0x01,
-                                        0xa2, 't', 'n', 0xa3, 'a', 0x00, 'b'};
+    static const unsigned char nul[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't',  0x01,
+                                        0xa2, 't',  'n', 0xa3, 'a',  0x00, 'b'};
     assert_int_equal(decode_bytes(nul, sizeof nul, &err), -1);
     /* a too-long tenant */
     msgpack_sbuffer sb;
@@ -133,12 +132,12 @@ static void hostile(void **state)
     msgpack_sbuffer_destroy(&sb);
     assert_int_equal(decode_bytes("", 0, &err), -1);
     /* a tenant that is not UTF-8 is refused; an error message is made safe */
-    static const unsigned char bad_tenant[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't', 0x01,
-                                               0xa2, 't', 'n', 0xa3, 'a', 0xff, 0xfe};
+    static const unsigned char bad_tenant[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't',  0x01,
+                                               0xa2, 't',  'n', 0xa3, 'a',  0xff, 0xfe};
     assert_int_equal(decode_bytes(bad_tenant, sizeof bad_tenant, &err), -1);
     assert_non_null(strstr(err.message, "UTF-8"));
-    static const unsigned char bad_msg[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't', 0x0b, 0xa2,
-                                            'e',  'm',  0xa5, 'b', 0xc3, 'x', 0xed, 0xa0};
+    static const unsigned char bad_msg[] = {0x83, 0xa1, 'v',  0x01, 0xa1, 't', 0x0b, 0xa2,
+                                            'e',  'm',  0xa5, 'b',  0xc3, 'x', 0xed, 0xa0};
     tq_msg_t m;
     assert_int_equal(tq_msg_decode(bad_msg, sizeof bad_msg, MAX, &m, &err), 0);
     assert_string_equal(m.err_msg, "b?x??");
@@ -154,8 +153,7 @@ static void random_frames(void **state)
         size_t n = 1 + (size_t)rand() % sizeof buf;
         for (size_t k = 0; k < n; k++)
             buf[k] = (unsigned char)rand();
-        if (i % 2)
-            buf[0] = (unsigned char)(0x80 | (buf[0] & 0x0f));
+        if (i % 2) buf[0] = (unsigned char)(0x80 | (buf[0] & 0x0f));
         tq_error_t err;
         decode_bytes(buf, n, &err); /* must not crash or leak */
     }

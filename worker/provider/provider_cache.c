@@ -13,8 +13,7 @@ static zhashx_t *s_cache; /* key -> tq_provider_entry_t */
 static void entry_free(void **item)
 {
     tq_provider_entry_t *e = *item;
-    if (!e)
-        return;
+    if (!e) return;
     free(e->id);
     free(e->credentials);
     json_decref(e->tools);
@@ -24,8 +23,7 @@ static void entry_free(void **item)
 
 static void on_notify(const char *payload)
 {
-    if (!s_cache)
-        return;
+    if (!s_cache) return;
     if (payload)
         zhashx_delete(s_cache, payload);
     else
@@ -35,11 +33,9 @@ static void on_notify(const char *payload)
 static tq_provider_entry_t *load(tq_job_t *job, const char *name, tq_error_t *err)
 {
     PGconn *db = tq_job_db(job, err);
-    if (!db)
-        return NULL;
+    if (!db) return NULL;
     PGresult *row = tq_provider_store_get(db, tq_job_tenant_uuid(job), name, false, false, err);
-    if (!row)
-        return NULL;
+    if (!row) return NULL;
     json_error_t jerr;
     json_t *list = json_loads(PQgetvalue(row, 0, TQ_PCOL_TOOLS), 0, &jerr);
     tq_provider_entry_t *e = calloc(1, sizeof *e);
@@ -58,16 +54,14 @@ static tq_provider_entry_t *load(tq_job_t *job, const char *name, tq_error_t *er
     json_array_foreach(list, i, b)
     {
         const char *op = json_string_value(json_object_get(b, "operation_id"));
-        if (op)
-            json_object_set(e->tools, op, b);
+        if (op) json_object_set(e->tools, op, b);
     }
     json_decref(list);
     PQclear(row);
     return e;
 }
 
-const tq_provider_entry_t *tq_provider_cache_get(tq_job_t *job, const char *name,
-                                                 tq_error_t *err)
+const tq_provider_entry_t *tq_provider_cache_get(tq_job_t *job, const char *name, tq_error_t *err)
 {
     if (!s_cache) {
         s_cache = zhashx_new();
@@ -75,19 +69,15 @@ const tq_provider_entry_t *tq_provider_cache_get(tq_job_t *job, const char *name
     }
     tq_job_listen(job, "toolq_providers", on_notify);
     /* tq_job_db() delivers pending notifications before we look. */
-    if (!tq_job_db(job, err))
-        return NULL;
+    if (!tq_job_db(job, err)) return NULL;
     char key[TQ_UUID_STR_LEN + 300];
     snprintf(key, sizeof key, "%s/%s", tq_job_tenant_uuid(job), name);
     tq_provider_entry_t *e = zhashx_lookup(s_cache, key);
-    if (e)
-        return e;
+    if (e) return e;
     e = load(job, name, err);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     int64_t max = tq_config_int(tq_job_config(job), "worker.provider_cache_size");
-    if ((int64_t)zhashx_size(s_cache) >= max)
-        zhashx_purge(s_cache);
+    if ((int64_t)zhashx_size(s_cache) >= max) zhashx_purge(s_cache);
     zhashx_insert(s_cache, key, e);
     return e;
 }

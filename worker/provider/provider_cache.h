@@ -18,7 +18,6 @@ typedef struct {
 /* The tenant's provider by name, from the cache or the database. Borrowed:
  * valid until control returns to the event loop. NULL with err
  * (provider_not_found, db_unavailable, ...). */
-const tq_provider_entry_t *tq_provider_cache_get(tq_job_t *job, const char *name,
-                                                 tq_error_t *err);
+const tq_provider_entry_t *tq_provider_cache_get(tq_job_t *job, const char *name, tq_error_t *err);
 
 #endif
