@@ -36,18 +36,7 @@ static const kit_profile_t PROFILE = {
     .error_map = ERRORS,
 };
 
-static int defaults(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,
-                    size_t errlen)
-{
-    (void)p, (void)n;
-    return kit_defaults(&PROFILE, out) ? kit_fail(errbuf, errlen, "out of memory") : 0;
-}
-
-static int parse(const tq_plugin_response_t *r, tq_plugin_output_t *out, char *errbuf,
-                 size_t errlen)
-{
-    return kit_parse_token_response_with(&PROFILE, r, out, errbuf, errlen);
-}
+KIT_PROFILE_HOOKS(PROFILE)
 
 static int revoke(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,
                   size_t errlen)

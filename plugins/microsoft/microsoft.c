@@ -22,12 +22,7 @@ static const kit_profile_t PROFILE = {
     .authorize_extra = AUTHZ_EXTRA,
 };
 
-static int defaults(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,
-                    size_t errlen)
-{
-    (void)p, (void)n;
-    return kit_defaults(&PROFILE, out) ? kit_fail(errbuf, errlen, "out of memory") : 0;
-}
+KIT_PROFILE_HOOKS(PROFILE)
 
 /* offline_access is added whatever scopes were configured. */
 static int authorize(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,
@@ -53,12 +48,6 @@ static int authorize(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out,
     kb_wipe(&s);
     free(q);
     return rc;
-}
-
-static int parse(const tq_plugin_response_t *r, tq_plugin_output_t *out, char *errbuf,
-                 size_t errlen)
-{
-    return kit_parse_token_response_with(&PROFILE, r, out, errbuf, errlen);
 }
 
 KIT_PLUGIN("microsoft", "1.0.0", PROVIDERS, kit_apply_bearer, defaults, authorize,

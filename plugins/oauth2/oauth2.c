@@ -14,18 +14,7 @@ static const kit_profile_t PROFILE = {
     .pkce = "S256",
 };
 
-static int defaults(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,
-                    size_t errlen)
-{
-    (void)p, (void)n;
-    return kit_defaults(&PROFILE, out) ? kit_fail(errbuf, errlen, "out of memory") : 0;
-}
-
-static int parse(const tq_plugin_response_t *r, tq_plugin_output_t *out, char *errbuf,
-                 size_t errlen)
-{
-    return kit_parse_token_response_with(&PROFILE, r, out, errbuf, errlen);
-}
+KIT_PROFILE_HOOKS(PROFILE)
 
 KIT_PLUGIN("oauth2", "1.0.0", PROVIDERS, kit_apply_bearer, defaults, kit_build_authorize_url,
            kit_build_token_request, parse, kit_build_revoke_request, kit_build_discovery_request,

@@ -58,12 +58,7 @@ static const kit_profile_t PROFILE = {
     .error_map = ERRORS,
 };
 
-static int defaults(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,
-                    size_t errlen)
-{
-    (void)p, (void)n;
-    return kit_defaults(&PROFILE, out) ? kit_fail(errbuf, errlen, "out of memory") : 0;
-}
+KIT_PROFILE_HOOKS(PROFILE)
 
 /* user_scope (comma-joined) beside scope. */
 static int authorize(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,
@@ -82,12 +77,6 @@ static int authorize(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out,
     kb_wipe(&s);
     free(q);
     return rc;
-}
-
-static int parse(const tq_plugin_response_t *r, tq_plugin_output_t *out, char *errbuf,
-                 size_t errlen)
-{
-    return kit_parse_token_response_with(&PROFILE, r, out, errbuf, errlen);
 }
 
 /* auth.revoke takes the token itself as the credential. */

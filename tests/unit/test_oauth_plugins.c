@@ -444,6 +444,10 @@ static void test_errors_hide_secrets(void **state)
 
 int main(void)
 {
+    if (!getenv("TOOLQ_PLUGIN_PATH") || !*getenv("TOOLQ_PLUGIN_PATH")) {
+        fprintf(stderr, "test_oauth_plugins: TOOLQ_PLUGIN_PATH is not set (run through ctest)\n");
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generic_authorize_and_basic_auth),
         cmocka_unit_test(test_generic_parse),
