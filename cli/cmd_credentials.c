@@ -53,6 +53,16 @@ static void print_one(json_t *r)
     json_t *v;
     json_object_foreach(json_object_get(r, "fields"), k, v)
         printf("  %s: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+    json_t *attempts = json_object_get(r, "refresh_attempts");
+    if (!json_is_array(attempts)) return;
+    printf("  refresh attempts (newest first): %s\n", json_array_size(attempts) ? "" : "none");
+    size_t i;
+    json_array_foreach(attempts, i, v)
+    {
+        const char *e = json_string_value(json_object_get(v, "error_code"));
+        printf("    %s  %-16s %s\n", json_string_value(json_object_get(v, "at")),
+               json_string_value(json_object_get(v, "outcome")), e ? e : "");
+    }
 }
 
 static void print_list(json_t *r)
@@ -72,7 +82,15 @@ static void print_list(json_t *r)
 
 static void print_deleted(json_t *r)
 {
-    printf("deleted %s\n", json_string_value(json_object_get(r, "name")));
+    printf("deleted %s", json_string_value(json_object_get(r, "name")));
+    json_t *rv = json_object_get(r, "revoked");
+    if (json_is_true(rv)) printf(" (tokens revoked at the provider)");
+    if (json_is_false(rv))
+        printf(" (tokens NOT revoked at the provider: %s)",
+               json_string_value(json_object_get(r, "revoke_error"))
+                   ? json_string_value(json_object_get(r, "revoke_error"))
+                   : "unknown");
+    printf("\n");
 }
 
 static char *read_line_stdin(void)

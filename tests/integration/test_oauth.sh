@@ -10,7 +10,14 @@
 # (userinfo) keeps working across access-token expiry (refresh before use);
 # 50 concurrent refresh jobs -> one token request, rotated token persisted;
 # invalid_grant -> reauth_required; a sweep refreshes only what is due;
-# pg_dump holds no client secret or token in clear.
+# the broker's HTTP listener end to end (browser lands on GET
+# /oauth/callback: connected page, or a 302 to oauth.return_url);
+# credential.delete revokes at the provider (RFC 7009; a failed revocation
+# never blocks the delete); credential show lists refresh attempts; a
+# transient (503) refresh is retried by the broker and the credential stays
+# usable until expiry; a 401 invalid_token triggers one refresh and one
+# retry, a 403 insufficient_scope none; pg_dump holds no client secret or
+# token in clear.
 source "$(dirname "$0")/lib.sh"
 tq_setup oauth
 
@@ -21,7 +28,8 @@ fi
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 AP=$(free_port); MP=$(free_port)
 AS="http://127.0.0.1:$AP"; MS="http://127.0.0.1:$MP"
-REDIRECT="http://127.0.0.1:8765/oauth/callback"
+HP=$(free_port) # the broker's HTTP listener: the browser lands on its /oauth/callback
+REDIRECT="http://127.0.0.1:$HP/oauth/callback"
 PEER_PIDS=()
 stop_peers() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap 'rc=$?; stop_peers; cp "$TQ_DIR/broker.log" "${TOOLQ_OAUTH_KEEP_LOG:-/dev/null}" 2>/dev/null; (exit $rc); tq_cleanup' EXIT
@@ -36,8 +44,8 @@ done
 
 export TOOLQ_SSRF_ALLOW=127.0.0.1/32
 export TOOLQ_OAUTH_REDIRECT_URI=$REDIRECT
-export TOOLQ_HTTP_LISTEN=127.0.0.1:$(free_port) # the listener is not under test here
-tq_start_broker --workers 2
+export TOOLQ_HTTP_LISTEN=127.0.0.1:$HP
+tq_start_broker --workers 2 --set oauth.sweep_interval_s=0 # sweeps by hand only
 T=acme
 ec() { toolq --json "$@" | jq -r '.error.code // .state' || true; } # a failing job's error code
 
@@ -98,6 +106,19 @@ s3=$(grep -Eo 'state=[A-Za-z0-9_-]+' <<<"$url3" | cut -d= -f2)
 assert_eq oauth_access_denied \
   "$(ec oauth callback "$REDIRECT?error=access_denied&error_description=no&state=$s3")" \
   "access_denied shown as a clear failure"
+
+# --- the browser lands on the broker's HTTP listener ---------------------
+url4=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name web)
+cb4=$(drive_login "$url4")
+check "the server redirects the browser to the broker's listener" bash -c "[[ '$cb4' == '$REDIRECT?'* ]]"
+code4=$(grep -Eo '[?&]code=[^&]+' <<<"$cb4" | cut -d= -f2)
+page=$(curl -s -w '\n%{http_code}' "$cb4")
+assert_eq 200 "$(tail -n1 <<<"$page")" "GET /oauth/callback answers 200"
+check "the page says connected" grep -q 'id="status">connected<' <<<"$page"
+check "the page holds no code and no token" bash -c "! grep -qF -- '$code4' <<<'$page' && ! grep -q 'eyJ\|access_token\|refresh_token' <<<'$page'"
+web_id=$(tq_psql -c "SELECT id FROM tq_credentials WHERE name='web' AND type='oauth2' AND status='active'")
+check "the callback stored credential web" test -n "$web_id"
+check "the page names the credential id" grep -qF "$web_id" <<<"$page"
 
 # --- an imported tool protected by the server's tokens ---------------------
 cat >"$TQ_DIR/userinfo.yaml" <<YAML
@@ -162,6 +183,98 @@ check "sweep result counts" bash -c "jq -e '.refreshed >= 1' <<<'$sw' >/dev/null
 sw2=$(toolq --json sweep)
 assert_eq 1 "$(curl -s "$MS/__stats" | jq '.by_token["good-rt-due"] // 0')" "a second sweep does not refresh it again"
 
+# --- credential show lists the refresh attempts ---------------------------
+shown=$(toolq --json credential show --tenant $T dead)
+assert_eq "reauth_required oauth_invalid_grant" \
+  "$(jq -r '.result.refresh_attempts[0] | "\(.outcome) \(.error_code)"' <<<"$shown")" \
+  "credential.get lists the refresh attempt (outcome, error code)"
+check "attempts carry a time" bash -c "jq -e '.result.refresh_attempts[0].at | test(\"^20[0-9-]+T\")' <<<'$shown' >/dev/null"
+check "toolq credential show prints them" bash -c "$TOOLQ_BIN_DIR/toolq credential show --tenant $T dead | grep -q 'reauth_required *oauth_invalid_grant'"
+assert_eq 0 "$(toolq --json credential show --tenant $T later | jq '.result.refresh_attempts | length')" \
+  "no attempts: an empty list"
+
+# --- transient refresh failures (503) ---------------------------------------
+# blip-*: 503 twice, then a new token: the broker retries the refresh job.
+mk blip blip-rt-1 30
+r=$(toolq --json refresh --tenant $T blip)
+assert_eq refreshed "$(jq -r '.outcome // .error.code' <<<"$r")" "a 503 refresh is retried by the broker until it succeeds"
+assert_eq 3 "$(curl -s "$MS/__stats" | jq '.by_token["blip-rt-1"] // 0')" "three token requests (503, 503, 200)"
+assert_eq "refreshed transient transient" \
+  "$(toolq --json credential show --tenant $T blip | jq -r '[.result.refresh_attempts[].outcome] | join(" ")')" \
+  "each attempt recorded, newest first"
+assert_eq active "$(tq_psql -c "SELECT status FROM tq_credentials WHERE name='blip'")" "status active after the retry"
+# flaky-*: 503 always. Refresh before use fails transiently: the old token
+# is used while it is valid; the credential never needs re-authorization.
+cat >"$TQ_DIR/mockapi.yaml" <<YAML
+openapi: 3.0.3
+info: {title: mock api, version: "1"}
+servers: [{url: "$MS"}]
+paths:
+  /userinfo: {get: {operationId: userinfo, responses: {"200": {description: ok}}}}
+  /api/r401: {get: {operationId: r401, responses: {"200": {description: ok}}}}
+  /api/r403: {get: {operationId: r403, responses: {"200": {description: ok}}}}
+YAML
+mk flaky flaky-rt-1 30
+toolq import --tenant $T --name mflaky --credential flaky "$TQ_DIR/mockapi.yaml" >/dev/null
+inv() { toolq --json invoke --tenant $T "$1" "$2" | jq -r '.result.status // .status // .error.code' || true; }
+assert_eq 200 "$(inv mflaky userinfo)" "a transient refresh failure before use: the valid old token is used"
+check "the refresh before use was attempted" bash -c "[ \"\$(curl -s '$MS/__stats' | jq '.by_token[\"flaky-rt-1\"] // 0')\" -ge 1 ]"
+fst=$(tq_psql -c "SELECT status FROM tq_credentials WHERE name='flaky'")
+check "still usable, not reauth_required (status $fst)" bash -c "[ '$fst' = active ] || [ '$fst' = refresh_failing ]"
+tq_psql -c "UPDATE tq_credentials SET expires_at = now() - interval '1 second' WHERE name='flaky'" >/dev/null
+assert_eq oauth_temporarily_unavailable "$(inv mflaky userinfo)" "once expired, the transient failure is reported"
+
+# --- 401 invalid_token: one refresh, one retry; 403: none ---------------------
+mk c401 rt401-1 3600
+toolq import --tenant $T --name m401 --credential c401 "$TQ_DIR/mockapi.yaml" >/dev/null
+assert_eq 200 "$(inv m401 r401)" "a 401 invalid_token is answered by a refresh and a retry"
+assert_eq "1 2" "$(curl -s "$MS/__stats" | jq -r '"\(.by_token["rt401-1"] // 0) \(.api["/api/r401"] // 0)"')" \
+  "exactly one refresh and one retry"
+assert_eq 200 "$(inv m401 r401)" "the refreshed token is used next time"
+assert_eq "1 3" "$(curl -s "$MS/__stats" | jq -r '"\(.by_token["rt401-1"] // 0) \(.api["/api/r401"] // 0)"')" \
+  "no further refresh"
+mk c403 rt403-1 3600
+toolq import --tenant $T --name m403 --credential c403 "$TQ_DIR/mockapi.yaml" >/dev/null
+r403=$(toolq --json invoke --tenant $T m403 r403 || true)
+check "a 403 insufficient_scope is reported" bash -c "grep -q 403 <<<'$(jq -c '{s: .result.status, e: .error}' <<<"$r403")'"
+assert_eq "0 1" "$(curl -s "$MS/__stats" | jq -r '"\(.by_token["rt403-1"] // 0) \(.api["/api/r403"] // 0)"')" \
+  "a 403 insufficient_scope neither refreshes nor retries"
+
+# --- delete revokes at the provider (RFC 7009) ------------------------------
+# Tokens obtained by hand (curl: PKCE, code exchange) so the test knows the
+# refresh token, then stored as credential rv under the tenant client.
+v=$(head -c 48 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+ch=$(printf %s "$v" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\n')
+cb5=$(drive_login "$AS/auth?client_id=post-client&response_type=code&redirect_uri=$(jq -rn --arg u "$REDIRECT" '$u|@uri')&scope=openid%20offline_access&prompt=consent&code_challenge=$ch&code_challenge_method=S256&state=by-hand-0123456789")
+code5=$(grep -Eo '[?&]code=[^&]+' <<<"$cb5" | cut -d= -f2)
+tok=$(curl -s -X POST "$AS/token" -d grant_type=authorization_code --data-urlencode "code=$code5" \
+  --data-urlencode "redirect_uri=$REDIRECT" -d "code_verifier=$v" -d client_id=post-client -d client_secret=post-secret)
+rt5=$(jq -r .refresh_token <<<"$tok"); at5=$(jq -r .access_token <<<"$tok")
+check "tokens obtained by hand" test -n "$rt5" -a "$rt5" != null
+intro() { curl -s -X POST "$AS/token/introspection" -d client_id=post-client -d client_secret=post-secret \
+  --data-urlencode "token=$1" | jq -r .active; }
+assert_eq true "$(intro "$rt5")" "the refresh token is active before the delete"
+toolq submit credential.create --tenant $T --payload-json \
+  "{\"name\":\"rv\",\"type\":\"oauth2\",\"plugin\":\"oauth2\",\"fields\":{\"access_token\":\"$at5\",\"refresh_token\":\"$rt5\"},\"metadata\":{\"provider\":\"oidc\",\"grant\":\"authorization_code\"}}" >/dev/null
+del=$(toolq --json credential delete --tenant $T rv)
+assert_eq "true true null" "$(jq -r '.result | "\(.deleted) \(.revoked) \(.revoke_error)"' <<<"$del")" \
+  "credential.delete revoked the tokens (revoked: true)"
+check "the delete result holds no token" bash -c "! grep -qF -- '$rt5' <<<'$del' && ! grep -qF -- '$at5' <<<'$del'"
+assert_eq invalid_grant "$(curl -s -X POST "$AS/token" -d grant_type=refresh_token --data-urlencode "refresh_token=$rt5" \
+  -d client_id=post-client -d client_secret=post-secret | jq -r .error)" "the revoked refresh token is refused at the token endpoint"
+check "toolq credential delete says so" bash -c "$TOOLQ_BIN_DIR/toolq credential delete --tenant $T web | grep -q 'tokens revoked at the provider'"
+# no revocation endpoint / an unreachable one: deleted anyway, reported
+del=$(toolq --json credential delete --tenant $T later)
+assert_eq "true false oauth_revocation_unsupported" "$(jq -r '.result | "\(.deleted) \(.revoked) \(.revoke_error)"' <<<"$del")" \
+  "no revocation endpoint: deleted, revoked false, the reason given"
+toolq oauth system-client set --plugin oauth2 --provider mock --param revocation_url="http://127.0.0.1:$(free_port)/revoke" >/dev/null
+del=$(toolq --json credential delete --tenant $T due)
+assert_eq "true false" "$(jq -r '.result | "\(.deleted) \(.revoked)"' <<<"$del")" "revocation endpoint down: deleted anyway"
+echo "# revoke_error when the endpoint is down: $(jq -r .result.revoke_error <<<"$del")"
+assert_eq 0 "$(tq_psql -c "SELECT count(*) FROM tq_credentials WHERE name IN ('rv','web','later','due')")" "the rows are gone"
+assert_eq 0 "$(tq_psql -c "SELECT count(*) FROM tq_credential_refreshes r WHERE NOT EXISTS (SELECT 1 FROM tq_credentials c WHERE c.id = r.credential_id)")" \
+  "their refresh attempts went with them"
+
 # --- nothing secret in clear in a dump -------------------------------------
 dump=$TQ_DIR/dump.sql
 pg_dump "$TOOLQ_DATABASE_URL" >"$dump"
@@ -169,3 +282,14 @@ for s in basic-secret post-secret mock-secret-xyz good-rt-due good-rt-later revo
   check "pg_dump has no '$s'" bash -c "! grep -q -- '$s' '$dump'"
 done
 check "pg_dump has no bearer JWT" bash -c "! grep -q 'eyJ0eXAi' '$dump'"
+
+# --- the callback redirects to oauth.return_url when one is set --------------
+tq_stop_broker
+export TOOLQ_OAUTH_RETURN_URL="http://127.0.0.1:9/app/connected?from=toolq"
+tq_start_broker --workers 2 --set oauth.sweep_interval_s=0 # sweeps by hand only
+url6=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name ret)
+cb6=$(drive_login "$url6")
+hdr=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$cb6")
+ret_id=$(tq_psql -c "SELECT id FROM tq_credentials WHERE name='ret' AND status='active'")
+assert_eq "302 $TOOLQ_OAUTH_RETURN_URL&status=connected&credential_id=$ret_id" "$hdr" \
+  "with oauth.return_url: a 302 to it with status=connected&credential_id"

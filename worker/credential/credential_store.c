@@ -14,6 +14,7 @@
 
 #define TABLE "tq_credentials"
 #define COLUMN "encrypted_data"
+#define TQ_CREDENTIAL_SHOW_REFRESHES 20 /* refresh attempts shown by credential.get */
 
 static const char *const PUBLIC_FIELDS[] = {"username",
                                             "location",
@@ -153,6 +154,7 @@ void tq_credential_free(tq_credential_t **cred_p)
         }
         json_decref(c->fields);
     }
+    json_decref(c->metadata);
     free(c->name);
     free(c->type);
     free(c->plugin_id);
@@ -194,6 +196,32 @@ json_t *tq_credential_store_list(PGconn *db, const char *tenant_id, tq_error_t *
     return a;
 }
 
+/* The last TQ_CREDENTIAL_SHOW_REFRESHES refresh attempts, newest first:
+ * [{at, outcome, error_code}] (error codes only: never a message). */
+static json_t *refresh_attempts(PGconn *db, const char *tenant_id, const char *id, tq_error_t *err)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", TQ_CREDENTIAL_SHOW_REFRESHES);
+    const char *p[] = {tenant_id, id, lim};
+    PGresult *r = tq_pg_exec(
+        db, err,
+        "SELECT to_char(attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+        "outcome, error_code FROM tq_credential_refreshes WHERE tenant_id = $1 AND "
+        "credential_id = $2 ORDER BY attempted_at DESC, id DESC LIMIT $3::int",
+        3, p);
+    if (!r) return NULL;
+    json_t *a = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *e =
+            json_pack("{s:s,s:s}", "at", PQgetvalue(r, i, 0), "outcome", PQgetvalue(r, i, 1));
+        json_object_set_new(e, "error_code",
+                            PQgetisnull(r, i, 2) ? json_null() : json_string(PQgetvalue(r, i, 2)));
+        json_array_append_new(a, e);
+    }
+    PQclear(r);
+    return a;
+}
+
 json_t *tq_credential_store_show(PGconn *db, tq_vault_t *vault, const char *tenant_id,
                                  const char *name, tq_error_t *err)
 {
@@ -215,6 +243,15 @@ json_t *tq_credential_store_show(PGconn *db, tq_vault_t *vault, const char *tena
         return NULL;
     }
     json_object_set_new(o, "fields", tq_credential_mask_fields(c->fields));
+    if (!strcmp(c->type, "oauth2")) {
+        json_t *a = refresh_attempts(db, tenant_id, c->id, err);
+        if (!a) {
+            tq_credential_free(&c);
+            json_decref(o);
+            return NULL;
+        }
+        json_object_set_new(o, "refresh_attempts", a);
+    }
     tq_credential_free(&c);
     return o;
 }
@@ -231,4 +268,45 @@ int tq_credential_store_delete(PGconn *db, const char *tenant_id, const char *na
     PQclear(r);
     if (n != 1) return tq_error_set(err, "credential_not_found", "no credential named %s", name);
     return 0;
+}
+
+tq_credential_t *tq_credential_store_take(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                          const char *name, int *deleted, tq_error_t *err)
+{
+    *deleted = 0;
+    const char *p[] = {tenant_id, name};
+    PGresult *r = tq_pg_exec(db, err,
+                             "DELETE FROM tq_credentials WHERE tenant_id = $1 AND name = $2 "
+                             "RETURNING id, type, plugin_id, status, encrypted_data, "
+                             "metadata::text",
+                             2, p);
+    if (!r) return NULL;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        tq_error_set(err, "credential_not_found", "no credential named %s", name);
+        return NULL;
+    }
+    *deleted = 1;
+    tq_credential_t *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    snprintf(c->id, sizeof c->id, "%s", PQgetvalue(r, 0, 0));
+    c->name = dup(name);
+    c->type = dup(PQgetvalue(r, 0, 1));
+    c->plugin_id = dup(PQgetvalue(r, 0, 2));
+    c->status = dup(PQgetvalue(r, 0, 3));
+    c->metadata = json_loads(PQgetvalue(r, 0, 5), 0, NULL);
+    tq_aad_t aad = {tenant_id, TABLE, COLUMN, c->id};
+    char *plain = tq_vault_open_text(vault, &aad, PQgetvalue(r, 0, 4), err);
+    PQclear(r);
+    int opened = plain != NULL;
+    c->fields = plain ? json_loads(plain, 0, NULL) : NULL;
+    wipe_free(plain);
+    if (!json_is_object(c->fields)) {
+        if (opened)
+            tq_error_set(err, "credential_corrupt", "credential %s does not hold a JSON object",
+                         name);
+        tq_credential_free(&c);
+        return NULL;
+    }
+    return c;
 }

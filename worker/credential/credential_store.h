@@ -19,8 +19,9 @@ typedef struct {
     char *type;
     char *plugin_id;
     char *status;
-    json_t *fields;        /* {name: string}; secrets in clear */
+    json_t *fields;          /* {name: string}; secrets in clear */
     long long expires_at_ms; /* Unix ms; 0 when the credential does not expire */
+    json_t *metadata;        /* clear metadata (provider, grant ...); set by _take only */
 } tq_credential_t;
 
 /* Inserts; fields (object of strings) sealed. Errors: credential_exists,
@@ -36,12 +37,20 @@ tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const c
 void tq_credential_free(tq_credential_t **cred_p);
 /* [{id, name, type, plugin, status, expires_at, created_at, updated_at}]. */
 json_t *tq_credential_store_list(PGconn *db, const char *tenant_id, tq_error_t *err);
-/* The row with masked fields ({..., "fields": {name: masked}}). */
+/* The row with masked fields ({..., "fields": {name: masked}}); oauth2
+ * credentials add "refresh_attempts": [{at, outcome, error_code}], the last
+ * 20 from tq_credential_refreshes, newest first. */
 json_t *tq_credential_store_show(PGconn *db, tq_vault_t *vault, const char *tenant_id,
                                  const char *name, tq_error_t *err);
 /* 0, or -1 with credential_not_found. */
 int tq_credential_store_delete(PGconn *db, const char *tenant_id, const char *name,
                                tq_error_t *err);
+/* Deletes and hands back what was deleted, decrypted (for revocation at the
+ * provider after the row is gone). NULL with credential_not_found when
+ * there was no row; when the row was deleted but cannot be opened, NULL
+ * with the vault error and *deleted set. */
+tq_credential_t *tq_credential_store_take(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                          const char *name, int *deleted, tq_error_t *err);
 
 /* Field names shown in clear (not secret): username, region, location ... */
 int tq_credential_field_is_public(const char *name);

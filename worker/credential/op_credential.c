@@ -1,15 +1,18 @@
 /* op_credential.c — ops credential.create {name, type, plugin?, fields{},
  * metadata?}, credential.list, credential.get {name} (fields masked),
- * credential.delete {name}; and plugins.list (what this worker loaded).
+ * credential.delete {name} (an oauth2 credential's tokens are then revoked at
+ * the provider, best effort); and plugins.list (what this worker loaded).
  * A credential is checked by its plugin (a dry apply_auth on a dummy
  * request) before it is stored. Never puts a field value in a result,
  * error or log line (reads are masked). */
 #include "op.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "credential/credential_store.h"
+#include "oauth/oauth_revoke.h"
 #include "plugin/plugin_host.h"
 
 #define TQ_CREDENTIAL_MAX_FIELDS 64
@@ -136,17 +139,72 @@ static void get_start(tq_job_t *job)
     tq_job_done(job, o);
 }
 
+/* An oauth2 credential is deleted first (the delete never waits on the
+ * provider), then its tokens are revoked (RFC 7009, oauth_revoke.h); the
+ * result says whether that worked: {name, deleted, revoked, revoke_error?}. */
+typedef struct {
+    tq_job_t *job;
+    tq_oauth_revoke_t *v;
+    char name[256];
+} del_t;
+
+static void delete_drop(tq_job_t *job, void *arg)
+{
+    (void)job;
+    del_t *d = arg;
+    tq_oauth_revoke_cancel(&d->v);
+    free(d);
+}
+
+static void delete_revoked(bool revoked, const tq_error_t *err, void *arg)
+{
+    del_t *d = arg;
+    tq_job_t *job = d->job;
+    tq_job_on_drop(job, NULL, NULL);
+    json_t *res = json_pack("{s:s,s:b,s:b}", "name", d->name, "deleted", 1, "revoked", revoked);
+    if (!revoked && err) {
+        json_object_set_new(res, "revoke_error", json_string(err->code));
+        json_object_set_new(res, "revoke_message", json_string(err->message));
+    }
+    free(d);
+    tq_job_done(job, res);
+}
+
 static void delete_start(tq_job_t *job)
 {
     const char *name;
     if (need_name(job, &name)) return;
     tq_error_t err = {0};
     PGconn *db = tq_job_db(job, &err);
-    if (!db || tq_credential_store_delete(db, tq_job_tenant_uuid(job), name, &err)) {
+    tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
+    int deleted = 0;
+    tq_credential_t *c =
+        vault ? tq_credential_store_take(db, vault, tq_job_tenant_uuid(job), name, &deleted, &err)
+              : NULL;
+    if (!deleted) {
         tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
         return;
     }
-    tq_job_done(job, json_pack("{s:s,s:b}", "name", name, "deleted", 1));
+    json_t *res = json_pack("{s:s,s:b}", "name", name, "deleted", 1);
+    if (!c) { /* deleted, but its tokens could not be read back */
+        json_object_set_new(res, "revoked", json_false());
+        json_object_set_new(res, "revoke_error", json_string(err.code));
+        tq_job_done(job, res);
+        return;
+    }
+    if (strcmp(c->type, "oauth2")) {
+        tq_credential_free(&c);
+        tq_job_done(job, res);
+        return;
+    }
+    json_decref(res);
+    del_t *d = calloc(1, sizeof *d);
+    if (!d) abort();
+    d->job = job;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->v = tq_oauth_revoke_start(job, c->plugin_id, c->metadata, c->fields, delete_revoked, d);
+    tq_credential_free(&c);
+    tq_job_on_drop(job, delete_drop, d);
 }
 
 static void plugins_start(tq_job_t *job)

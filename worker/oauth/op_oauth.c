@@ -101,8 +101,11 @@ static void client_op(tq_job_t *job, int system, const char *action)
         params = tq_oauth_client_set(db, vault, tenant, p->id, provider, u,
                                      json_is_boolean(en) ? json_is_true(en) : -1, &err);
         json_decref(u);
-        if (params && tenant)
-            tq_oauth_client_get(db, vault, tenant, p->id, provider, &enabled, NULL);
+        if (params && tenant) { /* only for enabled: the params are the ones above */
+            json_t *again = tq_oauth_client_get(db, vault, tenant, p->id, provider, &enabled, NULL);
+            tq_oauth_json_wipe(again);
+            json_decref(again);
+        }
     } else if (!strcmp(action, "show")) {
         params = tq_oauth_client_get(db, vault, tenant, p->id, provider, &enabled, &err);
     } else if (!strcmp(action, "enable") || !strcmp(action, "disable")) {
