@@ -482,8 +482,10 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
     else if (auth && cred)
         usage = tq_cli_usage_error("import", "give --auth or --credential, not both%s", "");
     else if (no_tls_verify && update && !auth && !cred)
-        usage = tq_cli_usage_error("import", "--no-tls-verify with --update needs --auth or "
-                                             "--credential (it replaces the credentials)%s", "");
+        usage = tq_cli_usage_error("import",
+                                   "--no-tls-verify with --update needs --auth or "
+                                   "--credential (it replaces the credentials)%s",
+                                   "");
     if (usage) {
         json_decref(filter);
         free(r.items);

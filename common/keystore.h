@@ -23,8 +23,7 @@ int tq_keystore_ensure_tenant(PGconn *db, tq_vault_t *vault, const char *tenant_
 
 /* Adds a new data key version for the tenant (new writes use it; old
  * ciphertexts still open). Returns the new version or -1. */
-int tq_keystore_add_version(PGconn *db, tq_vault_t *vault, const char *tenant_id,
-                            tq_error_t *err);
+int tq_keystore_add_version(PGconn *db, tq_vault_t *vault, const char *tenant_id, tq_error_t *err);
 
 /* Master key rotation: re-wraps every tenant key under new_master and
  * replaces the check value, in one transaction. Returns keys re-wrapped or -1. */

@@ -142,8 +142,8 @@ typedef struct tq_plugin_t {
      * (form | json), pkce ("S256" or "none": the provider rejects PKCE),
      * refresh_ahead_s, revocation ("1" when supported), authorize.<name>,
      * token.<name>. */
-    int (*oauth_defaults)(const tq_plugin_kv_t *params, size_t param_count,
-                          tq_plugin_output_t *out, char *errbuf, size_t errlen);
+    int (*oauth_defaults)(const tq_plugin_kv_t *params, size_t param_count, tq_plugin_output_t *out,
+                          char *errbuf, size_t errlen);
     /* Optional. RFC 7009 (or the provider's own revocation): puts "method",
      * "url", "header", "body" for params token + token_type_hint. */
     int (*build_revoke_request)(const tq_plugin_kv_t *params, size_t param_count,

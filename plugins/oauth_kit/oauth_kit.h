@@ -743,13 +743,13 @@ static KIT_UNUSED int kit_apply_bearer(const tq_plugin_request_t *req,
 /* The defaults and token-response hooks of a plugin that is a profile and
  * nothing more: defines static `defaults` and `parse` for KIT_PLUGIN. */
 #define KIT_PROFILE_HOOKS(PROF)                                                                    \
-    static int defaults(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf, \
+    static int defaults(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, char *errbuf,  \
                         size_t errlen)                                                             \
     {                                                                                              \
         (void)p, (void)n;                                                                          \
-        return kit_defaults(&(PROF), out) ? kit_fail(errbuf, errlen, "out of memory") : 0;        \
+        return kit_defaults(&(PROF), out) ? kit_fail(errbuf, errlen, "out of memory") : 0;         \
     }                                                                                              \
-    static int parse(const tq_plugin_response_t *r, tq_plugin_output_t *out, char *errbuf,        \
+    static int parse(const tq_plugin_response_t *r, tq_plugin_output_t *out, char *errbuf,         \
                      size_t errlen)                                                                \
     {                                                                                              \
         return kit_parse_token_response_with(&(PROF), r, out, errbuf, errlen);                     \

@@ -276,8 +276,9 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr,
-                    "usage: tq-echo-server [--port N] [--die-with-parent] [--tls CERT.pem KEY.pem]\n");
+            fprintf(
+                stderr,
+                "usage: tq-echo-server [--port N] [--die-with-parent] [--tls CERT.pem KEY.pem]\n");
             return 2;
         }
     }
@@ -292,13 +293,12 @@ int main(int argc, char **argv)
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d =
-        cert ? MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, answer, NULL,
-                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
-                                MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                                MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
-                                MHD_OPTION_END)
+        cert ? MHD_start_daemon(
+                   flags | MHD_USE_TLS, 0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
+                   (struct sockaddr *)&addr, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+                   MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+                   (unsigned)120, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+                   MHD_OPTION_END)
              : MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
                                 (struct sockaddr *)&addr, MHD_OPTION_URI_LOG_CALLBACK, uri_logger,
                                 NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,

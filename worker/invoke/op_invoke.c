@@ -38,8 +38,8 @@ typedef struct {
     size_t nsecrets;
     size_t excerpt_bytes;
     int64_t start_ms;
-    int oauth_flags;    /* TQ_INVOKE_OAUTH_*: refreshes already done for this job */
-    char *oauth_cred;   /* the oauth2 credential used, for a refresh on 401 */
+    int oauth_flags;  /* TQ_INVOKE_OAUTH_*: refreshes already done for this job */
+    char *oauth_cred; /* the oauth2 credential used, for a refresh on 401 */
     long long oauth_loaded_ms;
 } invoke_state_t;
 
@@ -324,8 +324,8 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
         tq_credential_free(&c);
         if (rc) goto failed;
     } else {
-        creds = tq_provider_open_creds(vault, tq_job_tenant_uuid(job), prov->id,
-                                       prov->credentials, &err);
+        creds = tq_provider_open_creds(vault, tq_job_tenant_uuid(job), prov->id, prov->credentials,
+                                       &err);
         int pa = creds ? provider_auth(job, st, req, db, vault, creds, &err) : -1;
         if (pa > 0) goto deferred;
         if (pa) goto failed;

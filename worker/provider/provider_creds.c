@@ -111,7 +111,8 @@ static int copy_options(const json_t *in, json_t *out, tq_error_t *err)
     json_t *v = json_object_get(in, "tls_verify");
     if (v) {
         if (!json_is_boolean(v))
-            return tq_error_set(err, "invalid_argument", "credentials.tls_verify must be a boolean");
+            return tq_error_set(err, "invalid_argument",
+                                "credentials.tls_verify must be a boolean");
         json_object_set(out, "tls_verify", v);
     }
     for (size_t i = 0; i < 2; i++) {
