@@ -3,6 +3,7 @@
  * defaults and merging, media-type choice.
  * Must never resolve refs or build schemas (callers pass built schemas). */
 #include "openapi_model.h"
+#include "openapi_ref.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,47 @@ int tq_oa_is_method(const char *key)
     for (int i = 0; TQ_OA_METHODS[i]; i++)
         if (!strcmp(key, TQ_OA_METHODS[i])) return 1;
     return 0;
+}
+
+void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation_fn build,
+                          const char *server, json_t *models)
+{
+    const char *path;
+    json_t *raw;
+    char label[600];
+    json_object_foreach((json_t *)paths, path, raw)
+    {
+        tq_oa_node_t item;
+        tq_error_t e = {0};
+        ctx->op = NULL;
+        if (tq_oa_deref(ctx, (tq_oa_node_t){raw, ctx->docs}, &item, NULL, &e) < 0) {
+            tq_oa_warn(ctx, e.code, "path %s: %s; its operations are skipped", path, e.message);
+            continue;
+        }
+        if (!json_is_object(item.node)) {
+            tq_oa_warn(ctx, "invalid_path_item", "path %s: expected an object, found %s", path,
+                       tq_doc_kind(item.node));
+            continue;
+        }
+        const char *method;
+        json_t *op;
+        json_object_foreach(item.node, method, op)
+        {
+            if (!tq_oa_is_method(method)) continue;
+            snprintf(label, sizeof label, "%s %.500s", method, path);
+            for (char *c = label; *c != ' '; c++)
+                *c = (char)(*c - 32);
+            ctx->op = label;
+            if (!json_is_object(op)) {
+                tq_oa_warn(ctx, "invalid_operation", "expected an object, found %s; skipped",
+                           tq_doc_kind(op));
+                continue;
+            }
+            json_array_append_new(
+                models, build(ctx, method, path, item, (tq_oa_node_t){op, item.doc}, server));
+        }
+    }
+    ctx->op = NULL;
 }
 
 json_t *tq_oa_model_new(const char *method, const char *path, const json_t *op)

@@ -27,6 +27,17 @@ typedef enum {
 extern const char *const TQ_OA_METHODS[];
 int tq_oa_is_method(const char *key);
 
+/* Builds the model of one operation (the front end's own rules). */
+typedef json_t *(*tq_oa_operation_fn)(tq_oa_ctx_t *ctx, const char *method, const char *path,
+                                      tq_oa_node_t item, tq_oa_node_t op, const char *server);
+
+/* Walks paths (of the entry document): dereferences each path item (a bad
+ * one costs only its operations, warned), and appends build()'s model of
+ * every operation to models, with ctx->op naming it ("GET /pets") for
+ * warnings. */
+void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation_fn build,
+                          const char *server, json_t *models);
+
 /* A new model with method, path and the descriptive fields of op. */
 json_t *tq_oa_model_new(const char *method, const char *path, const json_t *op);
 

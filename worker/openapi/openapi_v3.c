@@ -174,42 +174,7 @@ int tq_oa_v3_operations(tq_oa_ctx_t *ctx, json_t *models, tq_error_t *err)
         return tq_error_set(err, "invalid_schema", "paths: expected an object, found %s",
                             tq_doc_kind(paths));
     char *root_server = tq_oa_server_from_list(ctx, json_object_get(doc->root, "servers"));
-    const char *path;
-    json_t *raw;
-    char label[600];
-    json_object_foreach(paths, path, raw)
-    {
-        tq_oa_node_t item;
-        tq_error_t e = {0};
-        ctx->op = NULL;
-        if (tq_oa_deref(ctx, (tq_oa_node_t){raw, doc}, &item, NULL, &e) < 0) {
-            tq_oa_warn(ctx, e.code, "path %s: %s; its operations are skipped", path, e.message);
-            continue;
-        }
-        if (!json_is_object(item.node)) {
-            tq_oa_warn(ctx, "invalid_path_item", "path %s: expected an object, found %s", path,
-                       tq_doc_kind(item.node));
-            continue;
-        }
-        const char *method;
-        json_t *op;
-        json_object_foreach(item.node, method, op)
-        {
-            if (!tq_oa_is_method(method)) continue;
-            snprintf(label, sizeof label, "%s %.500s", method, path);
-            for (char *c = label; *c != ' '; c++)
-                *c = (char)(*c - 32);
-            ctx->op = label;
-            if (!json_is_object(op)) {
-                tq_oa_warn(ctx, "invalid_operation", "expected an object, found %s; skipped",
-                           tq_doc_kind(op));
-                continue;
-            }
-            json_array_append_new(models, operation(ctx, method, path, item,
-                                                    (tq_oa_node_t){op, item.doc}, root_server));
-        }
-    }
-    ctx->op = NULL;
+    tq_oa_each_operation(ctx, paths, operation, root_server, models);
     free(root_server);
     return 0;
 }
