@@ -101,16 +101,15 @@ static char *dup(const char *s)
     return d;
 }
 
-tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const char *tenant_id,
-                                          const char *name, tq_error_t *err)
+/* The columns both readers select, in this order. */
+#define CRED_COLUMNS                                                                               \
+    "id, type, plugin_id, status, encrypted_data, "                                                \
+    "(extract(epoch from expires_at) * 1000)::bigint, metadata::text"
+
+/* One row of CRED_COLUMNS, opened: NULL with err when absent or unreadable. */
+static tq_credential_t *from_row(PGresult *r, tq_vault_t *vault, const char *tenant_id,
+                                 const char *name, tq_error_t *err)
 {
-    const char *p[] = {tenant_id, name};
-    PGresult *r = tq_pg_exec(db, err,
-                             "SELECT id, type, plugin_id, status, encrypted_data, "
-                             "(extract(epoch from expires_at) * 1000)::bigint FROM "
-                             "tq_credentials WHERE tenant_id = $1 AND name = $2",
-                             2, p);
-    if (!r) return NULL;
     if (PQntuples(r) != 1) {
         PQclear(r);
         tq_error_set(err, "credential_not_found", "no credential named %s", name);
@@ -124,6 +123,7 @@ tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const c
     c->plugin_id = dup(PQgetvalue(r, 0, 2));
     c->status = dup(PQgetvalue(r, 0, 3));
     c->expires_at_ms = PQgetisnull(r, 0, 5) ? 0 : atoll(PQgetvalue(r, 0, 5));
+    c->metadata = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
     tq_aad_t aad = {tenant_id, TABLE, COLUMN, c->id};
     char *plain = tq_vault_open_text(vault, &aad, PQgetvalue(r, 0, 4), err);
     PQclear(r);
@@ -139,6 +139,17 @@ tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const c
         return NULL;
     }
     return c;
+}
+
+tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                          const char *name, tq_error_t *err)
+{
+    const char *p[] = {tenant_id, name};
+    PGresult *r = tq_pg_exec(db, err,
+                             "SELECT " CRED_COLUMNS " FROM tq_credentials"
+                             " WHERE tenant_id = $1 AND name = $2",
+                             2, p);
+    return r ? from_row(r, vault, tenant_id, name, err) : NULL;
 }
 
 void tq_credential_free(tq_credential_t **cred_p)
@@ -276,37 +287,10 @@ tq_credential_t *tq_credential_store_take(PGconn *db, tq_vault_t *vault, const c
     *deleted = 0;
     const char *p[] = {tenant_id, name};
     PGresult *r = tq_pg_exec(db, err,
-                             "DELETE FROM tq_credentials WHERE tenant_id = $1 AND name = $2 "
-                             "RETURNING id, type, plugin_id, status, encrypted_data, "
-                             "metadata::text",
+                             "DELETE FROM tq_credentials WHERE tenant_id = $1 AND name = $2"
+                             " RETURNING " CRED_COLUMNS,
                              2, p);
     if (!r) return NULL;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        tq_error_set(err, "credential_not_found", "no credential named %s", name);
-        return NULL;
-    }
-    *deleted = 1;
-    tq_credential_t *c = calloc(1, sizeof *c);
-    if (!c) abort();
-    snprintf(c->id, sizeof c->id, "%s", PQgetvalue(r, 0, 0));
-    c->name = dup(name);
-    c->type = dup(PQgetvalue(r, 0, 1));
-    c->plugin_id = dup(PQgetvalue(r, 0, 2));
-    c->status = dup(PQgetvalue(r, 0, 3));
-    c->metadata = json_loads(PQgetvalue(r, 0, 5), 0, NULL);
-    tq_aad_t aad = {tenant_id, TABLE, COLUMN, c->id};
-    char *plain = tq_vault_open_text(vault, &aad, PQgetvalue(r, 0, 4), err);
-    PQclear(r);
-    int opened = plain != NULL;
-    c->fields = plain ? json_loads(plain, 0, NULL) : NULL;
-    wipe_free(plain);
-    if (!json_is_object(c->fields)) {
-        if (opened)
-            tq_error_set(err, "credential_corrupt", "credential %s does not hold a JSON object",
-                         name);
-        tq_credential_free(&c);
-        return NULL;
-    }
-    return c;
+    *deleted = PQntuples(r) == 1;
+    return from_row(r, vault, tenant_id, name, err);
 }

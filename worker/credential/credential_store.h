@@ -21,7 +21,7 @@ typedef struct {
     char *status;
     json_t *fields;          /* {name: string}; secrets in clear */
     long long expires_at_ms; /* Unix ms; 0 when the credential does not expire */
-    json_t *metadata;        /* clear metadata (provider, grant ...); set by _take only */
+    json_t *metadata;        /* clear metadata (provider, grant ...) */
 } tq_credential_t;
 
 /* Inserts; fields (object of strings) sealed. Errors: credential_exists,
