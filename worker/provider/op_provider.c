@@ -12,6 +12,7 @@
 #include "op.h"
 #include "openapi/openapi.h"
 #include "provider_creds.h"
+#include "provider_fetch.h"
 #include "provider_job.h"
 #include "provider_store.h"
 
@@ -135,9 +136,11 @@ static void parse_options(tq_job_t *job, const tq_import_args_t *a, tq_openapi_o
     o->limits.max_depth = (size_t)tq_config_int(cfg, "import.max_depth");
     o->limits.max_alias_nodes = (size_t)tq_config_int(cfg, "import.max_alias_nodes");
     o->limits.max_ref_hops = (size_t)tq_config_int(cfg, "import.max_ref_hops");
-    /* Remote refs need the worker's SSRF-guarded client, which the parser
-     * gets as fetch_ref; until it is wired, remote refs stay refused. */
+    /* Remote refs (and a plugin manifest's api.url) only when allowed, and
+     * only through the SSRF guard. */
     o->allow_remote_refs = tq_config_bool(cfg, "import.allow_remote_refs");
+    o->fetch_ref = tq_provider_fetch;
+    o->fetch_ctx = cfg;
     o->server_url = a->server_url && *a->server_url ? a->server_url : NULL;
     o->document_path = a->document_path;
     o->files = a->files;

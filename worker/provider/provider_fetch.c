@@ -1,0 +1,120 @@
+/* provider_fetch.c — blocking, SSRF-guarded GET of a remote document for the
+ * importer (provider_fetch.h). Never sends credentials; never follows a
+ * redirect without checking its target. */
+#include "provider_fetch.h"
+
+#include "ssrf.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *data;
+    size_t len, cap, max;
+    bool too_large;
+} sink_t;
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    sink_t *s = arg;
+    size_t k = size * n;
+    if (s->len + k > s->max) {
+        s->too_large = true;
+        return 0; /* aborts the transfer */
+    }
+    if (s->len + k + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 65536;
+        while (cap < s->len + k + 1)
+            cap *= 2;
+        char *d = realloc(s->data, cap);
+        if (!d) return 0;
+        s->data = d;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->len, p, k);
+    s->len += k;
+    s->data[s->len] = '\0';
+    return k;
+}
+
+/* One GET; *status and *location (malloc'd, for 3xx) on success. */
+static int get_once(const tq_ssrf_t *guard, tq_config_t *cfg, CURL *easy, const char *url,
+                    sink_t *sink, long *status, char **location, tq_error_t *err)
+{
+    tq_ssrf_curl_t sctx = {0};
+    if (tq_ssrf_curl_setup(guard, easy, url, &sctx, err)) return -1;
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)tq_config_int(cfg, "invoke.connect_timeout_ms"));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)tq_config_int(cfg, "invoke.timeout_ms"));
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, sink);
+    const char *proxy = tq_config_str(cfg, "invoke.proxy");
+    curl_easy_setopt(easy, CURLOPT_PROXY, proxy ? proxy : "");
+    sink->len = 0;
+    CURLcode rc = curl_easy_perform(easy);
+    if (sctx.error.code[0]) {
+        *err = sctx.error;
+        return -1;
+    }
+    if (sink->too_large)
+        return tq_error_set(err, "document_too_large",
+                            "%s is larger than %zu bytes "
+                            "(import.max_document_bytes)",
+                            url, sink->max);
+    if (rc != CURLE_OK)
+        return tq_error_set(err, "remote_ref_failed", "GET %s: %s", url, curl_easy_strerror(rc));
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
+    char *loc = NULL;
+    curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &loc);
+    *location = loc ? strdup(loc) : NULL;
+    return 0;
+}
+
+int tq_provider_fetch(void *ctx, const char *url, char **body, size_t *len, tq_error_t *err)
+{
+    tq_config_t *cfg = ctx;
+    tq_ssrf_t *guard = tq_ssrf_new(tq_config_str(cfg, "ssrf.allow"), err);
+    CURL *easy = guard ? curl_easy_init() : NULL;
+    if (!easy) {
+        tq_ssrf_destroy(&guard);
+        return err && err->code[0] ? -1 : tq_error_set(err, "internal", "out of memory");
+    }
+    sink_t sink = {.max = (size_t)tq_config_int(cfg, "import.max_document_bytes")};
+    int hops = (int)tq_config_int(cfg, "invoke.max_redirects");
+    char *current = strdup(url);
+    int rc = -1;
+    for (int hop = 0; current; hop++) {
+        long status = 0;
+        char *next = NULL;
+        if (get_once(guard, cfg, easy, current, &sink, &status, &next, err)) break;
+        if (status >= 300 && status < 400 && next) {
+            free(current);
+            current = next;
+            if (hop + 1 > hops) {
+                tq_error_set(err, "remote_ref_failed", "%s: more than %d redirects", url, hops);
+                break;
+            }
+            continue;
+        }
+        free(next);
+        if (status != 200) {
+            tq_error_set(err, "remote_ref_failed", "GET %s: HTTP %ld", current, status);
+            break;
+        }
+        *body = sink.data ? sink.data : strdup("");
+        *len = sink.len;
+        sink.data = NULL;
+        rc = 0;
+        break;
+    }
+    free(current);
+    free(sink.data);
+    curl_easy_cleanup(easy);
+    tq_ssrf_destroy(&guard);
+    return rc;
+}
