@@ -32,6 +32,9 @@ int tq_cli_fail(tq_cli_t *cli, int rc);
  * TQ_EXIT_OK when it succeeded (or is still open), TQ_EXIT_FAILED otherwise. */
 int tq_cli_print_job(tq_cli_t *cli, const tq_job_info_t *job);
 int tq_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* One line from stdin without its line ending (a secret typed or piped in);
+ * malloc'd, NULL at end of input. */
+char *tq_cli_read_line(void);
 /* Reads a whole file (or "-" for stdin); malloc'd, NUL-terminated. */
 char *tq_cli_read_file(const char *path, size_t *len);
 

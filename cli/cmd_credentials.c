@@ -93,20 +93,6 @@ static void print_deleted(json_t *r)
     printf("\n");
 }
 
-static char *read_line_stdin(void)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) {
-        free(line);
-        return NULL;
-    }
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    return line;
-}
-
 int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
 {
     if (argc < 2)
@@ -145,7 +131,7 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
             const char *eq = strchr(a, '=');
             char *k = strndup(a, (size_t)(eq - a));
             if (!strcmp(eq + 1, "-")) {
-                char *line = read_line_stdin();
+                char *line = tq_cli_read_line();
                 json_object_set_new(fields, k, json_string(line ? line : ""));
                 if (line) memset(line, 0, strlen(line));
                 free(line);

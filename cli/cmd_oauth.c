@@ -56,20 +56,6 @@ static int run(tq_cli_t *cli, const char *tenant, const char *op, json_t *payloa
     return code;
 }
 
-static char *stdin_line(void)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) {
-        free(line);
-        return NULL;
-    }
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    return line;
-}
-
 static int hexval(int c)
 {
     return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
@@ -169,7 +155,7 @@ int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
         } else if (!strcmp(a, "--client-id")) {
             json_object_set_new(params, "client_id", json_string(v));
         } else if (!strcmp(a, "--client-secret")) {
-            char *line = !strcmp(v, "-") ? stdin_line() : NULL;
+            char *line = !strcmp(v, "-") ? tq_cli_read_line() : NULL;
             json_object_set_new(params, "client_secret", json_string(line ? line : v));
             if (line) memset(line, 0, strlen(line));
             free(line);

@@ -94,3 +94,17 @@ char *tq_cli_read_file(const char *path, size_t *len)
     }
     return buf;
 }
+
+char *tq_cli_read_line(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}

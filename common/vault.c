@@ -8,6 +8,8 @@
  * (keystore.c does that), or be shared between threads without a lock. */
 #include "vault.h"
 
+#include <jansson.h>
+
 #include "log.h"
 
 #include <errno.h>
@@ -665,4 +667,21 @@ char *tq_vault_open_text(const tq_vault_t *self, const tq_aad_t *aad, const char
         return NULL;
     }
     return (char *)plain; /* tq_vault_open NUL-terminates */
+}
+
+json_t *tq_vault_open_json(const tq_vault_t *self, const tq_aad_t *aad, const char *sealed,
+                           const char *corrupt_code, tq_error_t *err)
+{
+    char *plain = tq_vault_open_text(self, aad, sealed, err);
+    if (!plain) return NULL;
+    json_t *o = json_loads(plain, 0, NULL);
+    OPENSSL_cleanse(plain, strlen(plain));
+    free(plain);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        tq_error_set(err, corrupt_code, "the stored %s.%s is not a JSON object", aad->table,
+                     aad->column);
+        return NULL;
+    }
+    return o;
 }

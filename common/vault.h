@@ -76,5 +76,11 @@ char *tq_vault_seal_text(const tq_vault_t *self, const tq_aad_t *aad, const char
                          tq_error_t *err);
 char *tq_vault_open_text(const tq_vault_t *self, const tq_aad_t *aad, const char *sealed,
                          tq_error_t *err);
+/* Opens a text ciphertext that holds a JSON object (credentials, OAuth
+ * params): a new object, the plaintext wiped. A readable ciphertext that is
+ * not a JSON object is error `corrupt_code` (the caller's stable code). */
+struct json_t;
+struct json_t *tq_vault_open_json(const tq_vault_t *self, const tq_aad_t *aad, const char *sealed,
+                                  const char *corrupt_code, tq_error_t *err);
 
 #endif

@@ -125,19 +125,9 @@ static tq_credential_t *from_row(PGresult *r, tq_vault_t *vault, const char *ten
     c->expires_at_ms = PQgetisnull(r, 0, 5) ? 0 : atoll(PQgetvalue(r, 0, 5));
     c->metadata = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
     tq_aad_t aad = {tenant_id, TABLE, COLUMN, c->id};
-    char *plain = tq_vault_open_text(vault, &aad, PQgetvalue(r, 0, 4), err);
+    c->fields = tq_vault_open_json(vault, &aad, PQgetvalue(r, 0, 4), "credential_corrupt", err);
     PQclear(r);
-    if (!plain) {
-        tq_credential_free(&c);
-        return NULL;
-    }
-    c->fields = json_loads(plain, 0, NULL);
-    wipe_free(plain);
-    if (!json_is_object(c->fields)) {
-        tq_error_set(err, "credential_corrupt", "credential %s does not hold a JSON object", name);
-        tq_credential_free(&c);
-        return NULL;
-    }
+    if (!c->fields) tq_credential_free(&c);
     return c;
 }
 

@@ -77,17 +77,7 @@ static json_t *open_params(tq_vault_t *vault, const char *tenant, const char *id
 {
     tq_aad_t aad = {tenant ? tenant : TQ_OAUTH_SYSTEM_TENANT, tenant ? TEN_TABLE : SYS_TABLE,
                     COLUMN, id};
-    char *plain = tq_vault_open_text(vault, &aad, sealed, err);
-    if (!plain) return NULL;
-    json_t *o = json_loads(plain, 0, NULL);
-    memset(plain, 0, strlen(plain));
-    free(plain);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        tq_error_set(err, "oauth_client_corrupt", "the stored OAuth client is not a JSON object");
-        return NULL;
-    }
-    return o;
+    return tq_vault_open_json(vault, &aad, sealed, "oauth_client_corrupt", err);
 }
 
 static char *seal_params(tq_vault_t *vault, const char *tenant, const char *id,

@@ -80,17 +80,7 @@ json_t *tq_oauth_cred_open(tq_vault_t *vault, const char *tenant, const char *id
                            const char *sealed, tq_error_t *err)
 {
     tq_aad_t aad = {tenant, "tq_credentials", "encrypted_data", id};
-    char *plain = tq_vault_open_text(vault, &aad, sealed, err);
-    if (!plain) return NULL;
-    json_t *o = json_loads(plain, 0, NULL);
-    memset(plain, 0, strlen(plain));
-    free(plain);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        tq_error_set(err, "credential_corrupt", "the credential does not hold a JSON object");
-        return NULL;
-    }
-    return o;
+    return tq_vault_open_json(vault, &aad, sealed, "credential_corrupt", err);
 }
 
 int tq_oauth_cred_save(PGconn *db, tq_vault_t *vault, const char *tenant, const char *name,

@@ -40,18 +40,7 @@ json_t *tq_provider_open_creds(tq_vault_t *vault, const char *tenant_id, const c
                                const char *sealed, tq_error_t *err)
 {
     tq_aad_t aad = creds_aad(tenant_id, id);
-    char *plain = tq_vault_open_text(vault, &aad, sealed, err);
-    if (!plain) return NULL;
-    json_error_t jerr;
-    json_t *creds = json_loads(plain, 0, &jerr);
-    memset(plain, 0, strlen(plain));
-    free(plain);
-    if (!json_is_object(creds)) {
-        json_decref(creds);
-        tq_error_set(err, "internal", "stored credentials are not a JSON object");
-        return NULL;
-    }
-    return creds;
+    return tq_vault_open_json(vault, &aad, sealed, "internal", err);
 }
 
 int tq_provider_store_insert(PGconn *db, const tq_provider_row_t *r, tq_error_t *err)
