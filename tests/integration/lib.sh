@@ -4,6 +4,10 @@
 # Needs (set by ctest and scripts/test): TOOLQ_BIN_DIR, TOOLQ_PLUGIN_PATH,
 # TOOLQ_SOURCE_DIR and TOOLQ_TEST_DB_ADMIN_URL (libpq conninfo of the private
 # cluster's admin database). Everything is torn down on exit.
+# A test that needs the external corpus calls `tq_need_corpus` first: it sets
+# TQ_CORPUS, or prints one line and exits 77 (ctest: skipped) when absent.
+# Waiting for something is `tq_wait_for SECONDS command...` (polls), never a
+# bare sleep followed by an assertion.
 set -euo pipefail
 
 : "${TOOLQ_BIN_DIR:?run through ctest (scripts/test)}"
@@ -26,6 +30,33 @@ check() { # check "description" command...
 }
 assert_eq() { # assert_eq EXPECTED ACTUAL "description"
   if [ "$1" = "$2" ]; then ok "$3"; else fail "$3 (expected '$1', got '$2')"; fi
+}
+
+# The external corpus: $TOOLQ_CORPUS_DIR, else $TOOLQ_CORPUS_DEFAULT (set by
+# ctest: ../shared/corpus beside the checkout). Exits 77 when it is absent.
+tq_need_corpus() {
+  TQ_CORPUS=${TOOLQ_CORPUS_DIR:-${TOOLQ_CORPUS_DEFAULT:-$TOOLQ_SOURCE_DIR/../shared/corpus}}
+  if [ ! -d "$TQ_CORPUS/specs" ]; then
+    echo "corpus not found at $TQ_CORPUS; set TOOLQ_CORPUS_DIR"
+    exit 77
+  fi
+}
+
+# tq_wait_for SECONDS command... — true as soon as the command succeeds,
+# false when it has not within SECONDS (polled every 0.1 s).
+tq_wait_for() {
+  local limit=$1 i
+  shift
+  for i in $(seq 1 $((limit * 10))); do
+    if "$@"; then return 0; fi
+    sleep 0.1
+  done
+  "$@"
+}
+
+# A free TCP port on 127.0.0.1 (asked of the kernel, not guessed).
+tq_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 tq_cleanup() {

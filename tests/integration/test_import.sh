@@ -1,40 +1,74 @@
 #!/usr/bin/env bash
-# Import (issue 3 §6/§7): every corpus document imports through `toolq import`
-# in one command; provider_exists; --update keeps credentials (masked value =
-# keep); masked credentials on read; OpenAI function names; import filters;
-# check-app; tenant isolation; no api key in clear in pg_dump; a 40 MiB
-# document is refused with document_too_large and nothing goes down.
+# Import (issue 3 §6/§7) with the repository's own documents
+# (tests/data/openapi, see SOURCES.md there): OpenAPI 3.0, 3.1 and Swagger 2.0,
+# YAML and JSON, multi-file with relative $refs, webhooks-only and a plugin
+# manifest, in one command; no cap on operations; provider_exists; --update
+# keeps credentials (masked value = keep); masked credentials on read; OpenAI
+# function names; import filters; check-app; tenant isolation; no api key in
+# clear in pg_dump; a 40 MiB document is refused with document_too_large and
+# nothing goes down. The external corpus is test_import_corpus.sh.
 source "$(dirname "$0")/lib.sh"
-: "${TOOLQ_CORPUS_DIR:?run through ctest}"
-SPECS=$TOOLQ_CORPUS_DIR/specs
+DATA=$TOOLQ_SOURCE_DIR/tests/data/openapi
 tq_setup import
 tq_start_broker --workers 2
 
-# --- the corpus: every document, one command --------------------------------
-files=()
-for f in "$SPECS"/*; do [ -f "$f" ] && files+=("$f"); done
-files+=("$SPECS/multi/oai-v2-petstore-separate/spec/swagger.yaml")
-files+=("$SPECS/multi/vonage-application-v2/application.v2.yml")
+# --- every import path, one command ------------------------------------------------
 set +e
-toolq --json --timeout 300 import --tenant corpus "${files[@]}" >"$TQ_DIR/corpus.jsonl" 2>"$TQ_DIR/corpus.err"
+toolq --json import --tenant local "$DATA/petstore-3.0.yaml" "$DATA/petstore-2.0.json" \
+  "$DATA/library-3.1.json" "$DATA/webhooks-only-3.1.yaml" "$DATA/multi/api/openapi.yaml" \
+  >"$TQ_DIR/local.jsonl" 2>"$TQ_DIR/local.err"
 rc=$?
 set -e
-ndocs=$(wc -l <"$TQ_DIR/corpus.jsonl")
-nok=$(jq -s '[.[] | select(.ok)] | length' "$TQ_DIR/corpus.jsonl")
-ntools=$(jq -s '[.[] | select(.ok) | .result.tools] | add' "$TQ_DIR/corpus.jsonl")
-echo "corpus: $ndocs documents, $nok imported, $ntools tools"
-jq -r 'select(.ok | not) | "  failed: \(.file): \(.error.code): \(.error.message)"' "$TQ_DIR/corpus.jsonl"
-assert_eq "${#files[@]}" "$ndocs" "one JSON line per corpus document"
-assert_eq "${#files[@]}" "$nok" "every corpus document imports"
-assert_eq 0 "$rc" "the corpus import exits 0"
-assert_eq "${#files[@]}" "$(toolq --json providers --tenant corpus | jq '.result.providers | length')" \
-  "toolq providers lists every corpus provider"
-check "no cap on operations: some corpus provider has over 500 tools" \
-  test "$(toolq --json providers --tenant corpus | jq '[.result.providers[].tools] | max')" -gt 500
-assert_eq 0 "$(jq -s '[.[] | select(.file | endswith("swagger.yaml")) | select(.name=="swagger") | .result.skipped | length] | .[0]' "$TQ_DIR/corpus.jsonl")" \
-  "the multi-file petstore resolves its relative refs (nothing skipped)"
-assert_eq 0 "$(jq -s '[.[] | select(.name=="oai-webhook-example") | .result.tools] | .[0]' "$TQ_DIR/corpus.jsonl")" \
-  "a webhooks-only document imports with zero tools"
+res() { jq -c --arg n "$1" "select(.name == \$n) | $2" "$TQ_DIR/local.jsonl"; }
+assert_eq 0 "$rc" "five local documents import in one command (exit 0)"
+assert_eq 5 "$(jq -s '[.[] | select(.ok)] | length' "$TQ_DIR/local.jsonl")" "one ok JSON line per document"
+assert_eq "5|5|5|0|3" "$(for n in petstore-3.0 petstore-2.0 library-3.1 webhooks-only-3.1 openapi; do
+  res "$n" .result.tools; done | paste -sd'|')" \
+  "tools: 3.0 YAML 5, 2.0 JSON 5, 3.1 JSON 5, webhooks-only 0, multi-file 3"
+assert_eq "0|0|0|0|0" "$(for n in petstore-3.0 petstore-2.0 library-3.1 webhooks-only-3.1 openapi; do
+  res "$n" '.result.skipped | length'; done | paste -sd'|')" "no operation skipped"
+assert_eq '["no_operations"]' "$(res webhooks-only-3.1 '[.result.warnings[].code | select(. == "no_operations")]')" \
+  "a webhooks-only document warns no_operations"
+assert_eq '[]' "$(res openapi '[.result.warnings[] | select(.code == "ref_not_found")]')" \
+  "the multi-file document resolves every relative ref"
+got=$(toolq --json provider --tenant local openapi)
+assert_eq '["createOrder","getOrder","listOrders"]' "$(echo "$got" | jq -c '[.result.tools[].operation_id] | sort')" \
+  "multi-file: the operations of both path files"
+assert_eq '["amount","currency"]' \
+  "$(echo "$got" | jq -c '.result.tools[] | select(.operation_id == "createOrder") | .input_schema.properties.price.required')" \
+  "multi-file: a schema two files away (order.json -> common.yaml) is inlined"
+assert_eq '["limit","status"]' \
+  "$(echo "$got" | jq -c '[.result.tools[] | select(.operation_id == "listOrders") | .input_schema.properties | keys[]]')" \
+  "multi-file: a parameter from another folder"
+got=$(toolq --json provider --tenant local library-3.1)
+assert_eq '["integer","null"]' \
+  "$(echo "$got" | jq -c '.result.tools[] | select(.operation_id == "lendBook") | .input_schema.properties.days.type')" \
+  "3.1: a type array with null is kept"
+assert_eq '"loan"' \
+  "$(echo "$got" | jq -c '.result.tools[] | select(.operation_id == "lendBook") | .input_schema.properties.kind.const')" \
+  "3.1: const is kept"
+
+# a plugin manifest names its document by URL: refused while import.allow_remote_refs
+# is off (the default; test_import_remote.sh fetches one through the SSRF guard)
+set +e
+out=$(toolq --json import --tenant local "$DATA/plugin-manifest.json"); rc=$?
+set -e
+assert_eq "false|1" "$(echo "$out" | jq -r .ok)|$rc" "a plugin manifest is refused without import.allow_remote_refs"
+check "... with a clear error code ($(echo "$out" | jq -r .error.code))" \
+  bash -c "echo '$out' | jq -e '.error.code | test(\"^[a-z_]+$\")' >/dev/null"
+
+# --- no cap on operations ------------------------------------------------------------
+python3 - "$TQ_DIR/many.json" <<'PY'
+import json, sys
+paths = {f"/things{i}/{{id}}": {"get": {"operationId": f"getThing{i}", "parameters": [
+    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "responses": {"200": {"description": "ok"}}}} for i in range(600)}
+json.dump({"openapi": "3.0.3", "info": {"title": "many", "version": "1"},
+           "servers": [{"url": "https://many.example.com"}], "paths": paths}, open(sys.argv[1], "w"))
+PY
+toolq --json import --tenant local --name many "$TQ_DIR/many.json" >/dev/null
+assert_eq 600 "$(toolq --json providers --tenant local | jq '.result.providers[] | select(.name == "many") | .tools')" \
+  "no cap on operations: a 600-operation document gives 600 tools"
 
 # --- one provider, credentials ---------------------------------------------
 PET=$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-3.0.yaml
@@ -80,8 +114,8 @@ check "the api key never appears in clear in pg_dump" bash -c "! grep -q -- '$KE
 
 # --- OpenAI function-calling form --------------------------------------------
 toolq --json import --tenant fn "$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-3.0.yaml" \
-  "$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-2.0.json" "$SPECS/oai-v2-uber.json" \
-  "$SPECS/readme-parameters-style.json" >/dev/null
+  "$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-2.0.json" "$DATA/library-3.1.json" \
+  "$DATA/multi/api/openapi.yaml" >/dev/null
 fns=$(toolq --json tools --tenant fn --format openai)
 n=$(echo "$fns" | jq '.result.tools | length')
 check "openai form lists functions" test "$n" -gt 0
@@ -91,10 +125,6 @@ assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name] | unique | l
   "function names are unique across providers"
 assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[] | select(.type=="function" and (.function.parameters|type)=="object")] | length')" \
   "each is {type: function, function: {name, description, parameters}}"
-k8s=$(toolq --json providers --tenant corpus | jq '.result.providers[] | select(.name=="kubernetes-v1.12-swagger") | .tools')
-assert_eq "$k8s" "$(toolq --json tools --tenant corpus --provider kubernetes-v1.12-swagger --format openai | jq '.result.tools | length')" \
-  "openai form of kubernetes: one function per tool"
-
 # --- filters at import -------------------------------------------------------
 cat >"$TQ_DIR/admin.yaml" <<'YAML'
 openapi: 3.0.3

@@ -7,18 +7,19 @@ source "$(dirname "$0")/lib.sh"
 tq_setup reliability
 export TOOLQ_WORKER_TEST_OPS=true
 tq_start_broker --workers 2 --set jobs.max_rescues=2 --set jobs.backoff_base_ms=50
+# busy: sets busy_pid to a worker the broker reports running a job (polled with tq_wait_for)
+busy() { busy_pid=$(toolq --json stats | jq -r '.workers[] | select(.in_flight > 0) | .pid' | head -n1); [ -n "$busy_pid" ]; }
 
 # 1. kill -9 a worker while it runs sleep jobs
 tq_load -n 300 -c 300 -k 3 --op sleep --tenant rel --payload '{"ms":800}' >"$TQ_DIR/load1.json" 2>"$TQ_DIR/load1.err" &
 load=$!
-sleep 0.4
-victim=$(tq_worker_pids | head -n1)
-kill -9 "$victim"
+tq_wait_for 20 busy
+kill -9 "$busy_pid"
 set +e; wait "$load"; rc=$?; set -e
 assert_eq 0 "$rc" "every sleep job ends succeeded after kill -9 of a worker"
 assert_eq 300 "$(jq .ok "$TQ_DIR/load1.json")" "300 of 300 succeeded"
 check "some jobs were rescued (attempts > 1)" test "$(tq_psql -c "select count(*) from tq_jobs where tenant_id='rel' and rescues > 0 and attempts > 1 and state='succeeded'")" -gt 0
-check "the dead worker was replaced" bash -c "sleep 1; [ \$(pgrep -P $TQ_BROKER_PID -f toolq-worker | wc -l) -eq 2 ]"
+check "the dead worker was replaced" tq_wait_for 10 bash -c "[ \$(pgrep -P $TQ_BROKER_PID -f toolq-worker | wc -l) -eq 2 ]"
 
 # 2. kill -9 the broker after ACCEPTED; restart; every accepted job ends succeeded
 tq_load -n 400 -c 400 -k 4 --op sleep --tenant crash --payload '{"ms":300}' --submit-only "$TQ_DIR/ids" >/dev/null 2>&1
@@ -27,13 +28,16 @@ old_workers=$(tq_worker_pids)
 kill -9 "$TQ_BROKER_PID"
 wait "$TQ_BROKER_PID" 2>/dev/null || true
 TQ_BROKER_PID=""
-sleep 0.5
-alive=0
-for p in $old_workers; do
-  st=$(ps -o stat= -p "$p" 2>/dev/null || true)
-  case "$st" in ""|Z*) ;; *) alive=$((alive + 1)) ;; esac
-done
-assert_eq 0 "$alive" "workers died with their broker"
+alive() { # how many of the old workers still run
+  local p st n=0
+  for p in $old_workers; do
+    st=$(ps -o stat= -p "$p" 2>/dev/null || true)
+    case "$st" in ""|Z*) ;; *) n=$((n + 1)) ;; esac
+  done
+  echo "$n"
+}
+none_alive() { [ "$(alive)" = 0 ]; }
+check "workers died with their broker" tq_wait_for 10 none_alive
 rm -f "$TQ_DIR/broker.sock" "$TQ_DIR/backend.sock"
 tq_start_broker --workers 2 --set jobs.max_rescues=2 --set jobs.backoff_base_ms=50
 check "the restarted broker recovered the open jobs" grep -q "recovered .* open jobs" "$TQ_DIR/broker.log"
@@ -45,13 +49,9 @@ assert_eq 400 "$(tq_psql -c "select count(*) from tq_jobs where tenant_id='crash
 
 # 3. a frozen worker: its jobs move on, its late RESULT is ignored
 id=$(toolq submit sleep --tenant frozen --payload-json '{"ms":1500}' --no-wait)
-sleep 0.3
-owner=""
-for p in $(tq_worker_pids); do owner=$p; done
 # find which worker runs it: freeze both in turn would stall everything, so
-# freeze the one the broker reports busy
-st=$(toolq --json stats)
-busy_pid=$(echo "$st" | jq -r '.workers[] | select(.in_flight > 0) | .pid' | head -n1)
+# freeze the one the broker reports busy (polled: dispatch takes a moment)
+tq_wait_for 10 busy
 kill -STOP "$busy_pid"
 sleep 4.5   # > 3 missed heartbeats
 kill -CONT "$busy_pid"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Import of the external corpus (issue 3 §6/§7; skipped when it is absent, see
+# tests/CMakeLists.txt): every corpus document imports through `toolq import`
+# in one command, the multi-file ones from their entry file; a provider has
+# over 500 tools; the webhooks-only document gives zero tools; OpenAI
+# function names stay valid and unique over real documents.
+source "$(dirname "$0")/lib.sh"
+tq_need_corpus
+SPECS=$TQ_CORPUS/specs
+tq_setup import_corpus
+tq_start_broker --workers 2
+
+# --- the corpus: every document, one command --------------------------------
+files=()
+for f in "$SPECS"/*; do [ -f "$f" ] && files+=("$f"); done
+files+=("$SPECS/multi/oai-v2-petstore-separate/spec/swagger.yaml")
+files+=("$SPECS/multi/vonage-application-v2/application.v2.yml")
+set +e
+toolq --json --timeout 300 import --tenant corpus "${files[@]}" >"$TQ_DIR/corpus.jsonl" 2>"$TQ_DIR/corpus.err"
+rc=$?
+set -e
+ndocs=$(wc -l <"$TQ_DIR/corpus.jsonl")
+nok=$(jq -s '[.[] | select(.ok)] | length' "$TQ_DIR/corpus.jsonl")
+ntools=$(jq -s '[.[] | select(.ok) | .result.tools] | add' "$TQ_DIR/corpus.jsonl")
+echo "corpus: $ndocs documents, $nok imported, $ntools tools"
+jq -r 'select(.ok | not) | "  failed: \(.file): \(.error.code): \(.error.message)"' "$TQ_DIR/corpus.jsonl"
+assert_eq "${#files[@]}" "$ndocs" "one JSON line per corpus document"
+assert_eq "${#files[@]}" "$nok" "every corpus document imports"
+assert_eq 0 "$rc" "the corpus import exits 0"
+assert_eq "${#files[@]}" "$(toolq --json providers --tenant corpus | jq '.result.providers | length')" \
+  "toolq providers lists every corpus provider"
+check "no cap on operations: some corpus provider has over 500 tools" \
+  test "$(toolq --json providers --tenant corpus | jq '[.result.providers[].tools] | max')" -gt 500
+assert_eq 0 "$(jq -s '[.[] | select(.file | endswith("swagger.yaml")) | select(.name=="swagger") | .result.skipped | length] | .[0]' "$TQ_DIR/corpus.jsonl")" \
+  "the multi-file petstore resolves its relative refs (nothing skipped)"
+assert_eq 0 "$(jq -s '[.[] | select(.name=="oai-webhook-example") | .result.tools] | .[0]' "$TQ_DIR/corpus.jsonl")" \
+  "a webhooks-only document imports with zero tools"
+
+# --- OpenAI function-calling form over real documents ---------------------------------
+toolq --json import --tenant fn "$SPECS/oai-v2-uber.json" "$SPECS/readme-parameters-style.json" \
+  "$SPECS/oai-v2-petstore.json" >/dev/null
+fns=$(toolq --json tools --tenant fn --format openai)
+n=$(echo "$fns" | jq '.result.tools | length')
+check "openai form lists functions" test "$n" -gt 0
+assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name | select(test("^[a-zA-Z0-9_-]{1,64}$"))] | length')" \
+  "every function name matches ^[a-zA-Z0-9_-]{1,64}$"
+assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name] | unique | length')" \
+  "function names are unique across providers"
+k8s=$(toolq --json providers --tenant corpus | jq '.result.providers[] | select(.name=="kubernetes-v1.12-swagger") | .tools')
+assert_eq "$k8s" "$(toolq --json tools --tenant corpus --provider kubernetes-v1.12-swagger --format openai | jq '.result.tools | length')" \
+  "openai form of kubernetes: one function per tool"
+
