@@ -54,9 +54,25 @@ tq_wait_for() {
   "$@"
 }
 
-# A free TCP port on 127.0.0.1 (asked of the kernel, not guessed).
+# A free TCP port on 127.0.0.1 for a listener the test starts: random below
+# the kernel's ephemeral range (so no outgoing connection takes it before the
+# listener binds), checked free by binding it.
 tq_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 - <<'PY'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    p = random.randint(10000, lo - 1)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        print(p)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
 }
 
 tq_cleanup() {

@@ -196,7 +196,9 @@ assert_eq 1 "$rc" "... and exits 1"
 # the same document past the CLI, straight to a worker (broker frames raised for it)
 jq -n --rawfile s "$big" '{name: "big", schema: $s}' >"$TQ_DIR/big-payload.json"
 tq_stop_broker
-printf 'broker:\n  max_frame_bytes: 64M\n' >"$TQ_DIR/big.yaml"
+# (a generous heartbeat window: decoding a 40 MiB frame under ASan on a busy
+# machine can take seconds, and this checks the refusal, not the heartbeat)
+printf 'broker:\n  max_frame_bytes: 64M\n  heartbeat_liveness: 30\n' >"$TQ_DIR/big.yaml"
 TOOLQ_CONFIG=$TQ_DIR/big.yaml tq_start_broker --workers 2
 out=$(TOOLQ_CONFIG=$TQ_DIR/big.yaml toolq --json --timeout 120 submit provider.import --tenant acme \
   --payload-file "$TQ_DIR/big-payload.json" || true)

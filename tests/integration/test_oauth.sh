@@ -23,12 +23,11 @@ tq_setup oauth
 
 PEERS="$TOOLQ_SOURCE_DIR/tests/peers/oauth"
 if [ ! -d "$PEERS/node_modules/oidc-provider" ]; then
-  (cd "$PEERS" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "SKIP: npm ci failed"; exit 0; }
+  (cd "$PEERS" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "the OAuth peer is not installed (npm ci failed in tests/peers/oauth): skipped"; exit 77; }
 fi
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-AP=$(free_port); MP=$(free_port)
+AP=$(tq_free_port); MP=$(tq_free_port)
 AS="http://127.0.0.1:$AP"; MS="http://127.0.0.1:$MP"
-HP=$(free_port) # the broker's HTTP listener: the browser lands on its /oauth/callback
+HP=$(tq_free_port) # the broker's HTTP listener: the browser lands on its /oauth/callback
 REDIRECT="http://127.0.0.1:$HP/oauth/callback"
 PEER_PIDS=()
 stop_peers() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -267,7 +266,7 @@ check "toolq credential delete says so" bash -c "$TOOLQ_BIN_DIR/toolq credential
 del=$(toolq --json credential delete --tenant $T later)
 assert_eq "true false oauth_revocation_unsupported" "$(jq -r '.result | "\(.deleted) \(.revoked) \(.revoke_error)"' <<<"$del")" \
   "no revocation endpoint: deleted, revoked false, the reason given"
-toolq oauth system-client set --plugin oauth2 --provider mock --param revocation_url="http://127.0.0.1:$(free_port)/revoke" >/dev/null
+toolq oauth system-client set --plugin oauth2 --provider mock --param revocation_url="http://127.0.0.1:$(tq_free_port)/revoke" >/dev/null
 del=$(toolq --json credential delete --tenant $T due)
 assert_eq "true false" "$(jq -r '.result | "\(.deleted) \(.revoked)"' <<<"$del")" "revocation endpoint down: deleted anyway"
 echo "# revoke_error when the endpoint is down: $(jq -r .result.revoke_error <<<"$del")"

@@ -35,14 +35,19 @@ d=0
 for doc in $DOCS; do
   if [ $(($(date +%s) - START)) -gt "$BOX" ]; then echo "time box reached: skipping the rest"; break; fi
   f="$DIR/$doc"; [ -f "$f" ] || { echo "missing $doc"; continue; }
-  d=$((d + 1)); port=$(tq_free_port)
-  "$PRISM" mock -h 127.0.0.1 -p "$port" "$f" >"$TQ_DIR/prism-$d.log" 2>&1 &
-  PRISM_PID=$!
-  up=0
-  for _ in $(seq 1 600); do
-    if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then up=1; break; fi
-    kill -0 "$PRISM_PID" 2>/dev/null || break
-    sleep 0.1
+  d=$((d + 1)); up=0
+  for try in 1 2 3; do # a new port when another process took this one first
+    port=$(tq_free_port)
+    "$PRISM" mock -h 127.0.0.1 -p "$port" "$f" >"$TQ_DIR/prism-$d.log" 2>&1 &
+    PRISM_PID=$!
+    for _ in $(seq 1 600); do
+      kill -0 "$PRISM_PID" 2>/dev/null && curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && { up=1; break; }
+      kill -0 "$PRISM_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    [ "$up" = 1 ] && break
+    stop_prism
+    grep -q EADDRINUSE "$TQ_DIR/prism-$d.log" || break
   done
   if [ "$up" != 1 ]; then echo "prism did not start for $doc"; tail -3 "$TQ_DIR/prism-$d.log"; stop_prism; continue; fi
   base="http://127.0.0.1:$port"
