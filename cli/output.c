@@ -3,6 +3,8 @@
  * results are what the broker returned, already masked by the workers. */
 #include "cli.h"
 
+#include "error.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +30,8 @@ int tq_cli_fail(tq_cli_t *cli, int rc)
     } else {
         fprintf(stderr, "toolq: %s: %s\n", code, msg);
     }
-    return rc == TQ_CLIENT_TIMEOUT ? TQ_EXIT_UNREACHABLE
-           : rc == TQ_CLIENT_ERROR ? TQ_EXIT_USAGE
-                                   : TQ_EXIT_FAILED;
+    /* a refusal or an unreachable broker: the code's exit status (errcodes.txt) */
+    return rc == TQ_CLIENT_ERROR ? TQ_EXIT_USAGE : tq_error_exit_code(code);
 }
 
 static bool job_ok(const tq_job_info_t *j)

@@ -228,7 +228,7 @@ int tq_loop_run(tq_loop_t *self)
             items = ni;
             snap = ns;
         }
-        memcpy(snap, self->watches, n * sizeof *snap);
+        if (n) memcpy(snap, self->watches, n * sizeof *snap); /* none: both may be NULL */
         for (size_t i = 0; i < n; i++)
             items[i] = (zmq_pollitem_t){snap[i].socket, snap[i].fd, snap[i].events, 0};
         long timeout = -1;

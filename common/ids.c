@@ -1,9 +1,12 @@
-/* ids.c — UUIDv7 job ids and tenant uuids (see ids.h). Randomness comes from
+/* ids.c — UUIDv7 job ids and tenant uuids (see ids.h). Owns the last id it
+ * made (ids increase strictly within a process). Randomness comes from
  * getrandom(); never from rand(). */
 #include "ids.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,14 +25,45 @@ static void format_uuid(const unsigned char b[16], char out[TQ_UUID_STR_LEN + 1]
     out[o] = '\0';
 }
 
+/* Adds one to the 74 random bits of a UUIDv7 (rand_a: the low nibble of
+ * b[6] and b[7]; rand_b: the low 6 bits of b[8] and b[9..15]), keeping the
+ * version and variant bits. Returns false when they were all ones. */
+static bool bump_random(unsigned char b[16])
+{
+    for (int i = 15; i >= 9; i--)
+        if (++b[i] != 0) return true;
+    if ((b[8] & 0x3f) != 0x3f) {
+        b[8]++;
+        return true;
+    }
+    b[8] &= 0xc0;
+    if (++b[7] != 0) return true;
+    if ((b[6] & 0x0f) != 0x0f) {
+        b[6]++;
+        return true;
+    }
+    b[6] &= 0xf0;
+    return false;
+}
+
+static void put_ms(unsigned char b[16], uint64_t ms)
+{
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+}
+
 void tq_uuid_v7(char out[TQ_UUID_STR_LEN + 1])
 {
+    /* Strictly increasing within the process (RFC 9562 6.2, method 2): in
+     * the same millisecond as the last id, or when the clock stepped back,
+     * the last id's random bits plus one, under the last id's time. */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static unsigned char last[16];
+    static uint64_t last_ms;
     unsigned char b[16];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    for (int i = 0; i < 6; i++)
-        b[i] = (unsigned char)(ms >> (40 - 8 * i));
     size_t got = 0;
     while (got < 10) {
         ssize_t r = getrandom(b + 6 + got, 10 - got, 0);
@@ -37,6 +71,16 @@ void tq_uuid_v7(char out[TQ_UUID_STR_LEN + 1])
     }
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    pthread_mutex_lock(&lock);
+    if (last_ms && ms <= last_ms) {
+        memcpy(b, last, sizeof b);
+        if (!bump_random(b)) put_ms(b, ++last_ms); /* 2^74 ids in one ms: borrow the next */
+    } else {
+        last_ms = ms;
+        put_ms(b, ms);
+    }
+    memcpy(last, b, sizeof last);
+    pthread_mutex_unlock(&lock);
     format_uuid(b, out);
 }
 

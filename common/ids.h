@@ -9,7 +9,10 @@
 
 #define TQ_UUID_STR_LEN 36
 
-/* New UUIDv7 (48-bit unix ms + random) as lower-case text. */
+/* New UUIDv7 (48-bit unix ms + random) as lower-case text. Strictly
+ * increasing within the process, also for many ids in one millisecond or
+ * after the wall clock stepped back (then they carry the last id's time).
+ * Thread-safe. */
 void tq_uuid_v7(char out[TQ_UUID_STR_LEN + 1]);
 /* True when s is a canonical 8-4-4-4-12 hex uuid (any case). */
 bool tq_uuid_valid(const char *s);

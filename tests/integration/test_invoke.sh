@@ -61,7 +61,7 @@ assert_eq DELETE "$(echo "$r" | jq -r .body.method)" "DELETE method"
 
 # --- validation ----------------------------------------------------------------
 r=$(toolq --json invoke --tenant acme open getItem limit=x mode=bogus nope=1 || true)
-assert_eq invalid_arguments "$(echo "$r" | jq -r .error.code)" "invalid arguments refused before sending"
+assert_eq invalid_argument "$(echo "$r" | jq -r .error.code)" "invalid arguments refused before sending"
 check "every problem listed at once" bash -c "echo '$r' | jq -r .error.message | grep -q '4 problems'"
 r=$(toolq --json invoke --tenant acme open noSuchTool || true)
 assert_eq tool_not_found "$(echo "$r" | jq -r .error.code)" "unknown tool"

@@ -117,7 +117,7 @@ static const row_t ROWS[] = {
     {"getItem", "{\"id\":\"1\",\"X-Trace\":\"abc\",\"session\":\"s 1\"}",
      "GET /items/1\nX-Trace: abc\nCookie: session=s%201\n\n"},
     {"getItem", "{\"id\":\"1\",\"X-Trace\":\"a\\r\\nHost: evil\"}",
-     "ERR invalid_arguments: X-Trace: a header value cannot hold a line break"},
+     "ERR invalid_argument: X-Trace: a header value cannot hold a line break"},
     /* label and matrix */
     {"styles", "{\"ids\":[3,4,5],\"m\":{\"a\":\"x\",\"b\":\"y/z\"}}",
      "GET /label/.3,4,5/matrix/;a=x;b=y%2Fz\n\n"},
@@ -151,11 +151,11 @@ static const row_t ROWS[] = {
     {"deleteStatus", "{\"code\":204}", "DELETE /status/204\n\n"},
     /* validation: every problem at once */
     {"getItem", "{\"limit\":\"x\",\"mode\":\"bogus\",\"nope\":1}",
-     "ERR invalid_arguments: 4 problems with the arguments: limit: expected integer, got string; "
+     "ERR invalid_argument: 4 problems with the arguments: limit: expected integer, got string; "
      "mode: not one of the allowed values [\"fast\",\"slow\"]; nope: unknown argument; id: "
      "missing required argument"},
     {"createPet", "{\"age\":1.5}",
-     "ERR invalid_arguments: 2 problems with the arguments: age: expected integer, got number; "
+     "ERR invalid_argument: 2 problems with the arguments: age: expected integer, got number; "
      "name: missing required argument"},
 };
 
@@ -186,7 +186,7 @@ static void test_unfilled_placeholder(void **state)
     tq_error_t err = {0};
     tq_invoke_request_t *r = tq_invoke_request_build(b, args, NULL, &err);
     assert_null(r);
-    assert_string_equal(err.code, "invalid_arguments");
+    assert_string_equal(err.code, "invalid_argument");
     assert_non_null(strstr(err.message, "{other}"));
     json_decref(args);
     json_decref(b);
@@ -221,7 +221,7 @@ static void test_forbidden_header(void **state)
     json_t *args = json_pack("{s:s,s:s}", "id", "1", "Host", "evil.example");
     tq_error_t err = {0};
     assert_null(tq_invoke_request_build(b, args, NULL, &err));
-    assert_string_equal(err.code, "invalid_arguments");
+    assert_string_equal(err.code, "invalid_argument");
     json_decref(args);
     json_decref(b);
 }

@@ -104,7 +104,7 @@ static void create_start(tq_job_t *job)
     if (!vault ||
         tq_credential_store_create(db, vault, tq_job_tenant_uuid(job), name, type, p->id, fields,
                                    json_object_get(tq_job_payload(job), "metadata"), id, &err)) {
-        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     tq_job_done(job, json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", id, "name", name, "type", type,
@@ -117,7 +117,7 @@ static void list_start(tq_job_t *job)
     PGconn *db = tq_job_db(job, &err);
     json_t *a = db ? tq_credential_store_list(db, tq_job_tenant_uuid(job), &err) : NULL;
     if (!a) {
-        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     tq_job_done(job, json_pack("{s:o}", "credentials", a));
@@ -133,7 +133,7 @@ static void get_start(tq_job_t *job)
     json_t *o =
         vault ? tq_credential_store_show(db, vault, tq_job_tenant_uuid(job), name, &err) : NULL;
     if (!o) {
-        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     tq_job_done(job, o);
@@ -182,7 +182,7 @@ static void delete_start(tq_job_t *job)
         vault ? tq_credential_store_take(db, vault, tq_job_tenant_uuid(job), name, &deleted, &err)
               : NULL;
     if (!deleted) {
-        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     json_t *res = json_pack("{s:s,s:b}", "name", name, "deleted", 1);

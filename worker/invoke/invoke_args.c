@@ -361,7 +361,7 @@ json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, jso
                         json_string_value(json_object_get(p, "argument")),
                         json_string_value(json_object_get(p, "problem")));
         }
-        tq_error_set(err, "invalid_arguments", "%s", b.data);
+        tq_error_set(err, "invalid_argument", "%s", b.data);
         tq_buf_free(&b);
         if (problems_p)
             *problems_p = problems;

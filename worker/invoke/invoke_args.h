@@ -3,7 +3,7 @@
  * an integer, "true" -> true for a boolean, JSON text parsed for an object
  * or array, a number -> text for a string. Every problem (missing required,
  * wrong type, not in enum, unknown argument) is collected, so the caller
- * gets them all in one invalid_arguments error.
+ * gets them all in one invalid_argument error.
  * Pure: no I/O, no logging, never echoes argument values in a message. */
 #ifndef TQ_INVOKE_ARGS_H
 #define TQ_INVOKE_ARGS_H
@@ -17,7 +17,7 @@
 
 /* args: a JSON object (NULL = {}). Returns a new object of coerced arguments
  * (optional arguments given as null are dropped), or NULL with
- * err = invalid_arguments whose message lists every problem; *problems (if
+ * err = invalid_argument whose message lists every problem; *problems (if
  * problems is not NULL) then gets a new array of {"argument", "problem"}. */
 json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, json_t **problems,
                              tq_error_t *err);

@@ -83,10 +83,7 @@ static int should_retry(tq_invoke_call_t *c, const tq_http_response_t *r, int64_
     if (c->attempts > c->opts.max_retries) return 0;
     if (!idempotent(c->req->method) && !c->opts.retry_unsafe) return 0;
     if (tq_error_is_set(&r->error)) {
-        const char *code = r->error.code;
-        if (strcmp(code, "timeout") && strcmp(code, "connect_failed") &&
-            strcmp(code, "network_error") && strcmp(code, "dns_failed"))
-            return 0;
+        if (!tq_error_retryable(r->error.code)) return 0; /* timeout, connect_failed ... */
         *wait = backoff_ms(c);
     } else if (r->status == 429 || r->status == 502 || r->status == 503 || r->status == 504) {
         *wait = backoff_ms(c);

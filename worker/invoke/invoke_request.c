@@ -510,13 +510,12 @@ static int multipart_part(tq_buf_t *b, const char *boundary, const char *name, c
         tq_buf_addc(b, '"');
         const char *type = fct && *fct ? fct : ct ? ct : "application/octet-stream";
         if (strpbrk(type, "\r\n"))
-            return tq_error_set(err, "invalid_arguments",
+            return tq_error_set(err, "invalid_argument",
                                 "%s: the file's content_type has a line break", name);
         unsigned char *data;
         size_t len;
         if (tq_base64_decode(json_string_value(json_object_get(v, "data")), &data, &len))
-            return tq_error_set(err, "invalid_arguments", "%s: file data is not valid base64",
-                                name);
+            return tq_error_set(err, "invalid_argument", "%s: file data is not valid base64", name);
         tq_buf_addf(b, "\r\nContent-Type: %s\r\n\r\n", type);
         tq_buf_add(b, data, len);
         free(data);
@@ -601,7 +600,7 @@ static int encode_body(tq_invoke_request_t *r, const char *mt, const json_t *val
         unsigned char *data;
         size_t len;
         if (tq_base64_decode(json_string_value(json_object_get(value, "data")), &data, &len))
-            return tq_error_set(err, "invalid_arguments", "body: file data is not valid base64");
+            return tq_error_set(err, "invalid_argument", "body: file data is not valid base64");
         tq_buf_add(&b, data, len);
         free(data);
         const char *fct = json_string_value(json_object_get(value, "content_type"));
@@ -694,7 +693,7 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
             v = json_object_get(args, a.name);
         }
         if (!v || json_is_null(v)) {
-            tq_error_set(err, "invalid_arguments", "path placeholder {%s} has no value", pname);
+            tq_error_set(err, "invalid_argument", "path placeholder {%s} has no value", pname);
             goto fail;
         }
         json_t *cv = content_value(&a, v);
@@ -718,7 +717,7 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
         } else if (!strcmp(a.in, "header")) {
             if (forbidden_header(a.wire) || !valid_token(a.wire)) {
                 json_decref(cv);
-                tq_error_set(err, "invalid_arguments", "%s: header %s cannot be set by an argument",
+                tq_error_set(err, "invalid_argument", "%s: header %s cannot be set by an argument",
                              a.name, a.wire);
                 goto fail;
             }
@@ -727,8 +726,8 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
             if (hv.data && (strpbrk(hv.data, "\r\n") || memchr(hv.data, 0, hv.len))) {
                 tq_buf_free(&hv);
                 json_decref(cv);
-                tq_error_set(err, "invalid_arguments",
-                             "%s: a header value cannot hold a line break", a.name);
+                tq_error_set(err, "invalid_argument", "%s: a header value cannot hold a line break",
+                             a.name);
                 goto fail;
             }
             tq_invoke_request_set_header(r, a.wire, hv.data ? hv.data : "", 0);
@@ -736,7 +735,7 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
         } else if (!strcmp(a.in, "cookie")) {
             if (!valid_token(a.wire)) {
                 json_decref(cv);
-                tq_error_set(err, "invalid_arguments", "%s: not a valid cookie name", a.name);
+                tq_error_set(err, "invalid_argument", "%s: not a valid cookie name", a.name);
                 goto fail;
             }
             cookie_value(&cookie, &a, cv);

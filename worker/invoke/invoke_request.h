@@ -38,7 +38,7 @@ typedef struct {
 } tq_invoke_build_opts_t;
 
 /* Builds the request for bundle with args (the output of
- * tq_invoke_args_check). Errors: invalid_arguments (unfilled placeholder,
+ * tq_invoke_args_check). Errors: invalid_argument (unfilled placeholder,
  * a header that arguments may not set, CR/LF in a header value, a bad file
  * argument), unsupported_method, invalid_url (no absolute server URL). */
 tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *args,

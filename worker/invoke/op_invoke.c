@@ -282,7 +282,7 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     }
     const tq_provider_entry_t *prov = tq_provider_cache_get(job, provider, &err);
     if (!prov) {
-        fail(job, NULL, &err, !strcmp(err.code, "db_unavailable"));
+        fail(job, NULL, &err, tq_error_retryable(err.code));
         return;
     }
     const json_t *bundle = json_object_get(prov->tools, tool);
@@ -366,7 +366,7 @@ failed:
     json_decref(coerced);
     json_decref(creds);
     tq_invoke_request_destroy(&req);
-    fail(job, st, &err, !strcmp(err.code, "db_unavailable"));
+    fail(job, st, &err, tq_error_retryable(err.code));
 }
 
 const tq_op_t tq_op_invoke = {"invoke", invoke_start};

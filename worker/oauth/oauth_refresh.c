@@ -222,7 +222,7 @@ static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *ter
         free(mt);
         if (rc) {
             release(r, db);
-            fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
+            fail(r, &err, TQ_OAUTH_TRANSIENT, tq_error_retryable(err.code));
             return;
         }
         finish(r, "refreshed", TQ_OAUTH_OK, NULL, false, expires[0] ? expires : NULL);
@@ -268,7 +268,7 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
                                             r->provider, &tier, &err);
     if (!r->params) {
         release(r, db);
-        fail(r, &err, TQ_OAUTH_FAILED, !strcmp(err.code, "db_unavailable"));
+        fail(r, &err, TQ_OAUTH_FAILED, tq_error_retryable(err.code));
         return;
     }
     const char *grant = json_string_value(json_object_get(r->meta, "grant"));
@@ -314,7 +314,7 @@ static void step_check(tq_oauth_refresh_t *r)
                                                    "name = $2 AND type = 'oauth2'",
         2, p);
     if (!res) {
-        fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
+        fail(r, &err, TQ_OAUTH_TRANSIENT, tq_error_retryable(err.code));
         return;
     }
     if (PQntuples(res) != 1) {
@@ -369,7 +369,7 @@ static void step_check(tq_oauth_refresh_t *r)
         "encrypted_data, status, " MS("expires_at") ", " MS("refreshed_at") ", " MS("now()"),
         3, c);
     if (!res) {
-        fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
+        fail(r, &err, TQ_OAUTH_TRANSIENT, tq_error_retryable(err.code));
         return;
     }
     if (PQntuples(res) != 1) { /* someone else took it between our read and our claim */

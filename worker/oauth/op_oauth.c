@@ -31,7 +31,7 @@ static const char *pstr(tq_job_t *job, const char *key)
 
 static void fail_err(tq_job_t *job, const tq_error_t *err)
 {
-    tq_job_fail_err(job, err, !strcmp(err->code, "db_unavailable"));
+    tq_job_fail_err(job, err, tq_error_retryable(err->code));
 }
 
 /* plugin + provider from the payload; provider defaults to the plugin id. */
@@ -245,7 +245,7 @@ static void flow_start(flow_t *f, flow_next_fn *next)
         f->params = tq_oauth_client_resolve(db, vault, tq_job_config(f->job), f->tenant, f->plugin,
                                             f->provider, &tier, &err);
     if (!f->params) {
-        flow_fail(f, &err, !strcmp(err.code, "db_unavailable"));
+        flow_fail(f, &err, tq_error_retryable(err.code));
         return;
     }
     f->tier = strdup(tier);
@@ -318,7 +318,7 @@ static void authorize_next(flow_t *f, json_t *params)
     };
     char state[TQ_OAUTH_B64_256], challenge[TQ_OAUTH_B64_256];
     if (tq_oauth_state_create(db, vault, &in, state, challenge, &err)) {
-        flow_fail(f, &err, !strcmp(err.code, "db_unavailable"));
+        flow_fail(f, &err, tq_error_retryable(err.code));
         return;
     }
     json_object_set_new(params, "state", json_string(state));

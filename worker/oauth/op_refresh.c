@@ -214,7 +214,7 @@ static void sweep_start(tq_job_t *job)
         "OR refresh_lease_until < now()) ORDER BY expires_at LIMIT $2::int",
         2, p);
     if (!r) {
-        tq_job_fail_err(job, &err, !strcmp(err.code, "db_unavailable"));
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     /* per-plugin windows: keep only what is due for its plugin (rows stay, marked) */

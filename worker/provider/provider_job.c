@@ -37,9 +37,7 @@ int tq_pj_req_str(const json_t *payload, const char *key, size_t max, const char
 
 void tq_pj_fail(tq_job_t *job, const tq_error_t *err)
 {
-    bool retryable =
-        strcmp(err->code, "db_unavailable") == 0 || strcmp(err->code, "vault_no_key") == 0;
-    tq_job_fail_err(job, err, retryable);
+    tq_job_fail_err(job, err, tq_error_retryable(err->code));
 }
 
 void tq_pj_done(tq_job_t *job, json_t *result)

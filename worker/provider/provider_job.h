@@ -17,8 +17,9 @@ int tq_pj_str(const json_t *payload, const char *key, size_t max, const char **o
 int tq_pj_req_str(const json_t *payload, const char *key, size_t max, const char **out,
                   tq_error_t *err);
 
-/* Fails the job from err: db_unavailable and vault key loading are
- * retryable, everything else (bad input, not found) is not. */
+/* Fails the job from err, retryable when the registry says the code is
+ * (tq_error_retryable: db_unavailable, vault_no_key ...); bad input and
+ * not-found are not. */
 void tq_pj_fail(tq_job_t *job, const tq_error_t *err);
 
 /* tq_job_done, unless the encoded result would not fit in a wire frame
