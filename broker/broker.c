@@ -17,6 +17,7 @@
 #include "opstats.h"
 #include "pg.h"
 #include "pglane.h"
+#include "principal.h"
 #include "scheduler.h"
 #include "supervisor.h"
 #include "vault.h"
@@ -25,6 +26,7 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <errno.h>
+#include <grp.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -78,9 +80,12 @@ struct tq_broker_t {
     size_t ninflight_updates;
     uint64_t promote_timer;
     counters_t count;
-    tq_opstats_t *opstats; /* per-op outcomes and latency, for STATS */
-    tq_http_t *http;       /* HTTP listener (a frontend client), NULL when off */
-    tq_scheduler_t *sched; /* periodic refresh.sweep (a frontend client), NULL when off */
+    tq_opstats_t *opstats;       /* per-op outcomes and latency, for STATS */
+    tq_http_t *http;             /* HTTP listener (a frontend client), NULL when off */
+    tq_scheduler_t *sched;       /* periodic refresh.sweep (a frontend client), NULL when off */
+    tq_principals_t *principals; /* who may do what on the frontend */
+    bool test_ops;               /* worker.test_ops: test.* ops are known */
+    int max_credit;              /* worker.concurrency: the most a READY may claim */
     bool stopping;
     int64_t stop_deadline_ms;
     /* cached settings */
@@ -762,8 +767,36 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
     free(q);
 }
 
+static bool is_broker_pid(pid_t pid, void *arg)
+{
+    tq_broker_t *b = arg;
+    return pid == getpid() || (b->sup && tq_supervisor_is_child(b->sup, pid));
+}
+
+static void answer_whoami(tq_broker_t *b, const unsigned char *ident, size_t ilen, uint64_t rid,
+                          const tq_principal_t *p)
+{
+    json_t *o = json_pack("{s:s,s:s}", "principal", p->name, "role", tq_role_name(p->role));
+    if (p->known) {
+        json_object_set_new(o, "uid", json_integer((json_int_t)p->uid));
+        json_object_set_new(o, "pid", json_integer((json_int_t)p->pid));
+    }
+    json_object_set_new(o, "tenant",
+                        p->role == TQ_ROLE_TENANT ? json_string(p->tenant)
+                        : p->role == TQ_ROLE_NONE ? json_null()
+                                                  : json_string("*"));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    tq_msg_t r;
+    tq_msg_init(&r, TQ_MSG_WHOAMI_REPLY);
+    r.rid = rid;
+    r.result = text;
+    send_to(b, b->front, ident, ilen, &r);
+    free(text);
+}
+
 static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
-                                const void *data, size_t len)
+                                const void *data, size_t len, const char *peer)
 {
     tq_msg_t m;
     tq_error_t err = {0};
@@ -772,16 +805,41 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
         reject(b, ident, ilen, 0, err.code, err.message);
         return;
     }
+    tq_principal_t who;
+    tq_principals_identify(b->principals, peer, is_broker_pid, b, &who);
     switch (m.type) {
-    case TQ_MSG_SUBMIT:
+    case TQ_MSG_WHOAMI:
+        answer_whoami(b, ident, ilen, m.rid, &who);
+        break;
+    case TQ_MSG_SUBMIT: {
+        const char *tenant = m.tenant;
+        if (tq_principal_may_submit(&who, m.op, b->test_ops, &tenant, m.ikey, &err)) {
+            if (strcmp(err.code, "forbidden") == 0)
+                tq_info("refused %s from %s: %s", m.op, who.name, err.message);
+            reject(b, ident, ilen, m.rid, err.code, err.message);
+            break;
+        }
+        if (tenant != m.tenant) tq_msg_set(&m.tenant, tenant);
         handle_submit(b, ident, ilen, &m);
         break;
+    }
     case TQ_MSG_STATUS:
     case TQ_MSG_WAIT:
-    case TQ_MSG_CANCEL:
+    case TQ_MSG_CANCEL: {
+        const char *scope = NULL;
+        if (tq_principal_job_scope(&who, m.tenant, &scope, &err)) {
+            reject(b, ident, ilen, m.rid, err.code, err.message);
+            break;
+        }
+        if (scope != m.tenant) tq_msg_set(&m.tenant, scope);
         handle_job_request(b, ident, ilen, &m);
         break;
+    }
     case TQ_MSG_STATS: {
+        if (tq_principal_may_stats(&who, &err)) {
+            reject(b, ident, ilen, m.rid, err.code, err.message);
+            break;
+        }
         lookup_t *q = malloc(sizeof *q);
         if (q && ilen <= sizeof q->ident) {
             *q = (lookup_t){b, m.type, m.rid, ilen, {0}};
@@ -798,10 +856,12 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
     tq_msg_reset(&m);
 }
 
-/* Reads [identity][frame] messages; anything else is drained and dropped. */
+/* Reads [identity][frame] messages; anything else is drained and dropped.
+ * The handler gets the connection's Peer-Address metadata (ipc: ":uid:gid:pid"
+ * from SO_PEERCRED, see principal.h), or NULL. */
 static void read_router(tq_broker_t *b, void *sock,
                         void (*handle)(tq_broker_t *, const unsigned char *, size_t, const void *,
-                                       size_t))
+                                       size_t, const char *))
 {
     for (int budget = 0; budget < 2048; budget++) {
         zmq_msg_t id, body;
@@ -826,7 +886,7 @@ static void read_router(tq_broker_t *b, void *sock,
             tq_debug("dropping a multi-frame message");
         else if (zmq_msg_size(&id) <= 255)
             handle(b, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body),
-                   zmq_msg_size(&body));
+                   zmq_msg_size(&body), zmq_msg_gets(&body, "Peer-Address"));
         zmq_msg_close(&id);
         zmq_msg_close(&body);
     }
@@ -872,8 +932,20 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
     stage_update(b, j);
 }
 
+/* Only a process this broker forked may register: the peer's pid (from
+ * SO_PEERCRED) must be the pid its READY claims, a live child, holding that
+ * child's one-time secret. */
+static bool worker_admitted(tq_broker_t *b, const tq_msg_t *m, const char *peer)
+{
+    pid_t peer_pid = 0;
+    const char *last = peer ? strrchr(peer, ':') : NULL;
+    if (last) peer_pid = (pid_t)atol(last + 1);
+    return b->sup && peer_pid > 0 && peer_pid == (pid_t)m->pid &&
+           tq_supervisor_check_secret(b->sup, peer_pid, m->secret);
+}
+
 static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
-                                const void *data, size_t len)
+                                const void *data, size_t len, const char *peer)
 {
     tq_msg_t m;
     tq_error_t err = {0};
@@ -883,6 +955,13 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
     }
     char key[520];
     tq_bworker_t *w = worker_find(b, ident, ilen, key);
+    if (m.type == TQ_MSG_READY && !worker_admitted(b, &m, peer)) {
+        tq_warn("refused a READY from a process the broker did not fork (claimed pid %lld)",
+                (long long)m.pid);
+        if (w) worker_gone(b, w, "failed to authenticate");
+        tq_msg_reset(&m);
+        return; /* no answer: nothing to learn */
+    }
     if (!w && m.type == TQ_MSG_READY) {
         w = calloc(1, sizeof *w);
         memcpy(w->ident, ident, ilen);
@@ -904,7 +983,7 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
     switch (m.type) {
     case TQ_MSG_READY:
         w->pid = (pid_t)m.pid;
-        w->credit = m.credit < 1 ? 1 : (m.credit > 100000 ? 100000 : (int)m.credit);
+        w->credit = m.credit < 1 ? 1 : (m.credit > b->max_credit ? b->max_credit : (int)m.credit);
         dispatch(b);
         break;
     case TQ_MSG_HEARTBEAT:
@@ -1059,23 +1138,63 @@ static void on_turn(tq_loop_t *loop, void *arg)
 
 /* --- lifecycle ---------------------------------------------------------------------- */
 
-static int bind_socket(void *sock, const char *endpoint, tq_error_t *err)
+/* Binds an ipc:// endpoint (tcp is refused: without CURVE it would carry no
+ * peer identity). The socket's folder must belong to the broker's user and
+ * is made 0700; with `group` (frontend.group) the folder becomes 0710 and the
+ * socket 0660 of that group, which admits that group's users to connect (what
+ * they may do is still decided per uid, principal.c). */
+static int bind_socket(void *sock, const char *endpoint, const char *group, tq_error_t *err)
 {
-    if (strncmp(endpoint, "tcp://", 6) == 0) {
-        const char *host = endpoint + 6;
-        if (strncmp(host, "127.", 4) != 0 && strncmp(host, "localhost:", 10) != 0 &&
-            strncmp(host, "[::1]:", 6) != 0)
-            return tq_error_set(err, "invalid_config",
-                                "%s: tcp endpoints must be on loopback (CURVE for remote "
-                                "clients is not supported yet)",
-                                endpoint);
+    if (strncmp(endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
+        return tq_error_set(err, "invalid_config",
+                            "%s: only ipc:// endpoints in a folder are supported (tcp needs CURVE, "
+                            "not supported yet)",
+                            endpoint);
+    const char *path = endpoint + 6;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    gid_t gid = (gid_t)-1;
+    if (group && *group) {
+        char buf[4096];
+        struct group gr, *res = NULL;
+        char *end = NULL;
+        unsigned long v = strtoul(group, &end, 10);
+        if (end && *end == '\0')
+            gid = (gid_t)v;
+        else if (getgrnam_r(group, &gr, buf, sizeof buf, &res) == 0 && res)
+            gid = res->gr_gid;
+        else
+            return tq_error_set(err, "invalid_config", "frontend.group: no such group '%.64s'",
+                                group);
     }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tq_error_set(err, "invalid_config", "%s: the socket folder %s does not exist",
+                            endpoint, dir);
+    if (st.st_uid != geteuid())
+        return tq_error_set(err, "invalid_config",
+                            "%s: the socket folder %s must belong to the broker's user (uid %u)",
+                            endpoint, dir, (unsigned)geteuid());
+    if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) ||
+        chmod(dir, gid != (gid_t)-1 ? 0710 : 0700) != 0)
+        return tq_error_set(err, "invalid_config", "%s: cannot restrict the folder %s: %s",
+                            endpoint, dir, strerror(errno));
     mode_t old = umask(077); /* ipc:// socket files: owner only */
     int rc = zmq_bind(sock, endpoint);
     umask(old);
     if (rc != 0)
         return tq_error_set(err, "bind_failed", "cannot bind %s: %s", endpoint,
                             zmq_strerror(errno));
+    if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0660) != 0))
+        return tq_error_set(err, "invalid_config", "%s: cannot open the socket to group %s: %s",
+                            endpoint, group, strerror(errno));
     return 0;
 }
 
@@ -1156,8 +1275,10 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->backoff_max_ms = (int)tq_config_int(cfg, "jobs.backoff_max_ms");
     b->retention_hours = (int)tq_config_int(cfg, "jobs.retention_hours");
     b->purge_interval_s = (int)tq_config_int(cfg, "jobs.purge_interval_s");
+    b->test_ops = tq_config_bool(cfg, "worker.test_ops");
+    b->max_credit = (int)tq_config_int(cfg, "worker.concurrency");
     if (b->batch_max < 1 || b->heartbeat_ms < 10 || b->liveness < 1 || b->max_attempts < 1 ||
-        b->timeout_ms < 1 || b->purge_interval_s < 1) {
+        b->timeout_ms < 1 || b->purge_interval_s < 1 || b->max_credit < 1) {
         tq_error_set(err, "invalid_config", "a broker.* or jobs.* setting is out of range");
         tq_broker_destroy(&b);
         return NULL;
@@ -1185,8 +1306,11 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->ctx = zmq_ctx_new();
     b->front = router(b->ctx, b->max_frame, 100000);
     b->back = router(b->ctx, b->max_frame, 0);
-    if (bind_socket(b->front, tq_config_str(cfg, "broker.frontend"), err) ||
-        bind_socket(b->back, tq_config_str(cfg, "broker.backend"), err)) {
+    if (!(b->principals = tq_principals_new(cfg, err)) ||
+        /* backend first: a shared folder ends with the frontend's mode */
+        bind_socket(b->back, tq_config_str(cfg, "broker.backend"), NULL, err) ||
+        bind_socket(b->front, tq_config_str(cfg, "broker.frontend"),
+                    tq_config_str(cfg, "frontend.group"), err)) {
         tq_broker_destroy(&b);
         return NULL;
     }
@@ -1246,6 +1370,7 @@ void tq_broker_destroy(tq_broker_t **self_p)
     /* Jobs in the staged/in-flight vectors are owned by the table. */
     tq_jobs_destroy(&b->jobs);
     tq_opstats_destroy(&b->opstats);
+    tq_principals_destroy(&b->principals);
     free(b->staged_inserts.v);
     free(b->inflight_inserts.v);
     free(b->staged_updates.v);

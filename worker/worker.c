@@ -14,6 +14,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct tq_worker_t {
     void *dealer;
     int sigfd;
     int credit;
+    char secret[TQ_WIRE_SECRET_MAX + 1]; /* registration secret from the broker */
     int inflight;
     int heartbeat_ms;
     int liveness;
@@ -265,6 +267,7 @@ static void send_simple(tq_worker_t *w, tq_msg_type_t type)
     if (type == TQ_MSG_READY) {
         m.credit = w->credit;
         m.pid = getpid();
+        m.secret = w->secret[0] ? w->secret : NULL;
     }
     tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT);
 }
@@ -407,6 +410,7 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
 
 tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
 {
+    if (tq_ops_check(err)) return NULL;
     unsigned char key[TQ_MASTER_KEY_LEN];
     if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err)) return NULL;
     tq_worker_t *w = calloc(1, sizeof *w);
@@ -420,6 +424,12 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
     w->loop = tq_loop_new();
     w->ctx = zmq_ctx_new();
     w->credit = (int)tq_config_int(cfg, "worker.concurrency");
+    const char *secret = getenv(TQ_WORKER_SECRET_ENV);
+    if (secret) {
+        snprintf(w->secret, sizeof w->secret, "%s", secret);
+        OPENSSL_cleanse((char *)secret, strlen(secret));
+        unsetenv(TQ_WORKER_SECRET_ENV); /* not inherited by anything we start */
+    }
     w->heartbeat_ms = (int)tq_config_int(cfg, "broker.heartbeat_ms");
     w->liveness = (int)tq_config_int(cfg, "broker.heartbeat_liveness");
     w->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
