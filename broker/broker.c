@@ -16,6 +16,7 @@
 #include "migrations.h"
 #include "opstats.h"
 #include "pg.h"
+#include "opcat.h"
 #include "pglane.h"
 #include "principal.h"
 #include "scheduler.h"
@@ -92,6 +93,9 @@ struct tq_broker_t {
     size_t max_frame, batch_max, max_queued;
     int heartbeat_ms, liveness, max_attempts, max_rescues, timeout_ms;
     int backoff_base_ms, backoff_max_ms, grace_ms, retention_hours, purge_interval_s;
+    /* per-tenant quotas (F11) */
+    size_t quota_jobs, quota_bytes;
+    int64_t quota_sleep_ms;
 };
 
 /* Journal statements a job may fail in before it is given up. */
@@ -224,8 +228,9 @@ static void retry_or_die(tq_broker_t *b, tq_bjob_t *j)
 
 /* --- workers ------------------------------------------------------------------------ */
 
-static void worker_take(tq_bworker_t *w, tq_bjob_t *j)
+static void worker_take(tq_broker_t *b, tq_bworker_t *w, tq_bjob_t *j)
 {
+    tq_jobs_set_running(b->jobs, j, false);
     for (int i = 0; i < w->nrunning; i++)
         if (w->running[i] == j) {
             w->running[i] = w->running[--w->nrunning];
@@ -243,6 +248,7 @@ static void worker_gone(tq_broker_t *b, tq_bworker_t *w, const char *why)
     for (int i = 0; i < w->nrunning; i++) {
         tq_bjob_t *j = w->running[i];
         j->worker = NULL;
+        tq_jobs_set_running(b->jobs, j, false);
         j->rescues++;
         b->count.rescued++;
         if (j->rescues > b->max_rescues) {
@@ -301,6 +307,7 @@ static void dispatch(tq_broker_t *b)
         j->running_logged = false;
         if (!j->started_wall_ms) j->started_wall_ms = wall_ms();
         j->worker = w;
+        tq_jobs_set_running(b->jobs, j, true);
         j->lease_until_ms = tq_now_ms() + j->timeout_ms + (int64_t)b->heartbeat_ms * b->liveness;
         if (w->nrunning == w->caprunning) {
             w->caprunning = w->caprunning ? w->caprunning * 2 : 16;
@@ -589,7 +596,15 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
         json_error_t jerr;
         json_t *p = json_loadb(m->payload, m->payload_len, 0, &jerr);
         bool ok = json_is_object(p);
+        json_t *ms = strcmp(m->op, TQ_OP_sleep) == 0 ? json_object_get(p, "ms") : NULL;
+        bool too_long = json_is_integer(ms) && json_integer_value(ms) > b->quota_sleep_ms;
         json_decref(p);
+        if (too_long) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "sleep may last at most %lld ms (quota.max_sleep_ms)",
+                     (long long)b->quota_sleep_ms);
+            return reject(b, ident, ilen, m->rid, "quota_exceeded", msg);
+        }
         if (!ok) {
             char msg[300];
             snprintf(msg, sizeof msg, "payload must be a JSON object%s%.200s", p ? "" : ": ",
@@ -614,6 +629,17 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
             if (m->wait) tq_bjob_add_waiter(&old->result_waiters, ident, ilen, m->rid);
             return;
         }
+    }
+    size_t open = 0, bytes = 0;
+    int running = 0;
+    tq_jobs_usage(b->jobs, m->tenant, &open, &bytes, &running);
+    if (open >= b->quota_jobs || bytes + m->payload_len > b->quota_bytes) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "tenant '%.200s' holds %zu open jobs of %zu bytes "
+                 "(quota.queued_jobs %zu, quota.payload_bytes %zu); try again later",
+                 m->tenant, open, bytes, b->quota_jobs, b->quota_bytes);
+        return reject(b, ident, ilen, m->rid, "quota_exceeded", msg);
     }
     if (tq_jobs_count(b->jobs) >= b->max_queued)
         return reject(b, ident, ilen, m->rid, "queue_full",
@@ -701,7 +727,7 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
             reject(b, ident, ilen, m->rid, "not_cancellable", "the job already ended");
         } else {
             if (j->state == TQ_JOB_RUNNING && j->worker)
-                worker_take(j->worker, j); /* its late RESULT will be fenced out */
+                worker_take(b, j->worker, j); /* its late RESULT will be fenced out */
             tq_jobs_unqueue(b->jobs, j);
             j->worker = NULL;
             j->state = TQ_JOB_CANCELLED;
@@ -909,7 +935,7 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
                  (long long)m->attempt);
         return;
     }
-    worker_take(w, j);
+    worker_take(b, w, j);
     j->worker = NULL;
     if (m->ok) {
         j->state = TQ_JOB_SUCCEEDED;
@@ -1028,7 +1054,7 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
             tq_bjob_t *j = w->running[i];
             if (!j->running_logged) stage_update(b, j);
             if (now > j->lease_until_ms) {
-                worker_take(w, j);
+                worker_take(b, w, j);
                 i--;
                 j->worker = NULL;
                 tq_bjob_set_error(j, "lease_expired", "the job ran past its timeout");
@@ -1277,6 +1303,9 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->purge_interval_s = (int)tq_config_int(cfg, "jobs.purge_interval_s");
     b->test_ops = tq_config_bool(cfg, "worker.test_ops");
     b->max_credit = (int)tq_config_int(cfg, "worker.concurrency");
+    b->quota_jobs = (size_t)tq_config_int(cfg, "quota.queued_jobs");
+    b->quota_bytes = (size_t)tq_config_int(cfg, "quota.payload_bytes");
+    b->quota_sleep_ms = tq_config_int(cfg, "quota.max_sleep_ms");
     if (b->batch_max < 1 || b->heartbeat_ms < 10 || b->liveness < 1 || b->max_attempts < 1 ||
         b->timeout_ms < 1 || b->purge_interval_s < 1 || b->max_credit < 1) {
         tq_error_set(err, "invalid_config", "a broker.* or jobs.* setting is out of range");
@@ -1286,6 +1315,7 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->inflight_updates = calloc(b->batch_max, sizeof *b->inflight_updates);
     b->loop = tq_loop_new();
     b->jobs = tq_jobs_new();
+    tq_jobs_set_max_running(b->jobs, (int)tq_config_int(cfg, "quota.running"));
     b->opstats = tq_opstats_new();
     b->workers = zhashx_new();
     if (startup_db(b, err)) {
