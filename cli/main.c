@@ -13,6 +13,7 @@ int tq_cmd_wait(tq_cli_t *, int, char **);
 int tq_cmd_cancel(tq_cli_t *, int, char **);
 int tq_cmd_stats(tq_cli_t *, int, char **);
 int tq_cmd_whoami(tq_cli_t *, int, char **);
+int tq_cmd_admin(tq_cli_t *, int, char **);
 int tq_cmd_import(tq_cli_t *, int, char **);
 int tq_cmd_providers(tq_cli_t *, int, char **);
 int tq_cmd_provider(tq_cli_t *, int, char **);
@@ -40,6 +41,8 @@ static const tq_cli_command_t s_commands[] = {
     {"cancel", "ID [--tenant T]", "cancel a queued or running job", tq_cmd_cancel},
     {"stats", "", "queue depth, jobs by state, workers (operators only)", tq_cmd_stats},
     {"whoami", "", "the principal and role the broker takes this caller for", tq_cmd_whoami},
+    {"admin", "rotate-master | rotate-tenant-key --tenant T",
+     "key rotation (operators only; rotate-master: restart the broker after)", tq_cmd_admin},
     {"import",
      "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
      "[--api-key-header H] [--api-key-value V] [--api-key-prefix P] [--api-key-query-param Q] "

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <czmq.h>
 #include <zmq.h>
 
 struct tq_job_t {
@@ -49,6 +50,7 @@ struct tq_worker_t {
     void *ctx;
     void *dealer;
     int sigfd;
+    zhashx_t *keys_gen; /* tenant uuid -> key generation loaded (tq_job_vault) */
     int credit;
     char secret[TQ_WIRE_SECRET_MAX + 1]; /* registration secret from the broker */
     int inflight;
@@ -186,15 +188,30 @@ void tq_job_listen(tq_job_t *job, const char *channel, void (*fn)(const char *pa
     if (w->db && PQstatus(w->db) == CONNECTION_OK) listen_sql(w, channel);
 }
 
+/* A tenant key version added by another process (admin.rotate_tenant_key)
+ * is announced with NOTIFY on TQ_KEYS_CHANNEL; every notification (or a lost
+ * connection) bumps a generation, and a tenant whose keys were loaded in an
+ * older generation reloads them (one SELECT) before its next use. */
+static unsigned s_keys_gen = 1;
+
+static void on_keys_changed(const char *payload)
+{
+    (void)payload;
+    s_keys_gen++;
+}
+
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
 {
+    tq_worker_t *w = job->worker;
+    tq_job_listen(job, TQ_KEYS_CHANNEL, on_keys_changed);
     int version;
-    if (tq_vault_has_tenant(job->worker->vault, job->tenant_uuid, &version))
-        return job->worker->vault;
+    uintptr_t gen = (uintptr_t)zhashx_lookup(w->keys_gen, job->tenant_uuid);
+    if (gen == s_keys_gen && tq_vault_has_tenant(w->vault, job->tenant_uuid, &version))
+        return w->vault;
     PGconn *db = tq_job_db(job, err);
-    if (!db || tq_keystore_ensure_tenant(db, job->worker->vault, job->tenant_uuid, err))
-        return NULL;
-    return job->worker->vault;
+    if (!db || tq_keystore_ensure_tenant(db, w->vault, job->tenant_uuid, err)) return NULL;
+    zhashx_update(w->keys_gen, job->tenant_uuid, (void *)(uintptr_t)s_keys_gen);
+    return w->vault;
 }
 
 void tq_job_on_drop(tq_job_t *job, void (*fn)(tq_job_t *job, void *arg), void *arg)
@@ -424,6 +441,7 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
     w->loop = tq_loop_new();
     w->ctx = zmq_ctx_new();
     w->credit = (int)tq_config_int(cfg, "worker.concurrency");
+    w->keys_gen = zhashx_new();
     const char *secret = getenv(TQ_WORKER_SECRET_ENV);
     if (secret) {
         snprintf(w->secret, sizeof w->secret, "%s", secret);
@@ -460,6 +478,7 @@ void tq_worker_destroy(tq_worker_t **self_p)
     for (int i = 0; i < w->nlistens; i++)
         free(w->listens[i].channel);
     tq_vault_destroy(&w->vault);
+    zhashx_destroy(&w->keys_gen);
     tq_plugin_host_destroy(&w->plugins);
     tq_loop_destroy(&w->loop);
     free(w);
