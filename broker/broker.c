@@ -16,7 +16,9 @@
 #include "migrations.h"
 #include "opstats.h"
 #include "pg.h"
+#include "opcat.h"
 #include "pglane.h"
+#include "principal.h"
 #include "scheduler.h"
 #include "supervisor.h"
 #include "vault.h"
@@ -25,6 +27,7 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <errno.h>
+#include <grp.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -78,15 +81,21 @@ struct tq_broker_t {
     size_t ninflight_updates;
     uint64_t promote_timer;
     counters_t count;
-    tq_opstats_t *opstats; /* per-op outcomes and latency, for STATS */
-    tq_http_t *http;       /* HTTP listener (a frontend client), NULL when off */
-    tq_scheduler_t *sched; /* periodic refresh.sweep (a frontend client), NULL when off */
+    tq_opstats_t *opstats;       /* per-op outcomes and latency, for STATS */
+    tq_http_t *http;             /* HTTP listener (a frontend client), NULL when off */
+    tq_scheduler_t *sched;       /* periodic refresh.sweep (a frontend client), NULL when off */
+    tq_principals_t *principals; /* who may do what on the frontend */
+    bool test_ops;               /* worker.test_ops: test.* ops are known */
+    int max_credit;              /* worker.concurrency: the most a READY may claim */
     bool stopping;
     int64_t stop_deadline_ms;
     /* cached settings */
     size_t max_frame, batch_max, max_queued;
     int heartbeat_ms, liveness, max_attempts, max_rescues, timeout_ms;
     int backoff_base_ms, backoff_max_ms, grace_ms, retention_hours, purge_interval_s;
+    /* per-tenant quotas (F11) */
+    size_t quota_jobs, quota_bytes;
+    int64_t quota_sleep_ms;
 };
 
 /* Journal statements a job may fail in before it is given up. */
@@ -219,8 +228,9 @@ static void retry_or_die(tq_broker_t *b, tq_bjob_t *j)
 
 /* --- workers ------------------------------------------------------------------------ */
 
-static void worker_take(tq_bworker_t *w, tq_bjob_t *j)
+static void worker_take(tq_broker_t *b, tq_bworker_t *w, tq_bjob_t *j)
 {
+    tq_jobs_set_running(b->jobs, j, false);
     for (int i = 0; i < w->nrunning; i++)
         if (w->running[i] == j) {
             w->running[i] = w->running[--w->nrunning];
@@ -238,6 +248,7 @@ static void worker_gone(tq_broker_t *b, tq_bworker_t *w, const char *why)
     for (int i = 0; i < w->nrunning; i++) {
         tq_bjob_t *j = w->running[i];
         j->worker = NULL;
+        tq_jobs_set_running(b->jobs, j, false);
         j->rescues++;
         b->count.rescued++;
         if (j->rescues > b->max_rescues) {
@@ -296,6 +307,7 @@ static void dispatch(tq_broker_t *b)
         j->running_logged = false;
         if (!j->started_wall_ms) j->started_wall_ms = wall_ms();
         j->worker = w;
+        tq_jobs_set_running(b->jobs, j, true);
         j->lease_until_ms = tq_now_ms() + j->timeout_ms + (int64_t)b->heartbeat_ms * b->liveness;
         if (w->nrunning == w->caprunning) {
             w->caprunning = w->caprunning ? w->caprunning * 2 : 16;
@@ -584,7 +596,15 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
         json_error_t jerr;
         json_t *p = json_loadb(m->payload, m->payload_len, 0, &jerr);
         bool ok = json_is_object(p);
+        json_t *ms = strcmp(m->op, TQ_OP_sleep) == 0 ? json_object_get(p, "ms") : NULL;
+        bool too_long = json_is_integer(ms) && json_integer_value(ms) > b->quota_sleep_ms;
         json_decref(p);
+        if (too_long) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "sleep may last at most %lld ms (quota.max_sleep_ms)",
+                     (long long)b->quota_sleep_ms);
+            return reject(b, ident, ilen, m->rid, "quota_exceeded", msg);
+        }
         if (!ok) {
             char msg[300];
             snprintf(msg, sizeof msg, "payload must be a JSON object%s%.200s", p ? "" : ": ",
@@ -609,6 +629,17 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
             if (m->wait) tq_bjob_add_waiter(&old->result_waiters, ident, ilen, m->rid);
             return;
         }
+    }
+    size_t open = 0, bytes = 0;
+    int running = 0;
+    tq_jobs_usage(b->jobs, m->tenant, &open, &bytes, &running);
+    if (open >= b->quota_jobs || bytes + m->payload_len > b->quota_bytes) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "tenant '%.200s' holds %zu open jobs of %zu bytes "
+                 "(quota.queued_jobs %zu, quota.payload_bytes %zu); try again later",
+                 m->tenant, open, bytes, b->quota_jobs, b->quota_bytes);
+        return reject(b, ident, ilen, m->rid, "quota_exceeded", msg);
     }
     if (tq_jobs_count(b->jobs) >= b->max_queued)
         return reject(b, ident, ilen, m->rid, "queue_full",
@@ -696,7 +727,7 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
             reject(b, ident, ilen, m->rid, "not_cancellable", "the job already ended");
         } else {
             if (j->state == TQ_JOB_RUNNING && j->worker)
-                worker_take(j->worker, j); /* its late RESULT will be fenced out */
+                worker_take(b, j->worker, j); /* its late RESULT will be fenced out */
             tq_jobs_unqueue(b->jobs, j);
             j->worker = NULL;
             j->state = TQ_JOB_CANCELLED;
@@ -762,8 +793,36 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
     free(q);
 }
 
+static bool is_broker_pid(pid_t pid, void *arg)
+{
+    tq_broker_t *b = arg;
+    return pid == getpid() || (b->sup && tq_supervisor_is_child(b->sup, pid));
+}
+
+static void answer_whoami(tq_broker_t *b, const unsigned char *ident, size_t ilen, uint64_t rid,
+                          const tq_principal_t *p)
+{
+    json_t *o = json_pack("{s:s,s:s}", "principal", p->name, "role", tq_role_name(p->role));
+    if (p->known) {
+        json_object_set_new(o, "uid", json_integer((json_int_t)p->uid));
+        json_object_set_new(o, "pid", json_integer((json_int_t)p->pid));
+    }
+    json_object_set_new(o, "tenant",
+                        p->role == TQ_ROLE_TENANT ? json_string(p->tenant)
+                        : p->role == TQ_ROLE_NONE ? json_null()
+                                                  : json_string("*"));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    tq_msg_t r;
+    tq_msg_init(&r, TQ_MSG_WHOAMI_REPLY);
+    r.rid = rid;
+    r.result = text;
+    send_to(b, b->front, ident, ilen, &r);
+    free(text);
+}
+
 static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
-                                const void *data, size_t len)
+                                const void *data, size_t len, const char *peer)
 {
     tq_msg_t m;
     tq_error_t err = {0};
@@ -772,16 +831,41 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
         reject(b, ident, ilen, 0, err.code, err.message);
         return;
     }
+    tq_principal_t who;
+    tq_principals_identify(b->principals, peer, is_broker_pid, b, &who);
     switch (m.type) {
-    case TQ_MSG_SUBMIT:
+    case TQ_MSG_WHOAMI:
+        answer_whoami(b, ident, ilen, m.rid, &who);
+        break;
+    case TQ_MSG_SUBMIT: {
+        const char *tenant = m.tenant;
+        if (tq_principal_may_submit(&who, m.op, b->test_ops, &tenant, m.ikey, &err)) {
+            if (strcmp(err.code, "forbidden") == 0)
+                tq_info("refused %s from %s: %s", m.op, who.name, err.message);
+            reject(b, ident, ilen, m.rid, err.code, err.message);
+            break;
+        }
+        if (tenant != m.tenant) tq_msg_set(&m.tenant, tenant);
         handle_submit(b, ident, ilen, &m);
         break;
+    }
     case TQ_MSG_STATUS:
     case TQ_MSG_WAIT:
-    case TQ_MSG_CANCEL:
+    case TQ_MSG_CANCEL: {
+        const char *scope = NULL;
+        if (tq_principal_job_scope(&who, m.tenant, &scope, &err)) {
+            reject(b, ident, ilen, m.rid, err.code, err.message);
+            break;
+        }
+        if (scope != m.tenant) tq_msg_set(&m.tenant, scope);
         handle_job_request(b, ident, ilen, &m);
         break;
+    }
     case TQ_MSG_STATS: {
+        if (tq_principal_may_stats(&who, &err)) {
+            reject(b, ident, ilen, m.rid, err.code, err.message);
+            break;
+        }
         lookup_t *q = malloc(sizeof *q);
         if (q && ilen <= sizeof q->ident) {
             *q = (lookup_t){b, m.type, m.rid, ilen, {0}};
@@ -798,10 +882,12 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
     tq_msg_reset(&m);
 }
 
-/* Reads [identity][frame] messages; anything else is drained and dropped. */
+/* Reads [identity][frame] messages; anything else is drained and dropped.
+ * The handler gets the connection's Peer-Address metadata (ipc: ":uid:gid:pid"
+ * from SO_PEERCRED, see principal.h), or NULL. */
 static void read_router(tq_broker_t *b, void *sock,
                         void (*handle)(tq_broker_t *, const unsigned char *, size_t, const void *,
-                                       size_t))
+                                       size_t, const char *))
 {
     for (int budget = 0; budget < 2048; budget++) {
         zmq_msg_t id, body;
@@ -826,7 +912,7 @@ static void read_router(tq_broker_t *b, void *sock,
             tq_debug("dropping a multi-frame message");
         else if (zmq_msg_size(&id) <= 255)
             handle(b, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body),
-                   zmq_msg_size(&body));
+                   zmq_msg_size(&body), zmq_msg_gets(&body, "Peer-Address"));
         zmq_msg_close(&id);
         zmq_msg_close(&body);
     }
@@ -849,7 +935,7 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
                  (long long)m->attempt);
         return;
     }
-    worker_take(w, j);
+    worker_take(b, w, j);
     j->worker = NULL;
     if (m->ok) {
         j->state = TQ_JOB_SUCCEEDED;
@@ -872,8 +958,20 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
     stage_update(b, j);
 }
 
+/* Only a process this broker forked may register: the peer's pid (from
+ * SO_PEERCRED) must be the pid its READY claims, a live child, holding that
+ * child's one-time secret. */
+static bool worker_admitted(tq_broker_t *b, const tq_msg_t *m, const char *peer)
+{
+    pid_t peer_pid = 0;
+    const char *last = peer ? strrchr(peer, ':') : NULL;
+    if (last) peer_pid = (pid_t)atol(last + 1);
+    return b->sup && peer_pid > 0 && peer_pid == (pid_t)m->pid &&
+           tq_supervisor_check_secret(b->sup, peer_pid, m->secret);
+}
+
 static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
-                                const void *data, size_t len)
+                                const void *data, size_t len, const char *peer)
 {
     tq_msg_t m;
     tq_error_t err = {0};
@@ -883,6 +981,13 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
     }
     char key[520];
     tq_bworker_t *w = worker_find(b, ident, ilen, key);
+    if (m.type == TQ_MSG_READY && !worker_admitted(b, &m, peer)) {
+        tq_warn("refused a READY from a process the broker did not fork (claimed pid %lld)",
+                (long long)m.pid);
+        if (w) worker_gone(b, w, "failed to authenticate");
+        tq_msg_reset(&m);
+        return; /* no answer: nothing to learn */
+    }
     if (!w && m.type == TQ_MSG_READY) {
         w = calloc(1, sizeof *w);
         memcpy(w->ident, ident, ilen);
@@ -904,7 +1009,7 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
     switch (m.type) {
     case TQ_MSG_READY:
         w->pid = (pid_t)m.pid;
-        w->credit = m.credit < 1 ? 1 : (m.credit > 100000 ? 100000 : (int)m.credit);
+        w->credit = m.credit < 1 ? 1 : (m.credit > b->max_credit ? b->max_credit : (int)m.credit);
         dispatch(b);
         break;
     case TQ_MSG_HEARTBEAT:
@@ -949,7 +1054,7 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
             tq_bjob_t *j = w->running[i];
             if (!j->running_logged) stage_update(b, j);
             if (now > j->lease_until_ms) {
-                worker_take(w, j);
+                worker_take(b, w, j);
                 i--;
                 j->worker = NULL;
                 tq_bjob_set_error(j, "lease_expired", "the job ran past its timeout");
@@ -1059,23 +1164,63 @@ static void on_turn(tq_loop_t *loop, void *arg)
 
 /* --- lifecycle ---------------------------------------------------------------------- */
 
-static int bind_socket(void *sock, const char *endpoint, tq_error_t *err)
+/* Binds an ipc:// endpoint (tcp is refused: without CURVE it would carry no
+ * peer identity). The socket's folder must belong to the broker's user and
+ * is made 0700; with `group` (frontend.group) the folder becomes 0710 and the
+ * socket 0660 of that group, which admits that group's users to connect (what
+ * they may do is still decided per uid, principal.c). */
+static int bind_socket(void *sock, const char *endpoint, const char *group, tq_error_t *err)
 {
-    if (strncmp(endpoint, "tcp://", 6) == 0) {
-        const char *host = endpoint + 6;
-        if (strncmp(host, "127.", 4) != 0 && strncmp(host, "localhost:", 10) != 0 &&
-            strncmp(host, "[::1]:", 6) != 0)
-            return tq_error_set(err, "invalid_config",
-                                "%s: tcp endpoints must be on loopback (CURVE for remote "
-                                "clients is not supported yet)",
-                                endpoint);
+    if (strncmp(endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
+        return tq_error_set(err, "invalid_config",
+                            "%s: only ipc:// endpoints in a folder are supported (tcp needs CURVE, "
+                            "not supported yet)",
+                            endpoint);
+    const char *path = endpoint + 6;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    gid_t gid = (gid_t)-1;
+    if (group && *group) {
+        char buf[4096];
+        struct group gr, *res = NULL;
+        char *end = NULL;
+        unsigned long v = strtoul(group, &end, 10);
+        if (end && *end == '\0')
+            gid = (gid_t)v;
+        else if (getgrnam_r(group, &gr, buf, sizeof buf, &res) == 0 && res)
+            gid = res->gr_gid;
+        else
+            return tq_error_set(err, "invalid_config", "frontend.group: no such group '%.64s'",
+                                group);
     }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tq_error_set(err, "invalid_config", "%s: the socket folder %s does not exist",
+                            endpoint, dir);
+    if (st.st_uid != geteuid())
+        return tq_error_set(err, "invalid_config",
+                            "%s: the socket folder %s must belong to the broker's user (uid %u)",
+                            endpoint, dir, (unsigned)geteuid());
+    if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) ||
+        chmod(dir, gid != (gid_t)-1 ? 0710 : 0700) != 0)
+        return tq_error_set(err, "invalid_config", "%s: cannot restrict the folder %s: %s",
+                            endpoint, dir, strerror(errno));
     mode_t old = umask(077); /* ipc:// socket files: owner only */
     int rc = zmq_bind(sock, endpoint);
     umask(old);
     if (rc != 0)
         return tq_error_set(err, "bind_failed", "cannot bind %s: %s", endpoint,
                             zmq_strerror(errno));
+    if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0660) != 0))
+        return tq_error_set(err, "invalid_config", "%s: cannot open the socket to group %s: %s",
+                            endpoint, group, strerror(errno));
     return 0;
 }
 
@@ -1156,8 +1301,13 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->backoff_max_ms = (int)tq_config_int(cfg, "jobs.backoff_max_ms");
     b->retention_hours = (int)tq_config_int(cfg, "jobs.retention_hours");
     b->purge_interval_s = (int)tq_config_int(cfg, "jobs.purge_interval_s");
+    b->test_ops = tq_config_bool(cfg, "worker.test_ops");
+    b->max_credit = (int)tq_config_int(cfg, "worker.concurrency");
+    b->quota_jobs = (size_t)tq_config_int(cfg, "quota.queued_jobs");
+    b->quota_bytes = (size_t)tq_config_int(cfg, "quota.payload_bytes");
+    b->quota_sleep_ms = tq_config_int(cfg, "quota.max_sleep_ms");
     if (b->batch_max < 1 || b->heartbeat_ms < 10 || b->liveness < 1 || b->max_attempts < 1 ||
-        b->timeout_ms < 1 || b->purge_interval_s < 1) {
+        b->timeout_ms < 1 || b->purge_interval_s < 1 || b->max_credit < 1) {
         tq_error_set(err, "invalid_config", "a broker.* or jobs.* setting is out of range");
         tq_broker_destroy(&b);
         return NULL;
@@ -1165,6 +1315,7 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->inflight_updates = calloc(b->batch_max, sizeof *b->inflight_updates);
     b->loop = tq_loop_new();
     b->jobs = tq_jobs_new();
+    tq_jobs_set_max_running(b->jobs, (int)tq_config_int(cfg, "quota.running"));
     b->opstats = tq_opstats_new();
     b->workers = zhashx_new();
     if (startup_db(b, err)) {
@@ -1185,8 +1336,11 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->ctx = zmq_ctx_new();
     b->front = router(b->ctx, b->max_frame, 100000);
     b->back = router(b->ctx, b->max_frame, 0);
-    if (bind_socket(b->front, tq_config_str(cfg, "broker.frontend"), err) ||
-        bind_socket(b->back, tq_config_str(cfg, "broker.backend"), err)) {
+    if (!(b->principals = tq_principals_new(cfg, err)) ||
+        /* backend first: a shared folder ends with the frontend's mode */
+        bind_socket(b->back, tq_config_str(cfg, "broker.backend"), NULL, err) ||
+        bind_socket(b->front, tq_config_str(cfg, "broker.frontend"),
+                    tq_config_str(cfg, "frontend.group"), err)) {
         tq_broker_destroy(&b);
         return NULL;
     }
@@ -1246,6 +1400,7 @@ void tq_broker_destroy(tq_broker_t **self_p)
     /* Jobs in the staged/in-flight vectors are owned by the table. */
     tq_jobs_destroy(&b->jobs);
     tq_opstats_destroy(&b->opstats);
+    tq_principals_destroy(&b->principals);
     free(b->staged_inserts.v);
     free(b->inflight_inserts.v);
     free(b->staged_updates.v);

@@ -21,6 +21,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "opcat.h"
 #include "toolq/client.h"
 
 #include <arpa/inet.h>
@@ -636,7 +637,8 @@ static void run_exchange(tq_http_t *h, const char *payload, const char *state, o
     char ikey[80];
     callback_ikey(state, ikey);
     tq_submit_opts_t opts = {.idempotency_key = ikey, .max_attempts = 1};
-    uint64_t rid = tq_client_send_submit(c, OAUTH_TENANT, "oauth.exchange", payload, &opts, true);
+    uint64_t rid =
+        tq_client_send_submit(c, OAUTH_TENANT, TQ_OP_oauth_exchange, payload, &opts, true);
     if (!rid) {
         fail_with(o, MHD_HTTP_SERVICE_UNAVAILABLE, tq_client_error_code(c),
                   "the broker cannot be reached; try again later");

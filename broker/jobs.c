@@ -1,6 +1,7 @@
-/* jobs.c — in-memory job table, idempotency index and queues (see jobs.h).
- * Hash tables are czmq zhashx; the two queues are binary heaps of job
- * pointers that record each job's index for O(log n) removal. */
+/* jobs.c — in-memory job table, idempotency index, queues and per-tenant
+ * usage (see jobs.h). Hash tables are czmq zhashx; the two queues are binary
+ * heaps of job pointers that record each job's index for O(log n) removal;
+ * jobs of a tenant at its running limit wait in that tenant's parked list. */
 #include "jobs.h"
 
 #include <czmq.h>
@@ -13,11 +14,21 @@ typedef struct {
     bool (*less)(const tq_bjob_t *a, const tq_bjob_t *b);
 } heap_t;
 
+/* One tenant's usage; dropped when it holds nothing. */
+typedef struct {
+    size_t open, bytes;
+    int running;
+    tq_bjob_t *park_head, *park_tail;
+} tenant_use_t;
+
 struct tq_jobs_t {
     zhashx_t *by_id;
     zhashx_t *by_ikey;
+    zhashx_t *tenants; /* tenant -> tenant_use_t */
     heap_t ready, delayed;
     uint64_t next_seq;
+    int max_running;
+    size_t nparked;
 };
 
 const char *tq_job_state_name(tq_job_state_t s)
@@ -158,12 +169,92 @@ static char *ikey_of(const char *tenant, const char *ikey)
     return k;
 }
 
+/* --- per-tenant usage ------------------------------------------------------------ */
+
+static void free_use(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static tenant_use_t *use_of(tq_jobs_t *self, const char *tenant, bool create)
+{
+    tenant_use_t *u = zhashx_lookup(self->tenants, tenant);
+    if (!u && create) {
+        u = calloc(1, sizeof *u);
+        if (!u) abort();
+        zhashx_insert(self->tenants, tenant, u);
+    }
+    return u;
+}
+
+static void use_release(tq_jobs_t *self, const char *tenant, tenant_use_t *u)
+{
+    if (!u->open && !u->running && !u->park_head) zhashx_delete(self->tenants, tenant);
+}
+
+static void park(tq_jobs_t *self, tenant_use_t *u, tq_bjob_t *j)
+{
+    j->parked = true;
+    j->park_next = NULL;
+    if (u->park_tail)
+        u->park_tail->park_next = j;
+    else
+        u->park_head = j;
+    u->park_tail = j;
+    self->nparked++;
+}
+
+static void unpark(tq_jobs_t *self, tenant_use_t *u, tq_bjob_t *j)
+{
+    tq_bjob_t **pp = &u->park_head, *prev = NULL;
+    while (*pp && *pp != j) {
+        prev = *pp;
+        pp = &(*pp)->park_next;
+    }
+    if (!*pp) return;
+    *pp = j->park_next;
+    if (u->park_tail == j) u->park_tail = prev;
+    j->parked = false;
+    j->park_next = NULL;
+    self->nparked--;
+}
+
+void tq_jobs_usage(tq_jobs_t *self, const char *tenant, size_t *open, size_t *bytes, int *running)
+{
+    tenant_use_t *u = use_of(self, tenant, false);
+    *open = u ? u->open : 0;
+    *bytes = u ? u->bytes : 0;
+    *running = u ? u->running : 0;
+}
+
+void tq_jobs_set_max_running(tq_jobs_t *self, int max_running)
+{
+    self->max_running = max_running > 0 ? max_running : 0;
+}
+
+void tq_jobs_set_running(tq_jobs_t *self, tq_bjob_t *job, bool on)
+{
+    if (job->counted_running == on) return;
+    tenant_use_t *u = use_of(self, job->tenant, true);
+    job->counted_running = on;
+    u->running += on ? 1 : -1;
+    if (!on && u->park_head && (!self->max_running || u->running < self->max_running)) {
+        tq_bjob_t *next = u->park_head;
+        unpark(self, u, next);
+        heap_push(&self->ready, next);
+    }
+    if (!on) use_release(self, job->tenant, u);
+}
+
 tq_jobs_t *tq_jobs_new(void)
 {
     tq_jobs_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
     self->by_id = zhashx_new();
     self->by_ikey = zhashx_new();
+    self->tenants = zhashx_new();
+    zhashx_set_destructor(self->tenants, free_use);
     self->ready.less = ready_less;
     self->delayed.less = delayed_less;
     return self;
@@ -177,6 +268,7 @@ void tq_jobs_destroy(tq_jobs_t **self_p)
         tq_bjob_free(j);
     zhashx_destroy(&self->by_id);
     zhashx_destroy(&self->by_ikey);
+    zhashx_destroy(&self->tenants);
     free(self->ready.v);
     free(self->delayed.v);
     free(self);
@@ -186,6 +278,12 @@ void tq_jobs_destroy(tq_jobs_t **self_p)
 void tq_jobs_add(tq_jobs_t *self, tq_bjob_t *job)
 {
     job->seq = ++self->next_seq;
+    if (!job->in_table) {
+        tenant_use_t *u = use_of(self, job->tenant, true);
+        u->open++;
+        u->bytes += job->payload_len;
+        job->in_table = true;
+    }
     zhashx_insert(self->by_id, job->id, job);
     if (job->ikey) {
         char *k = ikey_of(job->tenant, job->ikey);
@@ -210,6 +308,14 @@ tq_bjob_t *tq_jobs_by_ikey(tq_jobs_t *self, const char *tenant, const char *ikey
 void tq_jobs_remove(tq_jobs_t *self, tq_bjob_t *job)
 {
     tq_jobs_unqueue(self, job);
+    tq_jobs_set_running(self, job, false);
+    if (job->in_table) {
+        tenant_use_t *u = use_of(self, job->tenant, true);
+        u->open--;
+        u->bytes -= job->payload_len;
+        job->in_table = false;
+        use_release(self, job->tenant, u);
+    }
     zhashx_delete(self->by_id, job->id);
     if (job->ikey) {
         char *k = ikey_of(job->tenant, job->ikey);
@@ -237,10 +343,14 @@ void tq_jobs_enqueue(tq_jobs_t *self, tq_bjob_t *job, int64_t now_ms)
 
 tq_bjob_t *tq_jobs_pop_ready(tq_jobs_t *self)
 {
-    if (self->ready.n == 0) return NULL;
-    tq_bjob_t *j = self->ready.v[0];
-    heap_remove(&self->ready, 0);
-    return j;
+    while (self->ready.n > 0) {
+        tq_bjob_t *j = self->ready.v[0];
+        heap_remove(&self->ready, 0);
+        tenant_use_t *u = self->max_running ? use_of(self, j->tenant, true) : NULL;
+        if (!u || u->running < self->max_running) return j;
+        park(self, u, j); /* back in the queue when one of its tenant's jobs stops */
+    }
+    return NULL;
 }
 
 int64_t tq_jobs_promote(tq_jobs_t *self, int64_t now_ms)
@@ -255,6 +365,12 @@ int64_t tq_jobs_promote(tq_jobs_t *self, int64_t now_ms)
 
 void tq_jobs_unqueue(tq_jobs_t *self, tq_bjob_t *job)
 {
+    if (job->parked) {
+        tenant_use_t *u = use_of(self, job->tenant, true);
+        unpark(self, u, job);
+        use_release(self, job->tenant, u);
+        return;
+    }
     size_t i = job->heap_index;
     if (i == SIZE_MAX) return;
     if (i < self->ready.n && self->ready.v[i] == job)
@@ -265,7 +381,7 @@ void tq_jobs_unqueue(tq_jobs_t *self, tq_bjob_t *job)
 
 size_t tq_jobs_ready_count(const tq_jobs_t *self)
 {
-    return self->ready.n;
+    return self->ready.n + self->nparked;
 }
 
 size_t tq_jobs_delayed_count(const tq_jobs_t *self)

@@ -60,6 +60,10 @@ typedef struct tq_bjob_t {
     tq_waiter_t *result_waiters; /* want RESULT (after the outcome commits) */
     uint64_t seq;                /* submit order */
     size_t heap_index;           /* in ready or delayed heap; SIZE_MAX when in none */
+    bool in_table;               /* counted in its tenant's usage (tq_jobs_add .. _remove) */
+    bool counted_running;        /* counted in its tenant's running jobs */
+    bool parked;                 /* ready, but its tenant is at quota.running */
+    struct tq_bjob_t *park_next; /* its tenant's parked jobs, oldest first */
 } tq_bjob_t;
 
 typedef struct tq_jobs_t tq_jobs_t;
@@ -84,6 +88,16 @@ size_t tq_jobs_count(const tq_jobs_t *self);
 /* Calls fn for every job (fn must not add or remove). */
 void tq_jobs_each(tq_jobs_t *self, void (*fn)(tq_bjob_t *job, void *arg), void *arg);
 
+/* Per-tenant usage (quotas, see broker.c): open jobs (queued or running, not
+ * yet removed), their payload bytes, and jobs running now. */
+void tq_jobs_usage(tq_jobs_t *self, const char *tenant, size_t *open, size_t *bytes, int *running);
+/* At most max_running jobs of one tenant run at once (0: no limit); a ready
+ * job over the limit is parked until one of its tenant's jobs stops running. */
+void tq_jobs_set_max_running(tq_jobs_t *self, int max_running);
+/* The job starts (on=true) or stops running; stopping may move one of its
+ * tenant's parked jobs back to the ready queue. */
+void tq_jobs_set_running(tq_jobs_t *self, tq_bjob_t *job, bool on);
+
 /* Ready queue: highest priority first, then oldest. A job whose
  * run_after_ms is in the future goes to the delayed heap instead. */
 void tq_jobs_enqueue(tq_jobs_t *self, tq_bjob_t *job, int64_t now_ms);
@@ -91,9 +105,9 @@ tq_bjob_t *tq_jobs_pop_ready(tq_jobs_t *self);
 /* Moves due delayed jobs to the ready queue; returns ms until the next one
  * is due (-1 when none). */
 int64_t tq_jobs_promote(tq_jobs_t *self, int64_t now_ms);
-/* Takes a job out of whichever heap holds it (cancel). */
+/* Takes a job out of whichever heap (or parked list) holds it (cancel). */
 void tq_jobs_unqueue(tq_jobs_t *self, tq_bjob_t *job);
-size_t tq_jobs_ready_count(const tq_jobs_t *self);
+size_t tq_jobs_ready_count(const tq_jobs_t *self); /* parked jobs included */
 size_t tq_jobs_delayed_count(const tq_jobs_t *self);
 
 #endif

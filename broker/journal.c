@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Returns the ids that are in the journal after the statement: those it
  * inserted, and those a previous attempt inserted whose commit answer was
@@ -151,26 +152,66 @@ void tq_journal_free_params(char **params, int n)
     }
 }
 
-/* The journal's data key belongs to the system scope; the job's tenant is
- * bound through the row id ("tenant/job id") so a ciphertext cannot move
- * between tenants or rows. */
-static tq_aad_t journal_aad(const char *tenant, const char *id, const char *column,
-                            char row[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2])
+/* Journal keys. Rows are sealed under the vault scope TQ_JOURNAL_DAY_SCOPE
+ * with a key of the day: version = day number (UTC days since the epoch) *
+ * DAY_VERSION_BASE + the system data key version it is derived from, key =
+ * HKDF-SHA256(system data key, "toolq journal YYYY-MM-DD v<version>"). Rows
+ * sealed before day keys existed carry a version below DAY_VERSION_BASE and
+ * open with the system key itself. The job's tenant is bound through the row
+ * id ("tenant/job id") so a ciphertext cannot move between tenants or rows. */
+#define TQ_JOURNAL_DAY_SCOPE "*journal*"
+#define DAY_VERSION_BASE 1000
+
+static int journal_day_key(tq_vault_t *vault, int version, tq_error_t *err)
 {
-    snprintf(row, TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2, "%s/%s", tenant, id);
-    return (tq_aad_t){TQ_JOURNAL_SCOPE, "tq_jobs", column, row};
+    time_t t = (time_t)(version / DAY_VERSION_BASE) * 86400;
+    struct tm tm;
+    char info[80];
+    gmtime_r(&t, &tm);
+    int n = (int)strftime(info, sizeof info, "toolq journal %Y-%m-%d", &tm);
+    snprintf(info + n, sizeof info - (size_t)n, " v%d", version % DAY_VERSION_BASE);
+    return tq_vault_derive_key(vault, TQ_JOURNAL_SCOPE, version % DAY_VERSION_BASE, info,
+                               TQ_JOURNAL_DAY_SCOPE, version, err);
 }
 
-static int seal(const tq_vault_t *vault, const tq_bjob_t *j, const char *column, const char *text,
+int tq_journal_today_version(const tq_vault_t *vault)
+{
+    int sys = 0;
+    if (!tq_vault_has_tenant(vault, TQ_JOURNAL_SCOPE, &sys) || sys >= DAY_VERSION_BASE) return -1;
+    return (int)(time(NULL) / 86400) * DAY_VERSION_BASE + sys;
+}
+
+/* The key of today is installed (once per day and process). */
+static int ensure_today(tq_vault_t *vault, tq_error_t *err)
+{
+    static int s_installed = 0;
+    int v = tq_journal_today_version(vault);
+    if (v < 0)
+        return tq_error_set(err, "vault_no_key", "the journal's system key is not installed");
+    if (v == s_installed) return 0;
+    if (journal_day_key(vault, v, err)) return -1;
+    s_installed = v;
+    return 0;
+}
+
+static tq_aad_t journal_aad(const char *scope, const char *tenant, const char *id,
+                            const char *column, char row[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2])
+{
+    snprintf(row, TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2, "%s/%s", tenant, id);
+    return (tq_aad_t){scope, "tq_jobs", column, row};
+}
+
+static int seal(tq_vault_t *vault, const tq_bjob_t *j, const char *column, const char *text,
                 size_t len, unsigned char **out, size_t *out_len, tq_error_t *err)
 {
+    if (ensure_today(vault, err)) return -1;
     char row[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2];
-    tq_aad_t aad = journal_aad(j->tenant, j->id, column, row);
+    tq_aad_t aad = journal_aad(TQ_JOURNAL_DAY_SCOPE, j->tenant, j->id, column, row);
     return tq_vault_seal(vault, &aad, text, len, out, out_len, err);
 }
 
-int tq_journal_insert_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
-                             char **params, tq_error_t *err)
+int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
+                             tq_error_t *err)
 {
     sbuf_t b[TQ_JOURNAL_INSERT_NPARAMS] = {0};
     for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
@@ -204,8 +245,8 @@ int tq_journal_insert_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, si
     return 0;
 }
 
-int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
-                             char **params, tq_error_t *err)
+int tq_journal_update_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
+                             tq_error_t *err)
 {
     sbuf_t b[TQ_JOURNAL_UPDATE_NPARAMS] = {0};
     for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
@@ -249,7 +290,7 @@ int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, si
 
 /* --- reading back ------------------------------------------------------------- */
 
-static int open_column(const tq_vault_t *vault, PGresult *res, int row, int col, const char *tenant,
+static int open_column(tq_vault_t *vault, PGresult *res, int row, int col, const char *tenant,
                        const char *id, const char *column, char **out, size_t *out_len,
                        tq_error_t *err)
 {
@@ -259,8 +300,15 @@ static int open_column(const tq_vault_t *vault, PGresult *res, int row, int col,
     size_t n;
     unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
     if (!raw) return tq_error_set(err, "internal", "out of memory");
+    int version = tq_vault_sealed_version(raw, n);
+    bool day_key = version >= DAY_VERSION_BASE;
+    if (day_key && journal_day_key(vault, version, err)) {
+        PQfreemem(raw);
+        return -1;
+    }
     char rowid[TQ_JOB_ID_LEN + TQ_WIRE_STR_MAX + 2];
-    tq_aad_t aad = journal_aad(tenant, id, column, rowid);
+    tq_aad_t aad =
+        journal_aad(day_key ? TQ_JOURNAL_DAY_SCOPE : TQ_JOURNAL_SCOPE, tenant, id, column, rowid);
     unsigned char *plain;
     size_t pn;
     int rc = tq_vault_open(vault, &aad, raw, n, &plain, &pn, err);
@@ -285,7 +333,7 @@ static tq_job_state_t parse_state(const char *s)
     return TQ_JOB_QUEUED;
 }
 
-long tq_journal_recover(PGconn *db, const tq_vault_t *vault, tq_jobs_t *jobs, int64_t now_ms,
+long tq_journal_recover(PGconn *db, tq_vault_t *vault, tq_jobs_t *jobs, int64_t now_ms,
                         tq_error_t *err)
 {
     PGresult *res = PQexec(db, "SELECT id, tenant_id, op, state, attempts, rescues,"
@@ -330,8 +378,7 @@ long tq_journal_recover(PGconn *db, const tq_vault_t *vault, tq_jobs_t *jobs, in
     return n;
 }
 
-int tq_journal_row_to_msg(const tq_vault_t *vault, PGresult *res, int row, tq_msg_t *m,
-                          tq_error_t *err)
+int tq_journal_row_to_msg(tq_vault_t *vault, PGresult *res, int row, tq_msg_t *m, tq_error_t *err)
 {
     tq_msg_init(m, TQ_MSG_RESULT);
     snprintf(m->id, sizeof m->id, "%s", PQgetvalue(res, row, 0));

@@ -2,7 +2,9 @@
  * the batched parameters for group commit (one INSERT for every job
  * submitted during a loop turn, one UPDATE for every state change), start-up
  * recovery, and decoding of rows read back. Payloads and results are sealed
- * with the vault's system key, bound to (tenant, tq_jobs, column, job id).
+ * with a key of the day derived (HKDF) from the vault's system key, bound to
+ * (tenant, tq_jobs, column, job id); rows of earlier days (and rows sealed
+ * with the system key itself, before day keys) still open.
  * Never sends anything itself: broker.c runs the statements on its lanes. */
 #ifndef TQ_JOURNAL_H
 #define TQ_JOURNAL_H
@@ -12,8 +14,11 @@
 #include "vault.h"
 #include <libpq-fe.h>
 
-/* The vault scope that owns the journal's data key. */
+/* The vault scope that owns the journal's data key (the day keys' source). */
 #define TQ_JOURNAL_SCOPE "*system*"
+/* The version of today's journal key (day * 1000 + system key version), or
+ * -1 when the system key is not installed. */
+int tq_journal_today_version(const tq_vault_t *vault);
 
 #define TQ_JOURNAL_INSERT_NPARAMS 8
 extern const char *const TQ_JOURNAL_INSERT_SQL; /* RETURNING id of rows inserted */
@@ -27,19 +32,19 @@ extern const char *const TQ_JOURNAL_PURGE_SQL; /* $1 retention hours */
 /* Builds the array parameters for a batch (malloc'd strings, free with
  * tq_journal_free_params). Update parameters snapshot each job's current
  * state. */
-int tq_journal_insert_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
-                             char **params, tq_error_t *err);
-int tq_journal_update_params(const tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n,
-                             char **params, tq_error_t *err);
+int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
+                             tq_error_t *err);
+int tq_journal_update_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
+                             tq_error_t *err);
 void tq_journal_free_params(char **params, int n);
 
 /* Loads every queued or running job into `jobs` (running ones become queued:
  * their broker died). Returns the number recovered or -1. */
-long tq_journal_recover(PGconn *db, const tq_vault_t *vault, tq_jobs_t *jobs, int64_t now_ms,
+long tq_journal_recover(PGconn *db, tq_vault_t *vault, tq_jobs_t *jobs, int64_t now_ms,
                         tq_error_t *err);
 
 /* Turns a LOOKUP row into a client RESULT message (result decrypted). */
-int tq_journal_row_to_msg(const tq_vault_t *vault, PGresult *res, int row, tq_msg_t *out,
+int tq_journal_row_to_msg(tq_vault_t *vault, PGresult *res, int row, tq_msg_t *out,
                           tq_error_t *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include "scheduler.h"
 
 #include "log.h"
+#include "opcat.h"
 #include "toolq/client.h"
 
 #include <errno.h>
@@ -27,7 +28,6 @@
 #include <time.h>
 
 #define SWEEP_TENANT "*system*"
-#define SWEEP_OP "refresh.sweep"
 #define SUBMIT_TIMEOUT_MS 2000
 #define MAX_JITTER_MS 10000
 
@@ -90,8 +90,8 @@ static void *run(void *arg)
         tq_submit_opts_t opts = {.idempotency_key = key, .max_attempts = 1};
         char id[37] = "";
         bool dup = false;
-        int rc =
-            tq_client_submit(c, SWEEP_TENANT, SWEEP_OP, "{}", &opts, SUBMIT_TIMEOUT_MS, id, &dup);
+        int rc = tq_client_submit(c, SWEEP_TENANT, TQ_OP_refresh_sweep, "{}", &opts,
+                                  SUBMIT_TIMEOUT_MS, id, &dup);
         if (rc == TQ_CLIENT_OK) {
             if (failing) tq_info("scheduler: sweeps are submitted again");
             failing = false;
@@ -99,8 +99,8 @@ static void *run(void *arg)
                      id);
         } else {
             if (!failing)
-                tq_warn("scheduler: cannot submit %s: %s: %s (will retry next interval)", SWEEP_OP,
-                        tq_client_error_code(c), tq_client_error_message(c));
+                tq_warn("scheduler: cannot submit %s: %s: %s (will retry next interval)",
+                        TQ_OP_refresh_sweep, tq_client_error_code(c), tq_client_error_message(c));
             failing = true;
             if (rc == TQ_CLIENT_TIMEOUT) /* its late reply must not confuse the next call */
                 tq_client_destroy(&c);
@@ -143,7 +143,7 @@ tq_scheduler_t *tq_scheduler_new(tq_config_t *cfg, tq_error_t *err)
         return NULL;
     }
     s->started = true;
-    tq_info("scheduler: %s every %lld s", SWEEP_OP, (long long)interval);
+    tq_info("scheduler: %s every %lld s", TQ_OP_refresh_sweep, (long long)interval);
     return s;
 }
 

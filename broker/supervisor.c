@@ -1,14 +1,17 @@
 /* supervisor.c — local worker processes: fork/exec, reap, restart with
- * backoff, crash-loop detection (see supervisor.h). */
+ * backoff, crash-loop detection, one registration secret per child (see
+ * supervisor.h). Never logs a secret. */
 #include "supervisor.h"
 
 #include "log.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@ typedef struct slot_t {
     int64_t started_ms;
     int consecutive; /* quick deaths in a row, for backoff */
     uint64_t restart_timer;
+    char secret[TQ_WORKER_SECRET_LEN + 1]; /* this child's registration secret (hex) */
 } slot_t;
 
 struct tq_supervisor_t {
@@ -65,21 +69,72 @@ tq_supervisor_t *tq_supervisor_new(tq_loop_t *loop, const char *binary, char *co
     return self;
 }
 
+extern char **environ;
+
+/* The child's environment: ours without any inherited secret, plus a fresh
+ * one (built before fork: the broker has threads, so the child must not
+ * allocate). */
+static char **child_env(const char *secret)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    char *entry = malloc(sizeof TQ_WORKER_SECRET_ENV + TQ_WORKER_SECRET_LEN + 2);
+    if (!env || !entry) {
+        free(env);
+        free(entry);
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], TQ_WORKER_SECRET_ENV "=", sizeof TQ_WORKER_SECRET_ENV) != 0)
+            env[k++] = environ[i];
+    sprintf(entry, "%s=%s", TQ_WORKER_SECRET_ENV, secret);
+    env[k++] = entry;
+    env[k] = NULL;
+    return env;
+}
+
+static void free_env(char **env)
+{
+    size_t k = 0;
+    while (env[k])
+        k++;
+    OPENSSL_cleanse(env[k - 1], strlen(env[k - 1])); /* the secret is last */
+    free(env[k - 1]);
+    free(env);
+}
+
 static int spawn(tq_supervisor_t *self, slot_t *s)
 {
+    unsigned char raw[TQ_WORKER_SECRET_LEN / 2];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+        tq_err("cannot draw a worker secret: %s", strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(s->secret + 2 * i, 3, "%02x", raw[i]);
+    OPENSSL_cleanse(raw, sizeof raw);
+    char **env = child_env(s->secret);
+    if (!env) {
+        tq_err("cannot fork a worker: out of memory");
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         tq_err("cannot fork a worker: %s", strerror(errno));
+        free_env(env);
         return -1;
     }
     if (pid == 0) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(self->binary, self->argv);
-        tq_err("cannot exec %s: %s", self->binary, strerror(errno));
-        _exit(127);
+        execve(self->binary, self->argv, env);
+        _exit(127); /* the broker logs the exit status */
     }
+    free_env(env);
     s->pid = pid;
     s->started_ms = tq_now_ms();
     tq_info("started worker pid %d", (int)pid);
@@ -125,6 +180,7 @@ void tq_supervisor_reap(tq_supervisor_t *self)
         if (self->on_exit) self->on_exit(pid, status, self->arg);
         if (!s) continue;
         s->pid = 0;
+        OPENSSL_cleanse(s->secret, sizeof s->secret);
         if (self->stopping) continue;
         if (WIFSIGNALED(status))
             tq_warn("worker pid %d killed by signal %d", (int)pid, WTERMSIG(status));
@@ -158,6 +214,22 @@ int tq_supervisor_alive(const tq_supervisor_t *self)
 int tq_supervisor_restarts(const tq_supervisor_t *self)
 {
     return self->restarts;
+}
+
+bool tq_supervisor_is_child(const tq_supervisor_t *self, pid_t pid)
+{
+    for (int i = 0; pid > 0 && i < self->count; i++)
+        if (self->slots[i].pid == pid) return true;
+    return false;
+}
+
+bool tq_supervisor_check_secret(const tq_supervisor_t *self, pid_t pid, const char *secret)
+{
+    if (!secret || strlen(secret) != TQ_WORKER_SECRET_LEN) return false;
+    for (int i = 0; pid > 0 && i < self->count; i++)
+        if (self->slots[i].pid == pid)
+            return CRYPTO_memcmp(self->slots[i].secret, secret, TQ_WORKER_SECRET_LEN) == 0;
+    return false;
 }
 
 void tq_supervisor_destroy(tq_supervisor_t **self_p, int grace_ms)

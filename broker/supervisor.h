@@ -1,12 +1,16 @@
 /* supervisor.h — forks and execs the local toolq-worker processes, restarts
  * one that dies (exponential backoff) and reports crash loops. The broker
  * feeds it SIGCHLD (tq_supervisor_reap); it tells the broker which pid died
- * so that worker's jobs are re-queued at once. Never touches jobs itself. */
+ * so that worker's jobs are re-queued at once. Each child gets a one-time
+ * registration secret (environment) that its READY must present, so only
+ * processes it forked can register. Never touches jobs itself. */
 #ifndef TQ_SUPERVISOR_H
 #define TQ_SUPERVISOR_H
 
 #include "evloop.h"
+#include <stdbool.h>
 #include <sys/types.h>
+#include "wire.h" /* TQ_WORKER_SECRET_ENV, TQ_WORKER_SECRET_LEN */
 
 typedef struct tq_supervisor_t tq_supervisor_t;
 typedef void(tq_child_exit_fn)(pid_t pid, int status, void *arg);
@@ -25,5 +29,9 @@ void tq_supervisor_reap(tq_supervisor_t *self);
 void tq_supervisor_stop_restarts(tq_supervisor_t *self);
 int tq_supervisor_alive(const tq_supervisor_t *self);
 int tq_supervisor_restarts(const tq_supervisor_t *self);
+/* pid is a live child of this supervisor. */
+bool tq_supervisor_is_child(const tq_supervisor_t *self, pid_t pid);
+/* secret is the one handed to the live child pid (constant-time compare). */
+bool tq_supervisor_check_secret(const tq_supervisor_t *self, pid_t pid, const char *secret);
 
 #endif

@@ -204,8 +204,8 @@ static void prepare_submit(tq_msg_t *m, uint64_t rid, const char *tenant, const 
 TQ_API uint64_t tq_client_send_submit(tq_client_t *c, const char *tenant, const char *op,
                                       const char *payload, const tq_submit_opts_t *o, bool wait)
 {
-    if (!tenant || !op) {
-        set_err(c, "invalid_argument", "tenant and op are required%s", "");
+    if (!op) {
+        set_err(c, "invalid_argument", "op is required%s", "");
         return 0;
     }
     tq_msg_t m;
@@ -343,10 +343,10 @@ TQ_API int tq_client_cancel(tq_client_t *c, const char *id, int timeout_ms, tq_j
     return job_request(c, TQ_MSG_CANCEL, id, timeout_ms, out);
 }
 
-TQ_API int tq_client_stats(tq_client_t *c, int timeout_ms, char **json)
+static int json_request(tq_client_t *c, tq_msg_type_t type, int timeout_ms, char **json)
 {
     tq_msg_t m;
-    tq_msg_init(&m, TQ_MSG_STATS);
+    tq_msg_init(&m, type);
     m.rid = c->next_rid++;
     int rc = send_msg(c, &m);
     if (rc) return rc;
@@ -357,4 +357,14 @@ TQ_API int tq_client_stats(tq_client_t *c, int timeout_ms, char **json)
     r.result = NULL;
     tq_msg_reset(&r);
     return 0;
+}
+
+TQ_API int tq_client_stats(tq_client_t *c, int timeout_ms, char **json)
+{
+    return json_request(c, TQ_MSG_STATS, timeout_ms, json);
+}
+
+TQ_API int tq_client_whoami(tq_client_t *c, int timeout_ms, char **json)
+{
+    return json_request(c, TQ_MSG_WHOAMI, timeout_ms, json);
 }

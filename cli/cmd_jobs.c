@@ -1,6 +1,8 @@
 /* cmd_jobs.c — the foundation's commands: ping, submit, job, wait, cancel,
- * stats. Each parses its own flags and talks to the broker through libtoolq. */
+ * stats, whoami. Each parses its own flags and talks to the broker through
+ * libtoolq. */
 #include "cli.h"
+#include "opcat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,8 @@ int tq_cmd_ping(tq_cli_t *cli, int argc, char **argv)
     }
     tq_job_info_t job;
     double t0 = now_s();
-    int rc =
-        tq_client_call(cli->client, tenant, "ping", "{\"ping\":true}", NULL, cli->timeout_ms, &job);
+    int rc = tq_client_call(cli->client, tenant, TQ_OP_ping, "{\"ping\":true}", NULL,
+                            cli->timeout_ms, &job);
     if (rc) return tq_cli_fail(cli, rc);
     double ms = (now_s() - t0) * 1000;
     int exit_code = strcmp(job.state, "succeeded") == 0 ? TQ_EXIT_OK : TQ_EXIT_FAILED;
@@ -70,7 +72,6 @@ int tq_cmd_submit(tq_cli_t *cli, int argc, char **argv)
             return tq_cli_usage_error("submit", "unexpected argument %s", a);
     }
     if (!op) return tq_cli_usage_error("submit", "missing OP%s", "");
-    if (!tenant) return tq_cli_usage_error("submit", "missing --tenant T%s", "");
     if (payload && file)
         return tq_cli_usage_error("submit", "give --payload-json or --payload-file, not both%s",
                                   "");
@@ -181,5 +182,28 @@ int tq_cmd_stats(tq_cli_t *cli, int argc, char **argv)
         printf("\n");
     }
     json_decref(s);
+    return TQ_EXIT_OK;
+}
+
+int tq_cmd_whoami(tq_cli_t *cli, int argc, char **argv)
+{
+    if (argc > 1) return tq_cli_usage_error("whoami", "unexpected argument %s", argv[1]);
+    char *text = NULL;
+    int rc = tq_client_whoami(cli->client, cli->timeout_ms, &text);
+    if (rc) return tq_cli_fail(cli, rc);
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    if (!o) return TQ_EXIT_FAILED;
+    if (cli->json) {
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+    } else {
+        const char *tenant = json_string_value(json_object_get(o, "tenant"));
+        printf("%s: %s", json_string_value(json_object_get(o, "principal")),
+               json_string_value(json_object_get(o, "role")));
+        if (tenant && strcmp(tenant, "*") != 0) printf(" of tenant %s", tenant);
+        printf("\n");
+    }
+    json_decref(o);
     return TQ_EXIT_OK;
 }

@@ -12,6 +12,8 @@ int tq_cmd_job(tq_cli_t *, int, char **);
 int tq_cmd_wait(tq_cli_t *, int, char **);
 int tq_cmd_cancel(tq_cli_t *, int, char **);
 int tq_cmd_stats(tq_cli_t *, int, char **);
+int tq_cmd_whoami(tq_cli_t *, int, char **);
+int tq_cmd_admin(tq_cli_t *, int, char **);
 int tq_cmd_import(tq_cli_t *, int, char **);
 int tq_cmd_providers(tq_cli_t *, int, char **);
 int tq_cmd_provider(tq_cli_t *, int, char **);
@@ -28,14 +30,19 @@ int tq_cmd_sweep(tq_cli_t *, int, char **);
 static const tq_cli_command_t s_commands[] = {
     {"ping", "[--tenant T]", "round trip through the broker and a worker", tq_cmd_ping},
     {"submit",
-     "OP --tenant T [--payload-json JSON | --payload-file F] [--idempotency-key K] "
+     "OP [--tenant T] [--payload-json JSON | --payload-file F] [--idempotency-key K] "
      "[--max-attempts N] [--priority P] [--job-timeout S] [--no-wait]",
-     "submit a job and wait for its result (--no-wait prints the id alone)", tq_cmd_submit},
+     "submit a job and wait for its result (--no-wait prints the id alone); --tenant may be "
+     "left out by a principal bound to one tenant",
+     tq_cmd_submit},
     {"job", "ID [--wait] [--tenant T]",
      "show a job (--wait: until it ends; --tenant: only if it is T's)", tq_cmd_job},
     {"wait", "ID [--tenant T]", "wait for a job to end", tq_cmd_wait},
     {"cancel", "ID [--tenant T]", "cancel a queued or running job", tq_cmd_cancel},
-    {"stats", "", "queue depth, jobs by state, workers", tq_cmd_stats},
+    {"stats", "", "queue depth, jobs by state, workers (operators only)", tq_cmd_stats},
+    {"whoami", "", "the principal and role the broker takes this caller for", tq_cmd_whoami},
+    {"admin", "rotate-master | rotate-tenant-key --tenant T",
+     "key rotation (operators only; rotate-master: restart the broker after)", tq_cmd_admin},
     {"import",
      "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
      "[--api-key-header H] [--api-key-value V] [--api-key-prefix P] [--api-key-query-param Q] "
@@ -80,7 +87,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         fprintf(out, "  %-8s %s\n           %s\n", s_commands[i].name, s_commands[i].usage,
                 s_commands[i].help);
-    fprintf(out, "\nexit codes: 0 ok, 1 the job failed, 2 usage error, "
+    fprintf(out, "\nexit codes: 0 ok, 1 the job failed or was refused (forbidden, unknown_op, "
+                 "quota_exceeded), 2 usage error, "
                  "3 broker unreachable or timed out\n"
                  "environment: TOOLQ_BROKER (endpoint), TOOLQ_HOME (default ./.toolq)\n");
 }

@@ -257,7 +257,14 @@ int tq_keystore_add_version(PGconn *db, tq_vault_t *vault, const char *tenant_id
                                 tenant_id);
         int inserted = insert_version(db, vault, tenant_id, top + 1, err);
         if (inserted < 0) return -1;
-        if (inserted) return load_tenant(db, vault, tenant_id, err) < 0 ? -1 : top + 1;
+        if (inserted) {
+            const char *values[] = {TQ_KEYS_CHANNEL, tenant_id};
+            PGresult *res = db_exec(db, "SELECT pg_notify($1, $2)", 2, values, NULL, NULL,
+                                    "announcing a key version", err);
+            if (!res) return -1;
+            PQclear(res);
+            return load_tenant(db, vault, tenant_id, err) < 0 ? -1 : top + 1;
+        }
     }
     return tq_error_set(err, "db_error",
                         "keystore: could not add a key version for tenant %s (too much contention)",

@@ -21,8 +21,13 @@ int tq_keystore_check_master(PGconn *db, const tq_vault_t *vault, tq_error_t *er
 int tq_keystore_ensure_tenant(PGconn *db, tq_vault_t *vault, const char *tenant_id,
                               tq_error_t *err);
 
+/* PostgreSQL NOTIFY channel announcing a tenant's new key version (payload:
+ * the tenant id); workers reload that tenant's keys before its next use. */
+#define TQ_KEYS_CHANNEL "tq_keys"
+
 /* Adds a new data key version for the tenant (new writes use it; old
- * ciphertexts still open). Returns the new version or -1. */
+ * ciphertexts still open) and announces it on TQ_KEYS_CHANNEL. Returns the
+ * new version or -1. */
 int tq_keystore_add_version(PGconn *db, tq_vault_t *vault, const char *tenant_id, tq_error_t *err);
 
 /* Master key rotation: re-wraps every tenant key under new_master and

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #define KEY_LEN 32
@@ -534,6 +536,36 @@ int tq_vault_rewrap_stored(const tq_vault_t *self, const tq_vault_t *new_master,
 }
 
 /* --- sealing -------------------------------------------------------------------- */
+
+int tq_vault_derive_key(tq_vault_t *self, const char *from_tenant, int from_version,
+                        const char *info, const char *to_tenant, int to_version, tq_error_t *err)
+{
+    if (check_key_id(to_tenant, to_version, err) != 0) return -1;
+    const tq_vault_key_t *src = find_key(self, from_tenant, from_version);
+    if (!src)
+        return tq_error_set(err, "vault_no_key", "no data key installed for tenant %s version %d",
+                            from_tenant, from_version);
+    unsigned char key[KEY_LEN];
+    size_t len = sizeof key;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+    bool ok =
+        ctx && EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) > 0 &&
+        EVP_PKEY_CTX_set1_hkdf_key(ctx, src->key, KEY_LEN) > 0 &&
+        EVP_PKEY_CTX_add1_hkdf_info(ctx, (const unsigned char *)info, (int)strlen(info)) > 0 &&
+        EVP_PKEY_derive(ctx, key, &len) > 0 && len == sizeof key;
+    EVP_PKEY_CTX_free(ctx);
+    int rc = ok ? install_key(self, to_tenant, to_version, key, err)
+                : tq_error_set(err, "internal", "HKDF derivation failed");
+    OPENSSL_cleanse(key, sizeof key);
+    return rc;
+}
+
+int tq_vault_sealed_version(const unsigned char *sealed, size_t sealed_len)
+{
+    if (!sealed || sealed_len < SEAL_OVERHEAD || sealed[0] != SEAL_FORMAT) return -1;
+    uint32_t v = get_u32(sealed + 1);
+    return v >= 1 && v <= INT_MAX ? (int)v : -1;
+}
 
 static int check_aad(const tq_aad_t *aad, tq_error_t *err)
 {

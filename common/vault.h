@@ -62,6 +62,15 @@ int tq_vault_rewrap_stored(const tq_vault_t *self, const tq_vault_t *new_master,
                            size_t wrapped_len, unsigned char **out, size_t *out_len,
                            tq_error_t *err);
 
+/* Installs under (to_tenant, to_version) the key HKDF-SHA256(data key of
+ * (from_tenant, from_version), info): keys derived per period from one stored
+ * key (the journal's key of the day). "vault_no_key" when the source is not
+ * installed. */
+int tq_vault_derive_key(tq_vault_t *self, const char *from_tenant, int from_version,
+                        const char *info, const char *to_tenant, int to_version, tq_error_t *err);
+/* The data key version a binary ciphertext was sealed with, or -1. */
+int tq_vault_sealed_version(const unsigned char *sealed, size_t sealed_len);
+
 /* Binary ciphertext: [format 0x01][key version u32 BE][nonce 12][ct][tag 16].
  * Errors: "vault_no_key" (tenant key not installed), "vault_decrypt_failed"
  * (tampered, wrong binding or wrong key), "vault_format" (unknown version,

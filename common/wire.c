@@ -25,6 +25,7 @@ void tq_msg_reset(tq_msg_t *msg)
     free(msg->state);
     free(msg->err_code);
     free(msg->err_msg);
+    free(msg->secret);
     tq_msg_init(msg, TQ_MSG_NONE);
 }
 
@@ -59,6 +60,8 @@ const char *tq_msg_type_name(tq_msg_type_t type)
         return "CANCEL";
     case TQ_MSG_STATS:
         return "STATS";
+    case TQ_MSG_WHOAMI:
+        return "WHOAMI";
     case TQ_MSG_ACCEPTED:
         return "ACCEPTED";
     case TQ_MSG_RESULT:
@@ -67,6 +70,8 @@ const char *tq_msg_type_name(tq_msg_type_t type)
         return "REJECTED";
     case TQ_MSG_STATS_REPLY:
         return "STATS_REPLY";
+    case TQ_MSG_WHOAMI_REPLY:
+        return "WHOAMI_REPLY";
     case TQ_MSG_READY:
         return "READY";
     case TQ_MSG_JOB:
@@ -82,8 +87,8 @@ const char *tq_msg_type_name(tq_msg_type_t type)
 
 static bool known_type(int64_t t)
 {
-    return (t >= TQ_MSG_SUBMIT && t <= TQ_MSG_STATS) ||
-           (t >= TQ_MSG_ACCEPTED && t <= TQ_MSG_STATS_REPLY) ||
+    return (t >= TQ_MSG_SUBMIT && t <= TQ_MSG_WHOAMI) ||
+           (t >= TQ_MSG_ACCEPTED && t <= TQ_MSG_WHOAMI_REPLY) ||
            (t >= TQ_MSG_READY && t <= TQ_MSG_DISCONNECT);
 }
 
@@ -114,7 +119,7 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     n += m->rid != 0;
     n += m->id[0] != 0;
     n += !!m->tenant + !!m->op + !!m->ikey + !!m->payload + !!m->result + !!m->state;
-    n += !!m->err_code + !!m->err_msg;
+    n += !!m->err_code + !!m->err_msg + !!m->secret;
     n += m->max_attempts != 0;
     n += m->timeout_ms != 0;
     n += m->priority != 0;
@@ -143,6 +148,7 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     if (m->state) pack_str(&pk, "st", m->state, strlen(m->state));
     if (m->err_code) pack_str(&pk, "ec", m->err_code, strlen(m->err_code));
     if (m->err_msg) pack_str(&pk, "em", m->err_msg, strlen(m->err_msg));
+    if (m->secret) pack_str(&pk, "sk", m->secret, strlen(m->secret));
 #define PACK_INT(key, field)                                                                       \
     if (m->field) {                                                                                \
         pack_key(&pk, key);                                                                        \
@@ -300,6 +306,7 @@ static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t
     if (key_is(k, "st")) return get_str(v, "st", 32, &m->state, NULL, err);
     if (key_is(k, "ec")) return get_str(v, "ec", TQ_WIRE_STR_MAX, &m->err_code, NULL, err);
     if (key_is(k, "em")) return get_str(v, "em", 4096, &m->err_msg, NULL, err);
+    if (key_is(k, "sk")) return get_str(v, "sk", TQ_WIRE_SECRET_MAX, &m->secret, NULL, err);
     if (key_is(k, "pl")) return get_str(v, "pl", max_len, &m->payload, &m->payload_len, err);
     if (key_is(k, "rs")) return get_str(v, "rs", max_len, &m->result, &m->result_len, err);
     if (key_is(k, "ma")) return get_int(v, "ma", &m->max_attempts, err);
@@ -316,9 +323,11 @@ static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t
 }
 
 /* Structural pre-scan before msgpack-c sees the bytes: the frame must be one
- * map whose keys and values are scalars, and every declared length must fit
- * in the bytes that remain. This keeps a 5-byte frame that claims a map of
- * four billion entries from ever reaching an allocator. */
+ * map of at most TQ_WIRE_MAX_KEYS entries whose keys are strings and whose
+ * values are scalars, and every declared length must fit in the bytes that
+ * remain. This keeps a 5-byte frame that claims a map of four billion
+ * entries, or a 16 MiB frame of millions of tiny pairs (msgpack-c allocates
+ * 48 bytes per pair), from ever reaching an allocator. */
 static uint64_t be(const unsigned char *p, int n)
 {
     uint64_t v = 0;
@@ -398,9 +407,13 @@ static int prescan(const unsigned char *p, size_t len)
     } else {
         return -1;
     }
-    if (n > (len - off) / 2) return -1;
-    for (uint64_t i = 0; i < 2 * n; i++)
+    if (n > TQ_WIRE_MAX_KEYS || n > (len - off) / 2) return -1;
+    for (uint64_t i = 0; i < 2 * n; i++) {
+        bool key = i % 2 == 0;
+        if (key && off < len && !((p[off] & 0xe0) == 0xa0 || (p[off] >= 0xd9 && p[off] <= 0xdb)))
+            return -1; /* keys are strings (fixstr, str8/16/32) */
         if (skip_scalar(p, len, &off)) return -1;
+    }
     return off == len ? 0 : -1;
 }
 
@@ -414,7 +427,8 @@ int tq_msg_decode(const void *data, size_t len, size_t max_len, tq_msg_t *m, tq_
     if (len == 0) return tq_error_set(err, "malformed_frame", "empty frame");
     if (prescan(data, len))
         return tq_error_set(err, "malformed_frame",
-                            "frame is not one msgpack map of scalar fields");
+                            "frame is not one msgpack map of at most %d string-keyed scalar fields",
+                            TQ_WIRE_MAX_KEYS);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;

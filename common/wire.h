@@ -12,8 +12,14 @@
 #include <stdint.h>
 
 #define TQ_WIRE_VERSION 1
-#define TQ_JOB_ID_LEN 36    /* uuid text */
-#define TQ_WIRE_STR_MAX 255 /* tenant, op, idempotency key, codes */
+#define TQ_JOB_ID_LEN 36      /* uuid text */
+#define TQ_WIRE_STR_MAX 255   /* tenant, op, idempotency key, codes */
+#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 22 keys) */
+#define TQ_WIRE_SECRET_MAX 64 /* worker registration secret (hex) */
+/* The broker hands each worker it forks a fresh random secret (hex) in this
+ * environment variable; the worker's READY carries it (field "sk"). */
+#define TQ_WORKER_SECRET_ENV "TOOLQ_WORKER_SECRET"
+#define TQ_WORKER_SECRET_LEN 64
 
 typedef enum {
     TQ_MSG_NONE = 0,
@@ -23,11 +29,13 @@ typedef enum {
     TQ_MSG_WAIT = 3,
     TQ_MSG_CANCEL = 4,
     TQ_MSG_STATS = 5,
+    TQ_MSG_WHOAMI = 6,
     /* broker -> client */
     TQ_MSG_ACCEPTED = 10,
     TQ_MSG_RESULT = 11, /* also worker -> broker: the outcome of one attempt */
     TQ_MSG_REJECTED = 12,
     TQ_MSG_STATS_REPLY = 13,
+    TQ_MSG_WHOAMI_REPLY = 14,
     /* broker <-> worker */
     TQ_MSG_READY = 20,
     TQ_MSG_JOB = 21,
@@ -47,7 +55,7 @@ typedef struct {
     char *ikey;    /* idempotency key */
     char *payload; /* JSON text (SUBMIT, JOB) */
     size_t payload_len;
-    char *result; /* JSON text (RESULT); stats JSON (STATS_REPLY) */
+    char *result; /* JSON text (RESULT); stats / principal JSON (STATS_REPLY, WHOAMI_REPLY) */
     size_t result_len;
     char *state; /* job state (RESULT to clients) */
     char *err_code;
@@ -58,6 +66,7 @@ typedef struct {
     int64_t attempt; /* attempt number (JOB, worker RESULT); attempts (client RESULT) */
     int64_t credit;  /* READY */
     int64_t pid;     /* READY */
+    char *secret;    /* READY: the registration secret the broker gave the worker */
     bool retryable;  /* worker RESULT */
     bool dup;        /* ACCEPTED: an earlier job with the same idempotency key */
     bool wait;       /* SUBMIT: also send RESULT when the job ends */

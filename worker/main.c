@@ -1,7 +1,7 @@
 /* main.c — toolq-worker: reads configuration (flags > env > file > default),
  * then runs one worker process. Normally forked and exec'd by toolq-broker,
- * which passes its own configuration flags along; can also be started by hand
- * against a remote broker's backend endpoint. */
+ * which passes its own configuration flags along and a one-time registration
+ * secret (environment); a worker started by hand has none and is refused. */
 #include "cmdline.h"
 #include "log.h"
 #include "worker.h"

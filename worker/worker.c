@@ -14,11 +14,13 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <czmq.h>
 #include <zmq.h>
 
 struct tq_job_t {
@@ -48,7 +50,9 @@ struct tq_worker_t {
     void *ctx;
     void *dealer;
     int sigfd;
+    zhashx_t *keys_gen; /* tenant uuid -> key generation loaded (tq_job_vault) */
     int credit;
+    char secret[TQ_WIRE_SECRET_MAX + 1]; /* registration secret from the broker */
     int inflight;
     int heartbeat_ms;
     int liveness;
@@ -184,15 +188,30 @@ void tq_job_listen(tq_job_t *job, const char *channel, void (*fn)(const char *pa
     if (w->db && PQstatus(w->db) == CONNECTION_OK) listen_sql(w, channel);
 }
 
+/* A tenant key version added by another process (admin.rotate_tenant_key)
+ * is announced with NOTIFY on TQ_KEYS_CHANNEL; every notification (or a lost
+ * connection) bumps a generation, and a tenant whose keys were loaded in an
+ * older generation reloads them (one SELECT) before its next use. */
+static unsigned s_keys_gen = 1;
+
+static void on_keys_changed(const char *payload)
+{
+    (void)payload;
+    s_keys_gen++;
+}
+
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
 {
+    tq_worker_t *w = job->worker;
+    tq_job_listen(job, TQ_KEYS_CHANNEL, on_keys_changed);
     int version;
-    if (tq_vault_has_tenant(job->worker->vault, job->tenant_uuid, &version))
-        return job->worker->vault;
+    uintptr_t gen = (uintptr_t)zhashx_lookup(w->keys_gen, job->tenant_uuid);
+    if (gen == s_keys_gen && tq_vault_has_tenant(w->vault, job->tenant_uuid, &version))
+        return w->vault;
     PGconn *db = tq_job_db(job, err);
-    if (!db || tq_keystore_ensure_tenant(db, job->worker->vault, job->tenant_uuid, err))
-        return NULL;
-    return job->worker->vault;
+    if (!db || tq_keystore_ensure_tenant(db, w->vault, job->tenant_uuid, err)) return NULL;
+    zhashx_update(w->keys_gen, job->tenant_uuid, (void *)(uintptr_t)s_keys_gen);
+    return w->vault;
 }
 
 void tq_job_on_drop(tq_job_t *job, void (*fn)(tq_job_t *job, void *arg), void *arg)
@@ -265,6 +284,7 @@ static void send_simple(tq_worker_t *w, tq_msg_type_t type)
     if (type == TQ_MSG_READY) {
         m.credit = w->credit;
         m.pid = getpid();
+        m.secret = w->secret[0] ? w->secret : NULL;
     }
     tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT);
 }
@@ -407,6 +427,7 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
 
 tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
 {
+    if (tq_ops_check(err)) return NULL;
     unsigned char key[TQ_MASTER_KEY_LEN];
     if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err)) return NULL;
     tq_worker_t *w = calloc(1, sizeof *w);
@@ -420,6 +441,13 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
     w->loop = tq_loop_new();
     w->ctx = zmq_ctx_new();
     w->credit = (int)tq_config_int(cfg, "worker.concurrency");
+    w->keys_gen = zhashx_new();
+    const char *secret = getenv(TQ_WORKER_SECRET_ENV);
+    if (secret) {
+        snprintf(w->secret, sizeof w->secret, "%s", secret);
+        OPENSSL_cleanse((char *)secret, strlen(secret));
+        unsetenv(TQ_WORKER_SECRET_ENV); /* not inherited by anything we start */
+    }
     w->heartbeat_ms = (int)tq_config_int(cfg, "broker.heartbeat_ms");
     w->liveness = (int)tq_config_int(cfg, "broker.heartbeat_liveness");
     w->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
@@ -450,6 +478,7 @@ void tq_worker_destroy(tq_worker_t **self_p)
     for (int i = 0; i < w->nlistens; i++)
         free(w->listens[i].channel);
     tq_vault_destroy(&w->vault);
+    zhashx_destroy(&w->keys_gen);
     tq_plugin_host_destroy(&w->plugins);
     tq_loop_destroy(&w->loop);
     free(w);

@@ -74,11 +74,15 @@ TQ_API const char *tq_client_error_code(const tq_client_t *self);
 TQ_API const char *tq_client_error_message(const tq_client_t *self);
 
 /* Scopes this client's STATUS / WAIT / CANCEL to one tenant: jobs of other
- * tenants are then not_found. NULL (the default) is unscoped: a trusted
- * service that may see every job it knows the id of. */
+ * tenants are then not_found. NULL (the default) is unscoped, which only an
+ * operator may use (an integrator is refused: forbidden; a tenant principal
+ * is always scoped to its own tenant). */
 TQ_API void tq_client_set_tenant(tq_client_t *self, const char *tenant);
 
-/* Submits and returns once the job is durable (ACCEPTED). */
+/* Submits and returns once the job is durable (ACCEPTED). tenant may be NULL
+ * for a principal bound to one tenant (the broker fills it in). A request the
+ * caller's role does not allow is TQ_CLIENT_REJECTED with code "forbidden";
+ * an op the broker does not know is "unknown_op". */
 TQ_API int tq_client_submit(tq_client_t *self, const char *tenant, const char *op,
                             const char *payload_json, const tq_submit_opts_t *opts, int timeout_ms,
                             char job_id[37], bool *dup);
@@ -95,8 +99,12 @@ TQ_API int tq_client_status(tq_client_t *self, const char *job_id, int timeout_m
 /* Cancels a queued or running job; out gets its final state. */
 TQ_API int tq_client_cancel(tq_client_t *self, const char *job_id, int timeout_ms,
                             tq_job_info_t *out);
-/* Broker statistics as JSON text (caller frees). */
+/* Broker statistics as JSON text (caller frees); operators only. */
 TQ_API int tq_client_stats(tq_client_t *self, int timeout_ms, char **json);
+/* Who the broker takes this client for, as JSON text (caller frees):
+ * {"principal":"uid 1000 (alice)","role":"tenant","tenant":"acme","uid":..,"pid":..};
+ * role is none, tenant, integrator, operator or broker. */
+TQ_API int tq_client_whoami(tq_client_t *self, int timeout_ms, char **json);
 
 /* Pipelined: returns the request id (> 0) or 0 on error. With wait, a RESULT
  * event follows the ACCEPTED one. */

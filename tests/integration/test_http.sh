@@ -59,11 +59,11 @@ assert_eq 2 "$(metric toolq_workers_alive)" "toolq_workers_alive is 2"
 before=$(metric 'toolq_jobs_total{outcome="submitted"}')
 pings=$(metric 'toolq_op_jobs_total{op="ping",state="succeeded"}') # tq_start_broker pinged
 for i in 1 2 3 4 5; do toolq submit ping --tenant acme --payload-json '{"n":1}' >/dev/null; done
-toolq submit nosuch.op --tenant acme >/dev/null 2>&1 || true
+toolq submit sleep --tenant acme --payload-json '{"ms":"x"}' >/dev/null 2>&1 || true
 after=$(metric 'toolq_jobs_total{outcome="submitted"}')
 check "submitted counter moves (+6: $before -> $after)" test "$after" -ge $((before + 6))
 assert_eq $((pings + 5)) "$(metric 'toolq_op_jobs_total{op="ping",state="succeeded"}')" "per-op counter: +5 ping succeeded"
-assert_eq 1 "$(metric 'toolq_op_errors_total{op="nosuch.op",code="unknown_op"}')" "per-op error code counted"
+assert_eq 1 "$(metric 'toolq_op_errors_total{op="sleep",code="invalid_payload"}')" "per-op error code counted"
 assert_eq $((pings + 5)) "$(metric 'toolq_job_duration_seconds_count{op="ping"}')" "latency histogram counts the pings"
 assert_eq $((pings + 5)) "$(metric 'toolq_job_duration_seconds_bucket{op="ping",le="+Inf"}')" "+Inf bucket = count"
 check "journal gauge sees succeeded jobs" test "$(metric 'toolq_jobs{state="succeeded"}')" -ge 5

@@ -11,6 +11,8 @@
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #define MAX (1u << 20)
 
@@ -159,12 +161,90 @@ static void random_frames(void **state)
     }
 }
 
+static int decode_big(const void *p, size_t n, tq_error_t *err)
+{
+    tq_msg_t m;
+    int rc = tq_msg_decode(p, n, 16777216, &m, err); /* broker.max_frame_bytes default */
+    if (rc == 0) tq_msg_reset(&m);
+    return rc;
+}
+
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* Review F9: a 16 MiB map32 frame of 8.4 M one-byte pairs made msgpack-c
+ * allocate ~400 MiB before the decoder refused it. The pre-scan now refuses
+ * more than TQ_WIRE_MAX_KEYS entries and non-string keys before any
+ * allocation: the peak RSS must not grow by 50 MiB (time is printed, not
+ * asserted). */
+static void amplification(void **state)
+{
+    (void)state;
+    size_t pairs = (16777216 - 5) / 2, n = 5 + 2 * pairs;
+    unsigned char *f = malloc(n);
+    assert_non_null(f);
+    f[0] = 0xdf;
+    f[1] = (unsigned char)(pairs >> 24);
+    f[2] = (unsigned char)(pairs >> 16);
+    f[3] = (unsigned char)(pairs >> 8);
+    f[4] = (unsigned char)pairs;
+    memset(f + 5, 1, 2 * pairs);
+    long before = peak_rss_kib();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tq_error_t err = {0};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(decode_big(f, n, &err), -1);
+        assert_string_equal(err.code, "malformed_frame");
+    }
+    /* string keys, still far too many entries */
+    for (size_t i = 0; i < pairs; i++)
+        f[5 + 2 * i] = 0xa0; /* "" */
+    assert_int_equal(decode_big(f, n, &err), -1);
+    assert_string_equal(err.code, "malformed_frame");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long grown = peak_rss_kib() - before;
+    print_message("4 hostile 16 MiB frames: peak RSS +%ld KiB, %.1f ms\n", grown,
+                  (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    assert_true(grown < 50 * 1024);
+    free(f);
+
+    /* the bound itself: 64 string keys pass, 65 do not; an integer key never */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    for (int keys = TQ_WIRE_MAX_KEYS; keys <= TQ_WIRE_MAX_KEYS + 1; keys++) {
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, (size_t)keys);
+        msgpack_pack_str_with_body(&pk, "v", 1);
+        msgpack_pack_int(&pk, 1);
+        msgpack_pack_str_with_body(&pk, "t", 1);
+        msgpack_pack_int(&pk, TQ_MSG_HEARTBEAT);
+        for (int k = 2; k < keys; k++) {
+            char name[8];
+            snprintf(name, sizeof name, "x%d", k);
+            msgpack_pack_str_with_body(&pk, name, strlen(name));
+            msgpack_pack_int(&pk, k);
+        }
+        assert_int_equal(decode_bytes(sb.data, sb.size, &err), keys <= TQ_WIRE_MAX_KEYS ? 0 : -1);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    static const unsigned char int_key[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't', 0x16, 0x07, 0x05};
+    assert_int_equal(decode_bytes(int_key, sizeof int_key, &err), -1);
+    assert_string_equal(err.code, "malformed_frame");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(hostile),
         cmocka_unit_test(random_frames),
+        cmocka_unit_test(amplification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
