@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 tq_setup principals
 
-rows() { tq_psql -c "select count(*) from tq_jobs"; }
+rows() { tq_psql -c "select count(*) from tq_jobs where op <> 'refresh.sweep'"; } # the scheduler's sweeps come and go
 code() { jq -r '.error.code // empty'; }
 # as UID CMD...: the toolq CLI as another user (group nogroup: the frontend group).
 as() { local uid=$1; shift; setpriv --reuid="$uid" --regid=65534 --clear-groups -- "$TOOLQ_BIN_DIR/toolq" "$@"; }
