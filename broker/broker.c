@@ -78,10 +78,11 @@ struct tq_broker_t {
     size_t ninflight_updates;
     uint64_t promote_timer;
     counters_t count;
-    tq_opstats_t *opstats;   /* per-op outcomes and latency, for STATS */
-    uint64_t journal_counts; /* STATS journal counts run (what http.stats_cache_ms saves) */
-    tq_http_t *http;         /* HTTP listener (a frontend client), NULL when off */
-    tq_scheduler_t *sched;   /* periodic refresh.sweep (a frontend client), NULL when off */
+    /* STATS journal counts run (what http.stats_cache_ms saves) */
+    uint64_t journal_counts;
+    tq_opstats_t *opstats; /* per-op outcomes and latency, for STATS */
+    tq_http_t *http;       /* HTTP listener (a frontend client), NULL when off */
+    tq_scheduler_t *sched; /* periodic refresh.sweep (a frontend client), NULL when off */
     bool stopping;
     int64_t stop_deadline_ms;
     /* cached settings */
