@@ -1124,6 +1124,7 @@ static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
             /* nothing submitted: a bad, unknown, spent or foreign state costs no job */
             fail_with(&o, gate_status(&err), err.code, err.message);
         } else {
+            if (used) tq_debug("oauth callback: a reloaded page; the first outcome is shown");
             submit_callback(h, &o, state, binding, code, iss, error, desc);
             cookie = cookie_header(h, name, NULL, 0); /* the binding did its work */
         }
