@@ -1104,7 +1104,7 @@ static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
     char name[64];
     const char *binding = NULL;
     char *cookie = NULL; /* the binding cookie's removal, once an exchange ran */
-    /* The provider's own words are shown (escaped) whatever happens next. */
+    /* The provider's own words are shown (escaped) once the state checks out. */
     o.prov_error = (char *)error;
     o.prov_desc = (char *)desc;
     if (too_long(state, MAX_STATE) || too_long(code, MAX_CODE) || too_long(iss, MAX_ISS) ||
@@ -1121,7 +1121,9 @@ static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
             binding = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, name);
         }
         if (tq_oauth_gate_check(h->gate, state, binding, &used, &err)) {
-            /* nothing submitted: a bad, unknown, spent or foreign state costs no job */
+            /* nothing submitted: a bad, unknown, spent or foreign state costs no job,
+             * and its text is not ours to show (content injection) */
+            o.prov_error = o.prov_desc = NULL;
             fail_with(&o, gate_status(&err), err.code, err.message);
         } else {
             if (used) tq_debug("oauth callback: a reloaded page; the first outcome is shown");

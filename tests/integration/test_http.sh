@@ -107,13 +107,9 @@ assert_eq "no-store" "$(header Cache-Control)" "the page is not cached"
 check "the page has a CSP" grep -qi "^Content-Security-Policy: default-src 'none'" "$TQ_DIR/hdr"
 
 st=$(get -G "$BASE/oauth/callback" --data-urlencode "state=denied-state-1" \
-  --data-urlencode "error=access_denied" \
-  --data-urlencode "error_description=<script>alert(1)</script> & \"quotes\"")
-check "access_denied -> a failure status ($st)" test "$st" -ge 400
-check "access_denied page says failed" grep -q 'id="status">failed<' "$TQ_DIR/body"
-check "access_denied is shown" grep -q access_denied "$TQ_DIR/body"
-check "the description is escaped" grep -qF '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;' "$TQ_DIR/body"
-check "no raw <script> in the page" bash -c "! grep -qi '<script' '$TQ_DIR/body'"
+  --data-urlencode "error=access_denied" --data-urlencode "error_description=Call +1 555 0100 now")
+assert_eq 400 "$st" "access_denied with a state toolq did not make -> 400"
+check "and its text is not shown (content injection)" bash -c "! grep -q '555 0100' '$TQ_DIR/body'"
 
 SECRET="SplxlOBeZQQYbYS6WxSbIA-secret-code"
 st=$(get -G "$BASE/oauth/callback" --data-urlencode "state=unknown-state-1" \
@@ -178,6 +174,17 @@ assert_eq "1 $code" "$(tq_psql -c "select count(*) from tq_jobs where op='oauth.
   "a reloaded callback (same browser) shows the first outcome without a new job"
 assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where idempotency_key like '%$S%'")" \
   "the state is not stored in clear as a key"
+# a provider error on a real state: recorded by the op, its text shown escaped
+start2=$(toolq oauth authorize --tenant acme --plugin oauth2 --provider closed --credential-name c2)
+get -c "$JAR" "${start2/toolq.test/127.0.0.1}" >/dev/null
+st=$(get -G -b "$JAR" "$BASE/oauth/callback" --data-urlencode "state=${start2##*state=}" \
+  --data-urlencode "error=access_denied" \
+  --data-urlencode "error_description=<script>alert(1)</script> & \"quotes\"")
+assert_eq 400 "$st" "access_denied -> 400"
+check "access_denied page says failed" grep -q 'id="status">failed<' "$TQ_DIR/body"
+check "oauth_access_denied is shown" grep -q '<dd>oauth_access_denied</dd>' "$TQ_DIR/body"
+check "the description is escaped" grep -qF '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;' "$TQ_DIR/body"
+check "no raw <script> in the page" bash -c "! grep -qi '<script' '$TQ_DIR/body'"
 
 # --- sweeps ---------------------------------------------------------------------------------
 sleep 3

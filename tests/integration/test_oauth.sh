@@ -4,9 +4,13 @@
 # iss, rotating refresh tokens, 5 s access tokens) and oauth2-mock-server
 # 8.2.3 (mock.mjs: invalid_grant, 503, counts per refresh token).
 # Covers: client resolution matrix (tenant/system/disabled/none), the whole
-# flow `toolq oauth authorize` -> devInteractions login/consent (curl +
-# cookie jar) -> `toolq oauth callback URL` -> stored oauth2 credential;
-# state replay, mismatch, expiry and access_denied refused; an imported tool
+# headless flow `toolq oauth authorize --headless` -> devInteractions
+# login/consent (curl + cookie jar) -> `toolq oauth callback URL --binding`
+# -> stored oauth2 credential (refused without or with another binding);
+# state replay, mismatch, expiry and access_denied refused; the browser flow
+# through the listener's /oauth/start (binding cookie; refused without it,
+# nothing consumed; start URL single use; the page names tenant and
+# credential); prompt=consent for system-tier clients; an imported tool
 # (userinfo) keeps working across access-token expiry (refresh before use);
 # 50 concurrent refresh jobs -> one token request, rotated token persisted;
 # invalid_grant -> reauth_required; a sweep refreshes only what is due;
