@@ -19,7 +19,7 @@ export TOOLQ_OAUTH_REDIRECT_URI="http://toolq.test:$PORT/oauth/callback"
 
 # GET URL -> body in $TQ_DIR/body, headers in $TQ_DIR/hdr, prints the status.
 get() { curl -s -o "$TQ_DIR/body" -D "$TQ_DIR/hdr" -w '%{http_code}' --max-time 40 "$@"; }
-header() { grep -i "^$1:" "$TQ_DIR/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+header() { { grep -i "^$1:" "$TQ_DIR/hdr" || true; } | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 metric() { # metric 'name{labels}' -> value (0 when absent), past the STATS cache
   local v
   sleep 0.6
@@ -148,9 +148,14 @@ toolq oauth system-client set --plugin oauth2 --provider closed --client-id cid 
 start=$(toolq oauth authorize --tenant acme --plugin oauth2 --provider closed --credential-name c1)
 check "authorize prints the start URL on the public host ($start)" \
   bash -c "[[ '$start' =~ ^http://toolq\.test:$PORT/oauth/start\?state=[A-Za-z0-9_-]{43}$ ]]"
-S=${start##*state=}
-assert_eq 405 "$(get -I "$BASE/oauth/start?state=$S")" "HEAD /oauth/start -> 405"
+S=$(grep -Eo 'state=[A-Za-z0-9_-]{43}' <<<"$start" | cut -d= -f2)
+# link scanners and prefetchers send HEAD: it must not spend the state
+assert_eq 405 "$(get -I "$BASE/oauth/callback?state=$S&code=c")" "HEAD /oauth/callback -> 405"
 assert_eq "GET" "$(header Allow)" "405 on /oauth/ allows GET only"
+assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where op='oauth.exchange'")" "HEAD submitted nothing"
+assert_eq 1 "$(tq_psql -c "select count(*) from tq_oauth_states where used_at is null")" \
+  "the state is still unused after HEAD"
+assert_eq 405 "$(get -I "$BASE/oauth/start?state=$S")" "HEAD /oauth/start -> 405"
 JAR=$TQ_DIR/jar
 assert_eq 302 "$(get -c "$JAR" "$BASE/oauth/start?state=$S")" "GET /oauth/start -> 302"
 loc=$(header Location)
@@ -160,10 +165,9 @@ check "with prompt=consent (system-tier client)" grep -Eq '[?&]prompt=consent(&|
 ck=$(header Set-Cookie)
 check "the cookie is HttpOnly, SameSite=Lax, Path=/ ($ck)" \
   bash -c "[[ '$ck' == toolq_oauth_*=*'; Path=/; Max-Age='*'; HttpOnly; SameSite=Lax' ]]"
-assert_eq 405 "$(get -I -b "$JAR" "$BASE/oauth/callback?state=$S&code=c")" "HEAD /oauth/callback -> 405"
-assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where op='oauth.exchange'")" "HEAD submitted nothing"
+assert_eq 405 "$(get -I -b "$JAR" "$BASE/oauth/callback?state=$S&code=c")" "HEAD with the cookie -> 405 too"
 assert_eq 1 "$(tq_psql -c "select count(*) from tq_oauth_states where used_at is null and binding_hash is not null")" \
-  "the state is still unused after HEAD"
+  "the state is bound to the browser and still unused"
 assert_eq 400 "$(get "$BASE/oauth/callback?state=$S&code=c")" "GET without the cookie -> 400"
 assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where op='oauth.exchange'")" "no job without the cookie"
 st=$(get -b "$JAR" "$BASE/oauth/callback?state=$S&code=c")
