@@ -163,7 +163,7 @@ check "to the provider's authorization URL with the state ($loc)" \
   bash -c "[[ '$loc' == http://127.0.0.1:9/authorize\?* ]] && grep -q 'state=$S' <<<'$loc'"
 check "with prompt=consent (system-tier client)" grep -Eq '[?&]prompt=consent(&|$)' <<<"$loc"
 ck=$(header Set-Cookie)
-check "the cookie is HttpOnly, SameSite=Lax, Path=/ ($ck)" \
+check "the cookie is HttpOnly, SameSite=Lax, Path=/" \
   bash -c "[[ '$ck' == toolq_oauth_*=*'; Path=/; Max-Age='*'; HttpOnly; SameSite=Lax' ]]"
 assert_eq 405 "$(get -I -b "$JAR" "$BASE/oauth/callback?state=$S&code=c")" "HEAD with the cookie -> 405 too"
 assert_eq 1 "$(tq_psql -c "select count(*) from tq_oauth_states where used_at is null and binding_hash is not null")" \
@@ -215,7 +215,8 @@ check "no state in the broker log" bash -c "! grep -qF 'unknown-state-1' '$TQ_DI
 tq_stop_broker
 tq_start_broker --workers 1 --set oauth.sweep_interval_s=0 \
   --set "oauth.return_url=https://app.example/done?x=1#frag" \
-  --set http.oauth_rate_per_minute=60 --set http.oauth_rate_burst=5
+  --set http.oauth_rate_per_minute=60 --set http.oauth_rate_burst=5 \
+  --set oauth.redirect_uri=https://toolq.test/oauth/callback # public URL https: __Host- cookie
 assert_eq 302 "$(get -G "$BASE/oauth/callback" --data-urlencode "state=unknown-state-2" --data-urlencode "code=c2")" \
   "with oauth.return_url the callback redirects"
 loc=$(header Location)
@@ -228,6 +229,15 @@ before=$(tq_psql -c "select count(*) from tq_jobs where op='refresh.sweep'")
 sleep 1.5
 assert_eq "$before" "$(tq_psql -c "select count(*) from tq_jobs where op='refresh.sweep'")" \
   "oauth.sweep_interval_s=0 submits no sweeps"
+
+start3=$(toolq oauth authorize --tenant acme --plugin oauth2 --provider closed --credential-name c3)
+check "with an https public URL the start URL is https ($start3)" bash -c "[[ '$start3' == https://toolq.test/oauth/start\?state=* ]]"
+assert_eq 302 "$(get "$BASE/oauth/start?state=${start3##*state=}")" "its start answers 302"
+ck=$(header Set-Cookie)
+check "the cookie is __Host- prefixed and Secure" \
+  bash -c "[[ '$ck' == __Host-toolq_oauth_*'; Path=/; Max-Age='*'; HttpOnly; SameSite=Lax; Secure' ]]"
+assert_eq 421 "$(get -H "Host: toolq.test:$PORT" "$BASE/healthz")" "the old public host is refused now"
+assert_eq 200 "$(get -H "Host: toolq.test" "$BASE/healthz")" "the new one (default port) is accepted"
 
 # --- per-address rate limit on /oauth/ (burst 5, 60 a minute) -------------------------------
 for i in $(seq 1 12); do printf 'url = "%s"\noutput = "/dev/null"\n' "$BASE/oauth/callback?state=junk-rate-$i"; done >"$TQ_DIR/rate"
