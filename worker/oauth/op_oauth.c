@@ -390,6 +390,15 @@ static void authorize_next(flow_t *f, json_t *params)
     }
     char *url = tq_oauth_plugin_authorize_url(f->plugin, params, &err);
     char *bare = url && !headless ? url_without_state(url, state) : NULL;
+    if (bare && strstr(bare, state)) { /* never store a state in clear */
+        free(bare);
+        bare = NULL;
+        free(url);
+        url = NULL;
+        tq_error_set(&err, "internal",
+                     "the plugin's authorization URL carries the state in a form toolq cannot "
+                     "take out; use --headless");
+    }
     if (!url || (bare && tq_oauth_state_set_authorize_url(db, state, bare, &err))) {
         memset(state, 0, sizeof state);
         free(url);
