@@ -81,6 +81,8 @@ struct tq_broker_t {
     size_t ninflight_updates;
     uint64_t promote_timer;
     counters_t count;
+    /* STATS journal counts run (what http.stats_cache_ms saves) */
+    uint64_t journal_counts;
     tq_opstats_t *opstats;       /* per-op outcomes and latency, for STATS */
     tq_http_t *http;             /* HTTP listener (a frontend client), NULL when off */
     tq_scheduler_t *sched;       /* periodic refresh.sweep (a frontend client), NULL when off */
@@ -781,6 +783,7 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
         (json_int_t)b->count.cancelled, "retried", (json_int_t)b->count.retried, "rescued",
         (json_int_t)b->count.rescued);
     if (!res) json_object_set_new(stats, "db_error", json_string(errmsg));
+    json_object_set_new(stats, "journal_counts", json_integer((json_int_t)++b->journal_counts));
     tq_opstats_to_json(b->opstats, stats);
     char *text = json_dumps(stats, JSON_COMPACT);
     json_decref(stats);

@@ -1,26 +1,43 @@
 /* http.c — the broker's HTTP listener (see http.h).
  *
- * Routes (GET and HEAD only; anything else is 405, unknown paths 404):
- *   /oauth/callback  submits oauth.exchange (tenant "*oauth*": the op finds the
- *                    real tenant from the state) and waits for its outcome, then
- *                    answers a small HTML page, or a 302 to oauth.return_url.
- *   /healthz         200 "ok" when the broker answers STATS in time, its
- *                    database answered and at least one worker is registered.
- *   /metrics         STATS as Prometheus text exposition 0.0.4.
+ * Every request first needs a Host header naming the public host (the
+ * authority of oauth.redirect_uri), http.listen or an http.allowed_hosts
+ * entry: 400 without one, 421 with another (DNS rebinding).
+ * Routes (unknown paths 404, other methods 405):
+ *   /oauth/start     GET: claims the authorization's state for this browser
+ *                    (oauth_gate.c), sets the binding cookie and answers 302
+ *                    to the provider's authorization URL.
+ *   /oauth/callback  GET: checks the state's shape, existence and the
+ *                    browser's binding cookie (oauth_gate.c) without any job;
+ *                    then submits oauth.exchange (tenant "*oauth*": the op
+ *                    finds the real tenant from the state) and waits for its
+ *                    outcome, then answers a small HTML page, or a 302 to
+ *                    oauth.return_url. Both /oauth/ paths are rate-limited
+ *                    per client address (http.oauth_rate_per_minute, 429).
+ *   /healthz         GET, HEAD: 200 "ok" when the broker answers STATS in
+ *                    time, its database answered and at least one worker is
+ *                    registered.
+ *   /metrics         GET, HEAD: STATS as Prometheus text exposition 0.0.4.
+ *   Both use one STATS answer for http.stats_cache_ms (one request at a time
+ *   asks the broker), so a flood never becomes one journal count each.
  *
  * Threads: libmicrohttpd runs one thread per connection (bounded by
  * HTTP_MAX_CONNECTIONS); each request borrows a tq_client_t from a small pool
  * (a client is never shared by two threads at once) and talks to the broker's
  * frontend like any other client.
  *
- * Owns: the daemon, the client pool, the page and exposition formats.
- * Must never: read or change broker state except through the frontend; log,
+ * Owns: the daemon, the client pool, the STATS cache, the per-address rate
+ * limiter, the Host check, the binding cookie, the page and exposition formats.
+ * Must never: read or change broker state except through the frontend (the
+ * OAuth state checks go through oauth_gate.c's own connection); submit a job
+ * for a callback whose state or binding does not check out; log,
  * show or redirect with an authorization code, a state or a token (only job
  * ids, error codes and the fields the op returns for display); print anything
  * it did not escape; block the broker loop. */
 #include "http.h"
 
 #include "log.h"
+#include "oauth_gate.h"
 #include "opcat.h"
 #include "toolq/client.h"
 
@@ -28,7 +45,11 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <strings.h>
+#include <time.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -56,12 +77,34 @@
 #define MAX_SHOWN 500 /* characters of a job's error message shown on the page */
 
 #define OAUTH_TENANT "*oauth*"
+#define RATE_SLOTS 1024 /* client addresses the rate limiter remembers */
+#define RATE_PROBE 8
+
+typedef struct {
+    unsigned char addr[16]; /* IPv4 in the first 4 bytes */
+    int family;             /* 0: free */
+    double tokens;
+    int64_t last_ms;
+} rate_slot_t;
 
 struct tq_http_t {
     struct MHD_Daemon *daemon;
     char *frontend;
     char *return_url; /* NULL: answer a page */
+    char *hosts;      /* comma-separated Host values accepted */
+    bool https;       /* oauth.redirect_uri is https: __Host- cookie, Secure */
+    int state_ttl_s;
     int callback_timeout_ms;
+    tq_oauth_gate_t *gate;
+    /* STATS cache (stats_mu also makes one request at a time ask the broker) */
+    pthread_mutex_t stats_mu;
+    int stats_cache_ms;
+    char *stats_text;
+    int64_t stats_at_ms;
+    /* per-address token buckets for /oauth/ (rate 0: off) */
+    pthread_mutex_t rate_mu;
+    double rate_per_ms, rate_burst;
+    rate_slot_t rate[RATE_SLOTS];
     atomic_bool stopping;
     atomic_int active; /* requests started and not completed (response sent or dropped) */
     pthread_mutex_t mu;
@@ -285,8 +328,15 @@ static void client_give(tq_http_t *h, tq_client_t *c, bool clean)
     tq_client_destroy(&c);
 }
 
-/* STATS as parsed JSON, or NULL with a reason (no secrets in it). */
-static json_t *fetch_stats(tq_http_t *h, char *why, size_t whylen)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* STATS text from the broker, or NULL with a reason (no secrets in it). */
+static char *ask_stats(tq_http_t *h, char *why, size_t whylen)
 {
     tq_client_t *c = client_take(h);
     if (!c) {
@@ -301,14 +351,136 @@ static json_t *fetch_stats(tq_http_t *h, char *why, size_t whylen)
         return NULL;
     }
     client_give(h, c, true);
-    json_t *stats = json_loads(text, 0, NULL);
-    free(text);
+    return text;
+}
+
+/* STATS as parsed JSON, or NULL with a reason. An answer younger than
+ * http.stats_cache_ms is reused; the mutex makes concurrent requests wait
+ * for the one that asks (failures are not cached). */
+static json_t *fetch_stats(tq_http_t *h, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&h->stats_mu);
+    int64_t t = now_ms();
+    if (!h->stats_text || t - h->stats_at_ms >= h->stats_cache_ms) {
+        char *text = ask_stats(h, why, whylen);
+        if (text) {
+            free(h->stats_text);
+            h->stats_text = text;
+            h->stats_at_ms = now_ms();
+        } else {
+            pthread_mutex_unlock(&h->stats_mu);
+            return NULL;
+        }
+    }
+    json_t *stats = json_loads(h->stats_text, 0, NULL);
+    pthread_mutex_unlock(&h->stats_mu);
     if (!json_is_object(stats)) {
         json_decref(stats);
         snprintf(why, whylen, "the broker answered STATS with something else than an object");
         return NULL;
     }
     return stats;
+}
+
+/* --- Host check and rate limit ----------------------------------------------------- */
+
+/* Splits "host[:port]" / "[v6][:port]" into host (lower case) and port (0:
+ * none). -1 when malformed. */
+static int split_host(const char *s, char *host, size_t hostlen, long *port)
+{
+    const char *colon;
+    size_t n;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close) return -1;
+        n = (size_t)(close - s) + 1;
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (close[1] && !colon) return -1;
+    } else {
+        colon = strchr(s, ':');
+        n = colon ? (size_t)(colon - s) : strlen(s);
+    }
+    if (!n || n >= hostlen) return -1;
+    for (size_t i = 0; i < n; i++)
+        host[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+    host[n] = '\0';
+    *port = 0;
+    if (colon) {
+        char *end = NULL;
+        *port = strtol(colon + 1, &end, 10);
+        if (!colon[1] || *end || *port < 1 || *port > 65535) return -1;
+    }
+    return 0;
+}
+
+bool tq_http_host_ok(const char *host_header, const char *allowed, bool https)
+{
+    char host[256], ahost[256];
+    long port, aport;
+    if (!host_header || !allowed || split_host(host_header, host, sizeof host, &port)) return false;
+    long dflt = https ? 443 : 80;
+    if (!port) port = dflt;
+    for (const char *a = allowed; *a;) {
+        size_t n = strcspn(a, ",");
+        char entry[256];
+        if (n && n < sizeof entry) {
+            memcpy(entry, a, n);
+            entry[n] = '\0';
+            if (split_host(entry, ahost, sizeof ahost, &aport) == 0 && strcmp(host, ahost) == 0 &&
+                port == (aport ? aport : dflt))
+                return true;
+        }
+        a += n;
+        if (*a) a++;
+    }
+    return false;
+}
+
+/* One token from the client address's bucket; false when it is empty (then
+ * *retry_s says when the next token comes). Always true when the rate is 0. */
+static bool rate_take(tq_http_t *h, struct MHD_Connection *conn, int *retry_s)
+{
+    if (h->rate_per_ms <= 0) return true;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    unsigned char key[16] = {0};
+    int family = AF_INET;
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
+        family = AF_INET6;
+        memcpy(key, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, 16);
+    } else if (ci && ci->client_addr) {
+        memcpy(key, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, 4);
+    }
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < 16; i++)
+        hash = (hash ^ key[i]) * 16777619u;
+    int64_t t = now_ms();
+    pthread_mutex_lock(&h->rate_mu);
+    rate_slot_t *slot = NULL, *oldest = NULL;
+    for (int i = 0; i < RATE_PROBE && !slot; i++) {
+        rate_slot_t *r = &h->rate[(hash + (uint32_t)i) % RATE_SLOTS];
+        if (r->family == family && memcmp(r->addr, key, 16) == 0)
+            slot = r;
+        else if (!oldest || !r->family || (oldest->family && r->last_ms < oldest->last_ms))
+            oldest = r;
+    }
+    if (!slot) { /* a new address takes a free slot or the least recent one */
+        slot = oldest;
+        memcpy(slot->addr, key, 16);
+        slot->family = family;
+        slot->tokens = h->rate_burst;
+        slot->last_ms = t;
+    }
+    slot->tokens += (double)(t - slot->last_ms) * h->rate_per_ms;
+    if (slot->tokens > h->rate_burst) slot->tokens = h->rate_burst;
+    slot->last_ms = t;
+    bool ok = slot->tokens >= 1.0;
+    if (ok)
+        slot->tokens -= 1.0;
+    else
+        *retry_s = (int)((1.0 - slot->tokens) / h->rate_per_ms / 1000.0) + 1;
+    pthread_mutex_unlock(&h->rate_mu);
+    return ok;
 }
 
 /* --- responses ---------------------------------------------------------------------- */
@@ -325,9 +497,10 @@ static void security_headers(struct MHD_Response *r)
                             "frame-ancestors 'none'");
 }
 
-/* Queues body (taken, may be NULL: out of memory -> 500). */
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                               char *body, const char *location)
+/* Queues body (taken, may be NULL: out of memory -> 500), with a Location
+ * and a Set-Cookie header when given. */
+static enum MHD_Result respond_full(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                                    char *body, const char *location, const char *cookie)
 {
     if (!body) {
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -345,14 +518,36 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
     security_headers(r);
     MHD_add_response_header(r, "Content-Type", ctype);
     if (location) MHD_add_response_header(r, "Location", location);
+    if (cookie) MHD_add_response_header(r, "Set-Cookie", cookie);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                               char *body, const char *location)
+{
+    return respond_full(conn, status, ctype, body, location, NULL);
+}
+
 static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
     return respond(conn, status, "text/plain; charset=utf-8", strdup(text), NULL);
+}
+
+/* Plain text with one more header (Allow, Retry-After). */
+static enum MHD_Result respond_text_hdr(struct MHD_Connection *conn, unsigned status,
+                                        const char *text, const char *name, const char *value)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    security_headers(r);
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(r, name, value);
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 /* --- /healthz ----------------------------------------------------------------------- */
@@ -692,7 +887,7 @@ static void run_exchange(tq_http_t *h, const char *payload, const char *state, o
             if (o->cred_id) {
                 o->connected = true;
                 o->http_status = MHD_HTTP_OK;
-                o->cred_name = field_text(r, "credential_name");
+                o->cred_name = field_text(r, "credential");
                 o->tenant = field_text(r, "tenant");
                 o->provider = field_text(r, "provider");
                 o->plugin = field_text(r, "plugin");
@@ -782,12 +977,136 @@ static bool too_long(const char *v, size_t max)
     return v && strnlen(v, max + 1) > max;
 }
 
+/* Submits oauth.exchange with the callback's parameters and waits for it. */
+static void submit_callback(tq_http_t *h, outcome_t *o, const char *state, const char *binding,
+                            const char *code, const char *iss, const char *error, const char *desc)
+{
+    json_t *p = json_object();
+    if (!p || !set_param(p, "state", state) || !set_param(p, "binding", binding) ||
+        !set_param(p, "code", code) || !set_param(p, "iss", iss) || !set_param(p, "error", error) ||
+        !set_param(p, "error_description", desc)) {
+        o->prov_error = o->prov_desc = NULL;
+        fail_with(o, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                  "callback parameters must be UTF-8 text");
+    } else {
+        char *payload = json_dumps(p, JSON_COMPACT);
+        if (payload) {
+            run_exchange(h, payload, state, o);
+            OPENSSL_cleanse(payload, strlen(payload));
+        } else {
+            fail_with(o, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
+        }
+        free(payload);
+    }
+    json_decref(p);
+}
+
+/* The binding cookie of a state: one per authorization in flight (named by
+ * a hash prefix of the state), so two started in one browser do not
+ * overwrite each other. __Host- (Secure, Path=/, no Domain) when the public
+ * URL is https. */
+static void cookie_name(const tq_http_t *h, const char *state, char out[64])
+{
+    char hash[65];
+    tq_oauth_gate_sha256_hex(state, hash);
+    snprintf(out, 64, "%stoolq_oauth_%.16s", h->https ? "__Host-" : "", hash);
+}
+
+/* Set-Cookie value: the token for max_age seconds, or a removal (token NULL). */
+static char *cookie_header(const tq_http_t *h, const char *name, const char *token, int max_age)
+{
+    sb_t b = {0};
+    sb_printf(&b, "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s", name, token ? token : "",
+              token ? max_age : 0, h->https ? "; Secure" : "");
+    return sb_take(&b);
+}
+
+static unsigned gate_status(const tq_error_t *err)
+{
+    return strcmp(err->code, "db_unavailable") ? MHD_HTTP_BAD_REQUEST
+                                               : MHD_HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* The failure page (or a 302 to oauth.return_url), or the connected page. */
+static enum MHD_Result answer_outcome(tq_http_t *h, struct MHD_Connection *conn, const outcome_t *o,
+                                      const char *cookie)
+{
+    enum MHD_Result ret;
+    if (h->return_url) {
+        char *loc = redirect_url(h->return_url, o);
+        if (loc)
+            ret = respond_full(conn, MHD_HTTP_FOUND, "text/plain; charset=utf-8",
+                               strdup(o->connected ? "connected\n" : "failed\n"), loc, cookie);
+        else
+            ret = respond(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, NULL);
+        free(loc);
+    } else {
+        ret = respond_full(conn, o->http_status ? o->http_status : MHD_HTTP_OK,
+                           "text/html; charset=utf-8", render_page(o), NULL, cookie);
+    }
+    return ret;
+}
+
+/* GET /oauth/start?state=S: binds the authorization to this browser and
+ * sends it to the provider. */
+static enum MHD_Result serve_start(tq_http_t *h, struct MHD_Connection *conn)
+{
+    const char *state = arg(conn, "state");
+    outcome_t o = {0};
+    tq_error_t err = {0};
+    unsigned char rnd[32];
+    char token[65], token_hash[65], name[64];
+    char *url = NULL;
+    if (!tq_oauth_gate_state_shape_ok(state)) {
+        fail_with(&o, MHD_HTTP_BAD_REQUEST, "oauth_state_invalid",
+                  "the start link carries no state toolq makes; start the authorization again");
+    } else if (RAND_bytes(rnd, sizeof rnd) != 1) {
+        fail_with(&o, MHD_HTTP_INTERNAL_SERVER_ERROR, "crypto_error", "no random bytes");
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < sizeof rnd; i++) {
+            token[2 * i] = hex[rnd[i] >> 4];
+            token[2 * i + 1] = hex[rnd[i] & 15];
+        }
+        token[64] = '\0';
+        OPENSSL_cleanse(rnd, sizeof rnd);
+        tq_oauth_gate_sha256_hex(token, token_hash);
+        int ttl = h->state_ttl_s;
+        url = tq_oauth_gate_start(h->gate, state, token_hash, &ttl, &err);
+        if (!url) fail_with(&o, gate_status(&err), err.code, err.message);
+        if (url) {
+            cookie_name(h, state, name);
+            char *cookie = cookie_header(h, name, token, ttl);
+            OPENSSL_cleanse(token, sizeof token);
+            enum MHD_Result ret =
+                cookie
+                    ? respond_full(conn, MHD_HTTP_FOUND, "text/plain; charset=utf-8",
+                                   strdup("redirecting to the authorization server\n"), url, cookie)
+                    : respond(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, NULL);
+            free(cookie);
+            free(url);
+            tq_info("oauth start: a browser was bound to an authorization");
+            return ret;
+        }
+    }
+    OPENSSL_cleanse(token, sizeof token);
+    enum MHD_Result ret =
+        respond(conn, o.http_status, "text/html; charset=utf-8", render_page(&o), NULL);
+    outcome_reset(&o);
+    return ret;
+}
+
 static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
 {
     const char *state = arg(conn, "state"), *code = arg(conn, "code"), *iss = arg(conn, "iss");
     const char *error = arg(conn, "error"), *desc = arg(conn, "error_description");
     outcome_t o = {0};
-    /* The provider's own words are shown (escaped) whatever happens next. */
+    tq_error_t err = {0};
+    bool used = false;
+    char name[64];
+    const char *binding = NULL;
+    char *cookie = NULL; /* the binding cookie's removal, once an exchange ran */
+    /* The provider's own words are shown (escaped) once the state checks out. */
     o.prov_error = (char *)error;
     o.prov_desc = (char *)desc;
     if (too_long(state, MAX_STATE) || too_long(code, MAX_CODE) || too_long(iss, MAX_ISS) ||
@@ -799,36 +1118,23 @@ static enum MHD_Result serve_callback(tq_http_t *h, struct MHD_Connection *conn)
         fail_with(&o, MHD_HTTP_BAD_REQUEST, "missing_state",
                   "the callback has no state parameter; start the authorization again");
     } else {
-        json_t *p = json_object();
-        if (!p || !set_param(p, "state", state) || !set_param(p, "code", code) ||
-            !set_param(p, "iss", iss) || !set_param(p, "error", error) ||
-            !set_param(p, "error_description", desc)) {
-            o.prov_error = o.prov_desc = NULL;
-            fail_with(&o, MHD_HTTP_BAD_REQUEST, "invalid_request",
-                      "callback parameters must be UTF-8 text");
-        } else {
-            char *payload = json_dumps(p, JSON_COMPACT);
-            if (payload)
-                run_exchange(h, payload, state, &o);
-            else
-                fail_with(&o, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
-            free(payload);
+        if (tq_oauth_gate_state_shape_ok(state)) {
+            cookie_name(h, state, name);
+            binding = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, name);
         }
-        json_decref(p);
+        if (tq_oauth_gate_check(h->gate, state, binding, &used, &err)) {
+            /* nothing submitted: a bad, unknown, spent or foreign state costs no job,
+             * and its text is not ours to show (content injection) */
+            o.prov_error = o.prov_desc = NULL;
+            fail_with(&o, gate_status(&err), err.code, err.message);
+        } else {
+            if (used) tq_debug("oauth callback: a reloaded page; the first outcome is shown");
+            submit_callback(h, &o, state, binding, code, iss, error, desc);
+            cookie = cookie_header(h, name, NULL, 0); /* the binding did its work */
+        }
     }
-    enum MHD_Result ret;
-    if (h->return_url) {
-        char *loc = redirect_url(h->return_url, &o);
-        if (loc)
-            ret = respond(conn, MHD_HTTP_FOUND, "text/plain; charset=utf-8",
-                          strdup(o.connected ? "connected\n" : "failed\n"), loc);
-        else
-            ret = respond(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, NULL);
-        free(loc);
-    } else {
-        ret = respond(conn, o.http_status ? o.http_status : MHD_HTTP_OK, "text/html; charset=utf-8",
-                      render_page(&o), NULL);
-    }
+    enum MHD_Result ret = answer_outcome(h, conn, &o, cookie);
+    free(cookie);
     outcome_reset(&o);
     return ret;
 }
@@ -850,22 +1156,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    bool known = strcmp(url, "/oauth/callback") == 0 || strcmp(url, "/healthz") == 0 ||
-                 strcmp(url, "/metrics") == 0;
+    bool oauth = strcmp(url, "/oauth/callback") == 0 || strcmp(url, "/oauth/start") == 0;
+    bool known = oauth || strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0;
+    /* DNS rebinding: a page on another name must not reach us through a
+     * resolver it controls. */
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host || !*host)
+        return respond_text(conn, MHD_HTTP_BAD_REQUEST,
+                            "missing_host: a Host "
+                            "header is required\n");
+    if (!tq_http_host_ok(host, h->hosts, h->https))
+        return respond_text(conn, MHD_HTTP_MISDIRECTED_REQUEST,
+                            "misdirected_request: this listener does not serve that host\n");
     if (!known) return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        struct MHD_Response *r = MHD_create_response_from_buffer(
-            strlen("method not allowed\n"), (void *)"method not allowed\n", MHD_RESPMEM_PERSISTENT);
-        if (!r) return MHD_NO;
-        security_headers(r);
-        MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-        MHD_add_response_header(r, "Allow", "GET, HEAD");
-        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-        MHD_destroy_response(r);
-        return ret;
-    }
+    /* HEAD (link scanners, prefetch) never starts or finishes an authorization */
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    if (!get && (oauth || strcmp(method, MHD_HTTP_METHOD_HEAD) != 0))
+        return respond_text_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "Allow",
+                                oauth ? "GET" : "GET, HEAD");
     if (strcmp(url, "/healthz") == 0) return serve_healthz(h, conn);
     if (strcmp(url, "/metrics") == 0) return serve_metrics(h, conn);
+    int retry_s = 1;
+    if (!rate_take(h, conn, &retry_s)) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_s);
+        return respond_text_hdr(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+                                "rate_limited: too many OAuth requests from this address; try "
+                                "again later\n",
+                                "Retry-After", ra);
+    }
+    if (strcmp(url, "/oauth/start") == 0) return serve_start(h, conn);
     return serve_callback(h, conn);
 }
 
@@ -924,18 +1244,57 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
                      "oauth.return_url must be an http:// or https:// URL without spaces");
         return NULL;
     }
+    /* the public host: the authority of oauth.redirect_uri (no userinfo) */
+    const char *redirect = tq_config_str(cfg, "oauth.redirect_uri");
+    const char *auth = redirect && valid_return_url(redirect) ? strstr(redirect, "://") + 3 : NULL;
+    if (!auth) {
+        tq_error_set(err, "invalid_config",
+                     "oauth.redirect_uri must be an http:// or https:// URL without spaces");
+        return NULL;
+    }
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    if (at) {
+        alen -= (size_t)(at + 1 - auth);
+        auth = at + 1;
+    }
+    int64_t cache_ms = tq_config_int(cfg, "http.stats_cache_ms");
+    int64_t rate = tq_config_int(cfg, "http.oauth_rate_per_minute");
+    int64_t burst = tq_config_int(cfg, "http.oauth_rate_burst");
+    if (cache_ms < 0 || cache_ms > 60000 || rate < 0 || rate > 1000000 || burst < 1 ||
+        burst > 1000000) {
+        tq_error_set(err, "invalid_config",
+                     "http.stats_cache_ms must be 0..60000, http.oauth_rate_per_minute "
+                     "0..1000000 and http.oauth_rate_burst 1..1000000");
+        return NULL;
+    }
     tq_http_t *h = calloc(1, sizeof *h);
     if (!h) {
         tq_error_set(err, "internal", "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&h->stats_mu, NULL);
+    pthread_mutex_init(&h->rate_mu, NULL);
+    h->stats_cache_ms = (int)cache_ms;
+    h->rate_per_ms = (double)rate / 60000.0;
+    h->rate_burst = (double)burst;
+    h->https = strncmp(redirect, "https://", 8) == 0;
+    h->state_ttl_s = (int)tq_config_int(cfg, "oauth.state_ttl_s");
+    {
+        sb_t b = {0};
+        const char *extra = tq_config_str(cfg, "http.allowed_hosts");
+        sb_addn(&b, auth, alen);
+        sb_printf(&b, ",%s%s%s", listen, extra && *extra ? "," : "", extra ? extra : "");
+        h->hosts = sb_take(&b);
+    }
+    h->gate = tq_oauth_gate_new(tq_config_str(cfg, "database.url"));
     pthread_mutex_init(&h->mu, NULL);
     atomic_init(&h->stopping, false);
     atomic_init(&h->active, 0);
     h->callback_timeout_ms = (int)timeout;
     h->frontend = strdup(tq_config_str(cfg, "broker.frontend"));
     h->return_url = ret && *ret ? strdup(ret) : NULL;
-    if (!h->frontend || (ret && *ret && !h->return_url)) {
+    if (!h->frontend || (ret && *ret && !h->return_url) || !h->hosts || !h->gate) {
         tq_http_destroy(&h);
         tq_error_set(err, "internal", "out of memory");
         return NULL;
@@ -962,7 +1321,7 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         tq_http_destroy(&h);
         return NULL;
     }
-    tq_info("http: serving /oauth/callback, /healthz, /metrics on %s", listen);
+    tq_info("http: serving /oauth/start, /oauth/callback, /healthz, /metrics on %s", listen);
     return h;
 }
 
@@ -983,6 +1342,11 @@ void tq_http_destroy(tq_http_t **self_p)
     for (int i = 0; i < h->nidle; i++)
         tq_client_destroy(&h->idle[i]);
     pthread_mutex_destroy(&h->mu);
+    pthread_mutex_destroy(&h->stats_mu);
+    pthread_mutex_destroy(&h->rate_mu);
+    tq_oauth_gate_destroy(&h->gate);
+    free(h->stats_text);
+    free(h->hosts);
     free(h->frontend);
     free(h->return_url);
     free(h);

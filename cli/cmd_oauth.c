@@ -4,9 +4,11 @@
  *   toolq oauth tenant-client set|show|enable|disable|delete --tenant T --plugin P ...
  *   toolq oauth client --tenant T --plugin P [--provider X]
  *   toolq oauth authorize --tenant T --plugin P [--provider X]
- *         [--credential-name N] [--scope S ...]            prints the URL
+ *         [--credential-name N] [--scope S ...]            prints the start URL
+ *         [--headless]     prints the provider's URL; the binding token to stderr
  *   toolq oauth client-credentials --tenant T --plugin P [--provider X] [--credential-name N]
- *   toolq oauth callback URL          the pasted redirect -> oauth.exchange
+ *   toolq oauth callback URL --binding TOKEN|-
+ *                          the pasted redirect of a headless authorization -> oauth.exchange
  *   toolq refresh --tenant T CREDENTIAL [--force]
  *   toolq sweep
  * libtoolq only (one job each); a secret given as "-" is read from stdin.
@@ -14,6 +16,7 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,12 @@ static int run(tq_cli_t *cli, const char *tenant, const char *op, json_t *payloa
     } else {
         json_t *r = json_loads(job.result, 0, NULL);
         printf("%s\n", json_string_value(json_object_get(r, print_key)));
+        const char *binding = json_string_value(json_object_get(r, "binding"));
+        if (binding) /* headless: the token that finishes this authorization, and only it */
+            fprintf(stderr,
+                    "open the URL in any browser, then run:\n"
+                    "  toolq oauth callback 'REDIRECTED-URL' --binding %s\n",
+                    binding);
         json_decref(r);
     }
     tq_job_info_reset(&job);
@@ -127,17 +136,32 @@ int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
         first = 3;
     }
     if (!strcmp(area, "callback")) {
-        if (argc != 3) return tq_cli_usage_error("oauth", "usage: oauth callback URL%s", "");
+        bool with_binding = argc == 5 && !strcmp(argv[3], "--binding");
+        if (argc != 3 && !with_binding)
+            return tq_cli_usage_error("oauth", "usage: oauth callback URL --binding TOKEN|-%s", "");
         json_t *p = callback_payload(argv[2]);
-        if (!p || !json_object_get(p, "state"))
+        if (!p || !json_object_get(p, "state")) {
+            json_decref(p);
             return tq_cli_usage_error("oauth", "the URL carries no state parameter%s", "");
+        }
+        if (with_binding) { /* the token `oauth authorize --headless` gave */
+            char *line = !strcmp(argv[4], "-") ? tq_cli_read_line() : NULL;
+            json_object_set_new(p, "binding", json_string(line ? line : argv[4]));
+            if (line) memset(line, 0, strlen(line));
+            free(line);
+        }
         return run(cli, TQ_OAUTH_SYSTEM_TENANT, "oauth.exchange", p, NULL);
     }
     const char *tenant = NULL, *plugin = NULL, *provider = NULL, *name = NULL;
     json_t *params = json_object(), *scopes = json_array(), *payload = json_object();
     int rc = TQ_EXIT_USAGE;
+    bool headless = false;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--headless") && !strcmp(area, "authorize")) {
+            headless = true;
+            continue;
+        }
         if (!v) {
             tq_cli_usage_error("oauth", "unexpected argument %s", a);
             goto out;
@@ -193,7 +217,10 @@ int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
                  !strcmp(area, "authorize") ? "oauth.authorize" : "oauth.client_credentials");
         if (name) json_object_set_new(payload, "credential_name", json_string(name));
         if (json_array_size(scopes)) json_object_set(payload, "scopes", scopes);
-        if (!strcmp(area, "authorize")) print_key = "authorization_url";
+        if (!strcmp(area, "authorize")) {
+            print_key = headless ? "authorization_url" : "start_url";
+            if (headless) json_object_set_new(payload, "headless", json_true());
+        }
     } else {
         tq_cli_usage_error("oauth", "unknown subcommand %s", area);
         goto out;

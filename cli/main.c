@@ -73,8 +73,8 @@ static const tq_cli_command_t s_commands[] = {
      "system-client set|show|delete --plugin P [--provider X] [--client-id ID] "
      "[--client-secret S|-] [--param k=v ...] | tenant-client set|show|enable|disable|delete "
      "--tenant T ... | client --tenant T --plugin P [--provider X] | authorize --tenant T "
-     "--plugin P [--provider X] [--credential-name N] [--scope S ...] | client-credentials "
-     "--tenant T --plugin P ... | callback URL",
+     "--plugin P [--provider X] [--credential-name N] [--scope S ...] [--headless] | "
+     "client-credentials --tenant T --plugin P ... | callback URL --binding TOKEN|-",
      "OAuth clients (masked), authorization URLs, completing a pasted callback", tq_cmd_oauth},
     {"refresh", "--tenant T CREDENTIAL [--force]", "refresh an OAuth credential now",
      tq_cmd_refresh},

@@ -4,9 +4,13 @@
 # iss, rotating refresh tokens, 5 s access tokens) and oauth2-mock-server
 # 8.2.3 (mock.mjs: invalid_grant, 503, counts per refresh token).
 # Covers: client resolution matrix (tenant/system/disabled/none), the whole
-# flow `toolq oauth authorize` -> devInteractions login/consent (curl +
-# cookie jar) -> `toolq oauth callback URL` -> stored oauth2 credential;
-# state replay, mismatch, expiry and access_denied refused; an imported tool
+# headless flow `toolq oauth authorize --headless` -> devInteractions
+# login/consent (curl + cookie jar) -> `toolq oauth callback URL --binding`
+# -> stored oauth2 credential (refused without or with another binding);
+# state replay, mismatch, expiry and access_denied refused; the browser flow
+# through the listener's /oauth/start (binding cookie; refused without it,
+# nothing consumed; start URL single use; the page names tenant and
+# credential); prompt=consent for system-tier clients; an imported tool
 # (userinfo) keeps working across access-token expiry (refresh before use);
 # 50 concurrent refresh jobs -> one token request, rotated token persisted;
 # invalid_grant -> reauth_required; a sweep refreshes only what is due;
@@ -71,53 +75,80 @@ toolq oauth tenant-client enable --tenant $T --plugin oauth2 --provider oidc >/d
 assert_eq tenant "$(tier)" "re-enabled tenant client"
 
 # --- authorize -> login/consent -> callback -> credential ------------------
-drive_login() { # URL -> prints the callback URL
-  local jar=$TQ_DIR/jar.$RANDOM q L
+drive_login() { # URL [JAR] -> prints the callback URL; a start URL first goes
+  # through the listener's /oauth/start, which leaves its binding cookie in JAR
+  local jar=${2:-$TQ_DIR/jar.$RANDOM} q L
   q() { curl -s -o /dev/null -w '%{redirect_url}' -b "$jar" -c "$jar" "$@"; }
-  L=$(q "$1")
+  L=$1
+  if [[ $L == */oauth/start\?* ]]; then L=$(q "$L"); fi
+  L=$(q "$L")
   L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=login -d login=alice -d password=x)
   L=$(q "$L")
   L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=consent)
   L=$(q "$L")
   echo "$L"
 }
-url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me)
+# headless: the provider's URL and the binding token; `oauth callback --binding`
+auth=$(toolq --json oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me --headless)
+url=$(jq -r .authorization_url <<<"$auth"); bnd=$(jq -r .binding <<<"$auth")
 check "authorization URL has PKCE S256 and a 43-char state" \
   bash -c "grep -q 'code_challenge_method=S256' <<<'$url' && grep -Eq 'state=[A-Za-z0-9_-]{43}(&|$)' <<<'$url'"
+check "headless authorize returns a 43-char binding token" bash -c "[[ '$bnd' =~ ^[A-Za-z0-9_-]{43}$ ]]"
 cb=$(drive_login "$url")
 check "the server redirected to the callback with code and iss" bash -c "grep -q 'code=' <<<'$cb' && grep -q 'iss=' <<<'$cb'"
-res=$(toolq --json oauth callback "$cb" || true); echo "callback: $res" | sed -E "s/(code=)[^&]*/\1.../"
-assert_eq true "$(jq -r .connected <<<"$res")" "callback stored a credential"
+assert_eq oauth_browser_mismatch "$(ec oauth callback "$cb")" "a callback without the binding token is refused"
+assert_eq oauth_browser_mismatch "$(ec oauth callback "$cb" --binding AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)" \
+  "a callback with another binding token is refused"
+res=$(toolq --json oauth callback "$cb" --binding "$bnd" || true); echo "callback: $res" | sed -E "s/(code=)[^&]*/\1.../"
+assert_eq true "$(jq -r .connected <<<"$res")" "callback with the binding stored a credential (the refusals consumed nothing)"
 assert_eq true "$(jq -r .refresh_token <<<"$res")" "a refresh token was issued (offline_access + consent)"
+assert_eq "acme me" "$(jq -r '"\(.tenant) \(.credential)"' <<<"$res")" "the result names the tenant and the credential"
 assert_eq oauth2 "$(toolq --json credential list --tenant $T | jq -r '.result.credentials[] | select(.name=="me") | .type')" \
   "credential me is oauth2"
 assert_eq active "$(tq_psql -c "SELECT status FROM tq_credentials WHERE name='me'")" "status active"
-assert_eq oauth_state_used "$(ec oauth callback "$cb")" "state replay refused"
+assert_eq oauth_state_used "$(ec oauth callback "$cb" --binding "$bnd")" "state replay refused"
 bad=$(sed -E 's/state=[^&]*/state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/' <<<"$cb")
-assert_eq oauth_state_invalid "$(ec oauth callback "$bad")" "state mismatch refused"
-url2=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me2)
-s2=$(grep -Eo 'state=[A-Za-z0-9_-]+' <<<"$url2" | cut -d= -f2)
+assert_eq oauth_state_invalid "$(ec oauth callback "$bad" --binding "$bnd")" "state mismatch refused"
+auth2=$(toolq --json oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me2 --headless)
+s2=$(jq -r .authorization_url <<<"$auth2" | grep -Eo 'state=[A-Za-z0-9_-]+' | cut -d= -f2)
 tq_psql -c "UPDATE tq_oauth_states SET expires_at = now() - interval '1 second' WHERE used_at IS NULL" >/dev/null
-assert_eq oauth_state_expired "$(ec oauth callback "$REDIRECT?code=x&state=$s2")" \
+assert_eq oauth_state_expired "$(ec oauth callback "$REDIRECT?code=x&state=$s2" --binding "$(jq -r .binding <<<"$auth2")")" \
   "expired state refused"
-url3=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me3)
-s3=$(grep -Eo 'state=[A-Za-z0-9_-]+' <<<"$url3" | cut -d= -f2)
+auth3=$(toolq --json oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me3 --headless)
+s3=$(jq -r .authorization_url <<<"$auth3" | grep -Eo 'state=[A-Za-z0-9_-]+' | cut -d= -f2)
 assert_eq oauth_access_denied \
-  "$(ec oauth callback "$REDIRECT?error=access_denied&error_description=no&state=$s3")" \
+  "$(ec oauth callback "$REDIRECT?error=access_denied&error_description=no&state=$s3" --binding "$(jq -r .binding <<<"$auth3")")" \
   "access_denied shown as a clear failure"
 
-# --- the browser lands on the broker's HTTP listener ---------------------
+# --- the browser goes through the listener: /oauth/start, cookie, callback ---
 url4=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name web)
-cb4=$(drive_login "$url4")
+check "oauth authorize prints the listener's start URL ($url4)" \
+  bash -c "[[ '$url4' =~ ^http://127\.0\.0\.1:$HP/oauth/start\?state=[A-Za-z0-9_-]{43}$ ]]"
+jar4=$TQ_DIR/jar.web
+cb4=$(drive_login "$url4" "$jar4")
+check "the start set an HttpOnly binding cookie" grep -q '^#HttpOnly_127.0.0.1.*toolq_oauth_[0-9a-f]\{16\}' "$jar4"
 check "the server redirects the browser to the broker's listener" bash -c "[[ '$cb4' == '$REDIRECT?'* ]]"
+assert_eq "400 oauth_start_used" "$(curl -s -o "$TQ_DIR/start2" -w '%{http_code}' "$url4") $(sed -n 's|.*<dt>Error code</dt><dd>\([^<]*\)</dd>.*|\1|p' "$TQ_DIR/start2")" \
+  "a start URL works once: a second browser is refused"
 code4=$(grep -Eo '[?&]code=[^&]+' <<<"$cb4" | cut -d= -f2)
-page=$(curl -s -w '\n%{http_code}' "$cb4")
-assert_eq 200 "$(tail -n1 <<<"$page")" "GET /oauth/callback answers 200"
+jobs_before=$(tq_psql -c "SELECT count(*) FROM tq_jobs WHERE op='oauth.exchange'")
+nocookie=$(curl -s -w '\n%{http_code}' "$cb4")
+assert_eq 400 "$(tail -n1 <<<"$nocookie")" "the callback without the start's cookie answers 400"
+check "the page names oauth_browser_mismatch" grep -q '<dd>oauth_browser_mismatch</dd>' <<<"$nocookie"
+assert_eq "$jobs_before" "$(tq_psql -c "SELECT count(*) FROM tq_jobs WHERE op='oauth.exchange'")" \
+  "no oauth.exchange job for a callback without the cookie"
+page=$(curl -s -b "$jar4" -c "$jar4" -w '\n%{http_code}' "$cb4")
+assert_eq 200 "$(tail -n1 <<<"$page")" "GET /oauth/callback with the cookie answers 200 (the refusal consumed nothing)"
 check "the page says connected" grep -q 'id="status">connected<' <<<"$page"
+check "the page names the tenant (acme)" grep -q '<dt>Tenant</dt><dd>acme</dd>' <<<"$page"
+check "the page names the credential (web)" grep -q '<dt>Credential</dt><dd>web</dd>' <<<"$page"
 check "the page holds no code and no token" bash -c "! grep -qF -- '$code4' <<<'$page' && ! grep -q 'eyJ\|access_token\|refresh_token' <<<'$page'"
 web_id=$(tq_psql -c "SELECT id FROM tq_credentials WHERE name='web' AND type='oauth2' AND status='active'")
 check "the callback stored credential web" test -n "$web_id"
 check "the page names the credential id" grep -qF "$web_id" <<<"$page"
+check "the binding cookie is removed after the exchange" bash -c "! grep -q 'toolq_oauth_' '$jar4'"
+check "the state is stored hashed only (no start URL state in the database)" \
+  bash -c "! pg_dump '$TOOLQ_DATABASE_URL' --data-only -t tq_oauth_states | grep -qF '${url4##*state=}'"
 
 # --- an imported tool protected by the server's tokens ---------------------
 cat >"$TQ_DIR/userinfo.yaml" <<YAML
@@ -161,6 +192,12 @@ assert_eq 200 "$(st)" "and refreshing again with it works (no reuse revocation)"
 # --- invalid_grant -> reauth_required; sweep refreshes only what is due ----
 toolq oauth system-client set --plugin oauth2 --provider mock --client-id m --client-secret mock-secret-xyz \
   --param token_url="$MS/token" --param authorize_url="$MS/authorize" >/dev/null
+# --- a system-tier client asks for consent again (F6) -----------------------
+pu=$(toolq --json oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name pm --headless | jq -r .authorization_url)
+check "a system-tier authorization URL carries prompt=consent" grep -Eq '[?&]prompt=consent(&|$)' <<<"$pu"
+toolq oauth system-client set --plugin oauth2 --provider mock --param authorize.prompt=select_account >/dev/null
+pu=$(toolq --json oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name pm --headless | jq -r .authorization_url)
+check "the operator's authorize.prompt overrides it" bash -c "grep -q 'prompt=select_account' <<<'$pu' && ! grep -q 'prompt=consent' <<<'$pu'"
 mk() { # name refresh_token expires_in_seconds
   toolq submit credential.create --tenant $T --payload-json \
     "{\"name\":\"$1\",\"type\":\"oauth2\",\"plugin\":\"oauth2\",\"fields\":{\"access_token\":\"at-$1-zzz\",\"refresh_token\":\"$2\"},\"metadata\":{\"provider\":\"mock\",\"grant\":\"authorization_code\"}}" >/dev/null
@@ -287,8 +324,8 @@ tq_stop_broker
 export TOOLQ_OAUTH_RETURN_URL="http://127.0.0.1:9/app/connected?from=toolq"
 tq_start_broker --workers 2 --set oauth.sweep_interval_s=0 # sweeps by hand only
 url6=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name ret)
-cb6=$(drive_login "$url6")
-hdr=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$cb6")
+cb6=$(drive_login "$url6" "$TQ_DIR/jar.ret")
+hdr=$(curl -s -o /dev/null -b "$TQ_DIR/jar.ret" -w '%{http_code} %{redirect_url}' "$cb6")
 ret_id=$(tq_psql -c "SELECT id FROM tq_credentials WHERE name='ret' AND status='active'")
 assert_eq "302 $TOOLQ_OAUTH_RETURN_URL&status=connected&credential_id=$ret_id" "$hdr" \
   "with oauth.return_url: a 302 to it with status=connected&credential_id"

@@ -1,12 +1,14 @@
 /* test_broker_http.c — the I/O-free parts of the broker's HTTP listener and
  * scheduler: listen address parsing, HTML escaping, the Prometheus exposition
- * of a STATS object, per-op outcome counters and the sweep idempotency key. */
+ * of a STATS object, per-op outcome counters, the sweep idempotency key, the
+ * Host check and the OAuth state shape check. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "http.h"
+#include "oauth_gate.h"
 #include "opstats.h"
 #include "scheduler.h"
 
@@ -181,12 +183,57 @@ static void test_sweep_key(void **state)
     assert_string_equal(a, "sweep:5");
 }
 
+static void test_host_ok(void **state)
+{
+    (void)state;
+    const char *allowed = "toolq.example.com,127.0.0.1:8765,[::1]:9000";
+    assert_true(tq_http_host_ok("toolq.example.com", allowed, true));
+    assert_true(tq_http_host_ok("TOOLQ.Example.COM:443", allowed, true)); /* default port */
+    assert_false(tq_http_host_ok("toolq.example.com:8443", allowed, true));
+    assert_false(tq_http_host_ok("toolq.example.com:443", allowed, false)); /* http: 80 */
+    assert_true(tq_http_host_ok("toolq.example.com:80", allowed, false));
+    assert_true(tq_http_host_ok("127.0.0.1:8765", allowed, false));
+    assert_false(tq_http_host_ok("127.0.0.1", allowed, false));
+    assert_true(tq_http_host_ok("[::1]:9000", allowed, false));
+    assert_false(tq_http_host_ok("[::1]", allowed, false));
+    /* a rebinding name, look-alikes and malformed headers */
+    const char *bad[] = {"attacker.example",    "toolq.example.com.attacker.example",
+                         "toolq.example.co",    "127.0.0.1:8765x",
+                         "127.0.0.1:",          ":8765",
+                         "[::1:9000",           "",
+                         "toolq.example.com:0", "127.0.0.1:87650"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(tq_http_host_ok(bad[i], allowed, false));
+    assert_false(tq_http_host_ok(NULL, allowed, false));
+    assert_false(tq_http_host_ok("toolq.example.com", "", true));
+}
+
+static void test_state_shape(void **state)
+{
+    (void)state;
+    assert_true(tq_oauth_gate_state_shape_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    assert_true(tq_oauth_gate_state_shape_ok("l5kXz5ecgAQ7kcKLxdgu3QD56YyBHLLto9D_Skw3pZc"));
+    assert_true(tq_oauth_gate_state_shape_ok("-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-"));
+    const char *bad[] = {NULL,
+                         "",
+                         "junk1",
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",   /* 42 */
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 44 */
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",  /* padding */
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",  /* base64, not url */
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/",
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(tq_oauth_gate_state_shape_ok(bad[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_listen),   cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_metrics_text),   cmocka_unit_test(test_label_escaping),
         cmocka_unit_test(test_opstats_bounds), cmocka_unit_test(test_sweep_key),
+        cmocka_unit_test(test_host_ok),        cmocka_unit_test(test_state_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

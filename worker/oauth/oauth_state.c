@@ -1,6 +1,7 @@
 /* oauth_state.c — SQL and crypto of tq_oauth_states. Owns every statement
- * on that table. Never logs and never returns a state, hash or verifier in
- * an error message. */
+ * on that table but the broker listener's existence check and start claim
+ * (broker/oauth_gate.c). Never logs and never returns a state, hash,
+ * binding token or verifier in an error message. */
 #include "oauth_state.h"
 
 #include <openssl/evp.h>
@@ -57,6 +58,7 @@ int tq_oauth_state_create(PGconn *db, tq_vault_t *vault, const tq_oauth_state_ne
         if (!sealed) return -1;
     }
     memset(vrnd, 0, sizeof vrnd);
+    memset(rnd, 0, sizeof rnd);
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%d", in->ttl_s > 0 ? in->ttl_s : 600);
     const char *p[] = {hash,
@@ -69,13 +71,16 @@ int tq_oauth_state_create(PGconn *db, tq_vault_t *vault, const tq_oauth_state_ne
                        in->credential_name,
                        in->issuer,
                        in->iss_required ? "true" : "false",
-                       ttl};
+                       ttl,
+                       in->tenant_name,
+                       in->binding_hash};
     int rc = tq_pg_run(db, err,
                        "INSERT INTO tq_oauth_states (state_hash, tenant_id, plugin_id, provider, "
                        "code_verifier, redirect_uri, scopes, credential_name, issuer, "
-                       "iss_required, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                       "$10::boolean, now() + make_interval(secs => $11::int))",
-                       11, p);
+                       "iss_required, expires_at, tenant_name, binding_hash) VALUES ($1, $2, $3, "
+                       "$4, $5, $6, $7, $8, $9, $10::boolean, "
+                       "now() + make_interval(secs => $11::int), $12, $13)",
+                       13, p);
     free(sealed);
     /* housekeeping: states long past their expiry are useless */
     if (rc == 0)
@@ -83,6 +88,27 @@ int tq_oauth_state_create(PGconn *db, tq_vault_t *vault, const tq_oauth_state_ne
                   "DELETE FROM tq_oauth_states WHERE expires_at < now() - interval '1 day'", 0,
                   NULL);
     return rc;
+}
+
+int tq_oauth_state_set_authorize_url(PGconn *db, const char *state, const char *url,
+                                     tq_error_t *err)
+{
+    char hash[65];
+    sha256_hex(state, hash);
+    const char *p[] = {hash, url};
+    return tq_pg_run(db, err, "UPDATE tq_oauth_states SET authorize_url = $2 WHERE state_hash = $1",
+                     2, p);
+}
+
+int tq_oauth_binding_new(char token[TQ_OAUTH_B64_256], char hash[65], tq_error_t *err)
+{
+    unsigned char rnd[32];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return tq_error_set(err, "crypto_error", "no random bytes for the OAuth binding");
+    tq_oauth_b64url(rnd, sizeof rnd, token);
+    memset(rnd, 0, sizeof rnd);
+    sha256_hex(token, hash);
+    return 0;
 }
 
 static char *dup(const char *s)
@@ -93,31 +119,39 @@ static char *dup(const char *s)
 }
 
 tq_oauth_state_t *tq_oauth_state_consume(PGconn *db, tq_vault_t *vault, const char *state,
-                                         tq_error_t *err)
+                                         const char *binding, tq_error_t *err)
 {
     if (!state || !*state || strlen(state) > 512) {
         tq_error_set(err, "oauth_state_invalid", "the callback carries no valid state");
         return NULL;
     }
-    char hash[65];
+    char hash[65], bhash[65] = "";
     sha256_hex(state, hash);
-    const char *p[] = {hash};
+    if (binding && *binding && strlen(binding) <= 512) sha256_hex(binding, bhash);
+    const char *p[] = {hash, bhash};
     PGresult *r = tq_pg_exec(db, err,
                              "UPDATE tq_oauth_states SET used_at = now() WHERE state_hash = $1 "
-                             "AND used_at IS NULL RETURNING tenant_id, plugin_id, provider, "
-                             "code_verifier, redirect_uri, scopes, credential_name, issuer, "
-                             "iss_required, expires_at < now()",
-                             1, p);
+                             "AND used_at IS NULL AND binding_hash = $2 RETURNING tenant_id, "
+                             "plugin_id, provider, code_verifier, redirect_uri, scopes, "
+                             "credential_name, issuer, iss_required, expires_at < now(), "
+                             "tenant_name",
+                             2, p);
     if (!r) return NULL;
     if (PQntuples(r) != 1) {
         PQclear(r);
-        r = tq_pg_exec(db, err, "SELECT 1 FROM tq_oauth_states WHERE state_hash = $1", 1, p);
+        r = tq_pg_exec(
+            db, err, "SELECT used_at IS NOT NULL FROM tq_oauth_states WHERE state_hash = $1", 1, p);
         if (!r) return NULL;
         int known = PQntuples(r) == 1;
+        int used = known && PQgetvalue(r, 0, 0)[0] == 't';
         PQclear(r);
-        if (known)
+        if (used)
             tq_error_set(err, "oauth_state_used",
                          "this authorization was already completed (the state is single use)");
+        else if (known)
+            tq_error_set(err, "oauth_browser_mismatch",
+                         "this authorization was started in another browser (no or another "
+                         "binding token); finish it where it was started");
         else
             tq_error_set(err, "oauth_state_invalid",
                          "unknown state: the callback does not match an authorization started "
@@ -140,6 +174,7 @@ tq_oauth_state_t *tq_oauth_state_consume(PGconn *db, tq_vault_t *vault, const ch
     s->credential_name = dup(PQgetvalue(r, 0, 6));
     s->issuer = PQgetisnull(r, 0, 7) ? NULL : dup(PQgetvalue(r, 0, 7));
     s->iss_required = PQgetvalue(r, 0, 8)[0] == 't';
+    s->tenant_name = PQgetisnull(r, 0, 10) ? NULL : dup(PQgetvalue(r, 0, 10));
     if (!PQgetisnull(r, 0, 3)) {
         tq_aad_t aad = {s->tenant_id, "tq_oauth_states", "code_verifier", hash};
         if (tq_keystore_ensure_tenant(db, vault, s->tenant_id, err) == 0)
@@ -168,6 +203,7 @@ void tq_oauth_state_free(tq_oauth_state_t **self_p)
     free(s->scopes);
     free(s->credential_name);
     free(s->issuer);
+    free(s->tenant_name);
     free(s);
     *self_p = NULL;
 }

@@ -3,9 +3,10 @@
  *     client_secret?, params?{}}            (vault scope "*system*")
  *   oauth.tenant_client.set|show|enable|disable|delete {plugin, provider, ...}
  *   oauth.client {plugin, provider}         resolved config (masked) + tier
- *   oauth.authorize {plugin, provider, credential_name?, scopes?}
- *                                           -> {authorization_url, expires_in}
- *   oauth.exchange {state, code?, iss?, error?, error_description?}
+ *   oauth.authorize {plugin, provider, credential_name?, scopes?, headless?}
+ *                                           -> {start_url, expires_in}, or headless
+ *                                              {authorization_url, binding, ...}
+ *   oauth.exchange {state, binding, code?, iss?, error?, error_description?}
  *                                           -> the stored oauth2 credential
  *   oauth.client_credentials {plugin, provider, credential_name?, scopes?}
  * Params are masked on every read; no token, code, state or secret ever
@@ -289,6 +290,53 @@ static char *payload_scopes(tq_job_t *job)
 
 /* --- oauth.authorize -------------------------------------------------------------------- */
 
+/* url without its "state=<state>" query parameter (the state is base64url:
+ * the plugin's form encoding leaves it as it is); malloc'd. */
+static char *url_without_state(const char *url, const char *state)
+{
+    char pat[TQ_OAUTH_B64_256 + 8];
+    snprintf(pat, sizeof pat, "state=%s", state);
+    size_t plen = strlen(pat);
+    char *out = strdup(url);
+    if (!out) abort();
+    for (char *p = strstr(out, pat); p; p = strstr(p + 1, pat)) {
+        if (p == out || (p[-1] != '?' && p[-1] != '&') || (p[plen] && p[plen] != '&')) continue;
+        char *end = p + plen;
+        if (*end == '&')
+            end++;
+        else if (p[-1] == '&')
+            p--; /* last parameter: drop the separator before it */
+        memmove(p, end, strlen(end) + 1);
+        break;
+    }
+    return out;
+}
+
+/* The listener's start URL for redirect_uri: its ".../callback" path with
+ * "start" instead, else <origin>/oauth/start; plus ?state=. malloc'd. */
+static char *start_url(const char *redirect_uri, const char *state)
+{
+    const char *r = redirect_uri ? redirect_uri : "";
+    size_t n = strcspn(r, "?#");
+    const char *scheme_end = strstr(r, "://");
+    size_t origin = n;
+    if (scheme_end && (size_t)(scheme_end - r) < n) {
+        const char *host = scheme_end + 3;
+        origin = (size_t)(host - r) + strcspn(host, "/?#");
+    }
+    size_t base = origin;
+    const char *path = "/oauth/start";
+    if (n >= 9 && n > origin && !strncmp(r + n - 9, "/callback", 9)) {
+        base = n - 9;
+        path = "/start";
+    }
+    size_t len = base + strlen(path) + 7 + strlen(state) + 1;
+    char *out = malloc(len);
+    if (!out) abort();
+    snprintf(out, len, "%.*s%s?state=%s", (int)base, r, path, state);
+    return out;
+}
+
 static void authorize_next(flow_t *f, json_t *params)
 {
     tq_error_t err = {0};
@@ -299,11 +347,23 @@ static void authorize_next(flow_t *f, json_t *params)
         return;
     }
     if (f->scopes) json_object_set_new(params, "scope", json_string(f->scopes));
+    /* A shared (system-tier) client: the user sees the consent screen even
+     * when they authorized the app before (F6), unless the operator set
+     * authorize.prompt on the client ("" sends none). */
+    if (!strcmp(f->tier, "system") && !json_object_get(params, "authorize.prompt"))
+        json_object_set_new(params, "authorize.prompt", json_string("consent"));
     const char *pk = json_string_value(json_object_get(params, "pkce"));
     bool pkce = !pk || strcmp(pk, "none");
     const char *iss = json_string_value(json_object_get(params, "issuer"));
     const char *iss_sup = json_string_value(json_object_get(params, "iss_parameter_supported"));
     int ttl = (int)tq_config_int(tq_job_config(f->job), "oauth.state_ttl_s");
+    json_t *hl = json_object_get(tq_job_payload(f->job), "headless");
+    bool headless = json_is_true(hl);
+    char binding[TQ_OAUTH_B64_256] = "", bhash[65] = "";
+    if (headless && tq_oauth_binding_new(binding, bhash, &err)) {
+        flow_fail(f, &err, false);
+        return;
+    }
     tq_oauth_state_new_t in = {
         .tenant_id = f->tenant,
         .plugin_id = f->plugin->id,
@@ -311,6 +371,8 @@ static void authorize_next(flow_t *f, json_t *params)
         .redirect_uri = json_string_value(json_object_get(params, "redirect_uri")),
         .scopes = json_string_value(json_object_get(params, "scope")),
         .credential_name = f->credential,
+        .tenant_name = tq_job_tenant(f->job),
+        .binding_hash = headless ? bhash : NULL,
         .issuer = iss,
         .iss_required = iss_sup && !strcmp(iss_sup, "1"),
         .pkce = pkce,
@@ -326,17 +388,39 @@ static void authorize_next(flow_t *f, json_t *params)
         json_object_set_new(params, "code_challenge", json_string(challenge));
         json_object_set_new(params, "code_challenge_method", json_string("S256"));
     }
-    memset(state, 0, sizeof state);
     char *url = tq_oauth_plugin_authorize_url(f->plugin, params, &err);
-    if (!url) {
-        flow_fail(f, &err, false);
+    char *bare = url && !headless ? url_without_state(url, state) : NULL;
+    if (bare && strstr(bare, state)) { /* never store a state in clear */
+        free(bare);
+        bare = NULL;
+        free(url);
+        url = NULL;
+        tq_error_set(&err, "internal",
+                     "the plugin's authorization URL carries the state in a form toolq cannot "
+                     "take out; use --headless");
+    }
+    if (!url || (bare && tq_oauth_state_set_authorize_url(db, state, bare, &err))) {
+        memset(state, 0, sizeof state);
+        free(url);
+        free(bare);
+        flow_fail(f, &err, !strcmp(err.code, "db_unavailable"));
         return;
     }
-    json_t *res =
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:b,s:s}", "authorization_url", url, "plugin",
-                  f->plugin->id, "provider", f->provider, "credential", f->credential, "tier",
-                  f->tier, "expires_in", ttl, "pkce", pkce, "redirect_uri", in.redirect_uri);
+    json_t *res = json_pack("{s:s,s:s,s:s,s:s,s:i,s:b,s:s}", "plugin", f->plugin->id, "provider",
+                            f->provider, "credential", f->credential, "tier", f->tier, "expires_in",
+                            ttl, "pkce", pkce, "redirect_uri", in.redirect_uri);
+    if (headless) { /* the caller finishes with oauth.exchange {state, code, binding} */
+        json_object_set_new(res, "authorization_url", json_string(url));
+        json_object_set_new(res, "binding", json_string(binding));
+    } else { /* the browser goes through the listener's /oauth/start */
+        char *start = start_url(in.redirect_uri, state);
+        json_object_set_new(res, "start_url", json_string(start));
+        free(start);
+    }
+    memset(state, 0, sizeof state);
+    memset(binding, 0, sizeof binding);
     free(url);
+    free(bare);
     flow_done(f, res);
 }
 
@@ -379,6 +463,11 @@ static void exchange_token_done(tq_oauth_kind_t kind, json_t *tokens, const tq_e
     }
     json_object_set_new(summary, "tier", json_string(f->tier));
     json_object_set_new(summary, "connected", json_true());
+    /* the page names who received the account (F6) */
+    const char *tn = !f->state               ? tq_job_tenant(f->job)
+                     : f->state->tenant_name ? f->state->tenant_name
+                                             : f->tenant;
+    json_object_set_new(summary, "tenant", json_string(tn));
     const char *ret = tq_config_str(tq_job_config(f->job), "oauth.return_url");
     if (ret && *ret) json_object_set_new(summary, "return_url", json_string(ret));
     flow_done(f, summary);
@@ -427,7 +516,7 @@ static void exchange_start(tq_job_t *job)
         return;
     }
     /* the state is consumed whatever the outcome: single use */
-    tq_oauth_state_t *st = tq_oauth_state_consume(db, vault, state, &err);
+    tq_oauth_state_t *st = tq_oauth_state_consume(db, vault, state, pstr(job, "binding"), &err);
     if (!st) {
         fail_err(job, &err);
         return;
