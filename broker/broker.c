@@ -802,7 +802,9 @@ static bool is_broker_pid(pid_t pid, void *arg)
 static void answer_whoami(tq_broker_t *b, const unsigned char *ident, size_t ilen, uint64_t rid,
                           const tq_principal_t *p)
 {
-    json_t *o = json_pack("{s:s,s:s}", "principal", p->name, "role", tq_role_name(p->role));
+    char who[TQ_PRINCIPAL_DISPLAY];
+    json_t *o = json_pack("{s:s,s:s}", "principal", tq_principal_display(p, who), "role",
+                          tq_role_name(p->role));
     if (p->known) {
         json_object_set_new(o, "uid", json_integer((json_int_t)p->uid));
         json_object_set_new(o, "pid", json_integer((json_int_t)p->pid));
@@ -840,8 +842,7 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
     case TQ_MSG_SUBMIT: {
         const char *tenant = m.tenant;
         if (tq_principal_may_submit(&who, m.op, b->test_ops, &tenant, m.ikey, &err)) {
-            if (strcmp(err.code, "forbidden") == 0)
-                tq_info("refused %s from %s: %s", m.op, who.name, err.message);
+            if (strcmp(err.code, "forbidden") == 0) tq_info("refused %s: %s", m.op, err.message);
             reject(b, ident, ilen, m.rid, err.code, err.message);
             break;
         }
