@@ -1209,6 +1209,11 @@ static int bind_socket(void *sock, const char *endpoint, const char *group, tq_e
         return tq_error_set(err, "invalid_config",
                             "%s: the socket folder %s must belong to the broker's user (uid %u)",
                             endpoint, dir, (unsigned)geteuid());
+    if ((st.st_mode & 0022) || strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0)
+        return tq_error_set(err, "invalid_config",
+                            "%s: the socket folder %s must be a folder of the broker's own that "
+                            "no one else can write to (e.g. TOOLQ_HOME)",
+                            endpoint, dir);
     if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) ||
         chmod(dir, gid != (gid_t)-1 ? 0710 : 0700) != 0)
         return tq_error_set(err, "invalid_config", "%s: cannot restrict the folder %s: %s",

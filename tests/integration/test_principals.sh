@@ -64,6 +64,23 @@ assert_eq 1 "$(echo "$st" | jq '.workers | length')" "only the forked worker is 
 check "credit is capped at worker.concurrency" test "$(echo "$st" | jq '.workers[0].credit')" -le 128
 tq_stop_broker
 
+# tcp endpoints stay refused (no peer identity without CURVE)
+set +e
+"$TOOLQ_BIN_DIR/toolq-broker" --set broker.frontend=tcp://127.0.0.1:5599 --set http.listen= \
+  >"$TQ_DIR/tcp.log" 2>&1; rc=$?
+set -e
+assert_eq 1 "$rc" "a tcp frontend is refused at start"
+check "... with invalid_config" grep -q invalid_config "$TQ_DIR/tcp.log"
+
+# the socket folder must be the broker's own: a shared, writable folder is refused
+mkdir -p "$TQ_DIR/shared"; chmod 1777 "$TQ_DIR/shared"
+set +e
+"$TOOLQ_BIN_DIR/toolq-broker" --set broker.frontend="ipc://$TQ_DIR/shared/broker.sock" \
+  --set http.listen= >"$TQ_DIR/shared.log" 2>&1; rc=$?
+set -e
+assert_eq 1 "$rc" "a frontend socket in a world-writable folder is refused"
+check "... and the folder's mode is left alone" test "$(stat -c %a "$TQ_DIR/shared")" = 1777
+
 if [ "$(id -u)" != 0 ]; then
   echo "skip: the multi-user part needs root (setpriv)"; exit 0
 fi
@@ -122,10 +139,3 @@ assert_eq not_found "$(echo "$err" | code)" "... but not under another tenant"
 assert_eq "$((n + 2))" "$(rows)" "only the two allowed submits left rows"
 tq_stop_broker
 
-# tcp endpoints stay refused (no peer identity without CURVE)
-set +e
-"$TOOLQ_BIN_DIR/toolq-broker" --set broker.frontend=tcp://127.0.0.1:5599 --set http.listen= \
-  >"$TQ_DIR/tcp.log" 2>&1; rc=$?
-set -e
-assert_eq 1 "$rc" "a tcp frontend is refused at start"
-check "... with invalid_config" grep -q invalid_config "$TQ_DIR/tcp.log"
