@@ -25,6 +25,8 @@
 #include "wire.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <czmq.h>
 #include <errno.h>
 #include <grp.h>
@@ -1165,6 +1167,23 @@ static void on_turn(tq_loop_t *loop, void *arg)
 
 /* --- lifecycle ---------------------------------------------------------------------- */
 
+/* The owner of an entry of dir that is not the broker's user, or (uid_t)-1. */
+static uid_t foreign_owner(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return (uid_t)-1;
+    uid_t found = (uid_t)-1;
+    struct dirent *e;
+    while (found == (uid_t)-1 && (e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != geteuid())
+            found = st.st_uid;
+    }
+    closedir(d);
+    return found;
+}
+
 /* Binds an ipc:// endpoint (tcp is refused: without CURVE it would carry no
  * peer identity). The socket's folder must belong to the broker's user and
  * is made 0700; with `group` (frontend.group) the folder becomes 0710 and the
@@ -1214,8 +1233,18 @@ static int bind_socket(void *sock, const char *endpoint, const char *group, tq_e
                             "%s: the socket folder %s must be a folder of the broker's own that "
                             "no one else can write to (e.g. TOOLQ_HOME)",
                             endpoint, dir);
-    if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) ||
-        chmod(dir, gid != (gid_t)-1 ? 0710 : 0700) != 0)
+    /* A folder that also holds another user's files (scripts/run as root
+     * puts the postgres user's cluster in TOOLQ_HOME) keeps its other bits:
+     * closing it would lock that user out; the sockets stay 0600. */
+    uid_t other = foreign_owner(dir);
+    mode_t want = gid != (gid_t)-1 ? 0710 : 0700;
+    if (other != (uid_t)-1) {
+        want = (st.st_mode & 07777) | (gid != (gid_t)-1 ? 0010 : 0);
+        tq_warn("%s: the socket folder %s also holds files of uid %u: left at mode %o (the "
+                "socket itself is owner-only)",
+                endpoint, dir, (unsigned)other, (unsigned)want);
+    }
+    if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) || chmod(dir, want) != 0)
         return tq_error_set(err, "invalid_config", "%s: cannot restrict the folder %s: %s",
                             endpoint, dir, strerror(errno));
     mode_t old = umask(077); /* ipc:// socket files: owner only */
