@@ -25,6 +25,8 @@
 #include "wire.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <czmq.h>
 #include <errno.h>
 #include <grp.h>
@@ -805,7 +807,9 @@ static bool is_broker_pid(pid_t pid, void *arg)
 static void answer_whoami(tq_broker_t *b, const unsigned char *ident, size_t ilen, uint64_t rid,
                           const tq_principal_t *p)
 {
-    json_t *o = json_pack("{s:s,s:s}", "principal", p->name, "role", tq_role_name(p->role));
+    char who[TQ_PRINCIPAL_DISPLAY];
+    json_t *o = json_pack("{s:s,s:s}", "principal", tq_principal_display(p, who), "role",
+                          tq_role_name(p->role));
     if (p->known) {
         json_object_set_new(o, "uid", json_integer((json_int_t)p->uid));
         json_object_set_new(o, "pid", json_integer((json_int_t)p->pid));
@@ -843,8 +847,7 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
     case TQ_MSG_SUBMIT: {
         const char *tenant = m.tenant;
         if (tq_principal_may_submit(&who, m.op, b->test_ops, &tenant, m.ikey, &err)) {
-            if (strcmp(err.code, "forbidden") == 0)
-                tq_info("refused %s from %s: %s", m.op, who.name, err.message);
+            if (strcmp(err.code, "forbidden") == 0) tq_info("refused %s: %s", m.op, err.message);
             reject(b, ident, ilen, m.rid, err.code, err.message);
             break;
         }
@@ -1167,6 +1170,23 @@ static void on_turn(tq_loop_t *loop, void *arg)
 
 /* --- lifecycle ---------------------------------------------------------------------- */
 
+/* The owner of an entry of dir that is not the broker's user, or (uid_t)-1. */
+static uid_t foreign_owner(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return (uid_t)-1;
+    uid_t found = (uid_t)-1;
+    struct dirent *e;
+    while (found == (uid_t)-1 && (e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != geteuid())
+            found = st.st_uid;
+    }
+    closedir(d);
+    return found;
+}
+
 /* Binds an ipc:// endpoint (tcp is refused: without CURVE it would carry no
  * peer identity). The socket's folder must belong to the broker's user and
  * is made 0700; with `group` (frontend.group) the folder becomes 0710 and the
@@ -1211,8 +1231,23 @@ static int bind_socket(void *sock, const char *endpoint, const char *group, tq_e
         return tq_error_set(err, "invalid_config",
                             "%s: the socket folder %s must belong to the broker's user (uid %u)",
                             endpoint, dir, (unsigned)geteuid());
-    if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) ||
-        chmod(dir, gid != (gid_t)-1 ? 0710 : 0700) != 0)
+    if ((st.st_mode & 0022) || strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0)
+        return tq_error_set(err, "invalid_config",
+                            "%s: the socket folder %s must be a folder of the broker's own that "
+                            "no one else can write to (e.g. TOOLQ_HOME)",
+                            endpoint, dir);
+    /* A folder that also holds another user's files (scripts/run as root
+     * puts the postgres user's cluster in TOOLQ_HOME) keeps its other bits:
+     * closing it would lock that user out; the sockets stay 0600. */
+    uid_t other = foreign_owner(dir);
+    mode_t want = gid != (gid_t)-1 ? 0710 : 0700;
+    if (other != (uid_t)-1) {
+        want = (st.st_mode & 07777) | (gid != (gid_t)-1 ? 0010 : 0);
+        tq_warn("%s: the socket folder %s also holds files of uid %u: left at mode %o (the "
+                "socket itself is owner-only)",
+                endpoint, dir, (unsigned)other, (unsigned)want);
+    }
+    if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) || chmod(dir, want) != 0)
         return tq_error_set(err, "invalid_config", "%s: cannot restrict the folder %s: %s",
                             endpoint, dir, strerror(errno));
     mode_t old = umask(077); /* ipc:// socket files: owner only */

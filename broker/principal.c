@@ -181,12 +181,7 @@ void tq_principals_identify(const tq_principals_t *s, const char *peer_address,
         return;
     }
     out->known = true;
-    char buf[1024];
-    struct passwd pw, *res = NULL;
-    if (getpwuid_r(out->uid, &pw, buf, sizeof buf, &res) == 0 && res)
-        snprintf(out->name, sizeof out->name, "uid %u (%.40s)", (unsigned)out->uid, res->pw_name);
-    else
-        snprintf(out->name, sizeof out->name, "uid %u", (unsigned)out->uid);
+    snprintf(out->name, sizeof out->name, "uid %u", (unsigned)out->uid);
     if (out->uid == s->self_uid) {
         out->role =
             is_broker_pid && is_broker_pid(out->pid, arg) ? TQ_ROLE_BROKER : TQ_ROLE_OPERATOR;
@@ -201,9 +196,22 @@ void tq_principals_identify(const tq_principals_t *s, const char *peer_address,
         }
 }
 
+const char *tq_principal_display(const tq_principal_t *p, char buf[TQ_PRINCIPAL_DISPLAY])
+{
+    char pwbuf[1024];
+    struct passwd pw, *res = NULL;
+    if (p->known && getpwuid_r(p->uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
+        snprintf(buf, TQ_PRINCIPAL_DISPLAY, "%s (%.40s)", p->name, res->pw_name);
+    else
+        snprintf(buf, TQ_PRINCIPAL_DISPLAY, "%s", p->name);
+    return buf;
+}
+
 static int forbidden(tq_error_t *err, const tq_principal_t *p, const char *what, const char *need)
 {
-    return tq_error_set(err, "forbidden", "%s needs the %s role; %s is %s", what, need, p->name,
+    char who[TQ_PRINCIPAL_DISPLAY];
+    return tq_error_set(err, "forbidden", "%s needs the %s role; %s is %s", what, need,
+                        tq_principal_display(p, who),
                         p->role == TQ_ROLE_NONE ? "not granted any (frontend.* settings)"
                                                 : tq_role_name(p->role));
 }
@@ -211,6 +219,7 @@ static int forbidden(tq_error_t *err, const tq_principal_t *p, const char *what,
 int tq_principal_may_submit(const tq_principal_t *p, const char *op, bool test_ops,
                             const char **tenant, const char *ikey, tq_error_t *err)
 {
+    char who[TQ_PRINCIPAL_DISPLAY];
     const tq_opinfo_t *info = tq_opcat_find(op);
     if (!info || ((info->flags & TQ_OPF_TEST) && !test_ops))
         return tq_error_set(err, "unknown_op", "no op named '%.64s'%s", op ? op : "",
@@ -220,7 +229,7 @@ int tq_principal_may_submit(const tq_principal_t *p, const char *op, bool test_o
         return tq_error_set(err, "forbidden",
                             "idempotency keys starting with sweep: or refresh: are reserved for "
                             "the broker (%s is %s)",
-                            p->name, tq_role_name(p->role));
+                            tq_principal_display(p, who), tq_role_name(p->role));
     if (info->role == TQ_ROLE_OPERATOR) {
         if (p->role < TQ_ROLE_OPERATOR) return forbidden(err, p, op, "operator");
         *tenant = TQ_SYSTEM_TENANT; /* a system op belongs to no tenant */
@@ -231,7 +240,7 @@ int tq_principal_may_submit(const tq_principal_t *p, const char *op, bool test_o
             return tq_error_set(err, "forbidden",
                                 "acting for another tenant needs the integrator role; %s acts "
                                 "for tenant '%s' only",
-                                p->name, p->tenant);
+                                tq_principal_display(p, who), p->tenant);
         *tenant = p->tenant;
         return 0;
     }
@@ -241,13 +250,14 @@ int tq_principal_may_submit(const tq_principal_t *p, const char *op, bool test_o
     if (tq_tenant_reserved(*tenant) && p->role != TQ_ROLE_BROKER)
         return tq_error_set(err, "forbidden",
                             "tenant names starting with '*' are reserved for the broker (%s is %s)",
-                            p->name, tq_role_name(p->role));
+                            tq_principal_display(p, who), tq_role_name(p->role));
     return 0;
 }
 
 int tq_principal_job_scope(const tq_principal_t *p, const char *requested, const char **scope,
                            tq_error_t *err)
 {
+    char who[TQ_PRINCIPAL_DISPLAY];
     switch (p->role) {
     case TQ_ROLE_OPERATOR:
     case TQ_ROLE_BROKER:
@@ -258,7 +268,7 @@ int tq_principal_job_scope(const tq_principal_t *p, const char *requested, const
             return tq_error_set(err, "forbidden",
                                 "a job request without its tenant needs the operator role; %s "
                                 "is integrator (name the tenant)",
-                                p->name);
+                                tq_principal_display(p, who));
         *scope = requested;
         return 0;
     case TQ_ROLE_TENANT:
@@ -266,7 +276,7 @@ int tq_principal_job_scope(const tq_principal_t *p, const char *requested, const
             return tq_error_set(err, "forbidden",
                                 "acting for another tenant needs the integrator role; %s acts "
                                 "for tenant '%s' only",
-                                p->name, p->tenant);
+                                tq_principal_display(p, who), p->tenant);
         *scope = p->tenant;
         return 0;
     default:

@@ -28,7 +28,7 @@ typedef struct {
     bool known; /* credentials were available */
     uid_t uid;
     pid_t pid;
-    char name[64];    /* "uid 1000 (alice)" */
+    char name[64];    /* "uid 1000" (tq_principal_display adds the user name) */
     char tenant[256]; /* TQ_ROLE_TENANT: its one tenant */
 } tq_principal_t;
 
@@ -45,6 +45,11 @@ void tq_principals_destroy(tq_principals_t **self_p);
 void tq_principals_identify(const tq_principals_t *self, const char *peer_address,
                             bool (*is_broker_pid)(pid_t pid, void *arg), void *arg,
                             tq_principal_t *out);
+
+/* "uid 1000 (alice)": looks the user name up (only for refusals and WHOAMI,
+ * never per message). */
+#define TQ_PRINCIPAL_DISPLAY 112
+const char *tq_principal_display(const tq_principal_t *p, char buf[TQ_PRINCIPAL_DISPLAY]);
 
 /* A reserved tenant name (`*…*`, anything starting with '*'). */
 bool tq_tenant_reserved(const char *tenant);

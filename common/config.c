@@ -51,7 +51,7 @@ static const tq_setting_t s_settings[] = {
     STR("master_key_file", "TOOLQ_MASTER_KEY_FILE", "${home}/master.key",
         "base64 32-byte key; never invented for an existing database"),
     STR("broker.frontend", "TOOLQ_BROKER", "ipc://${home}/broker.sock",
-        "client endpoint (ipc:// only, mode 0600; tcp:// is refused until CURVE)"),
+        "client endpoint (ipc:// only, owner-only; tcp:// is refused until CURVE)"),
     STR("frontend.operators", "TOOLQ_FRONTEND_OPERATORS", "",
         "users (names or uids, comma-separated) with the operator role; the broker's own "
         "user always has it"),

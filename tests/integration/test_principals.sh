@@ -16,7 +16,10 @@ code() { jq -r '.error.code // empty'; }
 as() { local uid=$1; shift; setpriv --reuid="$uid" --regid=65534 --clear-groups -- "$TOOLQ_BIN_DIR/toolq" "$@"; }
 
 # --- the operator (the broker's own user) -----------------------------------------------
+chmod 755 "$TQ_DIR"
 tq_start_broker --workers 1
+assert_eq 700 "$(stat -c %a "$TQ_DIR")" "the broker closes its socket folder (0700)"
+assert_eq 0 "$(( 0$(stat -c %a "$TQ_DIR/broker.sock") & 077 ))" "the frontend socket is owner-only"
 who=$(toolq --json whoami)
 assert_eq operator "$(echo "$who" | jq -r .role)" "the broker's own user is operator"
 assert_eq "$(id -u)" "$(echo "$who" | jq -r .uid)" "whoami reports the caller's uid"
@@ -63,6 +66,23 @@ st=$(toolq --json stats)
 assert_eq 1 "$(echo "$st" | jq '.workers | length')" "only the forked worker is registered"
 check "credit is capped at worker.concurrency" test "$(echo "$st" | jq '.workers[0].credit')" -le 128
 tq_stop_broker
+
+# tcp endpoints stay refused (no peer identity without CURVE)
+set +e
+"$TOOLQ_BIN_DIR/toolq-broker" --set broker.frontend=tcp://127.0.0.1:5599 --set http.listen= \
+  >"$TQ_DIR/tcp.log" 2>&1; rc=$?
+set -e
+assert_eq 1 "$rc" "a tcp frontend is refused at start"
+check "... with invalid_config" grep -q invalid_config "$TQ_DIR/tcp.log"
+
+# the socket folder must be the broker's own: a shared, writable folder is refused
+mkdir -p "$TQ_DIR/shared"; chmod 1777 "$TQ_DIR/shared"
+set +e
+"$TOOLQ_BIN_DIR/toolq-broker" --set broker.frontend="ipc://$TQ_DIR/shared/broker.sock" \
+  --set http.listen= >"$TQ_DIR/shared.log" 2>&1; rc=$?
+set -e
+assert_eq 1 "$rc" "a frontend socket in a world-writable folder is refused"
+check "... and the folder's mode is left alone" test "$(stat -c %a "$TQ_DIR/shared")" = 1777
 
 if [ "$(id -u)" != 0 ]; then
   echo "skip: the multi-user part needs root (setpriv)"; exit 0
@@ -122,10 +142,12 @@ assert_eq not_found "$(echo "$err" | code)" "... but not under another tenant"
 assert_eq "$((n + 2))" "$(rows)" "only the two allowed submits left rows"
 tq_stop_broker
 
-# tcp endpoints stay refused (no peer identity without CURVE)
-set +e
-"$TOOLQ_BIN_DIR/toolq-broker" --set broker.frontend=tcp://127.0.0.1:5599 --set http.listen= \
-  >"$TQ_DIR/tcp.log" 2>&1; rc=$?
-set -e
-assert_eq 1 "$rc" "a tcp frontend is refused at start"
-check "... with invalid_config" grep -q invalid_config "$TQ_DIR/tcp.log"
+
+# a socket folder that also holds another user's files (the postgres user's
+# cluster under TOOLQ_HOME with scripts/run as root) keeps its mode
+mkdir -p "$TQ_DIR/home2/pg"; chmod 755 "$TQ_DIR/home2"; chown 65534 "$TQ_DIR/home2/pg"
+TOOLQ_BROKER="ipc://$TQ_DIR/home2/broker.sock" tq_start_broker --workers 1
+assert_eq 755 "$(stat -c %a "$TQ_DIR/home2")" "a folder shared with another user's files keeps its mode"
+assert_eq 0 "$(( 0$(stat -c %a "$TQ_DIR/home2/broker.sock") & 077 ))" "... and the socket is still owner-only"
+check "... with a warning" grep -q "also holds files of uid 65534" "$TQ_DIR/broker.log"
+tq_stop_broker
