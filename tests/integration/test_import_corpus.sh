@@ -8,7 +8,10 @@ source "$(dirname "$0")/lib.sh"
 tq_need_corpus
 SPECS=$TQ_CORPUS/specs
 tq_setup import_corpus
-tq_start_broker --workers 2
+# A wide heartbeat window (30 missed beats): a worker parsing a large document
+# under ASan on a busy machine can miss 3 beats and be declared dead, which is
+# not what this test checks.
+tq_start_broker --workers 2 --set broker.heartbeat_liveness=30
 
 # --- the corpus: every document, one command --------------------------------
 files=()
