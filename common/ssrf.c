@@ -245,11 +245,13 @@ static const v4_range_t *v4_blocked(const uint8_t *a)
     return NULL;
 }
 
-/* Writes "who: " into buf when the host name differs from the address text. */
-static const char *who(const char *host, const char *text, char *buf, size_t len)
+/* The subject of a refusal: the address when the caller gave a literal
+ * address, else the host name and never the address it resolved to (a
+ * resolved address would turn the guard into an oracle for internal DNS). */
+static const char *subject(const char *host, const char *text, char *buf, size_t len)
 {
-    if (!host || !*host || strcmp(host, text) == 0) return "";
-    snprintf(buf, len, "%s: ", host);
+    if (!host || !*host || strcmp(host, text) == 0) return text;
+    snprintf(buf, len, "%s resolves to an address that", host);
     return buf;
 }
 
@@ -258,10 +260,10 @@ static int check_v4(const tq_ssrf_t *self, const uint8_t *a, const char *host, t
     if (addr_allowed(self, AF_INET, a)) return 0;
     const v4_range_t *r = v4_blocked(a);
     if (!r) return 0;
-    char text[INET_ADDRSTRLEN], pre[HOST_MAX + 2];
+    char text[INET_ADDRSTRLEN], pre[HOST_MAX + 40];
     inet_ntop(AF_INET, a, text, sizeof text);
-    return tq_error_set(err, "ssrf_blocked", "%s%s is in a %s range (%s)",
-                        who(host, text, pre, sizeof pre), text, r->kind, r->cidr);
+    return tq_error_set(err, "ssrf_blocked", "%s is in a %s range (%s)",
+                        subject(host, text, pre, sizeof pre), r->kind, r->cidr);
 }
 
 static int check_v6(const tq_ssrf_t *self, const uint8_t *a, const char *host, tq_error_t *err)
@@ -270,27 +272,25 @@ static int check_v6(const tq_ssrf_t *self, const uint8_t *a, const char *host, t
     if (addr_allowed(self, AF_INET6, a) ||
         (memcmp(a, mapped, 12) == 0 && addr_allowed(self, AF_INET, a + 12)))
         return 0;
-    char text[INET6_ADDRSTRLEN], pre[HOST_MAX + 2];
+    char text[INET6_ADDRSTRLEN], pre[HOST_MAX + 40];
     inet_ntop(AF_INET6, a, text, sizeof text);
-    const char *w = who(host, text, pre, sizeof pre);
+    const char *w = subject(host, text, pre, sizeof pre);
     for (size_t i = 0; i < sizeof V6_RANGES / sizeof V6_RANGES[0]; i++) {
         const v6_range_t *r = &V6_RANGES[i];
         if (!prefix_match(a, r->net, r->prefix)) continue;
         if (r->embed < 0)
-            return tq_error_set(err, "ssrf_blocked", "%s%s is in a %s range (%s)", w, text, r->kind,
+            return tq_error_set(err, "ssrf_blocked", "%s is in a %s range (%s)", w, r->kind,
                                 r->cidr);
         const v4_range_t *v4 = v4_blocked(a + r->embed);
         if (!v4) return 0;
-        char inner[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, a + r->embed, inner, sizeof inner);
         return tq_error_set(err, "ssrf_blocked",
-                            "%s%s embeds %s (%s, %s), which is in a %s range (%s)", w, text, inner,
-                            r->kind, r->cidr, v4->kind, v4->cidr);
+                            "%s is in the %s range (%s) and embeds an IPv4 address in a %s range "
+                            "(%s)",
+                            w, r->kind, r->cidr, v4->kind, v4->cidr);
     }
     if ((a[0] & 0xe0) != 0x20) /* global unicast is 2000::/3; the rest is unassigned */
         return tq_error_set(err, "ssrf_blocked",
-                            "%s%s is in a reserved range (outside global unicast 2000::/3)", w,
-                            text);
+                            "%s is in a reserved range (outside global unicast 2000::/3)", w);
     return 0;
 }
 
@@ -403,6 +403,28 @@ done:
     curl_free(h);
     curl_url_cleanup(u);
     return rc;
+}
+
+const char *tq_ssrf_url_for_message(const char *url, char *out, size_t len)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_PORT, &port, 0);
+        curl_url_get(u, CURLUPART_PATH, &path, 0);
+        snprintf(out, len, "%s://%s%s%s%s", scheme, host, port ? ":" : "", port ? port : "",
+                 path ? path : "");
+    } else {
+        snprintf(out, len, "(invalid URL)");
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_url_cleanup(u);
+    return out;
 }
 
 int tq_ssrf_check_url(const tq_ssrf_t *self, const char *url, tq_error_t *err)

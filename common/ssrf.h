@@ -10,8 +10,10 @@
  * An allowlist of CIDRs and host names (config `ssrf.allow`, env
  * TOOLQ_SSRF_ALLOW; empty by default) lets trusted internal targets through.
  *
- * Error codes: "ssrf_blocked" (message names the host, the address and the
- * range, e.g. "10.0.0.5 is in a private range (10.0.0.0/8)"), "invalid_url",
+ * Error codes: "ssrf_blocked" (message names the range and the host as the
+ * caller wrote it, never an address a name resolved to: "10.0.0.5 is in a
+ * private range (10.0.0.0/8)", "db.corp resolves to an address that is in a
+ * private range (10.0.0.0/8)"), "invalid_url",
  * "dns_failed" (a host that cannot be resolved is never let through).
  * A guard is immutable after tq_ssrf_new: share one between threads/handles.
  * Never follows redirects itself; callers check each Location with the guard. */
@@ -36,6 +38,12 @@ void tq_ssrf_destroy(tq_ssrf_t **self_p);
  * "ssrf_blocked" when the scheme is not http/https. On success copies the
  * host (brackets stripped for IPv6, no zone id) into host. */
 int tq_ssrf_parse_url(const char *url, char *host, size_t host_len, tq_error_t *err);
+
+/* The URL as it may appear in an error message (error messages are stored
+ * in clear): scheme, host, port and path only, never the userinfo, query
+ * or fragment, which may carry tokens. A URL that does not parse becomes
+ * "(invalid URL)". Writes at most len bytes into out and returns out. */
+const char *tq_ssrf_url_for_message(const char *url, char *out, size_t len);
 
 /* The full check, blocking on DNS: parse, scheme, then tq_ssrf_check_host. */
 int tq_ssrf_check_url(const tq_ssrf_t *self, const char *url, tq_error_t *err);

@@ -37,6 +37,8 @@ assert_eq json "$(echo "$r" | jq -r .body_encoding)" "JSON body parsed"
 assert_eq application/json "$(echo "$r" | jq -r '.headers["content-type"]')" "headers lower-cased"
 r=$(inv open styles 'ids:=[3,4]' 'm:={"a":"x","b":"y"}')
 assert_eq '/label/.3,4/matrix/;a=x;b=y' "$(echo "$r" | jq -r .body.path)" "label and matrix styles"
+r=$(inv open echoTail x=..)
+assert_eq '/echo/%2E%2E/tail' "$(echo "$r" | jq -r .body.path)" "a '..' path value stays in its segment (never reaches /tail)"
 r=$(inv open createPet name=rex age=5 vaccinated=true 'tags:=["a"]' 'owner={"first":"Ann"}')
 assert_eq '{"name":"rex","age":5,"vaccinated":true,"tags":["a"],"owner":{"first":"Ann"}}' \
   "$(echo "$r" | jq -r .body.body_text)" "JSON body coerced to the schema's types"
@@ -138,6 +140,7 @@ p=$(toolq --json plugins)
 assert_eq 'apikey aws_sigv4 basic bearer none' \
   "$(echo "$p" | jq -r '[.result.plugins[].id | select(IN("apikey","aws_sigv4","basic","bearer","none"))] | join(" ")')" \
   "toolq plugins lists what workers loaded"
+assert_eq 0 "$(echo "$p" | jq '[.result.plugins[].file | select(contains("/"))] | length')" "plugins.list shows file names, not paths"
 
 # --- SSRF battery through invoke --------------------------------------------------
 n=0

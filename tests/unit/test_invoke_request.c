@@ -99,6 +99,12 @@ static const row_t ROWS[] = {
     {"getItem", "{\"id\":\"a/b?c d\"}", "GET /items/a%2Fb%3Fc%20d\n\n"},
     {"getItem", "{\"id\":\"caf\\u00e9\"}", "GET /items/caf%C3%A9\n\n"},
     {"getItem", "{\"id\":42}", "GET /items/42\n\n"},
+    /* dot segments: a value cannot climb out of its segment (F10) */
+    {"echoTail", "{\"x\":\"..\"}", "GET /echo/%2E%2E/tail\n\n"},
+    {"echoTail", "{\"x\":\".\"}", "GET /echo/%2E/tail\n\n"},
+    {"echoTail", "{\"x\":\"a..b\"}", "GET /echo/a..b/tail\n\n"},
+    {"styles", "{\"ids\":[3],\"m\":{\"a\":\"..\",\"..\":\"x\"}}",
+     "GET /label/.3/matrix/;a=%2E%2E;%2E%2E=x\n\n"},
     /* query: form explode (default) and not, arrays, booleans, integers */
     {"getItem", "{\"id\":\"1\",\"tags\":[\"x\",\"y z\"]}", "GET /items/1?tags=x&tags=y%20z\n\n"},
     {"getItem", "{\"id\":\"1\",\"tags\":\"solo\"}", "GET /items/1?tags=solo\n\n"},
@@ -209,6 +215,31 @@ static void test_method_and_server(void **state)
     json_decref(b);
 }
 
+/* A path template without a leading '/' cannot let a value extend the host:
+ * the built URL must keep the server URL's scheme, host and port. */
+static void test_origin_kept(void **state)
+{
+    (void)state;
+    json_t *b = json_deep_copy(bundle("echoTail"));
+    json_object_set_new(b, "server_url", json_string("http://h"));
+    json_object_set_new(b, "path", json_string("{x}"));
+    json_t *args = json_pack("{s:s}", "x", ".evil.example");
+    tq_error_t err = {0};
+    assert_null(tq_invoke_request_build(b, args, NULL, &err));
+    assert_string_equal(err.code, "invalid_url");
+    json_object_set_new(b, "server_url", json_string("http://h:80"));
+    json_object_set_new(b, "path", json_string("/a/{x}"));
+    json_object_set_new(args, "x", json_string("b"));
+    tq_invoke_request_t *r = tq_invoke_request_build(b, args, NULL, &err);
+    assert_non_null(r); /* the default port is the same origin */
+    tq_invoke_request_destroy(&r);
+    char o[TQ_ORIGIN_MAX];
+    assert_int_equal(tq_invoke_url_origin("HTTPS://Api.Example:443/x?y", o, sizeof o), 0);
+    assert_string_equal(o, "https://api.example:443");
+    json_decref(args);
+    json_decref(b);
+}
+
 static void test_forbidden_header(void **state)
 {
     (void)state;
@@ -272,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_unfilled_placeholder),
         cmocka_unit_test(test_method_and_server),
+        cmocka_unit_test(test_origin_kept),
         cmocka_unit_test(test_forbidden_header),
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_redact_and_retry_after),

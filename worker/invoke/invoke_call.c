@@ -103,28 +103,6 @@ static int should_retry(tq_invoke_call_t *c, const tq_http_response_t *r, int64_
     return 1;
 }
 
-/* Origin (scheme, host, port) of a URL into out; 0 or -1. */
-static int origin(const char *url, char *out, size_t len)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    int rc = -1;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-        snprintf(out, len, "%s://%s:%s", scheme, host, port);
-        for (char *p = out; *p; p++)
-            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
-        rc = 0;
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
-}
-
 /* Rewrites the request for a redirect; 0, or -1 to stop following. */
 static int follow(tq_invoke_call_t *c, const char *location)
 {
@@ -139,9 +117,9 @@ static int follow(tq_invoke_call_t *c, const char *location)
         curl_free(next);
         return -1;
     }
-    char o1[600], o2[600];
-    int cross =
-        origin(c->req->url, o1, sizeof o1) || origin(next, o2, sizeof o2) || strcmp(o1, o2) != 0;
+    char o1[TQ_ORIGIN_MAX], o2[TQ_ORIGIN_MAX];
+    int cross = tq_invoke_url_origin(c->req->url, o1, sizeof o1) ||
+                tq_invoke_url_origin(next, o2, sizeof o2) || strcmp(o1, o2) != 0;
     int status = c->xfer ? tq_http_xfer_response(c->xfer)->status : 0;
     if (status == 303 ? strcmp(c->req->method, "HEAD") != 0
                       : ((status == 301 || status == 302) && !strcmp(c->req->method, "POST"))) {

@@ -323,6 +323,7 @@ tq_http_xfer_t *tq_http_send(tq_http_t *self, const tq_invoke_request_t *req,
         tq_http_xfer_destroy(&x);
         return NULL;
     }
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* the path as built: no dot-segment folding */
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);

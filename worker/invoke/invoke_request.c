@@ -8,6 +8,7 @@
 #include "invoke_request.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,35 @@ static json_t *content_value(const arg_t *a, const json_t *v)
 
 /* --- path ------------------------------------------------------------------------ */
 
+/* Encoded text of a path value: like enc, and a value made of dots only
+ * ("." or "..", a dot segment) has every dot sent as %2E, so no value can
+ * climb out of its segment (curl sends the path as is: CURLOPT_PATH_AS_IS). */
+static void pathenc(tq_buf_t *b, const char *s, size_t n)
+{
+    size_t dots = 0;
+    while (dots < n && s[dots] == '.')
+        dots++;
+    if (n && dots == n) {
+        for (size_t i = 0; i < n; i++)
+            tq_buf_adds(b, "%2E");
+        return;
+    }
+    tq_buf_pct(b, s, n, NULL);
+}
+
+static void penc(tq_buf_t *b, const json_t *v)
+{
+    tq_buf_t t = {0};
+    scalar(&t, v);
+    pathenc(b, t.data ? t.data : "", t.len);
+    tq_buf_free(&t);
+}
+
+static void pencs(tq_buf_t *b, const char *s)
+{
+    pathenc(b, s, strlen(s));
+}
+
 static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
 {
     const char *st = a->style;
@@ -150,19 +180,19 @@ static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
         json_t *it;
         if (matrix && !a->explode) {
             tq_buf_addc(b, ';');
-            encs(b, a->wire, NULL);
+            pencs(b, a->wire);
             tq_buf_addc(b, '=');
         }
         json_array_foreach(v, i, it)
         {
             if (matrix && a->explode) {
                 tq_buf_addc(b, ';');
-                encs(b, a->wire, NULL);
+                pencs(b, a->wire);
                 tq_buf_addc(b, '=');
             } else if (i) {
                 tq_buf_adds(b, sep);
             }
-            enc(b, it, NULL);
+            penc(b, it);
         }
     } else if (json_is_object(v) && !tq_invoke_args_is_file(v)) {
         const char *k;
@@ -170,7 +200,7 @@ static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
         int first = 1;
         if (matrix && !a->explode) {
             tq_buf_addc(b, ';');
-            encs(b, a->wire, NULL);
+            pencs(b, a->wire);
             tq_buf_addc(b, '=');
         }
         json_object_foreach((json_t *)v, k, it)
@@ -180,18 +210,18 @@ static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
             else if (!first)
                 tq_buf_adds(b, sep);
             first = 0;
-            encs(b, k, NULL);
+            pencs(b, k);
             tq_buf_addc(b, a->explode ? '=' : ',');
-            enc(b, it, NULL);
+            penc(b, it);
         }
     } else {
         if (matrix) {
             tq_buf_addc(b, ';');
-            encs(b, a->wire, NULL);
+            pencs(b, a->wire);
             if (json_is_string(v) && !json_string_length(v)) return;
             tq_buf_addc(b, '=');
         }
-        enc(b, v, NULL);
+        penc(b, v);
     }
 }
 
@@ -624,6 +654,27 @@ static int encode_body(tq_invoke_request_t *r, const char *mt, const json_t *val
 
 /* --- build ---------------------------------------------------------------------------- */
 
+int tq_invoke_url_origin(const char *url, char *out, size_t len)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        int n = snprintf(out, len, "%s://%s:%s", scheme, host, port);
+        for (char *p = out; *p; p++)
+            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+        rc = n > 0 && (size_t)n < len ? 0 : -1;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 static int forbidden_header(const char *name)
 {
     for (int i = 0; FORBIDDEN_HEADERS[i]; i++)
@@ -748,6 +799,16 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
         tq_buf_add(&url, query.data, query.len);
     }
     r->url = tq_buf_take(&url);
+    char o_server[TQ_ORIGIN_MAX], o_url[TQ_ORIGIN_MAX];
+    if (tq_invoke_url_origin(server, o_server, sizeof o_server) ||
+        tq_invoke_url_origin(r->url, o_url, sizeof o_url) || strcmp(o_server, o_url)) {
+        tq_error_set(err, "invalid_url",
+                     "the request URL would leave the provider's server: its scheme, host and "
+                     "port must be those of the server URL (a path value cannot change them)");
+        tq_buf_free(&query);
+        tq_buf_free(&cookie);
+        goto fail_built;
+    }
     if (cookie.len) r->cookie = tq_buf_take(&cookie);
     tq_buf_free(&query);
     tq_buf_free(&cookie);

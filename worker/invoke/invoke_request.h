@@ -40,7 +40,9 @@ typedef struct {
 /* Builds the request for bundle with args (the output of
  * tq_invoke_args_check). Errors: invalid_arguments (unfilled placeholder,
  * a header that arguments may not set, CR/LF in a header value, a bad file
- * argument), unsupported_method, invalid_url (no absolute server URL). */
+ * argument), unsupported_method, invalid_url (no absolute server URL, or a
+ * built URL whose scheme, host or port differ from the server URL's). Path
+ * values made of dots only ("." "..") are sent as %2E. */
 tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *args,
                                              const tq_invoke_build_opts_t *opts, tq_error_t *err);
 void tq_invoke_request_destroy(tq_invoke_request_t **self_p);
@@ -62,6 +64,12 @@ void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_ed
 /* The whole request as text (request line with path+query, headers, blank
  * line, body) for tests and debugging; never log it (it holds secrets). */
 char *tq_invoke_request_dump(const tq_invoke_request_t *self);
+
+/* Origin of an absolute URL, "scheme://host:port" in lower case with the
+ * scheme's default port filled in, into out (TQ_ORIGIN_MAX is enough for
+ * any host curl accepts); 0, or -1 when url does not parse. */
+#define TQ_ORIGIN_MAX 600
+int tq_invoke_url_origin(const char *url, char *out, size_t len);
 
 /* "get" -> "GET" for the methods invoke supports (GET HEAD POST PUT PATCH
  * DELETE OPTIONS); NULL otherwise. */
