@@ -7,6 +7,7 @@
  * the process list). Talks to the broker only through libtoolq; prints only
  * what workers returned (masked). */
 #include "cli.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ static int call_print(tq_cli_t *cli, const char *tenant, const char *op, json_t 
     json_decref(payload);
     tq_job_info_t job;
     int rc = tq_client_call(cli->client, tenant, op, text, NULL, cli->timeout_ms, &job);
-    if (text) memset(text, 0, strlen(text));
+    if (text) tq_secure_wipe_str(text);
     free(text);
     if (rc) return tq_cli_fail(cli, rc);
     int code;
@@ -133,7 +134,7 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
             if (!strcmp(eq + 1, "-")) {
                 char *line = tq_cli_read_line();
                 json_object_set_new(fields, k, json_string(line ? line : ""));
-                if (line) memset(line, 0, strlen(line));
+                if (line) tq_secure_wipe_str(line);
                 free(line);
             } else {
                 json_object_set_new(fields, k, json_string(eq + 1));
@@ -172,7 +173,7 @@ out : {
     const char *k;
     json_t *v;
     json_object_foreach(fields, k, v) if (json_is_string(v))
-        memset((char *)json_string_value(v), 0, json_string_length(v));
+        tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
 }
     json_decref(fields);
     return rc;

@@ -12,6 +12,7 @@
  * libtoolq only (one job each); a secret given as "-" is read from stdin.
  * Prints what workers returned (masked). */
 #include "cli.h"
+#include "vault.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ static int run(tq_cli_t *cli, const char *tenant, const char *op, json_t *payloa
     json_decref(payload);
     tq_job_info_t job;
     int rc = tq_client_call(cli->client, tenant, op, text, NULL, cli->timeout_ms, &job);
-    if (text) memset(text, 0, strlen(text));
+    if (text) tq_secure_wipe_str(text);
     free(text);
     if (rc) return tq_cli_fail(cli, rc);
     int code = TQ_EXIT_OK;
@@ -101,7 +102,7 @@ static json_t *callback_payload(const char *url)
             for (int i = 0; k && v && keep[i]; i++)
                 if (!strcmp(k, keep[i])) json_object_set_new(p, k, json_string(v));
             free(k);
-            if (v) memset(v, 0, strlen(v));
+            if (v) tq_secure_wipe_str(v);
             free(v);
         }
         q += n;
@@ -157,7 +158,7 @@ int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
         } else if (!strcmp(a, "--client-secret")) {
             char *line = !strcmp(v, "-") ? tq_cli_read_line() : NULL;
             json_object_set_new(params, "client_secret", json_string(line ? line : v));
-            if (line) memset(line, 0, strlen(line));
+            if (line) tq_secure_wipe_str(line);
             free(line);
         } else if (!strcmp(a, "--param") && strchr(v, '=')) {
             const char *eq = strchr(v, '=');
@@ -206,7 +207,7 @@ out:
         const char *k;
         json_t *v;
         json_object_foreach(params, k, v)
-            memset((char *)json_string_value(v), 0, json_string_length(v));
+            tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
     }
     json_decref(params);
     json_decref(scopes);

@@ -2,6 +2,7 @@
  * statement on that table. Must never log, never return clear secrets
  * except through tq_credential_store_load (for a call in progress). */
 #include "credential_store.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,7 @@ json_t *tq_credential_mask_fields(const json_t *fields)
 static void wipe_free(char *s)
 {
     if (!s) return;
-    memset(s, 0, strlen(s));
+    tq_secure_wipe_str(s);
     free(s);
 }
 
@@ -151,7 +152,8 @@ void tq_credential_free(tq_credential_t **cred_p)
         json_t *v;
         json_object_foreach(c->fields, k, v)
         {
-            if (json_is_string(v)) memset((char *)json_string_value(v), 0, json_string_length(v));
+            if (json_is_string(v))
+                tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
         }
         json_decref(c->fields);
     }

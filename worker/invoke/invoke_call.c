@@ -3,6 +3,7 @@
  * URL or header, never follow a redirect without the SSRF guard, and never
  * retry a non-idempotent request unless told it carries an idempotency key. */
 #include "invoke_call.h"
+#include "vault.h"
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
@@ -138,7 +139,7 @@ static int follow(tq_invoke_call_t *c, const char *location)
             if (h->from_auth || !strcasecmp(h->name, "authorization") ||
                 !strcasecmp(h->name, "proxy-authorization")) {
                 free(h->name);
-                memset(h->value, 0, strlen(h->value));
+                tq_secure_wipe_str(h->value);
                 free(h->value);
                 continue;
             }
@@ -146,12 +147,12 @@ static int follow(tq_invoke_call_t *c, const char *location)
         }
         c->req->nheaders = j;
         if (c->req->cookie) {
-            memset(c->req->cookie, 0, strlen(c->req->cookie));
+            tq_secure_wipe_str(c->req->cookie);
             free(c->req->cookie);
             c->req->cookie = NULL;
         }
     }
-    memset(c->req->url, 0, strlen(c->req->url));
+    tq_secure_wipe_str(c->req->url);
     free(c->req->url);
     c->req->url = strdup(next);
     curl_free(next);

@@ -3,6 +3,7 @@
  * of running exchanges. Must never block the loop, follow a redirect, or
  * log a URL, header or body. */
 #include "invoke_http.h"
+#include "vault.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -412,7 +413,7 @@ void tq_http_xfer_destroy(tq_http_xfer_t **xfer_p)
     if (x->easy) curl_easy_cleanup(x->easy);
     if (x->hdrs) {
         for (struct curl_slist *s = x->hdrs; s; s = s->next)
-            memset(s->data, 0, strlen(s->data));
+            tq_secure_wipe_str(s->data);
         curl_slist_free_all(x->hdrs);
     }
     clear_headers(&x->resp);

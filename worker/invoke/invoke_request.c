@@ -6,6 +6,7 @@
  * Must never do I/O or log; never lets an argument change the path
  * structure or set a framing header. */
 #include "invoke_request.h"
+#include "vault.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -417,7 +418,7 @@ void tq_invoke_request_set_header(tq_invoke_request_t *self, const char *name, c
         if (!strcasecmp(self->headers[i].name, name)) {
             free(self->headers[i].name);
             if (self->headers[i].value) {
-                memset(self->headers[i].value, 0, strlen(self->headers[i].value));
+                tq_secure_wipe_str(self->headers[i].value);
                 free(self->headers[i].value);
             }
             continue;
@@ -446,7 +447,7 @@ const char *tq_invoke_request_header(const tq_invoke_request_t *self, const char
 static void wipe_str(char *s)
 {
     if (!s) return;
-    memset(s, 0, strlen(s));
+    tq_secure_wipe_str(s);
     free(s);
 }
 
@@ -461,7 +462,7 @@ void tq_invoke_request_destroy(tq_invoke_request_t **self_p)
     free(r->headers);
     wipe_str(r->url);
     wipe_str(r->cookie);
-    if (r->body) memset(r->body, 0, r->body_len);
+    if (r->body) tq_secure_wipe(r->body, r->body_len);
     free(r->body);
     free(r);
     *self_p = NULL;

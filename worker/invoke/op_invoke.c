@@ -9,6 +9,7 @@
  * call already retried what was safe to retry. Never logs a URL, header,
  * argument value or secret; never mutates stored data. */
 #include "op.h"
+#include "vault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static void state_free(invoke_state_t *st)
     tq_invoke_call_destroy(&st->call);
     free(st->oauth_cred);
     for (size_t i = 0; i < st->nsecrets; i++) {
-        memset(st->secrets[i], 0, strlen(st->secrets[i]));
+        tq_secure_wipe_str(st->secrets[i]);
         free(st->secrets[i]);
     }
     free(st);
@@ -233,7 +234,7 @@ static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t 
     if (cp) json_object_set_new(fields, "custom_prefix", json_string(cp));
     int rc = authenticate(job, st, req, NULL, auth, fields, err);
     json_object_foreach(fields, k, v)
-        memset((char *)json_string_value(v), 0, json_string_length(v));
+        tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
     json_decref(fields);
     return rc;
 }

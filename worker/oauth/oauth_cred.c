@@ -2,6 +2,7 @@
  * create-or-replace. The refresh path (oauth_refresh.c) updates rows under
  * its lease; this file owns the first write. Never logs. */
 #include "oauth_cred.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,7 @@ char *tq_oauth_cred_seal(tq_vault_t *vault, const char *tenant, const char *id,
     char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
     if (!plain) abort();
     char *sealed = tq_vault_seal_text(vault, &aad, plain, err);
-    memset(plain, 0, strlen(plain));
+    tq_secure_wipe_str(plain);
     free(plain);
     return sealed;
 }

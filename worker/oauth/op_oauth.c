@@ -326,7 +326,7 @@ static void authorize_next(flow_t *f, json_t *params)
         json_object_set_new(params, "code_challenge", json_string(challenge));
         json_object_set_new(params, "code_challenge_method", json_string("S256"));
     }
-    memset(state, 0, sizeof state);
+    tq_secure_wipe(state, sizeof state);
     char *url = tq_oauth_plugin_authorize_url(f->plugin, params, &err);
     if (!url) {
         flow_fail(f, &err, false);
