@@ -6,7 +6,7 @@
  *   toolq oauth authorize --tenant T --plugin P [--provider X]
  *         [--credential-name N] [--scope S ...]            prints the URL
  *   toolq oauth client-credentials --tenant T --plugin P [--provider X] [--credential-name N]
- *   toolq oauth callback URL          the pasted redirect -> oauth.exchange
+ *   toolq oauth callback URL|-        the pasted redirect -> oauth.exchange ("-": from stdin)
  *   toolq refresh --tenant T CREDENTIAL [--force]
  *   toolq sweep
  * libtoolq only (one job each); a secret given as "-" is read from stdin.
@@ -128,8 +128,11 @@ int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
         first = 3;
     }
     if (!strcmp(area, "callback")) {
-        if (argc != 3) return tq_cli_usage_error("oauth", "usage: oauth callback URL%s", "");
-        json_t *p = callback_payload(argv[2]);
+        if (argc != 3) return tq_cli_usage_error("oauth", "usage: oauth callback URL|-%s", "");
+        char *line = !strcmp(argv[2], "-") ? tq_cli_read_line() : NULL; /* code off argv */
+        json_t *p = callback_payload(line ? line : argv[2]);
+        if (line) tq_secure_wipe_str(line);
+        free(line);
         if (!p || !json_object_get(p, "state"))
             return tq_cli_usage_error("oauth", "the URL carries no state parameter%s", "");
         return run(cli, TQ_OAUTH_SYSTEM_TENANT, "oauth.exchange", p, NULL);

@@ -38,8 +38,9 @@ static const tq_cli_command_t s_commands[] = {
     {"stats", "", "queue depth, jobs by state, workers", tq_cmd_stats},
     {"import",
      "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
-     "[--api-key-header H] [--api-key-value V] [--api-key-prefix P] [--api-key-query-param Q] "
-     "[--credential NAME] [--no-tls-verify] [--include-tag T] [--exclude-tag T] [--include-path "
+     "[--api-key-header H] [--api-key-value V|-] [--api-key-prefix P] [--api-key-query-param Q] "
+     "[--credential NAME] [--no-tls-verify] [--allow-outside DIR] [--include-tag T] "
+     "[--exclude-tag T] [--include-path "
      "GLOB] "
      "[--exclude-path GLOB] [--method M] FILE...",
      "import API documents as providers (many at once; relative $ref files bundled)",
@@ -67,7 +68,7 @@ static const tq_cli_command_t s_commands[] = {
      "[--client-secret S|-] [--param k=v ...] | tenant-client set|show|enable|disable|delete "
      "--tenant T ... | client --tenant T --plugin P [--provider X] | authorize --tenant T "
      "--plugin P [--provider X] [--credential-name N] [--scope S ...] | client-credentials "
-     "--tenant T --plugin P ... | callback URL",
+     "--tenant T --plugin P ... | callback URL|-",
      "OAuth clients (masked), authorization URLs, completing a pasted callback", tq_cmd_oauth},
     {"refresh", "--tenant T CREDENTIAL [--force]", "refresh an OAuth credential now",
      tq_cmd_refresh},
