@@ -44,7 +44,12 @@ static int get_once(const tq_ssrf_t *guard, tq_config_t *cfg, CURL *easy, const 
                     sink_t *sink, long *status, char **location, tq_error_t *err)
 {
     tq_ssrf_curl_t sctx = {0};
-    if (tq_ssrf_curl_setup(guard, easy, url, &sctx, err)) return -1;
+    const char *proxy = tq_config_str(cfg, "invoke.proxy");
+    if (tq_ssrf_curl_setup(guard, easy, url, &sctx, err) ||
+        tq_ssrf_curl_proxy(guard, easy, proxy, &sctx, err)) {
+        tq_ssrf_curl_done(&sctx);
+        return -1;
+    }
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -53,10 +58,9 @@ static int get_once(const tq_ssrf_t *guard, tq_config_t *cfg, CURL *easy, const 
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)tq_config_int(cfg, "invoke.timeout_ms"));
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, sink);
-    const char *proxy = tq_config_str(cfg, "invoke.proxy");
-    curl_easy_setopt(easy, CURLOPT_PROXY, proxy ? proxy : "");
     sink->len = 0;
     CURLcode rc = curl_easy_perform(easy);
+    tq_ssrf_curl_done(&sctx);
     if (sctx.error.code[0]) {
         *err = sctx.error;
         return -1;
