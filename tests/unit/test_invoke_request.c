@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "invoke/invoke_args.h"
+#include "invoke/invoke_buf.h"
 #include "invoke/invoke_call.h"
 #include "invoke/invoke_request.h"
 #include "invoke/invoke_result.h"
@@ -297,6 +298,73 @@ static void test_redact_and_retry_after(void **state)
     assert_false(tq_invoke_media_is_text("image/png"));
 }
 
+/* F5: a reflected secret is redacted in every form the result can carry it:
+ * raw, percent-encoded, base64 / base64url at any alignment (inside a longer
+ * encoded text), JSON keys, header names, and inside a base64 body. */
+static void test_redaction_forms(void **state)
+{
+    (void)state;
+    const char *secret = "VICTIM-BEARER-SECRET-42";
+    tq_invoke_secrets_t sec = {0};
+    tq_invoke_secrets_add(&sec, secret);
+    tq_invoke_secrets_add(&sec, "ab"); /* too short: ignored */
+    assert_true(sec.n >= 4);
+    const char *const *v = (const char *const *)sec.v;
+
+    /* octet-stream echo of the request, as in the review's reproduction */
+    tq_http_response_t r = {.status = 200};
+    static char ct_name[] = "content-type", ct_val[] = "application/octet-stream";
+    char hname[64], hval[128];
+    snprintf(hname, sizeof hname, "x-%s", secret);
+    snprintf(hval, sizeof hval, "token=p%%2Fss%%2Bw0rd-SECRET"); /* percent-encoded */
+    tq_invoke_secrets_add(&sec, "p/ss+w0rd-SECRET");
+    tq_http_header_t hs[] = {{ct_name, ct_val}, {hname, hval}};
+    r.headers = hs;
+    r.nheaders = 2;
+    const char raw[] = "\xff\xfeGET /echo\r\nAuthorization: Bearer VICTIM-BEARER-SECRET-42\r\n";
+    tq_buf_add(&r.body, raw, sizeof raw - 1);
+    json_t *res = tq_invoke_result_new(&r, 1, 0, 1, v, 100);
+    char *text = json_dumps(res, JSON_COMPACT);
+    assert_string_equal(json_string_value(json_object_get(res, "body_encoding")), "base64");
+    unsigned char *dec;
+    size_t dlen;
+    assert_int_equal(tq_base64_decode(json_string_value(json_object_get(res, "body")), &dec, &dlen),
+                     0);
+    assert_null(memmem(dec, dlen, secret, strlen(secret)));
+    assert_non_null(memmem(dec, dlen, "[REDACTED]", 10));
+    free(dec);
+    assert_null(strstr(text, "SECRET")); /* header name and percent-encoded value too */
+    free(text);
+    json_decref(res);
+    tq_buf_free(&r.body);
+
+    /* JSON: the secret as a key, and base64 of "Authorization: Bearer <secret>"
+     * (the secret at an odd offset inside a longer encoded text) */
+    static char json_ct[] = "application/json";
+    tq_http_header_t hj[] = {{ct_name, json_ct}};
+    r.headers = hj;
+    r.nheaders = 1;
+    for (int off = 0; off < 3; off++) {
+        char plain[128], body[512];
+        snprintf(plain, sizeof plain, "%.*sAuthorization: Bearer %s", off, "xy", secret);
+        char *b64 = tq_base64_encode((const unsigned char *)plain, strlen(plain));
+        snprintf(body, sizeof body, "{\"%s\": true, \"data\": \"%s\"}", secret, b64);
+        free(b64);
+        r.body = (tq_buf_t){0};
+        tq_buf_adds(&r.body, body);
+        res = tq_invoke_result_new(&r, 1, 0, 1, v, 100);
+        json_t *b = json_object_get(res, "body");
+        assert_null(json_object_get(b, secret));
+        assert_non_null(json_object_get(b, "[REDACTED]"));
+        const char *data = json_string_value(json_object_get(b, "data"));
+        assert_non_null(strstr(data, "[REDACTED]"));
+        json_decref(res);
+        tq_buf_free(&r.body);
+    }
+    tq_invoke_secrets_wipe(&sec);
+    assert_int_equal(sec.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_forbidden_header),
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_redact_and_retry_after),
+        cmocka_unit_test(test_redaction_forms),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

@@ -30,13 +30,10 @@
 #include "provider/provider_store.h"
 #include "ssrf.h"
 
-#define TQ_INVOKE_MAX_SECRETS 64
-
 typedef struct {
     tq_job_t *job;
     tq_invoke_call_t *call;
-    char *secrets[TQ_INVOKE_MAX_SECRETS + 1];
-    size_t nsecrets;
+    tq_invoke_secrets_t secrets; /* redacted from what the server sends back */
     size_t excerpt_bytes;
     int64_t start_ms;
     int oauth_flags;  /* TQ_INVOKE_OAUTH_*: refreshes already done for this job */
@@ -57,25 +54,14 @@ static const tq_ssrf_t *guard(tq_config_t *cfg, tq_error_t *err)
 
 static void add_secret(invoke_state_t *st, const char *s)
 {
-    if (!s || strlen(s) < 4 || st->nsecrets >= TQ_INVOKE_MAX_SECRETS) return;
-    st->secrets[st->nsecrets] = strdup(s);
-    if (st->secrets[st->nsecrets]) st->nsecrets++;
-    /* the encoded form too, as it would appear in a reflected URL */
-    tq_buf_t b = {0};
-    tq_buf_pct(&b, s, strlen(s), NULL);
-    if (strcmp(b.data, s) && st->nsecrets < TQ_INVOKE_MAX_SECRETS)
-        st->secrets[st->nsecrets++] = tq_buf_take(&b);
-    tq_buf_wipe(&b);
+    tq_invoke_secrets_add(&st->secrets, s);
 }
 
 static void state_free(invoke_state_t *st)
 {
     tq_invoke_call_destroy(&st->call);
     free(st->oauth_cred);
-    for (size_t i = 0; i < st->nsecrets; i++) {
-        tq_secure_wipe_str(st->secrets[i]);
-        free(st->secrets[i]);
-    }
+    tq_invoke_secrets_wipe(&st->secrets);
     free(st);
 }
 
@@ -109,14 +95,14 @@ static void on_call_done(tq_invoke_call_t *call, void *arg)
         snprintf(msg, sizeof msg, "%s (after %d attempt%s)", r->error.message, attempts,
                  attempts == 1 ? "" : "s");
         size_t nl;
-        char *red = tq_invoke_redact(msg, strlen(msg), (const char *const *)st->secrets, &nl);
+        char *red = tq_invoke_redact(msg, strlen(msg), (const char *const *)st->secrets.v, &nl);
         tq_debug("invoke job %s: %s after %d attempts", tq_job_id(job), r->error.code, attempts);
         tq_job_fail(job, r->error.code, red ? red : msg, false);
         free(red);
     } else {
         json_t *res = tq_invoke_result_new(r, attempts, tq_invoke_call_redirects(call),
                                            tq_now_ms() - st->start_ms,
-                                           (const char *const *)st->secrets, st->excerpt_bytes);
+                                           (const char *const *)st->secrets.v, st->excerpt_bytes);
         tq_debug("invoke job %s: HTTP %d, %d attempts", tq_job_id(job), r->status, attempts);
         tq_job_done(job, res);
     }
@@ -172,14 +158,8 @@ static int authenticate(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *
     int rc = tq_plugin_apply_auth(p, &view, &cred, edits, err);
     free(hv);
     if (rc == 0) {
-        for (size_t i = 0; i < tq_plugin_edits_count(edits); i++) {
-            const tq_plugin_edit_t *e = tq_plugin_edits_at(edits, i);
-            /* values that carry the secret (not the signing metadata) */
-            if (e->kind != TQ_EDIT_HEADER || !strcasecmp(e->name, "authorization") ||
-                !strncasecmp(e->name, "x-api", 5) || strstr(e->name, "oken") ||
-                strstr(e->name, "ey"))
-                add_secret(st, e->value);
-        }
+        for (size_t i = 0; i < tq_plugin_edits_count(edits); i++) /* every value it set */
+            add_secret(st, tq_plugin_edits_at(edits, i)->value);
         tq_invoke_request_apply_edits(req, edits);
     }
     tq_plugin_edits_destroy(&edits);
