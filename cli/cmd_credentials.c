@@ -1,6 +1,7 @@
 /* cmd_credentials.c — `toolq credential add|list|show|delete` (named
  * credentials of a tenant) and `toolq plugins` (what the workers loaded).
  *   toolq credential add --tenant T NAME --type TYPE [--plugin ID]
+ *                        (--origin URL ... | --provider NAME)
  *                        [field=value ...] [--fields-json JSON] [--fields-file F]
  *   toolq credential list|show NAME|delete NAME --tenant T
  * Field values given as field=- are read from stdin (keeps secrets out of
@@ -99,8 +100,8 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
     if (argc < 2)
         return tq_cli_usage_error("credential", "usage: credential add|list|show|delete ...%s", "");
     const char *sub = argv[1];
-    const char *tenant = NULL, *name = NULL, *type = NULL, *plugin = NULL;
-    json_t *fields = json_object();
+    const char *tenant = NULL, *name = NULL, *type = NULL, *plugin = NULL, *provider = NULL;
+    json_t *fields = json_object(), *origins = json_array();
     int rc = TQ_EXIT_USAGE;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -111,6 +112,10 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
             type = argv[++i];
         } else if (!strcmp(a, "--plugin") && v) {
             plugin = argv[++i];
+        } else if (!strcmp(a, "--origin") && v) {
+            json_array_append_new(origins, json_string(argv[++i]));
+        } else if (!strcmp(a, "--provider") && v) {
+            provider = argv[++i];
         } else if ((!strcmp(a, "--fields-json") || !strcmp(a, "--fields-file")) && v) {
             char *text =
                 !strcmp(a, "--fields-file") ? tq_cli_read_file(argv[++i], NULL) : strdup(argv[++i]);
@@ -160,6 +165,8 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
         }
         json_t *p = json_pack("{s:s,s:s,s:O}", "name", name, "type", type, "fields", fields);
         if (plugin) json_object_set_new(p, "plugin", json_string(plugin));
+        if (json_array_size(origins)) json_object_set(p, "origins", origins);
+        if (provider) json_object_set_new(p, "provider", json_string(provider));
         rc = call_print(cli, tenant, "credential.create", p, print_one);
     } else if (!strcmp(sub, "show")) {
         rc = call_print(cli, tenant, "credential.get", json_pack("{s:s}", "name", name), print_one);
@@ -176,6 +183,7 @@ out : {
         tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
 }
     json_decref(fields);
+    json_decref(origins);
     return rc;
 }
 

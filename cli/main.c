@@ -60,7 +60,8 @@ static const tq_cli_command_t s_commands[] = {
      "[--credential NAME] [--timeout-ms N]",
      "call one tool; exit 1 when the API answered >= 400 or the call failed", tq_cmd_invoke},
     {"credential",
-     "add|list|show|delete --tenant T [NAME] [--type TYPE] [--plugin ID] [field=value|field=- ...]",
+     "add|list|show|delete --tenant T [NAME] [--type TYPE] [--plugin ID] [--origin URL ... | "
+     "--provider P] [field=value|field=- ...]",
      "named credentials (values masked on every read)", tq_cmd_credential},
     {"plugins", "", "auth plugins the workers loaded", tq_cmd_plugins},
     {"oauth",

@@ -43,6 +43,12 @@ void tq_ssrf_destroy(tq_ssrf_t **self_p);
  * host (brackets stripped for IPv6, no zone id) into host. */
 int tq_ssrf_parse_url(const char *url, char *host, size_t host_len, tq_error_t *err);
 
+/* Origin of an absolute URL, "scheme://host:port" in lower case with the
+ * scheme's default port filled in, into out (TQ_ORIGIN_MAX is enough for
+ * any host curl accepts); 0, or -1 when url does not parse. */
+#define TQ_ORIGIN_MAX 600
+int tq_ssrf_url_origin(const char *url, char *out, size_t len);
+
 /* The URL as it may appear in an error message (error messages are stored
  * in clear): scheme, host, port and path only, never the userinfo, query
  * or fragment, which may carry tokens. A URL that does not parse becomes

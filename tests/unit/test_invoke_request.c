@@ -19,6 +19,7 @@
 #include "invoke/invoke_request.h"
 #include "invoke/invoke_result.h"
 #include "openapi/openapi.h"
+#include "ssrf.h"
 
 static json_t *s_tools;
 
@@ -235,7 +236,7 @@ static void test_origin_kept(void **state)
     assert_non_null(r); /* the default port is the same origin */
     tq_invoke_request_destroy(&r);
     char o[TQ_ORIGIN_MAX];
-    assert_int_equal(tq_invoke_url_origin("HTTPS://Api.Example:443/x?y", o, sizeof o), 0);
+    assert_int_equal(tq_ssrf_url_origin("HTTPS://Api.Example:443/x?y", o, sizeof o), 0);
     assert_string_equal(o, "https://api.example:443");
     json_decref(args);
     json_decref(b);

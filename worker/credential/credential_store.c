@@ -95,6 +95,25 @@ int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant
     return 0;
 }
 
+json_t *tq_credential_store_bind_origins(PGconn *db, const char *tenant_id, const char *name,
+                                         const json_t *origins, tq_error_t *err)
+{
+    char *o = json_dumps(origins, JSON_COMPACT);
+    const char *p[] = {tenant_id, name, o ? o : "[]"};
+    PGresult *r = tq_pg_exec(db, err,
+                             "UPDATE tq_credentials SET metadata = CASE WHEN metadata ? 'origins' "
+                             "THEN metadata ELSE jsonb_set(metadata, '{origins}', $3::jsonb) END, "
+                             "updated_at = now() WHERE tenant_id = $1 AND name = $2 "
+                             "RETURNING (metadata->'origins')::text",
+                             3, p);
+    free(o);
+    if (!r) return NULL;
+    json_t *out = PQntuples(r) == 1 ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+    PQclear(r);
+    if (!out) tq_error_set(err, "credential_not_found", "no credential named %s", name);
+    return out;
+}
+
 static char *dup(const char *s)
 {
     char *d = strdup(s ? s : "");

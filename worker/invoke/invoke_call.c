@@ -3,6 +3,7 @@
  * URL or header, never follow a redirect without the SSRF guard, and never
  * retry a non-idempotent request unless told it carries an idempotency key. */
 #include "invoke_call.h"
+#include "ssrf.h"
 #include "vault.h"
 
 #include <curl/curl.h>
@@ -22,6 +23,7 @@ struct tq_invoke_call_t {
     int use_failed;
     uint64_t timer;
     int attempts, redirects;
+    int carries; /* the request still carries the credential (same origin so far) */
     int64_t start_ms;
     tq_invoke_call_fn *done;
     void *arg;
@@ -119,8 +121,8 @@ static int follow(tq_invoke_call_t *c, const char *location)
         return -1;
     }
     char o1[TQ_ORIGIN_MAX], o2[TQ_ORIGIN_MAX];
-    int cross = tq_invoke_url_origin(c->req->url, o1, sizeof o1) ||
-                tq_invoke_url_origin(next, o2, sizeof o2) || strcmp(o1, o2) != 0;
+    int cross = tq_ssrf_url_origin(c->req->url, o1, sizeof o1) ||
+                tq_ssrf_url_origin(next, o2, sizeof o2) || strcmp(o1, o2) != 0;
     int status = c->xfer ? tq_http_xfer_response(c->xfer)->status : 0;
     if (status == 303 ? strcmp(c->req->method, "HEAD") != 0
                       : ((status == 301 || status == 302) && !strcmp(c->req->method, "POST"))) {
@@ -133,6 +135,7 @@ static int follow(tq_invoke_call_t *c, const char *location)
     }
     if (cross) {
         /* credentials never follow to another origin */
+        c->carries = 0;
         size_t j = 0;
         for (size_t i = 0; i < c->req->nheaders; i++) {
             tq_invoke_header_t *h = &c->req->headers[i];
@@ -194,10 +197,29 @@ static void on_exchange(tq_http_xfer_t *x, void *arg)
     call_done(c);
 }
 
+int tq_invoke_origin_listed(const json_t *origins, const char *origin)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(origins, i, o) if (!strcmp(json_string_value(o) ? json_string_value(o) : "",
+                                                  origin)) return 1;
+    return 0;
+}
+
 static void attempt(tq_invoke_call_t *c)
 {
     tq_http_xfer_destroy(&c->xfer);
     c->attempts++;
+    char origin[TQ_ORIGIN_MAX];
+    if (c->carries && (tq_ssrf_url_origin(c->req->url, origin, sizeof origin) ||
+                       !tq_invoke_origin_listed(c->opts.origins, origin))) {
+        memset(&c->failed, 0, sizeof c->failed);
+        tq_error_set(&c->failed.error, "credential_origin_mismatch",
+                     "the credential may not be sent to this origin");
+        c->use_failed = 1;
+        c->timer = tq_loop_timer(c->loop, 0, on_start_failed, c);
+        return;
+    }
     tq_http_opts_t o = c->opts.http;
     if (c->opts.deadline_ms) {
         int64_t left = c->opts.deadline_ms - tq_now_ms();
@@ -227,6 +249,7 @@ tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_invoke_request_t *req
     c->done = done;
     c->arg = arg;
     c->start_ms = tq_now_ms();
+    c->carries = opts->origins != NULL;
     attempt(c);
     return c;
 }

@@ -9,7 +9,6 @@
 #include "vault.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "invoke_args.h"
 #include "invoke_buf.h"
+#include "ssrf.h"
 
 static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",
                                       "PATCH", "DELETE", "OPTIONS", NULL};
@@ -655,27 +655,6 @@ static int encode_body(tq_invoke_request_t *r, const char *mt, const json_t *val
 
 /* --- build ---------------------------------------------------------------------------- */
 
-int tq_invoke_url_origin(const char *url, char *out, size_t len)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    int rc = -1;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-        int n = snprintf(out, len, "%s://%s:%s", scheme, host, port);
-        for (char *p = out; *p; p++)
-            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
-        rc = n > 0 && (size_t)n < len ? 0 : -1;
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
-}
-
 static int forbidden_header(const char *name)
 {
     for (int i = 0; FORBIDDEN_HEADERS[i]; i++)
@@ -801,8 +780,8 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
     }
     r->url = tq_buf_take(&url);
     char o_server[TQ_ORIGIN_MAX], o_url[TQ_ORIGIN_MAX];
-    if (tq_invoke_url_origin(server, o_server, sizeof o_server) ||
-        tq_invoke_url_origin(r->url, o_url, sizeof o_url) || strcmp(o_server, o_url)) {
+    if (tq_ssrf_url_origin(server, o_server, sizeof o_server) ||
+        tq_ssrf_url_origin(r->url, o_url, sizeof o_url) || strcmp(o_server, o_url)) {
         tq_error_set(err, "invalid_url",
                      "the request URL would leave the provider's server: its scheme, host and "
                      "port must be those of the server URL (a path value cannot change them)");

@@ -65,12 +65,6 @@ void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_ed
  * line, body) for tests and debugging; never log it (it holds secrets). */
 char *tq_invoke_request_dump(const tq_invoke_request_t *self);
 
-/* Origin of an absolute URL, "scheme://host:port" in lower case with the
- * scheme's default port filled in, into out (TQ_ORIGIN_MAX is enough for
- * any host curl accepts); 0, or -1 when url does not parse. */
-#define TQ_ORIGIN_MAX 600
-int tq_invoke_url_origin(const char *url, char *out, size_t len);
-
 /* "get" -> "GET" for the methods invoke supports (GET HEAD POST PUT PATCH
  * DELETE OPTIONS); NULL otherwise. */
 const char *tq_invoke_method(const char *m);

@@ -87,7 +87,12 @@ static void push_secret(tq_invoke_secrets_t *st, char *s)
             return;
         }
     if (s && strlen(s) >= 4 && st->n < TQ_INVOKE_MAX_SECRETS) {
-        st->v[st->n++] = s;
+        /* longest first: a secret inside a longer one (a password inside
+         * its Basic header) must not cut the longer one before it is seen */
+        size_t i = st->n++, len = strlen(s);
+        for (; i > 0 && strlen(st->v[i - 1]) < len; i--)
+            st->v[i] = st->v[i - 1];
+        st->v[i] = s;
         st->v[st->n] = NULL;
     } else if (s) {
         tq_secure_wipe_str(s);

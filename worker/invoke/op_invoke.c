@@ -27,6 +27,7 @@
 #include "log.h"
 #include "plugin/plugin_host.h"
 #include "provider/provider_cache.h"
+#include "provider/provider_creds.h"
 #include "provider/provider_store.h"
 #include "ssrf.h"
 
@@ -34,6 +35,7 @@ typedef struct {
     tq_job_t *job;
     tq_invoke_call_t *call;
     tq_invoke_secrets_t secrets; /* redacted from what the server sends back */
+    json_t *origins;             /* where the credential in use may go; NULL without one */
     size_t excerpt_bytes;
     int64_t start_ms;
     int oauth_flags;  /* TQ_INVOKE_OAUTH_*: refreshes already done for this job */
@@ -60,6 +62,7 @@ static void add_secret(invoke_state_t *st, const char *s)
 static void state_free(invoke_state_t *st)
 {
     tq_invoke_call_destroy(&st->call);
+    json_decref(st->origins);
     free(st->oauth_cred);
     tq_invoke_secrets_wipe(&st->secrets);
     free(st);
@@ -173,6 +176,46 @@ static long long unix_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The credential may go to the request's origin (F5): origins is what it
+ * is bound to (taken). Kept for the redirect hops (invoke_call.c). */
+static int bind_check(invoke_state_t *st, const tq_invoke_request_t *req, json_t *origins,
+                      const char *what, tq_error_t *err)
+{
+    char o[TQ_ORIGIN_MAX];
+    int ok = !tq_ssrf_url_origin(req->url, o, sizeof o) && tq_invoke_origin_listed(origins, o);
+    if (!ok) {
+        char *list = json_dumps(origins, JSON_COMPACT);
+        tq_error_set(err, "credential_origin_mismatch",
+                     "%s may be sent only to %.300s, not to %.200s", what, list ? list : "[]", o);
+        free(list);
+        json_decref(origins);
+        return -1;
+    }
+    json_decref(st->origins);
+    st->origins = origins;
+    return 0;
+}
+
+/* A named credential's binding: metadata.origins, or (an OAuth or older
+ * credential that has none) the provider's tool origins, recorded now. */
+static int named_check(tq_job_t *job, invoke_state_t *st, const tq_invoke_request_t *req,
+                       PGconn *db, const tq_provider_entry_t *prov, const tq_credential_t *c,
+                       tq_error_t *err)
+{
+    json_t *origins = json_incref(json_object_get(c->metadata, "origins"));
+    if (!json_is_array(origins)) {
+        json_decref(origins);
+        json_t *tools = tq_provider_tool_origins(prov->tools);
+        origins =
+            tq_credential_store_bind_origins(db, tq_job_tenant_uuid(job), c->name, tools, err);
+        json_decref(tools);
+        if (!origins) return -1;
+    }
+    char what[300];
+    snprintf(what, sizeof what, "credential %.255s", c->name);
+    return bind_check(st, req, origins, what, err);
+}
+
 /* Remembers an oauth2 credential for a refresh on 401. */
 static void note_oauth(invoke_state_t *st, const tq_credential_t *c)
 {
@@ -185,7 +228,8 @@ static void note_oauth(invoke_state_t *st, const tq_credential_t *c)
 /* Inline provider credentials (credentials_str) -> plugin type + fields.
  * 1 when deferred by an OAuth pre-use refresh. */
 static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *req, PGconn *db,
-                         tq_vault_t *vault, const json_t *creds, tq_error_t *err)
+                         tq_vault_t *vault, const tq_provider_entry_t *prov, const json_t *creds,
+                         tq_error_t *err)
 {
     const char *auth = json_string_value(json_object_get(creds, "auth_type"));
     if (!auth || !strcmp(auth, "none")) return 0;
@@ -201,10 +245,19 @@ static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t 
             return 1; /* deferred: the invoke restarts after the refresh */
         }
         note_oauth(st, c);
-        int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, err);
+        int rc = named_check(job, st, req, db, prov, c, err);
+        if (!rc) rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, err);
         tq_credential_free(&c);
         return rc;
     }
+    /* an inline key: bound to the tool origins it was given for (older
+     * rows without a binding: the provider's current tool origins) */
+    json_t *bound = json_incref(json_object_get(creds, "origins"));
+    if (!json_is_array(bound)) {
+        json_decref(bound);
+        bound = tq_provider_tool_origins(prov->tools);
+    }
+    if (bind_check(st, req, bound, "the provider's key", err)) return -1;
     json_t *fields = json_object();
     const char *k;
     json_t *v;
@@ -301,13 +354,14 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
             goto deferred;
         }
         note_oauth(st, c);
-        int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, &err);
+        int rc = named_check(job, st, req, db, prov, c, &err);
+        if (!rc) rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, &err);
         tq_credential_free(&c);
         if (rc) goto failed;
     } else {
         creds = tq_provider_open_creds(vault, tq_job_tenant_uuid(job), prov->id, prov->credentials,
                                        &err);
-        int pa = creds ? provider_auth(job, st, req, db, vault, creds, &err) : -1;
+        int pa = creds ? provider_auth(job, st, req, db, vault, prov, creds, &err) : -1;
         if (pa > 0) goto deferred;
         if (pa) goto failed;
     }
@@ -327,6 +381,7 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     o.max_retries = (int)tq_config_int(cfg, "invoke.max_retries");
     o.retry_after_max_ms = (int)tq_config_int(cfg, "invoke.retry_after_max_ms");
     o.retry_unsafe = idem != NULL;
+    o.origins = st->origins; /* every hop that still carries the credential is checked */
     int budget = tq_job_timeout_ms(job);
     if (budget > 0) o.deadline_ms = st->start_ms + (budget > 2000 ? budget - 500 : budget);
     st->excerpt_bytes = (size_t)tq_config_int(cfg, "invoke.body_excerpt_bytes");
