@@ -4,7 +4,8 @@
 # application role toolq is an ordinary owner of its database (no superuser,
 # so no pg_read_file of master.key, no COPY ... TO PROGRAM), and another local
 # user (nobody, when the suite runs as root) can neither reach the socket
-# nor log in even when the socket is made reachable.
+# nor log in even when the socket is made reachable. Also: the broker refuses
+# a master key file open to others.
 source "$(dirname "$0")/lib.sh"
 tq_setup cluster
 PGC="$TOOLQ_SOURCE_DIR/scripts/pgcluster"
@@ -62,3 +63,12 @@ fi
 url2=$("$PGC" start "$CL" "$CPORT")
 assert_eq "$url" "$url2" "a second start gives the same conninfo"
 assert_eq 700 "$(stat -c %a "$CL")" "still 0700 after a restart"
+
+# the broker refuses a master key others may read (F12), with a clear error
+chmod 0644 "$TOOLQ_MASTER_KEY_FILE"
+set +e
+timeout 20 "$TOOLQ_BIN_DIR/toolq-broker" --set http.listen= >"$TQ_DIR/openkey.log" 2>&1; rc=$?
+set -e
+chmod 0600 "$TOOLQ_MASTER_KEY_FILE"
+assert_eq 1 "$rc" "the broker refuses to start with a master key open to others"
+check "the error says master_key_unsafe and chmod 600" grep -q "master_key_unsafe.*chmod 600" "$TQ_DIR/openkey.log"
