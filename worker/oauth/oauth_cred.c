@@ -121,7 +121,8 @@ int tq_oauth_cred_save(PGconn *db, tq_vault_t *vault, const char *tenant, const 
     r = tq_pg_exec(db, err,
                    exists
                        ? "UPDATE tq_credentials SET encrypted_data = $5, metadata = $6::jsonb "
-                         "|| jsonb_strip_nulls(jsonb_build_object('origins', metadata->'origins')), "
+                         "|| jsonb_strip_nulls(jsonb_build_object('origins', "
+                         "metadata->'origins')), "
                          "plugin_id = $4, status = 'active', expires_at = CASE WHEN $7::text IS "
                          "NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END, "
                          "refreshed_at = now(), refresh_failures = 0, last_refresh_error = "
