@@ -1301,7 +1301,7 @@ static int startup_db(tq_broker_t *b, tq_error_t *err)
     if (tq_migrate(db, err) < 0) goto out;
     if (tq_master_key_load(tq_config_str(b->cfg, "master_key_file"), key, err)) goto out;
     b->vault = tq_vault_new(key);
-    memset(key, 0, sizeof key);
+    tq_secure_wipe(key, sizeof key);
     if (!b->vault || tq_keystore_check_master(db, b->vault, err) ||
         tq_keystore_ensure_tenant(db, b->vault, TQ_JOURNAL_SCOPE, err))
         goto out;

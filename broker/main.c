@@ -2,6 +2,7 @@
  * defaults), --print-config, then the broker loop. The configuration flags
  * it was given are passed on to every worker it forks. */
 #include "broker.h"
+#include "vault.h"
 #include "cmdline.h"
 #include "log.h"
 
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    tq_secure_process(); /* no core dumps with keys in them, no ptrace */
     tq_config_t *cfg = tq_config_new();
     tq_error_t err = {0};
     int first = 0, rc = 2;

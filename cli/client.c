@@ -8,10 +8,12 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define MAX_REPLY (64u << 20)
@@ -23,6 +25,7 @@ struct tq_client_t {
     uint64_t next_rid;
     char *tenant; /* scope of STATUS / WAIT / CANCEL, or NULL */
     bool connect_failed;
+    bool owner_check; /* the default endpoint: folder and socket must be the caller's */
     char err_code[64];
     char err_msg[512];
 };
@@ -33,6 +36,51 @@ static void set_err(tq_client_t *c, const char *code, const char *fmt, const cha
     snprintf(c->err_msg, sizeof c->err_msg, fmt, arg ? arg : "");
 }
 
+/* ipc://<TOOLQ_HOME as an absolute path>/broker.sock: never relative to
+ * whatever folder the caller happens to be in. */
+static char *default_endpoint(void)
+{
+    const char *home = getenv("TOOLQ_HOME");
+    if (!home || !*home) home = "./.toolq";
+    char abs[PATH_MAX], cwd[PATH_MAX];
+    const char *dir = abs, *rel = "";
+    if (!realpath(home, abs)) { /* not there (yet): absolute all the same */
+        dir = home[0] == '/' || !getcwd(cwd, sizeof cwd) ? "" : cwd;
+        rel = home;
+    }
+    size_t n = strlen(dir) + strlen(rel) + 32;
+    char *ep = malloc(n);
+    if (ep) snprintf(ep, n, "ipc://%s%s%s/broker.sock", dir, *dir && *rel ? "/" : "", rel);
+    return ep;
+}
+
+/* The default endpoint is used only when its folder and socket belong to
+ * the caller (or root) and the folder is writable by nobody else: a socket
+ * planted by another user would receive the caller's secrets. */
+static int owner_ok(tq_client_t *c)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", c->endpoint + 6);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    uid_t me = geteuid();
+    struct stat st;
+    const char *what = NULL, *path = NULL;
+    if (stat(dir, &st) == 0 && st.st_uid != me && st.st_uid != 0)
+        what = "belongs to another user", path = dir;
+    else if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+        what = "is writable by other users", path = dir;
+    else if (lstat(c->endpoint + 6, &st) == 0 && st.st_uid != me && st.st_uid != 0)
+        what = "belongs to another user", path = c->endpoint + 6;
+    if (!what) return 0;
+    snprintf(c->err_code, sizeof c->err_code, "endpoint_unsafe");
+    snprintf(c->err_msg, sizeof c->err_msg,
+             "refusing the default endpoint: %.300s %s (uid %u); start your own broker or set "
+             "TOOLQ_HOME / TOOLQ_BROKER",
+             path, what, (unsigned)st.st_uid);
+    return -1;
+}
+
 TQ_API tq_client_t *tq_client_new(const char *endpoint)
 {
     tq_client_t *c = calloc(1, sizeof *c);
@@ -41,11 +89,8 @@ TQ_API tq_client_t *tq_client_new(const char *endpoint)
     if (endpoint && *endpoint) {
         c->endpoint = strdup(endpoint);
     } else {
-        const char *home = getenv("TOOLQ_HOME");
-        if (!home || !*home) home = "./.toolq";
-        size_t n = strlen(home) + 32;
-        c->endpoint = malloc(n);
-        if (c->endpoint) snprintf(c->endpoint, n, "ipc://%s/broker.sock", home);
+        c->endpoint = default_endpoint();
+        c->owner_check = true;
     }
     c->ctx = zmq_ctx_new();
     c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
@@ -106,6 +151,7 @@ TQ_API void tq_job_info_reset(tq_job_info_t *j)
 /* A clearer error than a time-out when the ipc socket file is not there. */
 static int check_reachable(tq_client_t *c)
 {
+    if (c->owner_check && owner_ok(c)) return TQ_CLIENT_TIMEOUT;
     if (strncmp(c->endpoint, "ipc://", 6) == 0) {
         struct stat st;
         if (stat(c->endpoint + 6, &st) != 0) {
@@ -275,7 +321,10 @@ TQ_API int tq_client_submit(tq_client_t *c, const char *tenant, const char *op, 
 {
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, false);
     if (!rid)
-        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT : TQ_CLIENT_ERROR;
+        return strcmp(c->err_code, "broker_not_running") == 0 ||
+                       strcmp(c->err_code, "endpoint_unsafe") == 0
+                   ? TQ_CLIENT_TIMEOUT
+                   : TQ_CLIENT_ERROR;
     tq_msg_t m;
     int rc = await(c, rid, timeout_ms, false, &m);
     if (rc) return rc;
@@ -291,7 +340,10 @@ TQ_API int tq_client_call(tq_client_t *c, const char *tenant, const char *op, co
     memset(out, 0, sizeof *out);
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, true);
     if (!rid)
-        return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT : TQ_CLIENT_ERROR;
+        return strcmp(c->err_code, "broker_not_running") == 0 ||
+                       strcmp(c->err_code, "endpoint_unsafe") == 0
+                   ? TQ_CLIENT_TIMEOUT
+                   : TQ_CLIENT_ERROR;
     int64_t deadline = tq_now_ms() + timeout_ms;
     for (;;) {
         tq_msg_t m;

@@ -1,12 +1,14 @@
 /* cmd_credentials.c — `toolq credential add|list|show|delete` (named
  * credentials of a tenant) and `toolq plugins` (what the workers loaded).
  *   toolq credential add --tenant T NAME --type TYPE [--plugin ID]
+ *                        (--origin URL ... | --provider NAME)
  *                        [field=value ...] [--fields-json JSON] [--fields-file F]
  *   toolq credential list|show NAME|delete NAME --tenant T
  * Field values given as field=- are read from stdin (keeps secrets out of
  * the process list). Talks to the broker only through libtoolq; prints only
  * what workers returned (masked). */
 #include "cli.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@ static int call_print(tq_cli_t *cli, const char *tenant, const char *op, json_t 
     json_decref(payload);
     tq_job_info_t job;
     int rc = tq_client_call(cli->client, tenant, op, text, NULL, cli->timeout_ms, &job);
-    if (text) memset(text, 0, strlen(text));
+    if (text) tq_secure_wipe_str(text);
     free(text);
     if (rc) return tq_cli_fail(cli, rc);
     int code;
@@ -98,8 +100,8 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
     if (argc < 2)
         return tq_cli_usage_error("credential", "usage: credential add|list|show|delete ...%s", "");
     const char *sub = argv[1];
-    const char *tenant = NULL, *name = NULL, *type = NULL, *plugin = NULL;
-    json_t *fields = json_object();
+    const char *tenant = NULL, *name = NULL, *type = NULL, *plugin = NULL, *provider = NULL;
+    json_t *fields = json_object(), *origins = json_array();
     int rc = TQ_EXIT_USAGE;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -110,6 +112,10 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
             type = argv[++i];
         } else if (!strcmp(a, "--plugin") && v) {
             plugin = argv[++i];
+        } else if (!strcmp(a, "--origin") && v) {
+            json_array_append_new(origins, json_string(argv[++i]));
+        } else if (!strcmp(a, "--provider") && v) {
+            provider = argv[++i];
         } else if ((!strcmp(a, "--fields-json") || !strcmp(a, "--fields-file")) && v) {
             char *text =
                 !strcmp(a, "--fields-file") ? tq_cli_read_file(argv[++i], NULL) : strdup(argv[++i]);
@@ -133,7 +139,7 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
             if (!strcmp(eq + 1, "-")) {
                 char *line = tq_cli_read_line();
                 json_object_set_new(fields, k, json_string(line ? line : ""));
-                if (line) memset(line, 0, strlen(line));
+                if (line) tq_secure_wipe_str(line);
                 free(line);
             } else {
                 json_object_set_new(fields, k, json_string(eq + 1));
@@ -159,6 +165,8 @@ int tq_cmd_credential(tq_cli_t *cli, int argc, char **argv)
         }
         json_t *p = json_pack("{s:s,s:s,s:O}", "name", name, "type", type, "fields", fields);
         if (plugin) json_object_set_new(p, "plugin", json_string(plugin));
+        if (json_array_size(origins)) json_object_set(p, "origins", origins);
+        if (provider) json_object_set_new(p, "provider", json_string(provider));
         rc = call_print(cli, tenant, "credential.create", p, print_one);
     } else if (!strcmp(sub, "show")) {
         rc = call_print(cli, tenant, "credential.get", json_pack("{s:s}", "name", name), print_one);
@@ -172,9 +180,10 @@ out : {
     const char *k;
     json_t *v;
     json_object_foreach(fields, k, v) if (json_is_string(v))
-        memset((char *)json_string_value(v), 0, json_string_length(v));
+        tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
 }
     json_decref(fields);
+    json_decref(origins);
     return rc;
 }
 

@@ -7,13 +7,15 @@
  *         [--credential-name N] [--scope S ...]            prints the start URL
  *         [--headless]     prints the provider's URL; the binding token to stderr
  *   toolq oauth client-credentials --tenant T --plugin P [--provider X] [--credential-name N]
- *   toolq oauth callback URL --binding TOKEN|-
- *                          the pasted redirect of a headless authorization -> oauth.exchange
+ *   toolq oauth callback URL|- [--binding TOKEN|-]
+ *                          the pasted redirect ("-": from stdin) -> oauth.exchange;
+ *                          --binding: the token of a headless authorization
  *   toolq refresh --tenant T CREDENTIAL [--force]
  *   toolq sweep
  * libtoolq only (one job each); a secret given as "-" is read from stdin.
  * Prints what workers returned (masked). */
 #include "cli.h"
+#include "vault.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -32,7 +34,7 @@ static int run(tq_cli_t *cli, const char *tenant, const char *op, json_t *payloa
     json_decref(payload);
     tq_job_info_t job;
     int rc = tq_client_call(cli->client, tenant, op, text, NULL, cli->timeout_ms, &job);
-    if (text) memset(text, 0, strlen(text));
+    if (text) tq_secure_wipe_str(text);
     free(text);
     if (rc) return tq_cli_fail(cli, rc);
     int code = TQ_EXIT_OK;
@@ -110,7 +112,7 @@ static json_t *callback_payload(const char *url)
             for (int i = 0; k && v && keep[i]; i++)
                 if (!strcmp(k, keep[i])) json_object_set_new(p, k, json_string(v));
             free(k);
-            if (v) memset(v, 0, strlen(v));
+            if (v) tq_secure_wipe_str(v);
             free(v);
         }
         q += n;
@@ -138,17 +140,21 @@ int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
     if (!strcmp(area, "callback")) {
         bool with_binding = argc == 5 && !strcmp(argv[3], "--binding");
         if (argc != 3 && !with_binding)
-            return tq_cli_usage_error("oauth", "usage: oauth callback URL --binding TOKEN|-%s", "");
-        json_t *p = callback_payload(argv[2]);
+            return tq_cli_usage_error("oauth", "usage: oauth callback URL|- [--binding TOKEN|-]%s",
+                                      "");
+        char *line = !strcmp(argv[2], "-") ? tq_cli_read_line() : NULL; /* code off argv */
+        json_t *p = callback_payload(line ? line : argv[2]);
+        if (line) tq_secure_wipe_str(line);
+        free(line);
         if (!p || !json_object_get(p, "state")) {
             json_decref(p);
             return tq_cli_usage_error("oauth", "the URL carries no state parameter%s", "");
         }
         if (with_binding) { /* the token `oauth authorize --headless` gave */
-            char *line = !strcmp(argv[4], "-") ? tq_cli_read_line() : NULL;
-            json_object_set_new(p, "binding", json_string(line ? line : argv[4]));
-            if (line) memset(line, 0, strlen(line));
-            free(line);
+            char *tok = !strcmp(argv[4], "-") ? tq_cli_read_line() : NULL;
+            json_object_set_new(p, "binding", json_string(tok ? tok : argv[4]));
+            if (tok) tq_secure_wipe_str(tok);
+            free(tok);
         }
         return run(cli, TQ_OAUTH_SYSTEM_TENANT, "oauth.exchange", p, NULL);
     }
@@ -181,7 +187,7 @@ int tq_cmd_oauth(tq_cli_t *cli, int argc, char **argv)
         } else if (!strcmp(a, "--client-secret")) {
             char *line = !strcmp(v, "-") ? tq_cli_read_line() : NULL;
             json_object_set_new(params, "client_secret", json_string(line ? line : v));
-            if (line) memset(line, 0, strlen(line));
+            if (line) tq_secure_wipe_str(line);
             free(line);
         } else if (!strcmp(a, "--param") && strchr(v, '=')) {
             const char *eq = strchr(v, '=');
@@ -233,7 +239,7 @@ out:
         const char *k;
         json_t *v;
         json_object_foreach(params, k, v)
-            memset((char *)json_string_value(v), 0, json_string_length(v));
+            tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
     }
     json_decref(params);
     json_decref(scopes);

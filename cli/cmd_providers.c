@@ -2,9 +2,10 @@
  * with a progress bar), providers, provider, tools, delete-provider and
  * check-app. Talks to the broker only through libtoolq. Owns the bundling of
  * relative-file $refs: it reads the files an entry document references and
- * puts them into the job (workers never read the filesystem). Never prints a
+ * puts them into the job (workers never read the filesystem), only from the
+ * entry document's folder and the --allow-outside folders. Never prints a
  * secret it did not receive masked from a worker, and never echoes
- * --api-key-value. */
+ * --api-key-value (give it as "-" to read it from stdin). */
 #include "cli.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 
 #include "config.h"
 #include "doc.h"
+#include "vault.h"
 
 #define TQ_IMPORT_WINDOW 8      /* imports in flight at once */
 #define TQ_BUNDLE_MAX_FILES 256 /* documents reachable through relative $refs */
@@ -183,8 +185,33 @@ typedef struct {
     json_t *queue;   /* absolute paths still to scan */
     const char *dir; /* directory of the file being scanned */
     size_t total, max_bytes;
-    char error[512];
+    const char *root;         /* the entry document's folder (real path) */
+    const char *const *allow; /* more folders (--allow-outside), real paths; NULL-terminated */
+    char error[PATH_MAX + 256];
 } bundle_t;
+
+static int below(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (n == 1 && dir[0] == '/') return 1;
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* A referenced file may be read only inside the entry's folder or an
+ * --allow-outside folder, by its path and (symbolic links) its real path. */
+static int ref_allowed(const bundle_t *b, const char *path)
+{
+    char real[PATH_MAX];
+    const char *check[2] = {path, realpath(path, real) ? real : NULL};
+    for (int k = 0; k < 2; k++) {
+        if (!check[k]) continue;
+        int ok = below(check[k], b->root);
+        for (size_t i = 0; !ok && b->allow && b->allow[i]; i++)
+            ok = below(check[k], b->allow[i]);
+        if (!ok) return 0;
+    }
+    return 1;
+}
 
 static void on_ref(void *arg, const char *ref, size_t len)
 {
@@ -199,6 +226,14 @@ static void on_ref(void *arg, const char *ref, size_t len)
     if (!path) return;
     sprintf(path, "%s/%s", b->dir, rel);
     normalise_path(path);
+    if (!ref_allowed(b, path)) {
+        snprintf(b->error, sizeof b->error,
+                 "ref_outside_folder: $ref %s leaves the folder of the entry document (%s); "
+                 "allow another folder with --allow-outside DIR",
+                 rel, b->root);
+        free(path);
+        return;
+    }
     struct stat st;
     if (!json_object_get(b->docs, path) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
         size_t n = 0;
@@ -228,9 +263,16 @@ static void on_ref(void *arg, const char *ref, size_t len)
  * relative $refs; fills payload.files and payload.document_path, keyed by
  * path relative to the deepest directory holding them all. 0 or -1 with msg. */
 static int bundle_refs(const char *entry, const char *text, size_t len, size_t max_bytes,
-                       json_t *payload, char *msg, size_t msg_cap)
+                       const char *const *allow, json_t *payload, char *msg, size_t msg_cap)
 {
-    bundle_t b = {json_object(), json_array(), NULL, len, max_bytes, {0}};
+    char *edir = strdup(entry), root[PATH_MAX];
+    if (!edir || !realpath(dirname(edir), root)) {
+        free(edir);
+        snprintf(msg, msg_cap, "invalid_argument: cannot resolve the folder of %s", entry);
+        return -1;
+    }
+    free(edir);
+    bundle_t b = {json_object(), json_array(), NULL, len, max_bytes, root, allow, {0}};
     json_object_set_new(b.docs, entry, json_string(""));
     for (size_t i = 0; i <= json_array_size(b.queue) && !b.error[0]; i++) {
         const char *path = i == 0 ? entry : json_string_value(json_array_get(b.queue, i - 1));
@@ -357,7 +399,8 @@ static import_item_t *by_rid(import_run_t *r, uint64_t rid)
 
 /* Builds one file's payload; NULL with code/message in msg when it fails locally. */
 static char *import_payload(const char *file, const char *name, const json_t *common,
-                            size_t max_bytes, size_t max_frame, char *msg, size_t cap)
+                            size_t max_bytes, size_t max_frame, const char *const *allow, char *msg,
+                            size_t cap)
 {
     size_t len = 0;
     struct stat st;
@@ -387,7 +430,7 @@ static char *import_payload(const char *file, const char *name, const json_t *co
     json_object_set_new(p, "name", json_string(name));
     json_object_set_new(p, "schema", schema);
     char *abs = absolute_path(file);
-    int rc = abs ? bundle_refs(abs, text, len, max_bytes, p, msg, cap) : 0;
+    int rc = abs ? bundle_refs(abs, text, len, max_bytes, allow, p, msg, cap) : 0;
     free(abs);
     free(text);
     char *out = rc ? NULL : json_dumps(p, JSON_COMPACT);
@@ -435,7 +478,16 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
     json_t *filter = json_object();
     import_run_t r = {.cli = cli};
     r.items = calloc((size_t)argc, sizeof *r.items);
-    if (!r.items) return TQ_EXIT_USAGE;
+    char **allow = calloc((size_t)argc + 1, sizeof *allow); /* --allow-outside, real paths */
+    size_t nallow = 0;
+    char *secret = NULL; /* --api-key-value - (read from stdin) */
+    if (!r.items || !allow) {
+        free(r.items);
+        free(allow);
+        json_decref(filter);
+        return TQ_EXIT_USAGE;
+    }
+    int usage = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -456,7 +508,14 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
             header = argv[++i];
         else if (strcmp(a, "--api-key-value") == 0 && has)
             value = argv[++i];
-        else if (strcmp(a, "--api-key-prefix") == 0 && has)
+        else if (strcmp(a, "--allow-outside") == 0 && has) {
+            char real[PATH_MAX];
+            if (!realpath(argv[++i], real)) {
+                usage = tq_cli_usage_error("import", "--allow-outside: no such folder %s", argv[i]);
+                break;
+            }
+            allow[nallow++] = strdup(real);
+        } else if (strcmp(a, "--api-key-prefix") == 0 && has)
             prefix = argv[++i];
         else if (strcmp(a, "--api-key-query-param") == 0 && has)
             param = argv[++i];
@@ -467,13 +526,21 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
         else if (a[0] != '-' || strcmp(a, "-") == 0)
             r.items[r.n++].file = a;
         else {
-            json_decref(filter);
-            free(r.items);
-            return tq_cli_usage_error("import", "unexpected argument %s", a);
+            usage = tq_cli_usage_error("import", "unexpected argument %s", a);
+            break;
         }
     }
-    int usage = 0;
-    if (!tenant)
+    int stdin_doc = 0;
+    for (int i = 0; i < r.n; i++)
+        stdin_doc |= strcmp(r.items[i].file, "-") == 0;
+    if (usage)
+        ;
+    else if (value && strcmp(value, "-") == 0 && stdin_doc)
+        usage = tq_cli_usage_error("import",
+                                   "stdin holds either the document (FILE -) or the key "
+                                   "(--api-key-value -), not both%s",
+                                   "");
+    else if (!tenant)
         usage = tq_cli_usage_error("import", "missing --tenant T%s", "");
     else if (!r.n)
         usage = tq_cli_usage_error("import", "missing FILE%s", "");
@@ -486,9 +553,20 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
                                    "--no-tls-verify with --update needs --auth or "
                                    "--credential (it replaces the credentials)%s",
                                    "");
+    if (!usage && value && strcmp(value, "-") == 0) { /* the key never on the command line */
+        secret = tq_cli_read_line();
+        if (!secret || !*secret)
+            usage = tq_cli_usage_error("import", "--api-key-value -: no key on stdin%s", "");
+        value = secret;
+    }
     if (usage) {
         json_decref(filter);
         free(r.items);
+        for (size_t i = 0; i < nallow; i++)
+            free(allow[i]);
+        free(allow);
+        if (secret) tq_secure_wipe_str(secret);
+        free(secret);
         return usage;
     }
 
@@ -513,6 +591,8 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
     }
     if (creds) json_object_set_new(common, "credentials", creds);
     json_decref(filter);
+    if (secret) tq_secure_wipe_str(secret);
+    free(secret);
 
     r.bar = !cli->json && isatty(STDERR_FILENO);
     r.t0 = now_s();
@@ -525,9 +605,9 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
         while (next < r.n && r.inflight < TQ_IMPORT_WINDOW) {
             import_item_t *it = &r.items[next++];
             it->name = name ? strdup(name) : default_name(it->file);
-            char msg[600];
-            it->payload =
-                import_payload(it->file, it->name, common, max_bytes, max_frame, msg, sizeof msg);
+            char msg[PATH_MAX + 300];
+            it->payload = import_payload(it->file, it->name, common, max_bytes, max_frame,
+                                         (const char *const *)allow, msg, sizeof msg);
             if (!it->payload) {
                 char *colon = strchr(msg, ':');
                 *colon = '\0';
@@ -535,6 +615,7 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
                 continue;
             }
             it->rid = tq_client_send_submit(cli->client, tenant, op, it->payload, NULL, true);
+            tq_secure_wipe_str(it->payload); /* it may hold --api-key-value */
             free(it->payload);
             it->payload = NULL;
             if (!it->rid) {
@@ -593,6 +674,11 @@ int tq_cmd_import(tq_cli_t *cli, int argc, char **argv)
         free(r.items[i].payload);
     }
     free(r.items);
+    for (size_t i = 0; i < nallow; i++)
+        free(allow[i]);
+    free(allow);
+    json_t *kv = json_object_get(json_object_get(common, "credentials"), "api_key_value");
+    if (kv) tq_secure_wipe((char *)json_string_value(kv), json_string_length(kv));
     json_decref(common);
     if (unreachable && r.failed == r.n) return TQ_EXIT_UNREACHABLE;
     return r.failed ? TQ_EXIT_FAILED : TQ_EXIT_OK;

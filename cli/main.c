@@ -45,8 +45,9 @@ static const tq_cli_command_t s_commands[] = {
      "key rotation (operators only; rotate-master: restart the broker after)", tq_cmd_admin},
     {"import",
      "--tenant T [--name N] [--server-url U] [--update] [--auth none|api_key_header|api_key_query] "
-     "[--api-key-header H] [--api-key-value V] [--api-key-prefix P] [--api-key-query-param Q] "
-     "[--credential NAME] [--no-tls-verify] [--include-tag T] [--exclude-tag T] [--include-path "
+     "[--api-key-header H] [--api-key-value V|-] [--api-key-prefix P] [--api-key-query-param Q] "
+     "[--credential NAME] [--no-tls-verify] [--allow-outside DIR] [--include-tag T] "
+     "[--exclude-tag T] [--include-path "
      "GLOB] "
      "[--exclude-path GLOB] [--method M] FILE...",
      "import API documents as providers (many at once; relative $ref files bundled)",
@@ -66,7 +67,8 @@ static const tq_cli_command_t s_commands[] = {
      "[--credential NAME] [--timeout-ms N]",
      "call one tool; exit 1 when the API answered >= 400 or the call failed", tq_cmd_invoke},
     {"credential",
-     "add|list|show|delete --tenant T [NAME] [--type TYPE] [--plugin ID] [field=value|field=- ...]",
+     "add|list|show|delete --tenant T [NAME] [--type TYPE] [--plugin ID] [--origin URL ... | "
+     "--provider P] [field=value|field=- ...]",
      "named credentials (values masked on every read)", tq_cmd_credential},
     {"plugins", "", "auth plugins the workers loaded", tq_cmd_plugins},
     {"oauth",
@@ -74,7 +76,7 @@ static const tq_cli_command_t s_commands[] = {
      "[--client-secret S|-] [--param k=v ...] | tenant-client set|show|enable|disable|delete "
      "--tenant T ... | client --tenant T --plugin P [--provider X] | authorize --tenant T "
      "--plugin P [--provider X] [--credential-name N] [--scope S ...] [--headless] | "
-     "client-credentials --tenant T --plugin P ... | callback URL --binding TOKEN|-",
+     "client-credentials --tenant T --plugin P ... | callback URL|- [--binding TOKEN|-]",
      "OAuth clients (masked), authorization URLs, completing a pasted callback", tq_cmd_oauth},
     {"refresh", "--tenant T CREDENTIAL [--force]", "refresh an OAuth credential now",
      tq_cmd_refresh},

@@ -778,13 +778,16 @@ char *tq_mask_secret(const char *value)
     size_t len = strlen(value), chars = 0;
     for (size_t k = 0; k < len; k++)
         chars += ((unsigned char)value[k] & 0xC0) != 0x80;
-    if (chars <= 6) return xstrdup("******");
+    /* The one masking rule: under 8 characters nothing shows; under 16 at
+     * most 2 (the first and the last); from 16 on the first 2 and last 2. */
+    if (chars < 8) return xstrdup("******");
+    size_t show = chars < 16 ? 1 : 2;
     size_t head = 0, seen = 0;
     for (; head < len; head++)
-        if (((unsigned char)value[head] & 0xC0) != 0x80 && seen++ == 2) break;
+        if (((unsigned char)value[head] & 0xC0) != 0x80 && seen++ == show) break;
     size_t tail = len;
     for (seen = 0; tail > 0;)
-        if (((unsigned char)value[--tail] & 0xC0) != 0x80 && ++seen == 2) break;
+        if (((unsigned char)value[--tail] & 0xC0) != 0x80 && ++seen == show) break;
     tq_sb_t b = {0};
     sb_addn(&b, value, head);
     sb_add(&b, "***");

@@ -36,9 +36,11 @@ const char *tq_config_source(tq_config_t *self, const char *name);
  * commented with its source. */
 void tq_config_print(tq_config_t *self, FILE *out);
 
-/* Masks a secret for display: longer than 6 characters -> first 2, "***",
- * last 2 (e.g. "sk-abcdef" -> "sk***ef"); otherwise "******". Returns a
- * malloc'd string. Shared by every place that shows a secret. */
+/* Masks a secret for display, the one rule for every place that shows a
+ * secret: under 8 characters "******"; under 16 the first and last character
+ * ("sk-abcdef" -> "s***f"); from 16 on the first 2 and last 2. Counts
+ * characters, not bytes. Masking hides the value from a reader, it does not
+ * make the secret safe to publish. Returns a malloc'd string. */
 char *tq_mask_secret(const char *value);
 
 #endif

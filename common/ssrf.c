@@ -21,26 +21,27 @@ typedef struct {
     int prefix;
     const char *kind;
     const char *cidr;
+    int internal; /* a private network: a name allowlist entry may reach it */
 } v4_range_t;
 
 /* Checked in order: broadcast sits before the 240/4 block that contains it. */
 static const v4_range_t V4_BLOCKED[] = {
-    {0x00000000u, 8, "unspecified (\"this network\")", "0.0.0.0/8"},
-    {0x0A000000u, 8, "private", "10.0.0.0/8"},
-    {0x64400000u, 10, "carrier-grade NAT (shared address)", "100.64.0.0/10"},
-    {0x7F000000u, 8, "loopback", "127.0.0.0/8"},
-    {0xA9FE0000u, 16, "link-local (cloud metadata)", "169.254.0.0/16"},
-    {0xAC100000u, 12, "private", "172.16.0.0/12"},
-    {0xC0000000u, 24, "reserved (IETF protocol assignments)", "192.0.0.0/24"},
-    {0xC0000200u, 24, "documentation", "192.0.2.0/24"},
-    {0xC0586300u, 24, "reserved (6to4 relay anycast)", "192.88.99.0/24"},
-    {0xC0A80000u, 16, "private", "192.168.0.0/16"},
-    {0xC6120000u, 15, "benchmarking", "198.18.0.0/15"},
-    {0xC6336400u, 24, "documentation", "198.51.100.0/24"},
-    {0xCB007100u, 24, "documentation", "203.0.113.0/24"},
-    {0xE0000000u, 4, "multicast", "224.0.0.0/4"},
-    {0xFFFFFFFFu, 32, "broadcast", "255.255.255.255/32"},
-    {0xF0000000u, 4, "reserved", "240.0.0.0/4"},
+    {0x00000000u, 8, "unspecified (\"this network\")", "0.0.0.0/8", 0},
+    {0x0A000000u, 8, "private", "10.0.0.0/8", 1},
+    {0x64400000u, 10, "carrier-grade NAT (shared address)", "100.64.0.0/10", 1},
+    {0x7F000000u, 8, "loopback", "127.0.0.0/8", 0},
+    {0xA9FE0000u, 16, "link-local (cloud metadata)", "169.254.0.0/16", 0},
+    {0xAC100000u, 12, "private", "172.16.0.0/12", 1},
+    {0xC0000000u, 24, "reserved (IETF protocol assignments)", "192.0.0.0/24", 0},
+    {0xC0000200u, 24, "documentation", "192.0.2.0/24", 0},
+    {0xC0586300u, 24, "reserved (6to4 relay anycast)", "192.88.99.0/24", 0},
+    {0xC0A80000u, 16, "private", "192.168.0.0/16", 1},
+    {0xC6120000u, 15, "benchmarking", "198.18.0.0/15", 0},
+    {0xC6336400u, 24, "documentation", "198.51.100.0/24", 0},
+    {0xCB007100u, 24, "documentation", "203.0.113.0/24", 0},
+    {0xE0000000u, 4, "multicast", "224.0.0.0/4", 0},
+    {0xFFFFFFFFu, 32, "broadcast", "255.255.255.255/32", 0},
+    {0xF0000000u, 4, "reserved", "240.0.0.0/4", 0},
 };
 
 typedef struct {
@@ -48,7 +49,8 @@ typedef struct {
     int prefix;
     const char *kind;
     const char *cidr;
-    int embed; /* byte offset of an embedded IPv4 address, or -1 */
+    int embed;    /* byte offset of an embedded IPv4 address, or -1 */
+    int internal; /* a private network: a name allowlist entry may reach it */
 } v6_range_t;
 
 #define V6(...)                                                                                    \
@@ -58,23 +60,23 @@ typedef struct {
 /* Checked in order; ranges with an embedded IPv4 address are blocked when
  * that address is, other ranges always. */
 static const v6_range_t V6_RANGES[] = {
-    {V6(0), 128, "unspecified", "::/128", -1},
-    {V6(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), 128, "loopback", "::1/128", -1},
-    {V6(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff), 96, "IPv4-mapped", "::ffff:0:0/96", 12},
-    {V6(0), 96, "IPv4-compatible", "::/96", 12},
-    {V6(0, 0x64, 0xff, 0x9b), 96, "NAT64", "64:ff9b::/96", 12},
-    {V6(0, 0x64, 0xff, 0x9b, 0, 1), 48, "reserved (local-use NAT64)", "64:ff9b:1::/48", -1},
-    {V6(0x01, 0x00), 64, "reserved (discard-only)", "100::/64", -1},
-    {V6(0x20, 0x01, 0x00, 0x00), 32, "Teredo", "2001::/32", -1},
-    {V6(0x20, 0x01, 0x00, 0x10), 28, "reserved (ORCHID)", "2001:10::/28", -1},
-    {V6(0x20, 0x01, 0x00, 0x20), 28, "reserved (ORCHIDv2)", "2001:20::/28", -1},
-    {V6(0x20, 0x01, 0x0d, 0xb8), 32, "documentation", "2001:db8::/32", -1},
-    {V6(0x20, 0x02), 16, "6to4", "2002::/16", 2},
-    {V6(0x3f, 0xff), 20, "documentation", "3fff::/20", -1},
-    {V6(0xfc), 7, "unique local (private)", "fc00::/7", -1},
-    {V6(0xfe, 0x80), 10, "link-local", "fe80::/10", -1},
-    {V6(0xfe, 0xc0), 10, "site-local (deprecated)", "fec0::/10", -1},
-    {V6(0xff), 8, "multicast", "ff00::/8", -1},
+    {V6(0), 128, "unspecified", "::/128", -1, 0},
+    {V6(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), 128, "loopback", "::1/128", -1, 0},
+    {V6(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff), 96, "IPv4-mapped", "::ffff:0:0/96", 12, 0},
+    {V6(0), 96, "IPv4-compatible", "::/96", 12, 0},
+    {V6(0, 0x64, 0xff, 0x9b), 96, "NAT64", "64:ff9b::/96", 12, 0},
+    {V6(0, 0x64, 0xff, 0x9b, 0, 1), 48, "reserved (local-use NAT64)", "64:ff9b:1::/48", -1, 0},
+    {V6(0x01, 0x00), 64, "reserved (discard-only)", "100::/64", -1, 0},
+    {V6(0x20, 0x01, 0x00, 0x00), 32, "Teredo", "2001::/32", -1, 0},
+    {V6(0x20, 0x01, 0x00, 0x10), 28, "reserved (ORCHID)", "2001:10::/28", -1, 0},
+    {V6(0x20, 0x01, 0x00, 0x20), 28, "reserved (ORCHIDv2)", "2001:20::/28", -1, 0},
+    {V6(0x20, 0x01, 0x0d, 0xb8), 32, "documentation", "2001:db8::/32", -1, 0},
+    {V6(0x20, 0x02), 16, "6to4", "2002::/16", 2, 0},
+    {V6(0x3f, 0xff), 20, "documentation", "3fff::/20", -1, 0},
+    {V6(0xfc), 7, "unique local (private)", "fc00::/7", -1, 1},
+    {V6(0xfe, 0x80), 10, "link-local", "fe80::/10", -1, 0},
+    {V6(0xfe, 0xc0), 10, "site-local (deprecated)", "fec0::/10", -1, 0},
+    {V6(0xff), 8, "multicast", "ff00::/8", -1, 0},
 };
 
 typedef struct {
@@ -245,11 +247,13 @@ static const v4_range_t *v4_blocked(const uint8_t *a)
     return NULL;
 }
 
-/* Writes "who: " into buf when the host name differs from the address text. */
-static const char *who(const char *host, const char *text, char *buf, size_t len)
+/* The subject of a refusal: the address when the caller gave a literal
+ * address, else the host name and never the address it resolved to (a
+ * resolved address would turn the guard into an oracle for internal DNS). */
+static const char *subject(const char *host, const char *text, char *buf, size_t len)
 {
-    if (!host || !*host || strcmp(host, text) == 0) return "";
-    snprintf(buf, len, "%s: ", host);
+    if (!host || !*host || strcmp(host, text) == 0) return text;
+    snprintf(buf, len, "%s resolves to an address that", host);
     return buf;
 }
 
@@ -257,11 +261,11 @@ static int check_v4(const tq_ssrf_t *self, const uint8_t *a, const char *host, t
 {
     if (addr_allowed(self, AF_INET, a)) return 0;
     const v4_range_t *r = v4_blocked(a);
-    if (!r) return 0;
-    char text[INET_ADDRSTRLEN], pre[HOST_MAX + 2];
+    if (!r || (r->internal && host && name_allowed(self, host))) return 0;
+    char text[INET_ADDRSTRLEN], pre[HOST_MAX + 40];
     inet_ntop(AF_INET, a, text, sizeof text);
-    return tq_error_set(err, "ssrf_blocked", "%s%s is in a %s range (%s)",
-                        who(host, text, pre, sizeof pre), text, r->kind, r->cidr);
+    return tq_error_set(err, "ssrf_blocked", "%s is in a %s range (%s)",
+                        subject(host, text, pre, sizeof pre), r->kind, r->cidr);
 }
 
 static int check_v6(const tq_ssrf_t *self, const uint8_t *a, const char *host, tq_error_t *err)
@@ -270,27 +274,26 @@ static int check_v6(const tq_ssrf_t *self, const uint8_t *a, const char *host, t
     if (addr_allowed(self, AF_INET6, a) ||
         (memcmp(a, mapped, 12) == 0 && addr_allowed(self, AF_INET, a + 12)))
         return 0;
-    char text[INET6_ADDRSTRLEN], pre[HOST_MAX + 2];
+    char text[INET6_ADDRSTRLEN], pre[HOST_MAX + 40];
     inet_ntop(AF_INET6, a, text, sizeof text);
-    const char *w = who(host, text, pre, sizeof pre);
+    const char *w = subject(host, text, pre, sizeof pre);
     for (size_t i = 0; i < sizeof V6_RANGES / sizeof V6_RANGES[0]; i++) {
         const v6_range_t *r = &V6_RANGES[i];
         if (!prefix_match(a, r->net, r->prefix)) continue;
+        if (r->embed < 0 && r->internal && host && name_allowed(self, host)) return 0;
         if (r->embed < 0)
-            return tq_error_set(err, "ssrf_blocked", "%s%s is in a %s range (%s)", w, text, r->kind,
+            return tq_error_set(err, "ssrf_blocked", "%s is in a %s range (%s)", w, r->kind,
                                 r->cidr);
         const v4_range_t *v4 = v4_blocked(a + r->embed);
-        if (!v4) return 0;
-        char inner[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, a + r->embed, inner, sizeof inner);
+        if (!v4 || (v4->internal && host && name_allowed(self, host))) return 0;
         return tq_error_set(err, "ssrf_blocked",
-                            "%s%s embeds %s (%s, %s), which is in a %s range (%s)", w, text, inner,
-                            r->kind, r->cidr, v4->kind, v4->cidr);
+                            "%s is in the %s range (%s) and embeds an IPv4 address in a %s range "
+                            "(%s)",
+                            w, r->kind, r->cidr, v4->kind, v4->cidr);
     }
     if ((a[0] & 0xe0) != 0x20) /* global unicast is 2000::/3; the rest is unassigned */
         return tq_error_set(err, "ssrf_blocked",
-                            "%s%s is in a reserved range (outside global unicast 2000::/3)", w,
-                            text);
+                            "%s is in a reserved range (outside global unicast 2000::/3)", w);
     return 0;
 }
 
@@ -330,10 +333,6 @@ static int check_without_dns(const tq_ssrf_t *self, const char *host, int *rc, t
     struct addrinfo *list = NULL;
     if (!*host) {
         *rc = tq_error_set(err, "invalid_url", "empty host");
-        return 1;
-    }
-    if (name_allowed(self, host)) {
-        *rc = 0;
         return 1;
     }
     if (numeric_host(host, &list)) {
@@ -405,6 +404,49 @@ done:
     return rc;
 }
 
+int tq_ssrf_url_origin(const char *url, char *out, size_t len)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        int n = snprintf(out, len, "%s://%s:%s", scheme, host, port);
+        for (char *p = out; *p; p++)
+            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+        rc = n > 0 && (size_t)n < len ? 0 : -1;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+const char *tq_ssrf_url_for_message(const char *url, char *out, size_t len)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_PORT, &port, 0);
+        curl_url_get(u, CURLUPART_PATH, &path, 0);
+        snprintf(out, len, "%s://%s%s%s%s", scheme, host, port ? ":" : "", port ? port : "",
+                 path ? path : "");
+    } else {
+        snprintf(out, len, "(invalid URL)");
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_url_cleanup(u);
+    return out;
+}
+
 int tq_ssrf_check_url(const tq_ssrf_t *self, const char *url, tq_error_t *err)
 {
     char host[HOST_MAX];
@@ -414,13 +456,29 @@ int tq_ssrf_check_url(const tq_ssrf_t *self, const char *url, tq_error_t *err)
 
 /* --- libcurl hookup --------------------------------------------------------- */
 
+/* The port of url, the scheme's default when it names none. */
+static int url_port(const char *url, long *port)
+{
+    CURLU *u = curl_url();
+    char *p = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK && p) {
+        *port = strtol(p, NULL, 10);
+        rc = *port > 0 && *port < 65536 ? 0 : -1;
+    }
+    curl_free(p);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 static curl_socket_t open_checked_socket(void *clientp, curlsocktype purpose,
                                          struct curl_sockaddr *addr)
 {
     tq_ssrf_curl_t *ctx = clientp;
     (void)purpose;
-    if (!ctx->host_allowed &&
-        tq_ssrf_check_addr(ctx->guard, &addr->addr, ctx->host, &ctx->error) != 0)
+    /* with a proxy this is the proxy's address: allowlist the proxy */
+    if (tq_ssrf_check_addr(ctx->guard, &addr->addr, ctx->host, &ctx->error) != 0)
         return CURL_SOCKET_BAD;
     return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
@@ -433,7 +491,9 @@ int tq_ssrf_curl_setup(const tq_ssrf_t *self, CURL *easy, const char *url, tq_ss
     if (tq_ssrf_parse_url(url, ctx->host, sizeof ctx->host, err) != 0) return -1;
     int rc;
     if (check_without_dns(self, ctx->host, &rc, err) && rc != 0) return -1;
-    ctx->host_allowed = name_allowed(self, ctx->host);
+    if (url_port(url, &ctx->port) != 0) return tq_error_set(err, "invalid_url", "bad port");
+    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, NULL); /* a previous hop's pin */
+    curl_easy_setopt(easy, CURLOPT_HTTPPROXYTUNNEL, 0L);
     if (curl_easy_setopt(easy, CURLOPT_URL, url) != CURLE_OK ||
         curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
@@ -442,4 +502,53 @@ int tq_ssrf_curl_setup(const tq_ssrf_t *self, CURL *easy, const char *url, tq_ss
         curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, ctx) != CURLE_OK)
         return tq_error_set(err, "internal", "cannot configure the HTTP client");
     return 0;
+}
+
+int tq_ssrf_curl_proxy(const tq_ssrf_t *self, CURL *easy, const char *proxy, tq_ssrf_curl_t *ctx,
+                       tq_error_t *err)
+{
+    curl_slist_free_all(ctx->pin);
+    ctx->pin = NULL;
+    if (curl_easy_setopt(easy, CURLOPT_PROXY, proxy ? proxy : "") != CURLE_OK)
+        return tq_error_set(err, "internal", "cannot configure the HTTP client");
+    if (!proxy || !*proxy) return 0;
+    /* The proxy would resolve the target itself: resolve and check it here,
+     * then have the proxy tunnel to the approved address only. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *list = NULL;
+    int gai = getaddrinfo(ctx->host, NULL, &hints, &list);
+    if (gai != 0)
+        return tq_error_set(err, "dns_failed", "cannot resolve %s: %s", ctx->host,
+                            gai_strerror(gai));
+    int rc = check_list(self, list, ctx->host, err);
+    char addr[INET6_ADDRSTRLEN + 2] = "";
+    if (rc == 0) {
+        char text[INET6_ADDRSTRLEN];
+        const struct sockaddr *sa = list->ai_addr;
+        if (sa->sa_family == AF_INET6) {
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, text, sizeof text);
+            snprintf(addr, sizeof addr, "[%s]", text);
+        } else {
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, text, sizeof text);
+            snprintf(addr, sizeof addr, "%s", text);
+        }
+    }
+    freeaddrinfo(list);
+    if (rc != 0) return -1;
+    char entry[HOST_MAX + sizeof addr + 32];
+    /* an IPv6 host in CONNECT_TO's first field is written in brackets */
+    int v6 = strchr(ctx->host, ':') != NULL;
+    snprintf(entry, sizeof entry, "%s%s%s:%ld:%s:%ld", v6 ? "[" : "", ctx->host, v6 ? "]" : "",
+             ctx->port, addr, ctx->port);
+    ctx->pin = curl_slist_append(NULL, entry);
+    if (!ctx->pin || curl_easy_setopt(easy, CURLOPT_CONNECT_TO, ctx->pin) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_HTTPPROXYTUNNEL, 1L) != CURLE_OK)
+        return tq_error_set(err, "internal", "cannot configure the HTTP client");
+    return 0;
+}
+
+void tq_ssrf_curl_done(tq_ssrf_curl_t *ctx)
+{
+    curl_slist_free_all(ctx->pin);
+    ctx->pin = NULL;
 }

@@ -8,10 +8,16 @@
  * Teredo is blocked outright). The address curl actually connects to is
  * checked again in CURLOPT_OPENSOCKETFUNCTION, which defeats DNS rebinding.
  * An allowlist of CIDRs and host names (config `ssrf.allow`, env
- * TOOLQ_SSRF_ALLOW; empty by default) lets trusted internal targets through.
+ * TOOLQ_SSRF_ALLOW; empty by default) lets trusted internal targets through:
+ * a CIDR entry opens its addresses to every host; a name entry does not skip
+ * the address check, it only lets that name reach private networks (10/8,
+ * 172.16/12, 192.168/16, 100.64/10, fc00::/7); loopback, link-local (cloud
+ * metadata) and the other ranges stay closed to it unless a CIDR opens them.
  *
- * Error codes: "ssrf_blocked" (message names the host, the address and the
- * range, e.g. "10.0.0.5 is in a private range (10.0.0.0/8)"), "invalid_url",
+ * Error codes: "ssrf_blocked" (message names the range and the host as the
+ * caller wrote it, never an address a name resolved to: "10.0.0.5 is in a
+ * private range (10.0.0.0/8)", "db.corp resolves to an address that is in a
+ * private range (10.0.0.0/8)"), "invalid_url",
  * "dns_failed" (a host that cannot be resolved is never let through).
  * A guard is immutable after tq_ssrf_new: share one between threads/handles.
  * Never follows redirects itself; callers check each Location with the guard. */
@@ -37,16 +43,29 @@ void tq_ssrf_destroy(tq_ssrf_t **self_p);
  * host (brackets stripped for IPv6, no zone id) into host. */
 int tq_ssrf_parse_url(const char *url, char *host, size_t host_len, tq_error_t *err);
 
+/* Origin of an absolute URL, "scheme://host:port" in lower case with the
+ * scheme's default port filled in, into out (TQ_ORIGIN_MAX is enough for
+ * any host curl accepts); 0, or -1 when url does not parse. */
+#define TQ_ORIGIN_MAX 600
+int tq_ssrf_url_origin(const char *url, char *out, size_t len);
+
+/* The URL as it may appear in an error message (error messages are stored
+ * in clear): scheme, host, port and path only, never the userinfo, query
+ * or fragment, which may carry tokens. A URL that does not parse becomes
+ * "(invalid URL)". Writes at most len bytes into out and returns out. */
+const char *tq_ssrf_url_for_message(const char *url, char *out, size_t len);
+
 /* The full check, blocking on DNS: parse, scheme, then tq_ssrf_check_host. */
 int tq_ssrf_check_url(const tq_ssrf_t *self, const char *url, tq_error_t *err);
 
-/* Host allowlisted by name -> 0. A literal address -> checked. A name ->
- * loopback names (localhost, *.localhost) blocked, else resolved with
- * getaddrinfo and EVERY address checked. */
+/* A literal address -> checked. A name -> loopback names (localhost,
+ * *.localhost) blocked, else resolved with getaddrinfo and EVERY address
+ * checked (a name allowlist entry only opens private networks to it). */
 int tq_ssrf_check_host(const tq_ssrf_t *self, const char *host, tq_error_t *err);
 
 /* Checks one address (AF_INET or AF_INET6; any other family is blocked).
- * host (may be NULL) is only used to word the message. */
+ * host (may be NULL) words the message and, when it matches a name entry
+ * of the allowlist, opens the private networks. */
 int tq_ssrf_check_addr(const tq_ssrf_t *self, const struct sockaddr *sa, const char *host,
                        tq_error_t *err);
 
@@ -55,8 +74,9 @@ int tq_ssrf_check_addr(const tq_ssrf_t *self, const struct sockaddr *sa, const c
  * CURLE_COULDNT_CONNECT, tq_error_is_set(&ctx.error) tells it was the guard. */
 typedef struct {
     const tq_ssrf_t *guard;
-    int host_allowed; /* host matched a name entry of the allowlist */
     char host[256];
+    long port;              /* the URL's port (the scheme's default filled in) */
+    struct curl_slist *pin; /* CURLOPT_CONNECT_TO with a proxy (tq_ssrf_curl_proxy) */
     tq_error_t error;
 } tq_ssrf_curl_t;
 
@@ -65,9 +85,21 @@ typedef struct {
  * curl and every address is checked before connecting), then sets
  * CURLOPT_URL, CURLOPT_PROTOCOLS_STR and CURLOPT_REDIR_PROTOCOLS_STR
  * "http,https", CURLOPT_FOLLOWLOCATION 0 and the socket check. Call again
- * (same handle, same ctx) for every redirect hop. With a proxy, the socket
- * check applies to the proxy address: allowlist the proxy. */
+ * (same handle, same ctx; tq_ssrf_curl_done first) for every redirect hop.
+ * The socket check sees the address curl connects to: with a proxy that is
+ * the proxy, which must be allowlisted; tq_ssrf_curl_proxy checks the target. */
 int tq_ssrf_curl_setup(const tq_ssrf_t *self, CURL *easy, const char *url, tq_ssrf_curl_t *ctx,
                        tq_error_t *err);
+
+/* Sets CURLOPT_PROXY (NULL or "" = direct; call it after tq_ssrf_curl_setup
+ * for every hop). With a proxy the proxy, not curl, would resolve the
+ * target: so the target host is resolved here (blocking), EVERY address is
+ * checked, and the transfer is pinned to the first one: CURLOPT_CONNECT_TO
+ * host:port:address:port with CURLOPT_HTTPPROXYTUNNEL, so the proxy is asked
+ * to CONNECT to that approved address and never to a name. */
+int tq_ssrf_curl_proxy(const tq_ssrf_t *self, CURL *easy, const char *proxy, tq_ssrf_curl_t *ctx,
+                       tq_error_t *err);
+/* Frees what tq_ssrf_curl_proxy kept for the transfer (after it ended). */
+void tq_ssrf_curl_done(tq_ssrf_curl_t *ctx);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -237,9 +238,27 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+void tq_secure_wipe(void *p, size_t n)
+{
+    if (p && n) OPENSSL_cleanse(p, n);
+}
+
+void tq_secure_wipe_str(char *s)
+{
+    if (s) OPENSSL_cleanse(s, strlen(s));
+}
+
+void tq_secure_process(void)
+{
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int tq_master_key_load(const char *path, unsigned char key[TQ_MASTER_KEY_LEN], tq_error_t *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ELOOP)
+        return tq_error_set(err, "master_key_unsafe",
+                            "master key file %s is a symbolic link; give the real file", path);
     if (fd < 0)
         return tq_error_set(err, "master_key_missing", "cannot open master key file %s: %s", path,
                             strerror(errno));
@@ -249,9 +268,20 @@ int tq_master_key_load(const char *path, unsigned char key[TQ_MASTER_KEY_LEN], t
         return tq_error_set(err, "master_key_invalid", "master key file %s is not a regular file",
                             path);
     }
-    if (st.st_mode & (S_IRGRP | S_IROTH))
-        tq_warn("master key file %s is readable by group or others (mode %03o); use chmod 600",
-                path, (unsigned)(st.st_mode & 0777));
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        return tq_error_set(err, "master_key_unsafe",
+                            "master key file %s is open to group or others (mode %03o); run "
+                            "chmod 600 on it",
+                            path, (unsigned)(st.st_mode & 0777));
+    }
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return tq_error_set(err, "master_key_unsafe",
+                            "master key file %s is owned by uid %u, not by the service account "
+                            "running toolq (uid %u)",
+                            path, (unsigned)st.st_uid, (unsigned)geteuid());
+    }
 
     char buf[KEY_FILE_MAX + 1];
     size_t len = 0;

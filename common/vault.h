@@ -27,9 +27,21 @@ typedef struct {
 
 /* Key file: 32 random bytes, base64, as `head -c32 /dev/urandom | base64`
  * writes it (trailing newline allowed). Errors: "master_key_missing",
- * "master_key_invalid" (wrong length or not base64), and a warning is
- * logged when the file is readable by group or others. */
+ * "master_key_invalid" (wrong length or not base64, not a regular file),
+ * "master_key_unsafe": the file is a symbolic link, has any permission for
+ * group or others (chmod 600), or is not owned by the running user (the
+ * service account). */
 int tq_master_key_load(const char *path, unsigned char key[TQ_MASTER_KEY_LEN], tq_error_t *err);
+
+/* Wipes n bytes that held a secret so the compiler cannot drop the wipe
+ * (OPENSSL_cleanse). The one wipe for every secret in the tree. */
+void tq_secure_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated string in place (NULL is fine). */
+void tq_secure_wipe_str(char *s);
+/* Keeps key material out of core dumps: marks the process not dumpable
+ * (PR_SET_DUMPABLE 0, which also refuses ptrace by other processes of the
+ * same user). Broker and workers call it first thing. */
+void tq_secure_process(void);
 /* Creates a new key file with mode 0600; fails if it already exists. */
 int tq_master_key_create(const char *path, tq_error_t *err);
 

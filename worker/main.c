@@ -3,6 +3,7 @@
  * which passes its own configuration flags along and a one-time registration
  * secret (environment); a worker started by hand has none and is refused. */
 #include "cmdline.h"
+#include "vault.h"
 #include "log.h"
 #include "worker.h"
 
@@ -13,6 +14,7 @@
 
 int main(int argc, char **argv)
 {
+    tq_secure_process(); /* no core dumps with keys in them, no ptrace */
     tq_config_t *cfg = tq_config_new();
     tq_error_t err = {0};
     int first = 0;

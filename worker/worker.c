@@ -437,7 +437,7 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
     }
     w->cfg = cfg;
     w->vault = tq_vault_new(key);
-    memset(key, 0, sizeof key);
+    tq_secure_wipe(key, sizeof key);
     w->loop = tq_loop_new();
     w->ctx = zmq_ctx_new();
     w->credit = (int)tq_config_int(cfg, "worker.concurrency");

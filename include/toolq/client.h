@@ -63,8 +63,10 @@ typedef struct {
 } tq_client_event_t;
 
 /* endpoint NULL: $TOOLQ_BROKER, else ipc://$TOOLQ_HOME/broker.sock with
- * TOOLQ_HOME defaulting to ./.toolq. Never fails for a down broker: calls
- * time out instead. */
+ * TOOLQ_HOME defaulting to ./.toolq, made absolute; that default is used
+ * only while its folder and socket belong to the caller (or root) and the
+ * folder is writable by nobody else, else calls fail "endpoint_unsafe".
+ * Never fails for a down broker: calls time out instead. */
 TQ_API tq_client_t *tq_client_new(const char *endpoint);
 TQ_API void tq_client_destroy(tq_client_t **self_p);
 TQ_API const char *tq_client_endpoint(const tq_client_t *self);

@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,7 @@ static KIT_UNUSED void kb_add(kit_buf_t *b, const char *s, size_t n)
         }
         if (b->p) {
             memcpy(g, b->p, b->len);
-            memset(b->p, 0, b->cap);
+            OPENSSL_cleanse(b->p, b->cap);
             free(b->p);
         }
         b->p = g;
@@ -104,7 +105,7 @@ static KIT_UNUSED void kb_pct(kit_buf_t *b, const char *s)
 static KIT_UNUSED void kb_wipe(kit_buf_t *b)
 {
     if (b->p) {
-        memset(b->p, 0, b->cap);
+        OPENSSL_cleanse(b->p, b->cap);
         free(b->p);
     }
     b->p = NULL;
@@ -296,7 +297,7 @@ static KIT_UNUSED int kit_client_auth(const tq_plugin_kv_t *p, size_t n, json_t 
         kit_buf_t h = {0};
         kb_adds(&h, "Authorization: Basic ");
         kb_adds(&h, b64);
-        memset(b64, 0, strlen(b64));
+        OPENSSL_cleanse(b64, strlen(b64));
         free(b64);
         int rc = h.oom ? -1 : kit_put(out, "header", h.p);
         kb_wipe(&h);
@@ -319,7 +320,7 @@ static KIT_UNUSED void kit_wipe_json(json_t *o)
     json_t *v;
     json_object_foreach(o, k, v)
     {
-        if (json_is_string(v)) memset((char *)json_string_value(v), 0, json_string_length(v));
+        if (json_is_string(v)) OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
     }
     json_decref(o);
 }
@@ -334,7 +335,7 @@ static KIT_UNUSED int kit_put_body(json_t *fields, const char *format, tq_plugin
         char *t = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
         if (t) {
             kb_adds(&b, t);
-            memset(t, 0, strlen(t));
+            OPENSSL_cleanse(t, strlen(t));
             free(t);
         } else {
             b.oom = 1;
@@ -443,7 +444,7 @@ static KIT_UNUSED json_t *kit_parse_form(const unsigned char *body, size_t len)
             *eq = '\0';
             json_object_set_new(o, pair, json_string(eq + 1));
         }
-        memset(pair, 0, (size_t)(w - pair));
+        OPENSSL_cleanse(pair, (size_t)(w - pair));
         free(pair);
         i = j + 1;
     }
@@ -733,7 +734,7 @@ static KIT_UNUSED int kit_apply_bearer(const tq_plugin_request_t *req,
     if (!v) return kit_fail(errbuf, errlen, "out of memory");
     snprintf(v, n, "Bearer %s", token);
     int rc = out->set_header(out, "Authorization", v);
-    memset(v, 0, n);
+    OPENSSL_cleanse(v, n);
     free(v);
     if (rc) kit_fail(errbuf, errlen, "the token contains characters not allowed in a header");
     return rc;

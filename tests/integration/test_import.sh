@@ -92,15 +92,22 @@ assert_eq X-Api-Key "$(echo "$got" | jq -r .result.credentials.api_key_header)" 
 check "the key never appears in toolq provider" bash -c "! grep -q -- '$KEY' <<<'$got'"
 check "provider shows tools" test "$(echo "$got" | jq '.result.tools | length')" -gt 0
 
-# --update without credentials keeps them; with the masked value keeps the key
+# --update without credentials keeps them; with the masked value keeps the key,
+# but only for the same servers and placement (security review F5)
 toolq --json import --tenant acme --name pets --update "$PET" >/dev/null
-toolq --json import --tenant acme --name pets --update --auth api_key_header --api-key-header X-Other \
+set +e
+out=$(toolq --json import --tenant acme --name pets --update --auth api_key_header --api-key-header X-Other \
+  --api-key-value "$masked" --api-key-prefix bearer "$PET")
+set -e
+assert_eq secret_required "$(echo "$out" | jq -r .error.code)" "a masked key cannot move to another header (secret_required)"
+toolq --json import --tenant acme --name pets --update --auth api_key_header --api-key-header X-Api-Key \
   --api-key-value "$masked" --api-key-prefix bearer "$PET" >/dev/null
 got=$(toolq --json provider --tenant acme pets)
 assert_eq "$masked" "$(echo "$got" | jq -r .result.credentials.api_key_value)" "update with the masked value keeps the key"
-assert_eq X-Other "$(echo "$got" | jq -r .result.credentials.api_key_header)" "update changes the header name"
+assert_eq X-Api-Key "$(echo "$got" | jq -r .result.credentials.api_key_header)" "the refused update changed nothing"
+origins=$(echo "$got" | jq -c .result.credentials.origins)
 # the sealed plaintext has the length of the original key's JSON (not of the mask)
-plain="{\"api_key_header\":\"X-Other\",\"api_key_header_prefix\":\"bearer\",\"api_key_value\":\"$KEY\",\"auth_type\":\"api_key_header\"}"
+plain="{\"api_key_header\":\"X-Api-Key\",\"api_key_header_prefix\":\"bearer\",\"api_key_value\":\"$KEY\",\"auth_type\":\"api_key_header\",\"origins\":$origins}"
 assert_eq "${#plain}" "$(tq_psql -c "select length(decode(substr(credentials_str, 6), 'base64')) - 33 from tool_api_providers where name='pets'")" \
   "the stored secret is the original key, not the mask"
 # the stored secret really is the original: decrypt-free check through a second update that changes it

@@ -37,6 +37,8 @@ assert_eq json "$(echo "$r" | jq -r .body_encoding)" "JSON body parsed"
 assert_eq application/json "$(echo "$r" | jq -r '.headers["content-type"]')" "headers lower-cased"
 r=$(inv open styles 'ids:=[3,4]' 'm:={"a":"x","b":"y"}')
 assert_eq '/label/.3,4/matrix/;a=x;b=y' "$(echo "$r" | jq -r .body.path)" "label and matrix styles"
+r=$(inv open echoTail x=..)
+assert_eq '/echo/%2E%2E/tail' "$(echo "$r" | jq -r .body.path)" "a '..' path value stays in its segment (never reaches /tail)"
 r=$(inv open createPet name=rex age=5 vaccinated=true 'tags:=["a"]' 'owner={"first":"Ann"}')
 assert_eq '{"name":"rex","age":5,"vaccinated":true,"tags":["a"],"owner":{"first":"Ann"}}' \
   "$(echo "$r" | jq -r .body.body_text)" "JSON body coerced to the schema's types"
@@ -94,21 +96,21 @@ toolq import --tenant acme --update --name echo --server-url "$BASE" --auth api_
 toolq import --tenant acme --name bear --server-url "$BASE" --auth api_key_header \
   --api-key-header Authorization --api-key-prefix bearer --api-key-value "$KEY" "$SPEC" >/dev/null
 r1=$(inv bear getItem id=1); r2=$(inv bear getItem id=1)
-assert_eq 'Bearer [REDACTED]' "$(echo "$r2" | hdr Authorization)" "bearer prefix sent once (key redacted in the reflected copy)"
+assert_eq '[REDACTED]' "$(echo "$r2" | hdr Authorization)" "bearer prefix sent once (the whole reflected value redacted)"
 assert_eq "$(echo "$r1" | hdr Authorization)" "$(echo "$r2" | hdr Authorization)" "second call sends the same header (no Bearer Bearer)"
 toolq import --tenant acme --name qkey --server-url "$BASE" --auth api_key_query \
   --api-key-query-param api_key --api-key-value "$KEY" "$SPEC" >/dev/null
 r=$(inv qkey getItem id=1 limit=2)
 assert_eq '/items/1?limit=2&api_key=[REDACTED]' "$(echo "$r" | jq -r .body.path)" "api_key_query appended to the query"
-toolq credential add --tenant acme basic1 --type basic username=ann password=- <<<"pa55-word-xyz" >/dev/null
-toolq credential add --tenant acme bear1 --type bearer "token=$KEY" >/dev/null
-toolq credential add --tenant acme cook1 --type apikey location=cookie name=sid "value=$KEY" >/dev/null
-toolq credential add --tenant acme aws1 --type aws_sigv4 access_key_id=AKIDEXAMPLE \
+toolq credential add --tenant acme basic1 --provider open --type basic username=ann password=- <<<"pa55-word-xyz" >/dev/null
+toolq credential add --tenant acme bear1 --origin "$BASE" --type bearer "token=$KEY" >/dev/null
+toolq credential add --tenant acme cook1 --provider open --type apikey location=cookie name=sid "value=$KEY" >/dev/null
+toolq credential add --tenant acme aws1 --provider open --type aws_sigv4 access_key_id=AKIDEXAMPLE \
   "secret_access_key=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" region=us-east-1 service=execute-api >/dev/null
 r=$(inv open getItem id=1 --credential basic1)
 assert_eq '[REDACTED]' "$(echo "$r" | hdr Authorization)" "basic credential applied"
 r=$(inv open getItem id=1 --credential bear1)
-assert_eq 'Bearer [REDACTED]' "$(echo "$r" | hdr Authorization)" "bearer credential applied"
+assert_eq '[REDACTED]' "$(echo "$r" | hdr Authorization)" "bearer credential applied"
 r=$(inv open getItem id=1 session=s1 --credential cook1)
 assert_eq 'session=s1; sid=[REDACTED]' "$(echo "$r" | hdr Cookie)" "apikey cookie credential appended to the Cookie header"
 r=$(inv open getItem id=1 --credential aws1)
@@ -117,18 +119,56 @@ check "aws_sigv4 signs (Authorization present)" test -n "$(echo "$r" | hdr Autho
 toolq import --tenant acme --name viacred --server-url "$BASE" --credential bear1 "$SPEC" >/dev/null 2>&1 || true
 r=$(toolq --json invoke --tenant acme viacred getItem id=1 || true)
 if [ "$(echo "$r" | jq -r .ok)" = true ]; then
-  assert_eq 'Bearer [REDACTED]' "$(echo "$r" | hdr Authorization)" "provider referencing a named credential"
+  assert_eq '[REDACTED]' "$(echo "$r" | hdr Authorization)" "provider referencing a named credential"
 fi
+
+# --- credentials go only where they are bound (security review F5) ---------------
+exec 6< <("$TOOLQ_BIN_DIR/tq-echo-server" --die-with-parent)
+read -r PORT2 <&6
+EVIL="http://127.0.0.1:$PORT2" # another origin: what an attacker's server is
+toolq import --tenant acme --name evil --server-url "$EVIL" "$SPEC" >/dev/null
+r=$(toolq --json invoke --tenant acme evil getItem id=1 --credential bear1 || true)
+assert_eq credential_origin_mismatch "$(echo "$r" | jq -r .error.code)" "a named credential is refused for another provider's origin"
+check "the refusal names where it may go" grep -q "127.0.0.1:$PORT" <<<"$(echo "$r" | jq -r .error.message)"
+r=$(toolq --json invoke --tenant acme evil getItem id=1 --credential basic1 || true)
+assert_eq credential_origin_mismatch "$(echo "$r" | jq -r .error.code)" "a credential bound with --provider too"
+r=$(toolq --json credential add --tenant acme unbound1 --type bearer token=abcdefgh || true)
+assert_eq invalid_argument "$(echo "$r" | jq -r .error.code)" "a credential must be bound at creation (--origin or --provider)"
+r=$(toolq --json credential add --tenant acme badorigin --origin ftp://x --type bearer token=abcdefgh || true)
+assert_eq invalid_argument "$(echo "$r" | jq -r .error.code)" "an origin must be an http(s) URL"
+# the review's reproduction: provider.update points the provider at another
+# server and keeps the stored key through its masked value
+set +e
+r=$(toolq --json import --tenant acme --name echo --update --server-url "$EVIL" "$SPEC"); rc=$?
+set -e
+assert_eq secret_required "$(echo "$r" | jq -r .error.code)" "provider.update to another server without the key: secret_required"
+masked=$(toolq --json provider --tenant acme echo | jq -r .result.credentials.api_key_value)
+set +e
+r=$(toolq --json import --tenant acme --name echo --update --server-url "$EVIL" --auth api_key_header \
+  --api-key-header X-Api-Key --api-key-value "$masked" "$SPEC")
+set -e
+assert_eq secret_required "$(echo "$r" | jq -r .error.code)" "... nor with the masked key"
+r=$(inv echo getItem id=1)
+assert_eq "[REDACTED]" "$(echo "$r" | hdr X-Api-Key)" "the provider still calls its own server with its key"
+# an OAuth credential (no origins at creation) is bound on first use
+toolq submit credential.create --tenant acme --payload-json \
+  '{"name":"oa1","type":"oauth2","plugin":"oauth2","fields":{"access_token":"at-oa1-secret-token"},"metadata":{"provider":"mock"}}' >/dev/null
+r=$(inv open getItem id=1 --credential oa1)
+assert_eq "[REDACTED]" "$(echo "$r" | hdr Authorization)" "an unbound OAuth credential works on first use"
+assert_eq "[\"http://127.0.0.1:$PORT\"]" "$(tq_psql -c "select metadata->'origins' from tq_credentials where name='oa1'" | tr -d ' ')" \
+  "... and is bound to that provider's origins from then on"
+r=$(toolq --json invoke --tenant acme evil getItem id=1 --credential oa1 || true)
+assert_eq credential_origin_mismatch "$(echo "$r" | jq -r .error.code)" "then refused elsewhere"
 
 # --- credentials ops ------------------------------------------------------------
 l=$(toolq --json credential list --tenant acme)
-assert_eq 'aws1 basic1 bear1 cook1' "$(echo "$l" | jq -r '[.result.credentials[].name] | join(" ")')" "credential list"
+assert_eq 'aws1 basic1 bear1 cook1 oa1' "$(echo "$l" | jq -r '[.result.credentials[].name] | join(" ")')" "credential list"
 s=$(toolq --json credential show --tenant acme bear1)
 assert_eq 'sk***90' "$(echo "$s" | jq -r .result.fields.token)" "credential show masks the secret"
 assert_eq ann "$(toolq --json credential show --tenant acme basic1 | jq -r .result.fields.username)" "non-secret fields shown"
-r=$(toolq --json credential add --tenant acme bad1 --type basic password=x || true)
+r=$(toolq --json credential add --tenant acme bad1 --provider open --type basic password=x || true)
 assert_eq invalid_argument "$(echo "$r" | jq -r .error.code)" "a credential the plugin refuses is not stored"
-r=$(toolq --json credential add --tenant acme bear1 --type bearer token=abcdefgh || true)
+r=$(toolq --json credential add --tenant acme bear1 --provider open --type bearer token=abcdefgh || true)
 assert_eq credential_exists "$(echo "$r" | jq -r .error.code)" "duplicate credential name"
 assert_eq 0 "$(tq_psql -c "select count(*) from tq_credentials where encrypted_data like '%SECRET%' or encrypted_data like '%pa55%'")" "credentials encrypted at rest"
 toolq credential delete --tenant acme cook1 >/dev/null
@@ -138,6 +178,7 @@ p=$(toolq --json plugins)
 assert_eq 'apikey aws_sigv4 basic bearer none' \
   "$(echo "$p" | jq -r '[.result.plugins[].id | select(IN("apikey","aws_sigv4","basic","bearer","none"))] | join(" ")')" \
   "toolq plugins lists what workers loaded"
+assert_eq 0 "$(echo "$p" | jq '[.result.plugins[].file | select(contains("/"))] | length')" "plugins.list shows file names, not paths"
 
 # --- SSRF battery through invoke --------------------------------------------------
 n=0

@@ -104,7 +104,7 @@ check "finished jobs survive a restart" test "$(toolq --json job "$(echo "$a" | 
 
 # a wrong master key is refused at start-up
 tq_stop_broker
-head -c32 /dev/urandom | base64 >"$TQ_DIR/other.key"
+(umask 077; head -c32 /dev/urandom | base64 >"$TQ_DIR/other.key")
 set +e
 TOOLQ_MASTER_KEY_FILE="$TQ_DIR/other.key" timeout 20 "$TOOLQ_BIN_DIR/toolq-broker" >"$TQ_DIR/wrongkey.log" 2>&1; rc=$?
 set -e

@@ -61,9 +61,9 @@ for doc in $DOCS; do
     [ -n "$sname" ] || continue
     cname="d${d}_$(echo "$sname" | tr -c 'A-Za-z0-9_\n' '_')"
     case "$stype/$sscheme" in
-      apiKey/*) toolq credential add --tenant prism "$cname" --type apikey "location=$sin" "name=$sparam" value=prism-test-key >/dev/null ;;
-      http/basic|http/Basic) toolq credential add --tenant prism "$cname" --type basic username=ann password=prism-pass >/dev/null ;;
-      *) toolq credential add --tenant prism "$cname" --type bearer token=prism-test-token >/dev/null ;;
+      apiKey/*) toolq credential add --tenant prism "$cname" --provider "p$d" --type apikey "location=$sin" "name=$sparam" value=prism-test-key >/dev/null ;;
+      http/basic|http/Basic) toolq credential add --tenant prism "$cname" --provider "p$d" --type basic username=ann password=prism-pass >/dev/null ;;
+      *) toolq credential add --tenant prism "$cname" --provider "p$d" --type bearer token=prism-test-token >/dev/null ;;
     esac
   done < <(echo "$dump" | jq -r '.security_schemes // {} | to_entries[] | [.key, .value.type, (.value.in // ""), (.value.name // ""), (.value.scheme // "")] | @tsv')
   n=0; okn=0

@@ -538,13 +538,16 @@ static void expect_mask(const char *in, const char *want)
 static void test_mask_secret_vectors(void **state)
 {
     (void)state;
-    expect_mask("abcdefg", "ab***fg");
+    expect_mask("abcdefg", "******");
+    expect_mask("abcdefgh", "a***h"); /* under 16: at most 2 characters show */
+    expect_mask("abcdefghijklmno", "a***o");
+    expect_mask("abcdefghijklmnop", "ab***op");
     expect_mask("abcdef", "******");
     expect_mask("", "******");
     expect_mask(NULL, "******");
-    expect_mask("sk-abcdef", "sk***ef");
-    expect_mask("\xc3\xa4\xc3\xb6\xc3\xbc\xc3\x9f\xc3\xa9\xc3\xa8\xc3\xaa", /* äöüßéèê */
-                "\xc3\xa4\xc3\xb6***\xc3\xa8\xc3\xaa");
+    expect_mask("sk-abcdef", "s***f");
+    expect_mask("\xc3\xa4\xc3\xb6\xc3\xbc\xc3\x9f\xc3\xa9\xc3\xa8\xc3\xaa\xc3\xab", /* äöüßéèêë */
+                "\xc3\xa4***\xc3\xab");
     expect_mask("\xc3\xa4\xc3\xb6\xc3\xbc\xc3\x9f\xc3\xa9\xc3\xa8", "******"); /* 6 chars */
 }
 
@@ -560,18 +563,18 @@ static void test_scrub_passwords(void **state)
     (void)state;
     expect_scrub("host=/x/pg port=5433 user=toolq dbname=toolq",
                  "host=/x/pg port=5433 user=toolq dbname=toolq");
-    expect_scrub("host=db password=hunter2secret user=u", "host=db password=hu***et user=u");
+    expect_scrub("host=db password=hunter2secret user=u", "host=db password=h***t user=u");
     expect_scrub("password=short", "password=******");
     expect_scrub("host=db password = 'with spaces \\' q' user=u",
                  "host=db password = 'wi*** q' user=u");
-    expect_scrub("sslpassword=abcdefgh", "sslpassword=ab***gh");
+    expect_scrub("sslpassword=abcdefgh", "sslpassword=a***h");
     expect_scrub("postgresql://toolq:hunter2secret@db.example:5432/toolq",
-                 "postgresql://toolq:hu***et@db.example:5432/toolq");
+                 "postgresql://toolq:h***t@db.example:5432/toolq");
     expect_scrub("postgresql://toolq@db/toolq?sslmode=require&password=p4ssw0rd9",
-                 "postgresql://toolq@db/toolq?sslmode=require&password=p4***d9");
-    expect_scrub("postgres://u:p@ss:w0rd!@h/db", "postgres://u:p@***d!@h/db");
+                 "postgresql://toolq@db/toolq?sslmode=require&password=p***9");
+    expect_scrub("postgres://u:p@ss:w0rd!@h/db", "postgres://u:p***!@h/db");
     expect_scrub("postgres://db.example/x", "postgres://db.example/x");
-    expect_scrub("https://h/cb?token=abcdefghij&x=1", "https://h/cb?token=ab***ij&x=1");
+    expect_scrub("https://h/cb?token=abcdefghij&x=1", "https://h/cb?token=a***j&x=1");
     expect_scrub("passfile=/x/.pgpass", "passfile=/x/.pgpass");
     expect_scrub("ipc://./.toolq/broker.sock", "ipc://./.toolq/broker.sock");
     expect_scrub("", "");
@@ -599,8 +602,8 @@ static void test_print_masks_secrets_and_url_passwords(void **state)
     text = print_to_string(cfg);
     assert_null(strstr(text, "sk-abcdefghij"));
     assert_null(strstr(text, "hunter2secret"));
-    expect_line(text, "secret", "secret: \"sk***ij\"", "flag");
-    expect_line(text, "url", "url: \"postgresql://toolq:hu***et@db:5432/toolq\"", "flag");
+    expect_line(text, "secret", "secret: \"s***j\"", "flag");
+    expect_line(text, "url", "url: \"postgresql://toolq:h***t@db:5432/toolq\"", "flag");
     expect_line(text, "workers", "workers: 3", "file");
     expect_line(text, "level", "level: \"debug\"", "env");
     expect_line(text, "home", "home: \"./.toolq\"", "default");

@@ -14,10 +14,12 @@
 #include <cmocka.h>
 
 #include "invoke/invoke_args.h"
+#include "invoke/invoke_buf.h"
 #include "invoke/invoke_call.h"
 #include "invoke/invoke_request.h"
 #include "invoke/invoke_result.h"
 #include "openapi/openapi.h"
+#include "ssrf.h"
 
 static json_t *s_tools;
 
@@ -99,6 +101,12 @@ static const row_t ROWS[] = {
     {"getItem", "{\"id\":\"a/b?c d\"}", "GET /items/a%2Fb%3Fc%20d\n\n"},
     {"getItem", "{\"id\":\"caf\\u00e9\"}", "GET /items/caf%C3%A9\n\n"},
     {"getItem", "{\"id\":42}", "GET /items/42\n\n"},
+    /* dot segments: a value cannot climb out of its segment (F10) */
+    {"echoTail", "{\"x\":\"..\"}", "GET /echo/%2E%2E/tail\n\n"},
+    {"echoTail", "{\"x\":\".\"}", "GET /echo/%2E/tail\n\n"},
+    {"echoTail", "{\"x\":\"a..b\"}", "GET /echo/a..b/tail\n\n"},
+    {"styles", "{\"ids\":[3],\"m\":{\"a\":\"..\",\"..\":\"x\"}}",
+     "GET /label/.3/matrix/;a=%2E%2E;%2E%2E=x\n\n"},
     /* query: form explode (default) and not, arrays, booleans, integers */
     {"getItem", "{\"id\":\"1\",\"tags\":[\"x\",\"y z\"]}", "GET /items/1?tags=x&tags=y%20z\n\n"},
     {"getItem", "{\"id\":\"1\",\"tags\":\"solo\"}", "GET /items/1?tags=solo\n\n"},
@@ -209,6 +217,31 @@ static void test_method_and_server(void **state)
     json_decref(b);
 }
 
+/* A path template without a leading '/' cannot let a value extend the host:
+ * the built URL must keep the server URL's scheme, host and port. */
+static void test_origin_kept(void **state)
+{
+    (void)state;
+    json_t *b = json_deep_copy(bundle("echoTail"));
+    json_object_set_new(b, "server_url", json_string("http://h"));
+    json_object_set_new(b, "path", json_string("{x}"));
+    json_t *args = json_pack("{s:s}", "x", ".evil.example");
+    tq_error_t err = {0};
+    assert_null(tq_invoke_request_build(b, args, NULL, &err));
+    assert_string_equal(err.code, "invalid_url");
+    json_object_set_new(b, "server_url", json_string("http://h:80"));
+    json_object_set_new(b, "path", json_string("/a/{x}"));
+    json_object_set_new(args, "x", json_string("b"));
+    tq_invoke_request_t *r = tq_invoke_request_build(b, args, NULL, &err);
+    assert_non_null(r); /* the default port is the same origin */
+    tq_invoke_request_destroy(&r);
+    char o[TQ_ORIGIN_MAX];
+    assert_int_equal(tq_ssrf_url_origin("HTTPS://Api.Example:443/x?y", o, sizeof o), 0);
+    assert_string_equal(o, "https://api.example:443");
+    json_decref(args);
+    json_decref(b);
+}
+
 static void test_forbidden_header(void **state)
 {
     (void)state;
@@ -266,15 +299,84 @@ static void test_redact_and_retry_after(void **state)
     assert_false(tq_invoke_media_is_text("image/png"));
 }
 
+/* F5: a reflected secret is redacted in every form the result can carry it:
+ * raw, percent-encoded, base64 / base64url at any alignment (inside a longer
+ * encoded text), JSON keys, header names, and inside a base64 body. */
+static void test_redaction_forms(void **state)
+{
+    (void)state;
+    const char *secret = "VICTIM-BEARER-SECRET-42";
+    tq_invoke_secrets_t sec = {0};
+    tq_invoke_secrets_add(&sec, secret);
+    tq_invoke_secrets_add(&sec, "ab"); /* too short: ignored */
+    assert_true(sec.n >= 4);
+    const char *const *v = (const char *const *)sec.v;
+
+    /* octet-stream echo of the request, as in the review's reproduction */
+    tq_http_response_t r = {.status = 200};
+    static char ct_name[] = "content-type", ct_val[] = "application/octet-stream";
+    char hname[64], hval[128];
+    snprintf(hname, sizeof hname, "x-%s", secret);
+    snprintf(hval, sizeof hval, "token=p%%2Fss%%2Bw0rd-SECRET"); /* percent-encoded */
+    tq_invoke_secrets_add(&sec, "p/ss+w0rd-SECRET");
+    tq_http_header_t hs[] = {{ct_name, ct_val}, {hname, hval}};
+    r.headers = hs;
+    r.nheaders = 2;
+    const char raw[] = "\xff\xfeGET /echo\r\nAuthorization: Bearer VICTIM-BEARER-SECRET-42\r\n";
+    tq_buf_add(&r.body, raw, sizeof raw - 1);
+    json_t *res = tq_invoke_result_new(&r, 1, 0, 1, v, 100);
+    char *text = json_dumps(res, JSON_COMPACT);
+    assert_string_equal(json_string_value(json_object_get(res, "body_encoding")), "base64");
+    unsigned char *dec;
+    size_t dlen;
+    assert_int_equal(tq_base64_decode(json_string_value(json_object_get(res, "body")), &dec, &dlen),
+                     0);
+    assert_null(memmem(dec, dlen, secret, strlen(secret)));
+    assert_non_null(memmem(dec, dlen, "[REDACTED]", 10));
+    free(dec);
+    assert_null(strstr(text, "SECRET")); /* header name and percent-encoded value too */
+    free(text);
+    json_decref(res);
+    tq_buf_free(&r.body);
+
+    /* JSON: the secret as a key, and base64 of "Authorization: Bearer <secret>"
+     * (the secret at an odd offset inside a longer encoded text) */
+    static char json_ct[] = "application/json";
+    tq_http_header_t hj[] = {{ct_name, json_ct}};
+    r.headers = hj;
+    r.nheaders = 1;
+    for (int off = 0; off < 3; off++) {
+        char plain[128], body[512];
+        snprintf(plain, sizeof plain, "%.*sAuthorization: Bearer %s", off, "xy", secret);
+        char *b64 = tq_base64_encode((const unsigned char *)plain, strlen(plain));
+        snprintf(body, sizeof body, "{\"%s\": true, \"data\": \"%s\"}", secret, b64);
+        free(b64);
+        r.body = (tq_buf_t){0};
+        tq_buf_adds(&r.body, body);
+        res = tq_invoke_result_new(&r, 1, 0, 1, v, 100);
+        json_t *b = json_object_get(res, "body");
+        assert_null(json_object_get(b, secret));
+        assert_non_null(json_object_get(b, "[REDACTED]"));
+        const char *data = json_string_value(json_object_get(b, "data"));
+        assert_non_null(strstr(data, "[REDACTED]"));
+        json_decref(res);
+        tq_buf_free(&r.body);
+    }
+    tq_invoke_secrets_wipe(&sec);
+    assert_int_equal(sec.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_unfilled_placeholder),
         cmocka_unit_test(test_method_and_server),
+        cmocka_unit_test(test_origin_kept),
         cmocka_unit_test(test_forbidden_header),
         cmocka_unit_test(test_edits),
         cmocka_unit_test(test_redact_and_retry_after),
+        cmocka_unit_test(test_redaction_forms),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

@@ -8,6 +8,11 @@
 
 #include "ssrf.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -116,8 +121,22 @@ static void test_messages_name_the_range(void **state)
     assert_non_null(strstr(err.message, "169.254.169.254"));
     assert_non_null(strstr(err.message, "169.254.0.0/16"));
     assert_int_equal(tq_ssrf_check_host(g, "0x7f.1", &err), -1);
-    assert_string_equal(err.message, "0x7f.1: 127.0.0.1 is in a loopback range (127.0.0.0/8)");
+    assert_string_equal(err.message,
+                        "0x7f.1 resolves to an address that is in a loopback range (127.0.0.0/8)");
     tq_ssrf_destroy(&g);
+}
+
+/* URLs in (clear-text) error messages lose userinfo, query and fragment. */
+static void test_url_for_message(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_string_equal(
+        tq_ssrf_url_for_message("https://user:pa55@raw.example:8443/a/b.yaml?token=abc#frag", out,
+                                sizeof out),
+        "https://raw.example:8443/a/b.yaml");
+    assert_string_equal(tq_ssrf_url_for_message("http://h/x?sig=1", out, sizeof out), "http://h/x");
+    assert_string_equal(tq_ssrf_url_for_message("not a url", out, sizeof out), "(invalid URL)");
 }
 
 /* The machine's own host name resolves offline (/etc/hosts) to a local address. */
@@ -183,9 +202,10 @@ static void test_allowlist(void **state)
     expect_blocked(g, "http://10.2.0.1/");
     expect_allowed(g, "http://[fd12::5]/");
     expect_blocked(g, "http://[fd13::5]/");
-    expect_allowed(g, "http://internal.example/"); /* by name: not even resolved */
-    expect_allowed(g, "http://INTERNAL.example./");
-    expect_allowed(g, "http://a.b.corp.example/");
+    /* a name entry no longer skips resolution and the address check (F7):
+     * these names do not resolve offline, so they are refused */
+    assert_int_equal(tq_ssrf_check_url(g, "http://internal.example/", &err), -1);
+    assert_string_equal(err.code, "dns_failed");
     expect_blocked(g, "ftp://internal.example/"); /* the scheme rule still holds */
     tq_ssrf_destroy(&g);
 
@@ -287,7 +307,10 @@ static void test_connected_socket_check(void **state)
     tq_ssrf_t *g = tq_ssrf_new(NULL, NULL);
     assert_int_equal(guarded_get(g, url, resolve, &status, &err), CURLE_COULDNT_CONNECT);
     assert_string_equal(err.code, "ssrf_blocked");
-    assert_non_null(strstr(err.message, "127.0.0.1 is in a loopback range"));
+    /* the range, never the address the name resolved to (no DNS oracle) */
+    assert_string_equal(err.message, "rebind.test resolves to an address that is in a loopback "
+                                     "range (127.0.0.0/8)");
+    assert_null(strstr(err.message, "127.0.0.1"));
 
     /* A literal is stopped before curl runs. */
     tq_error_clear(&err);
@@ -305,8 +328,160 @@ static void test_connected_socket_check(void **state)
     assert_int_equal(guarded_get(g, url, resolve, &status, &err), CURLE_OK);
     tq_ssrf_destroy(&g);
 
+    /* A name entry still gets the address check (F7): it opens private
+     * networks to that name, never loopback or link-local (metadata). */
     g = tq_ssrf_new("rebind.test", NULL);
-    assert_int_equal(guarded_get(g, url, resolve, &status, &err), CURLE_OK);
+    tq_error_clear(&err);
+    assert_int_equal(guarded_get(g, url, resolve, &status, &err), CURLE_COULDNT_CONNECT);
+    assert_string_equal(err.code, "ssrf_blocked");
+    snprintf(resolve, sizeof resolve, "rebind.test:%d:169.254.169.254", s->port);
+    tq_error_clear(&err);
+    assert_int_not_equal(guarded_get(g, url, resolve, &status, &err), CURLE_OK);
+    assert_string_equal(err.code, "ssrf_blocked");
+    assert_non_null(strstr(err.message, "169.254.0.0/16"));
+    /* a private address passes the guard for the allowlisted name (the
+     * connection itself goes nowhere: 10.255.255.1 is not on this machine) */
+    snprintf(resolve, sizeof resolve, "rebind.test:%d:10.255.255.1", s->port);
+    tq_error_clear(&err);
+    CURL *easy = curl_easy_init();
+    struct curl_slist *res = curl_slist_append(NULL, resolve);
+    tq_ssrf_curl_t ctx;
+    assert_int_equal(tq_ssrf_curl_setup(g, easy, url, &ctx, &err), 0);
+    curl_easy_setopt(easy, CURLOPT_RESOLVE, res);
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 300L);
+    assert_int_not_equal(curl_easy_perform(easy), CURLE_OK);
+    assert_false(tq_error_is_set(&ctx.error));
+    curl_slist_free_all(res);
+    curl_easy_cleanup(easy);
+    tq_ssrf_destroy(&g);
+}
+
+/* --- a forward proxy (F7) ------------------------------------------------------ */
+
+typedef struct {
+    int lfd, port;
+    char connect_line[256]; /* the first request line the proxy received */
+    pthread_t thread;
+} proxy_t;
+
+/* One connection: read the request head, remember its first line; CONNECT
+ * host:port -> connect there, answer 200 and relay until either side closes. */
+static void *proxy_main(void *arg)
+{
+    proxy_t *p = arg;
+    int c = accept(p->lfd, NULL, NULL);
+    if (c < 0) return NULL;
+    char head[4096];
+    size_t n = 0;
+    while (n < sizeof head - 1 && !memmem(head, n, "\r\n\r\n", 4)) {
+        ssize_t r = read(c, head + n, sizeof head - 1 - n);
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    head[n] = '\0';
+    snprintf(p->connect_line, sizeof p->connect_line, "%.*s", (int)strcspn(head, "\r\n"), head);
+    char host[128];
+    int port = 0, t = -1;
+    if (sscanf(head, "CONNECT %127[^:]:%d ", host, &port) == 2) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        t = socket(AF_INET, SOCK_STREAM, 0);
+        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+            connect(t, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            close(t);
+            t = -1;
+        }
+    }
+    const char *answer = t >= 0 ? "HTTP/1.1 200 Connection established\r\n\r\n"
+                                : "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n";
+    if (write(c, answer, strlen(answer)) < 0) t = t >= 0 ? (close(t), -1) : -1;
+    while (t >= 0) {
+        struct pollfd fds[2] = {{c, POLLIN, 0}, {t, POLLIN, 0}};
+        if (poll(fds, 2, 5000) <= 0) break;
+        char buf[8192];
+        int from = fds[0].revents ? c : t, to = from == c ? t : c;
+        ssize_t r = read(from, buf, sizeof buf);
+        if (r <= 0 || write(to, buf, (size_t)r) != r) break;
+    }
+    if (t >= 0) close(t);
+    close(c);
+    return NULL;
+}
+
+static int proxy_start(proxy_t *p)
+{
+    memset(p, 0, sizeof *p);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (bind(p->lfd, (struct sockaddr *)&sa, sizeof sa) || listen(p->lfd, 4) ||
+        getsockname(p->lfd, (struct sockaddr *)&sa, &len))
+        return -1;
+    p->port = ntohs(sa.sin_port);
+    return pthread_create(&p->thread, NULL, proxy_main, p);
+}
+
+static void proxy_stop(proxy_t *p)
+{
+    shutdown(p->lfd, SHUT_RDWR);
+    close(p->lfd);
+    pthread_join(p->thread, NULL);
+}
+
+/* With invoke.proxy the target is resolved and checked by toolq, and the
+ * proxy is asked to CONNECT to the approved address, never to a name. */
+static void test_proxy_target_checked_and_pinned(void **state)
+{
+    server_t *s = *state;
+    char host[256], url[400], proxy_url[64];
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    tq_error_t err = {0};
+
+    /* the proxy's address is allowlisted, the target's is not: refused
+     * before anything is sent (before F7 the proxy would have fetched it) */
+    proxy_t p;
+    assert_int_equal(proxy_start(&p), 0);
+    snprintf(proxy_url, sizeof proxy_url, "http://127.0.0.1:%d", p.port);
+    tq_ssrf_t *g = tq_ssrf_new("127.0.0.1/32", NULL);
+    CURL *easy = curl_easy_init();
+    tq_ssrf_curl_t ctx;
+    snprintf(url, sizeof url, "http://169.254.169.254.nip.io.invalid/latest/meta-data/");
+    assert_int_equal(tq_ssrf_curl_setup(g, easy, url, &ctx, &err), 0); /* a name: no DNS yet */
+    assert_int_equal(tq_ssrf_curl_proxy(g, easy, proxy_url, &ctx, &err), -1);
+    assert_string_equal(err.code, "dns_failed"); /* unresolvable is never let through */
+    tq_ssrf_curl_done(&ctx);
+
+    /* the machine's own name resolves (offline) to a local address */
+    snprintf(url, sizeof url, "http://%s:%d/", host, s->port);
+    tq_ssrf_t *narrow = tq_ssrf_new("", NULL);
+    assert_int_equal(tq_ssrf_curl_setup(narrow, easy, url, &ctx, &err), 0);
+    tq_error_clear(&err);
+    assert_int_equal(tq_ssrf_curl_proxy(narrow, easy, proxy_url, &ctx, &err), -1);
+    assert_true(!strcmp(err.code, "ssrf_blocked") || !strcmp(err.code, "dns_failed"));
+    tq_ssrf_curl_done(&ctx);
+    tq_ssrf_destroy(&narrow);
+
+    /* allowed: the proxy gets CONNECT <address>:<port>, and the answer flows */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int local = getaddrinfo(host, NULL, &hints, &ai) == 0 && !ai->ai_next &&
+                ((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    if (ai) freeaddrinfo(ai);
+    if (!local) snprintf(url, sizeof url, "http://127.0.0.1:%d/", s->port);
+    assert_int_equal(tq_ssrf_curl_setup(g, easy, url, &ctx, &err), 0);
+    assert_int_equal(tq_ssrf_curl_proxy(g, easy, proxy_url, &ctx, &err), 0);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT, 10L);
+    assert_int_equal(curl_easy_perform(easy), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    assert_int_equal(status, 200);
+    tq_ssrf_curl_done(&ctx);
+    curl_easy_cleanup(easy);
+    proxy_stop(&p);
+    char want[64];
+    snprintf(want, sizeof want, "CONNECT 127.0.0.1:%d HTTP/1.1", s->port);
+    assert_string_equal(p.connect_line, want);
+    printf("  %s through the proxy -> \"%s\"\n", url, p.connect_line);
     tq_ssrf_destroy(&g);
 }
 
@@ -344,11 +519,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bypass_battery),
         cmocka_unit_test(test_messages_name_the_range),
+        cmocka_unit_test(test_url_for_message),
         cmocka_unit_test(test_own_hostname_blocked),
         cmocka_unit_test(test_public_literals_pass),
         cmocka_unit_test(test_invalid_urls),
         cmocka_unit_test(test_allowlist),
         cmocka_unit_test_setup_teardown(test_connected_socket_check, start_server, stop_server),
+        cmocka_unit_test_setup_teardown(test_proxy_target_checked_and_pinned, start_server,
+                                        stop_server),
         cmocka_unit_test_setup_teardown(test_redirect_to_private_blocked, start_server,
                                         stop_server),
     };

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -709,36 +710,64 @@ static void test_master_key_formats(void **state)
     expect_load_error(s_dir, "master_key_invalid"); /* a directory */
 }
 
-/* A key file readable by others still loads, with a warning on stderr. */
-static void test_master_key_permissions_warn(void **state)
+/* A key file open to group or others, a symbolic link, or one owned by
+ * another user refuses to load (master_key_unsafe); the key never shows. */
+static void test_master_key_unsafe_refused(void **state)
 {
     (void)state;
-    char path[128], logpath[128];
+    char path[128], link[128];
     path_of(path, sizeof path, "open.key");
-    path_of(logpath, sizeof logpath, "stderr.log");
+    path_of(link, sizeof link, "link.key");
     unsigned char raw[32] = {1, 2, 3}, key[TQ_MASTER_KEY_LEN];
     char b64[64], content[80];
     EVP_EncodeBlock((unsigned char *)b64, raw, 32);
     snprintf(content, sizeof content, "%s\n", b64);
-    write_file(path, content, strlen(content), 0644);
-
-    int saved = dup(STDERR_FILENO);
-    int logfd = open(logpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    assert_true(saved >= 0 && logfd >= 0);
-    dup2(logfd, STDERR_FILENO);
     tq_error_t err = {0};
-    int rc = tq_master_key_load(path, key, &err);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    assert_int_equal(rc, 0);
+    const mode_t modes[] = {0644, 0640, 0604, 0620, 0602, 0610};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        write_file(path, content, strlen(content), modes[i]);
+        assert_int_equal(tq_master_key_load(path, key, &err), -1);
+        assert_string_equal(err.code, "master_key_unsafe");
+        assert_non_null(strstr(err.message, "chmod 600"));
+        assert_null(strstr(err.message, b64)); /* never the key itself */
+    }
+    write_file(path, content, strlen(content), 0600);
+    assert_int_equal(tq_master_key_load(path, key, &err), 0);
     assert_memory_equal(key, raw, 32);
 
-    char log[1024] = {0};
-    assert_true(pread(logfd, log, sizeof log - 1, 0) > 0);
-    close(logfd);
-    assert_non_null(strstr(log, "WARN"));
-    assert_non_null(strstr(log, "readable by group or others"));
-    assert_null(strstr(log, b64)); /* never the key itself */
+    unlink(link);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(tq_master_key_load(link, key, &err), -1);
+    assert_string_equal(err.code, "master_key_unsafe");
+    assert_non_null(strstr(err.message, "symbolic link"));
+    unlink(link);
+
+    /* Owned by another user: only root can hand a file to someone else. */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        assert_int_equal(tq_master_key_load(path, key, &err), -1);
+        assert_string_equal(err.code, "master_key_unsafe");
+        assert_non_null(strstr(err.message, "not by the service account"));
+    }
+    unlink(path);
+}
+
+/* Secret wipes go through OPENSSL_cleanse; the process is not dumpable. */
+static void test_secure_wipe_and_process(void **state)
+{
+    (void)state;
+    char s[] = "s3cret-value";
+    tq_secure_wipe_str(s);
+    for (size_t i = 0; i < sizeof s - 1; i++)
+        assert_int_equal(s[i], 0);
+    tq_secure_wipe_str(NULL);
+    unsigned char b[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    tq_secure_wipe(b, sizeof b);
+    for (size_t i = 0; i < sizeof b; i++)
+        assert_int_equal(b[i], 0);
+    assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+    tq_secure_process();
+    assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
 }
 
 int main(void)
@@ -759,7 +788,8 @@ int main(void)
         cmocka_unit_test(test_text_form),
         cmocka_unit_test(test_master_key_create_load),
         cmocka_unit_test(test_master_key_formats),
-        cmocka_unit_test(test_master_key_permissions_warn),
+        cmocka_unit_test(test_master_key_unsafe_refused),
+        cmocka_unit_test(test_secure_wipe_and_process),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

@@ -42,12 +42,12 @@ static void rotate_tenant_key_start(tq_job_t *job)
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
     if (!vault || tq_keystore_ensure_tenant(db, vault, id, &err)) {
-        tq_job_fail_err(job, &err, strcmp(err.code, "db_unavailable") == 0);
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     int version = tq_keystore_add_version(db, vault, id, &err);
     if (version < 0) {
-        tq_job_fail_err(job, &err, strcmp(err.code, "db_unavailable") == 0);
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     tq_job_done(job, json_pack("{s:s,s:i}", "tenant", tenant, "version", version));
@@ -65,7 +65,7 @@ static void rotate_master_start(tq_job_t *job)
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *old = db ? tq_job_vault(job, &err) : NULL;
     if (!old) {
-        tq_job_fail_err(job, &err, strcmp(err.code, "db_unavailable") == 0);
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     if (tq_master_key_create(fresh, &err)) { /* O_EXCL: a leftover .new is reported */

@@ -2,6 +2,7 @@
  * statement on that table. Must never log, never return clear secrets
  * except through tq_credential_store_load (for a call in progress). */
 #include "credential_store.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,7 @@ json_t *tq_credential_mask_fields(const json_t *fields)
 static void wipe_free(char *s)
 {
     if (!s) return;
-    memset(s, 0, strlen(s));
+    tq_secure_wipe_str(s);
     free(s);
 }
 
@@ -92,6 +93,25 @@ int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant
         return tq_error_set(err, "credential_exists", "a credential named %s already exists", name);
     if (id_out) memcpy(id_out, id, sizeof id);
     return 0;
+}
+
+json_t *tq_credential_store_bind_origins(PGconn *db, const char *tenant_id, const char *name,
+                                         const json_t *origins, tq_error_t *err)
+{
+    char *o = json_dumps(origins, JSON_COMPACT);
+    const char *p[] = {tenant_id, name, o ? o : "[]"};
+    PGresult *r = tq_pg_exec(db, err,
+                             "UPDATE tq_credentials SET metadata = CASE WHEN metadata ? 'origins' "
+                             "THEN metadata ELSE jsonb_set(metadata, '{origins}', $3::jsonb) END, "
+                             "updated_at = now() WHERE tenant_id = $1 AND name = $2 "
+                             "RETURNING (metadata->'origins')::text",
+                             3, p);
+    free(o);
+    if (!r) return NULL;
+    json_t *out = PQntuples(r) == 1 ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+    PQclear(r);
+    if (!out) tq_error_set(err, "credential_not_found", "no credential named %s", name);
+    return out;
 }
 
 static char *dup(const char *s)
@@ -151,7 +171,8 @@ void tq_credential_free(tq_credential_t **cred_p)
         json_t *v;
         json_object_foreach(c->fields, k, v)
         {
-            if (json_is_string(v)) memset((char *)json_string_value(v), 0, json_string_length(v));
+            if (json_is_string(v))
+                tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
         }
         json_decref(c->fields);
     }

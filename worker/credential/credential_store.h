@@ -52,6 +52,13 @@ int tq_credential_store_delete(PGconn *db, const char *tenant_id, const char *na
 tq_credential_t *tq_credential_store_take(PGconn *db, tq_vault_t *vault, const char *tenant_id,
                                           const char *name, int *deleted, tq_error_t *err);
 
+/* The origins a credential may be sent to (metadata.origins, docs/
+ * security-hardening.md): records origins when the credential has none yet
+ * (an OAuth or older credential, bound on first use), and returns the
+ * origins now in force (a new reference), or NULL with err. */
+json_t *tq_credential_store_bind_origins(PGconn *db, const char *tenant_id, const char *name,
+                                         const json_t *origins, tq_error_t *err);
+
 /* Field names shown in clear (not secret): username, region, location ... */
 int tq_credential_field_is_public(const char *name);
 /* A copy of fields with every secret field masked (tq_mask_secret). */

@@ -1,5 +1,6 @@
 /* op_credential.c — ops credential.create {name, type, plugin?, fields{},
- * metadata?}, credential.list, credential.get {name} (fields masked),
+ * metadata?, origins? | provider?} (bound at creation to the origins it may
+ * be sent to), credential.list, credential.get {name} (fields masked),
  * credential.delete {name} (an oauth2 credential's tokens are then revoked at
  * the provider, best effort); and plugins.list (what this worker loaded).
  * A credential is checked by its plugin (a dry apply_auth on a dummy
@@ -9,14 +10,19 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "credential/credential_store.h"
 #include "oauth/oauth_revoke.h"
 #include "plugin/plugin_host.h"
+#include "provider/provider_cache.h"
+#include "provider/provider_creds.h"
+#include "ssrf.h"
 
 #define TQ_CREDENTIAL_MAX_FIELDS 64
 #define TQ_CREDENTIAL_MAX_VALUE 65536
+#define TQ_CREDENTIAL_MAX_ORIGINS 16
 
 static const char *payload_str(tq_job_t *job, const char *key)
 {
@@ -48,6 +54,60 @@ static int dry_run(const tq_plugin_t *p, const char *type, const json_t *fields,
     int rc = tq_plugin_apply_auth(p, &req, &cred, edits, err);
     tq_plugin_edits_destroy(&edits);
     return rc;
+}
+
+/* Where the new credential may be sent (docs/security-hardening.md): the
+ * origins of `origins` (absolute http(s) URLs) or of the tools of the
+ * tenant's provider `provider`. An oauth2 credential may name neither: it
+ * is then bound on first use. 0 with *out (NULL: unbound) or -1 with err. */
+static int bound_origins(tq_job_t *job, const char *type, json_t **out, tq_error_t *err)
+{
+    const json_t *pl = tq_job_payload(job);
+    const json_t *urls = json_object_get(pl, "origins");
+    const char *provider = json_string_value(json_object_get(pl, "provider"));
+    *out = NULL;
+    if (urls) {
+        if (!json_is_array(urls) || !json_array_size(urls) ||
+            json_array_size(urls) > TQ_CREDENTIAL_MAX_ORIGINS)
+            return tq_error_set(err, "invalid_argument",
+                                "origins must be a list of 1 to %d URLs (https://host[:port])",
+                                TQ_CREDENTIAL_MAX_ORIGINS);
+        json_t *as_tools = json_array();
+        size_t i;
+        json_t *u;
+        json_array_foreach(urls, i, u)
+        {
+            char o[TQ_ORIGIN_MAX];
+            const char *s = json_string_value(u);
+            if (!s || (strncasecmp(s, "http://", 7) && strncasecmp(s, "https://", 8)) ||
+                tq_ssrf_url_origin(s, o, sizeof o)) {
+                json_decref(as_tools);
+                return tq_error_set(err, "invalid_argument",
+                                    "origins[%zu] is not an absolute http(s) URL", i);
+            }
+            json_array_append_new(as_tools, json_pack("{s:s}", "server_url", s));
+        }
+        *out = tq_provider_tool_origins(as_tools);
+        json_decref(as_tools);
+        return 0;
+    }
+    if (provider) {
+        const tq_provider_entry_t *prov = tq_provider_cache_get(job, provider, err);
+        if (!prov) return -1;
+        *out = tq_provider_tool_origins(prov->tools);
+        if (!json_array_size(*out)) {
+            json_decref(*out);
+            *out = NULL;
+            return tq_error_set(err, "invalid_argument",
+                                "provider %s has no server URL to bind the credential to",
+                                provider);
+        }
+        return 0;
+    }
+    if (!strcmp(type, "oauth2")) return 0;
+    return tq_error_set(err, "invalid_argument",
+                        "say where the credential may be sent: origins [URL, ...] or provider "
+                        "NAME (its servers); it is never sent anywhere else");
 }
 
 static void create_start(tq_job_t *job)
@@ -98,12 +158,23 @@ static void create_start(tq_job_t *job)
         tq_job_fail(job, "invalid_argument", err.message, false);
         return;
     }
+    json_t *origins = NULL;
+    if (bound_origins(job, type, &origins, &err)) {
+        tq_job_fail_err(job, &err, tq_error_retryable(err.code));
+        return;
+    }
+    json_t *meta = json_object();
+    json_t *given = json_object_get(tq_job_payload(job), "metadata");
+    if (json_is_object(given)) json_object_update(meta, given);
+    json_object_del(meta, "origins"); /* only the checked binding is stored */
+    if (origins) json_object_set_new(meta, "origins", origins);
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
     char id[37];
-    if (!vault ||
-        tq_credential_store_create(db, vault, tq_job_tenant_uuid(job), name, type, p->id, fields,
-                                   json_object_get(tq_job_payload(job), "metadata"), id, &err)) {
+    int rc = !vault || tq_credential_store_create(db, vault, tq_job_tenant_uuid(job), name, type,
+                                                  p->id, fields, meta, id, &err);
+    json_decref(meta);
+    if (rc) {
         tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }

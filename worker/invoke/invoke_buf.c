@@ -1,6 +1,7 @@
 /* invoke_buf.c — growable buffer, percent-encoding and base64 for the
  * invoker. Never logs. */
 #include "invoke_buf.h"
+#include "vault.h"
 
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -78,11 +79,7 @@ void tq_buf_free(tq_buf_t *b)
 
 void tq_buf_wipe(tq_buf_t *b)
 {
-    if (b->data) {
-        volatile char *p = b->data;
-        for (size_t i = 0; i < b->cap; i++)
-            p[i] = 0;
-    }
+    if (b->data) tq_secure_wipe(b->data, b->cap);
     tq_buf_free(b);
 }
 

@@ -3,6 +3,8 @@
  * URL or header, never follow a redirect without the SSRF guard, and never
  * retry a non-idempotent request unless told it carries an idempotency key. */
 #include "invoke_call.h"
+#include "ssrf.h"
+#include "vault.h"
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
@@ -21,6 +23,7 @@ struct tq_invoke_call_t {
     int use_failed;
     uint64_t timer;
     int attempts, redirects;
+    int carries; /* the request still carries the credential (same origin so far) */
     int64_t start_ms;
     tq_invoke_call_fn *done;
     void *arg;
@@ -100,28 +103,6 @@ static int should_retry(tq_invoke_call_t *c, const tq_http_response_t *r, int64_
     return 1;
 }
 
-/* Origin (scheme, host, port) of a URL into out; 0 or -1. */
-static int origin(const char *url, char *out, size_t len)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    int rc = -1;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-        snprintf(out, len, "%s://%s:%s", scheme, host, port);
-        for (char *p = out; *p; p++)
-            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
-        rc = 0;
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
-}
-
 /* Rewrites the request for a redirect; 0, or -1 to stop following. */
 static int follow(tq_invoke_call_t *c, const char *location)
 {
@@ -136,9 +117,9 @@ static int follow(tq_invoke_call_t *c, const char *location)
         curl_free(next);
         return -1;
     }
-    char o1[600], o2[600];
-    int cross =
-        origin(c->req->url, o1, sizeof o1) || origin(next, o2, sizeof o2) || strcmp(o1, o2) != 0;
+    char o1[TQ_ORIGIN_MAX], o2[TQ_ORIGIN_MAX];
+    int cross = tq_ssrf_url_origin(c->req->url, o1, sizeof o1) ||
+                tq_ssrf_url_origin(next, o2, sizeof o2) || strcmp(o1, o2) != 0;
     int status = c->xfer ? tq_http_xfer_response(c->xfer)->status : 0;
     if (status == 303 ? strcmp(c->req->method, "HEAD") != 0
                       : ((status == 301 || status == 302) && !strcmp(c->req->method, "POST"))) {
@@ -151,13 +132,14 @@ static int follow(tq_invoke_call_t *c, const char *location)
     }
     if (cross) {
         /* credentials never follow to another origin */
+        c->carries = 0;
         size_t j = 0;
         for (size_t i = 0; i < c->req->nheaders; i++) {
             tq_invoke_header_t *h = &c->req->headers[i];
             if (h->from_auth || !strcasecmp(h->name, "authorization") ||
                 !strcasecmp(h->name, "proxy-authorization")) {
                 free(h->name);
-                memset(h->value, 0, strlen(h->value));
+                tq_secure_wipe_str(h->value);
                 free(h->value);
                 continue;
             }
@@ -165,12 +147,12 @@ static int follow(tq_invoke_call_t *c, const char *location)
         }
         c->req->nheaders = j;
         if (c->req->cookie) {
-            memset(c->req->cookie, 0, strlen(c->req->cookie));
+            tq_secure_wipe_str(c->req->cookie);
             free(c->req->cookie);
             c->req->cookie = NULL;
         }
     }
-    memset(c->req->url, 0, strlen(c->req->url));
+    tq_secure_wipe_str(c->req->url);
     free(c->req->url);
     c->req->url = strdup(next);
     curl_free(next);
@@ -212,10 +194,29 @@ static void on_exchange(tq_http_xfer_t *x, void *arg)
     call_done(c);
 }
 
+int tq_invoke_origin_listed(const json_t *origins, const char *origin)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(origins, i, o) if (!strcmp(json_string_value(o) ? json_string_value(o) : "",
+                                                  origin)) return 1;
+    return 0;
+}
+
 static void attempt(tq_invoke_call_t *c)
 {
     tq_http_xfer_destroy(&c->xfer);
     c->attempts++;
+    char origin[TQ_ORIGIN_MAX];
+    if (c->carries && (tq_ssrf_url_origin(c->req->url, origin, sizeof origin) ||
+                       !tq_invoke_origin_listed(c->opts.origins, origin))) {
+        memset(&c->failed, 0, sizeof c->failed);
+        tq_error_set(&c->failed.error, "credential_origin_mismatch",
+                     "the credential may not be sent to this origin");
+        c->use_failed = 1;
+        c->timer = tq_loop_timer(c->loop, 0, on_start_failed, c);
+        return;
+    }
     tq_http_opts_t o = c->opts.http;
     if (c->opts.deadline_ms) {
         int64_t left = c->opts.deadline_ms - tq_now_ms();
@@ -245,6 +246,7 @@ tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_invoke_request_t *req
     c->done = done;
     c->arg = arg;
     c->start_ms = tq_now_ms();
+    c->carries = opts->origins != NULL;
     attempt(c);
     return c;
 }

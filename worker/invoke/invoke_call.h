@@ -21,6 +21,8 @@ typedef struct {
     int retry_unsafe;       /* POST/PATCH may be retried (idempotency key declared) */
     int64_t deadline_ms;    /* tq_now_ms() after which no new attempt starts; 0 = none */
     int backoff_base_ms;    /* first retry delay (doubles), 0 = 200 */
+    const json_t *origins;  /* the credential's origins (borrowed) or NULL: a hop that still
+                               carries it elsewhere fails credential_origin_mismatch */
 } tq_invoke_call_opts_t;
 
 typedef void(tq_invoke_call_fn)(tq_invoke_call_t *call, void *arg);
@@ -38,6 +40,9 @@ int tq_invoke_call_redirects(const tq_invoke_call_t *call);
 int64_t tq_invoke_call_elapsed_ms(const tq_invoke_call_t *call);
 /* Cancels whatever runs and frees. */
 void tq_invoke_call_destroy(tq_invoke_call_t **call_p);
+
+/* origin ("scheme://host:port") is in the JSON array of origins. */
+int tq_invoke_origin_listed(const json_t *origins, const char *origin);
 
 /* Exposed for tests: Retry-After (delta seconds or HTTP date) in ms, -1
  * when absent or unparsable. */

@@ -3,6 +3,7 @@
  * of running exchanges. Must never block the loop, follow a redirect, or
  * log a URL, header or body. */
 #include "invoke_http.h"
+#include "vault.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -319,10 +320,12 @@ tq_http_xfer_t *tq_http_send(tq_http_t *self, const tq_invoke_request_t *req,
     x->easy = curl_easy_init();
     if (!x->easy) abort();
     CURL *e = x->easy;
-    if (tq_ssrf_curl_setup(opts->ssrf, e, req->url, &x->ssrf, err)) {
+    if (tq_ssrf_curl_setup(opts->ssrf, e, req->url, &x->ssrf, err) ||
+        tq_ssrf_curl_proxy(opts->ssrf, e, opts->proxy, &x->ssrf, err)) {
         tq_http_xfer_destroy(&x);
         return NULL;
     }
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* the path as built: no dot-segment folding */
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -334,7 +337,6 @@ tq_http_xfer_t *tq_http_send(tq_http_t *self, const tq_invoke_request_t *req,
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, opts->verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, opts->verify_tls ? 2L : 0L);
-    curl_easy_setopt(e, CURLOPT_PROXY, opts->proxy ? opts->proxy : "");
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (opts->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
@@ -409,9 +411,10 @@ void tq_http_xfer_destroy(tq_http_xfer_t **xfer_p)
         x->http->active--;
     }
     if (x->easy) curl_easy_cleanup(x->easy);
+    tq_ssrf_curl_done(&x->ssrf);
     if (x->hdrs) {
         for (struct curl_slist *s = x->hdrs; s; s = s->next)
-            memset(s->data, 0, strlen(s->data));
+            tq_secure_wipe_str(s->data);
         curl_slist_free_all(x->hdrs);
     }
     clear_headers(&x->resp);

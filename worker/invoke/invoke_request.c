@@ -6,6 +6,7 @@
  * Must never do I/O or log; never lets an argument change the path
  * structure or set a framing header. */
 #include "invoke_request.h"
+#include "vault.h"
 
 #include <ctype.h>
 #include <openssl/rand.h>
@@ -16,6 +17,7 @@
 
 #include "invoke_args.h"
 #include "invoke_buf.h"
+#include "ssrf.h"
 
 static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",
                                       "PATCH", "DELETE", "OPTIONS", NULL};
@@ -135,6 +137,35 @@ static json_t *content_value(const arg_t *a, const json_t *v)
 
 /* --- path ------------------------------------------------------------------------ */
 
+/* Encoded text of a path value: like enc, and a value made of dots only
+ * ("." or "..", a dot segment) has every dot sent as %2E, so no value can
+ * climb out of its segment (curl sends the path as is: CURLOPT_PATH_AS_IS). */
+static void pathenc(tq_buf_t *b, const char *s, size_t n)
+{
+    size_t dots = 0;
+    while (dots < n && s[dots] == '.')
+        dots++;
+    if (n && dots == n) {
+        for (size_t i = 0; i < n; i++)
+            tq_buf_adds(b, "%2E");
+        return;
+    }
+    tq_buf_pct(b, s, n, NULL);
+}
+
+static void penc(tq_buf_t *b, const json_t *v)
+{
+    tq_buf_t t = {0};
+    scalar(&t, v);
+    pathenc(b, t.data ? t.data : "", t.len);
+    tq_buf_free(&t);
+}
+
+static void pencs(tq_buf_t *b, const char *s)
+{
+    pathenc(b, s, strlen(s));
+}
+
 static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
 {
     const char *st = a->style;
@@ -150,19 +181,19 @@ static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
         json_t *it;
         if (matrix && !a->explode) {
             tq_buf_addc(b, ';');
-            encs(b, a->wire, NULL);
+            pencs(b, a->wire);
             tq_buf_addc(b, '=');
         }
         json_array_foreach(v, i, it)
         {
             if (matrix && a->explode) {
                 tq_buf_addc(b, ';');
-                encs(b, a->wire, NULL);
+                pencs(b, a->wire);
                 tq_buf_addc(b, '=');
             } else if (i) {
                 tq_buf_adds(b, sep);
             }
-            enc(b, it, NULL);
+            penc(b, it);
         }
     } else if (json_is_object(v) && !tq_invoke_args_is_file(v)) {
         const char *k;
@@ -170,7 +201,7 @@ static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
         int first = 1;
         if (matrix && !a->explode) {
             tq_buf_addc(b, ';');
-            encs(b, a->wire, NULL);
+            pencs(b, a->wire);
             tq_buf_addc(b, '=');
         }
         json_object_foreach((json_t *)v, k, it)
@@ -180,18 +211,18 @@ static void path_value(tq_buf_t *b, const arg_t *a, const json_t *v)
             else if (!first)
                 tq_buf_adds(b, sep);
             first = 0;
-            encs(b, k, NULL);
+            pencs(b, k);
             tq_buf_addc(b, a->explode ? '=' : ',');
-            enc(b, it, NULL);
+            penc(b, it);
         }
     } else {
         if (matrix) {
             tq_buf_addc(b, ';');
-            encs(b, a->wire, NULL);
+            pencs(b, a->wire);
             if (json_is_string(v) && !json_string_length(v)) return;
             tq_buf_addc(b, '=');
         }
-        enc(b, v, NULL);
+        penc(b, v);
     }
 }
 
@@ -387,7 +418,7 @@ void tq_invoke_request_set_header(tq_invoke_request_t *self, const char *name, c
         if (!strcasecmp(self->headers[i].name, name)) {
             free(self->headers[i].name);
             if (self->headers[i].value) {
-                memset(self->headers[i].value, 0, strlen(self->headers[i].value));
+                tq_secure_wipe_str(self->headers[i].value);
                 free(self->headers[i].value);
             }
             continue;
@@ -416,7 +447,7 @@ const char *tq_invoke_request_header(const tq_invoke_request_t *self, const char
 static void wipe_str(char *s)
 {
     if (!s) return;
-    memset(s, 0, strlen(s));
+    tq_secure_wipe_str(s);
     free(s);
 }
 
@@ -431,7 +462,7 @@ void tq_invoke_request_destroy(tq_invoke_request_t **self_p)
     free(r->headers);
     wipe_str(r->url);
     wipe_str(r->cookie);
-    if (r->body) memset(r->body, 0, r->body_len);
+    if (r->body) tq_secure_wipe(r->body, r->body_len);
     free(r->body);
     free(r);
     *self_p = NULL;
@@ -747,6 +778,16 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
         tq_buf_add(&url, query.data, query.len);
     }
     r->url = tq_buf_take(&url);
+    char o_server[TQ_ORIGIN_MAX], o_url[TQ_ORIGIN_MAX];
+    if (tq_ssrf_url_origin(server, o_server, sizeof o_server) ||
+        tq_ssrf_url_origin(r->url, o_url, sizeof o_url) || strcmp(o_server, o_url)) {
+        tq_error_set(err, "invalid_url",
+                     "the request URL would leave the provider's server: its scheme, host and "
+                     "port must be those of the server URL (a path value cannot change them)");
+        tq_buf_free(&query);
+        tq_buf_free(&cookie);
+        goto fail_built;
+    }
     if (cookie.len) r->cookie = tq_buf_take(&cookie);
     tq_buf_free(&query);
     tq_buf_free(&cookie);

@@ -40,7 +40,9 @@ typedef struct {
 /* Builds the request for bundle with args (the output of
  * tq_invoke_args_check). Errors: invalid_argument (unfilled placeholder,
  * a header that arguments may not set, CR/LF in a header value, a bad file
- * argument), unsupported_method, invalid_url (no absolute server URL). */
+ * argument), unsupported_method, invalid_url (no absolute server URL, or a
+ * built URL whose scheme, host or port differ from the server URL's). Path
+ * values made of dots only ("." "..") are sent as %2E. */
 tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *args,
                                              const tq_invoke_build_opts_t *opts, tq_error_t *err);
 void tq_invoke_request_destroy(tq_invoke_request_t **self_p);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "invoke_buf.h"
+#include "vault.h"
 
 static size_t base_len(const char *ct)
 {
@@ -77,6 +78,70 @@ static int valid_utf8(const unsigned char *s, size_t n)
     return 1;
 }
 
+static void push_secret(tq_invoke_secrets_t *st, char *s)
+{
+    for (size_t i = 0; s && i < st->n; i++)
+        if (!strcmp(st->v[i], s)) {
+            tq_secure_wipe_str(s);
+            free(s);
+            return;
+        }
+    if (s && strlen(s) >= 4 && st->n < TQ_INVOKE_MAX_SECRETS) {
+        /* longest first: a secret inside a longer one (a password inside
+         * its Basic header) must not cut the longer one before it is seen */
+        size_t i = st->n++, len = strlen(s);
+        for (; i > 0 && strlen(st->v[i - 1]) < len; i--)
+            st->v[i] = st->v[i - 1];
+        st->v[i] = s;
+        st->v[st->n] = NULL;
+    } else if (s) {
+        tq_secure_wipe_str(s);
+        free(s);
+    }
+}
+
+void tq_invoke_secrets_add(tq_invoke_secrets_t *st, const char *s)
+{
+    if (!s || strlen(s) < 4) return;
+    push_secret(st, strdup(s));
+    tq_buf_t b = {0};
+    tq_buf_pct(&b, s, strlen(s), NULL);
+    push_secret(st, tq_buf_take(&b));
+    size_t n = strlen(s);
+    for (size_t k = 0; k < 3; k++) {
+        unsigned char *buf = calloc(1, n + k);
+        if (!buf) abort();
+        memcpy(buf + k, s, n);
+        char *b64 = tq_base64_encode(buf, n + k);
+        tq_secure_wipe(buf, n + k);
+        free(buf);
+        size_t len = strlen(b64);
+        while (len && b64[len - 1] == '=')
+            len--;
+        if ((n + k) % 3 && len) len--;    /* the last character also holds what follows */
+        size_t skip = k == 0 ? 0 : k + 1; /* characters that hold what precedes */
+        char *core = len > skip ? strndup(b64 + skip, len - skip) : NULL;
+        tq_secure_wipe_str(b64);
+        free(b64);
+        if (!core) continue;
+        char *url = strdup(core);
+        for (char *p = url; p && *p; p++)
+            *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+        push_secret(st, core);
+        push_secret(st, url);
+    }
+}
+
+void tq_invoke_secrets_wipe(tq_invoke_secrets_t *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        tq_secure_wipe_str(st->v[i]);
+        free(st->v[i]);
+        st->v[i] = NULL;
+    }
+    st->n = 0;
+}
+
 char *tq_invoke_redact(const char *s, size_t len, const char *const *secrets, size_t *out_len)
 {
     if (!secrets || !s) return NULL;
@@ -107,7 +172,7 @@ char *tq_invoke_redact(const char *s, size_t len, const char *const *secrets, si
     return tq_buf_take(&cur);
 }
 
-/* Redacts every string in a JSON value, in place. */
+/* Redacts every string and every object key in a JSON value, in place. */
 static void redact_json(json_t *v, const char *const *secrets, int depth)
 {
     if (depth > 64) return;
@@ -126,6 +191,25 @@ static void redact_json(json_t *v, const char *const *secrets, int depth)
             } else {
                 redact_json(it, secrets, depth + 1);
             }
+        }
+        /* keys: a reflected secret may be a key ({"<secret>": true}) */
+        json_object_foreach_safe(v, tmp, k, it)
+        {
+            size_t nl;
+            char *r = tq_invoke_redact(k, strlen(k), secrets, &nl);
+            if (!r) continue;
+            json_t *keep = json_incref(it);
+            json_object_del(v, k);
+            char *key = r;
+            for (int n = 2; json_object_get(v, key) && n < 1000; n++) { /* keys stay unique */
+                char *alt = NULL;
+                if (asprintf(&alt, "%s#%d", r, n) < 0) abort();
+                if (key != r) free(key);
+                key = alt;
+            }
+            json_object_set_new(v, key, keep);
+            if (key != r) free(key);
+            free(r);
         }
     } else if (json_is_array(v)) {
         size_t i;
@@ -154,6 +238,18 @@ static json_t *text_value(const char *s, size_t n, const char *const *secrets)
     return v;
 }
 
+/* Bytes as base64, any secret in them redacted first. */
+static json_t *base64_value(const char *data, size_t n, const char *const *secrets)
+{
+    size_t rl;
+    char *r = tq_invoke_redact(data, n, secrets, &rl);
+    char *b64 = tq_base64_encode((const unsigned char *)(r ? r : data), r ? rl : n);
+    json_t *v = json_string(b64);
+    free(b64);
+    free(r);
+    return v;
+}
+
 json_t *tq_invoke_result_new(const tq_http_response_t *resp, int attempts, int redirects,
                              int64_t elapsed_ms, const char *const *secrets, size_t excerpt_bytes)
 {
@@ -164,14 +260,17 @@ json_t *tq_invoke_result_new(const tq_http_response_t *resp, int attempts, int r
         json_t *val = text_value(h->value, strlen(h->value), secrets);
         if (!val) val = json_string("");
         if (!ct && !strcmp(h->name, "content-type")) ct = h->value;
-        json_t *old = json_object_get(headers, h->name);
+        char *rname = tq_invoke_redact(h->name, strlen(h->name), secrets, NULL);
+        const char *name = rname ? rname : h->name; /* a secret as a header name */
+        json_t *old = json_object_get(headers, name);
         if (!old) {
-            json_object_set_new(headers, h->name, val);
+            json_object_set_new(headers, name, val);
         } else if (json_is_array(old)) {
             json_array_append_new(old, val);
         } else {
-            json_object_set_new(headers, h->name, json_pack("[O,o]", old, val));
+            json_object_set_new(headers, name, json_pack("[O,o]", old, val));
         }
+        free(rname);
     }
     const char *data = resp->body.data ? resp->body.data : "";
     size_t len = resp->body.len;
@@ -196,10 +295,8 @@ json_t *tq_invoke_result_new(const tq_http_response_t *resp, int attempts, int r
             body = text_value(data, len, secrets);
             if (body) encoding = "text";
         }
-        if (!body) {
-            char *b64 = tq_base64_encode((const unsigned char *)data, len);
-            body = json_string(b64);
-            free(b64);
+        if (!body) { /* bytes: redacted before they are encoded */
+            body = base64_value(data, len, secrets);
             encoding = "base64";
         }
     }
@@ -217,11 +314,8 @@ json_t *tq_invoke_result_new(const tq_http_response_t *resp, int attempts, int r
         json_t *excerpt = NULL;
         if (valid_utf8((const unsigned char *)data, n))
             excerpt = text_value(data, n, secrets);
-        else {
-            char *b64 = tq_base64_encode((const unsigned char *)data, n);
-            excerpt = json_string(b64);
-            free(b64);
-        }
+        else
+            excerpt = base64_value(data, n, secrets);
         char msg[128];
         snprintf(msg, sizeof msg, "the API answered HTTP %d", resp->status);
         json_object_set_new(r, "error",

@@ -9,6 +9,7 @@
  * call already retried what was safe to retry. Never logs a URL, header,
  * argument value or secret; never mutates stored data. */
 #include "op.h"
+#include "vault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +27,15 @@
 #include "log.h"
 #include "plugin/plugin_host.h"
 #include "provider/provider_cache.h"
+#include "provider/provider_creds.h"
 #include "provider/provider_store.h"
 #include "ssrf.h"
-
-#define TQ_INVOKE_MAX_SECRETS 64
 
 typedef struct {
     tq_job_t *job;
     tq_invoke_call_t *call;
-    char *secrets[TQ_INVOKE_MAX_SECRETS + 1];
-    size_t nsecrets;
+    tq_invoke_secrets_t secrets; /* redacted from what the server sends back */
+    json_t *origins;             /* where the credential in use may go; NULL without one */
     size_t excerpt_bytes;
     int64_t start_ms;
     int oauth_flags;  /* TQ_INVOKE_OAUTH_*: refreshes already done for this job */
@@ -56,25 +56,15 @@ static const tq_ssrf_t *guard(tq_config_t *cfg, tq_error_t *err)
 
 static void add_secret(invoke_state_t *st, const char *s)
 {
-    if (!s || strlen(s) < 4 || st->nsecrets >= TQ_INVOKE_MAX_SECRETS) return;
-    st->secrets[st->nsecrets] = strdup(s);
-    if (st->secrets[st->nsecrets]) st->nsecrets++;
-    /* the encoded form too, as it would appear in a reflected URL */
-    tq_buf_t b = {0};
-    tq_buf_pct(&b, s, strlen(s), NULL);
-    if (strcmp(b.data, s) && st->nsecrets < TQ_INVOKE_MAX_SECRETS)
-        st->secrets[st->nsecrets++] = tq_buf_take(&b);
-    tq_buf_wipe(&b);
+    tq_invoke_secrets_add(&st->secrets, s);
 }
 
 static void state_free(invoke_state_t *st)
 {
     tq_invoke_call_destroy(&st->call);
+    json_decref(st->origins);
     free(st->oauth_cred);
-    for (size_t i = 0; i < st->nsecrets; i++) {
-        memset(st->secrets[i], 0, strlen(st->secrets[i]));
-        free(st->secrets[i]);
-    }
+    tq_invoke_secrets_wipe(&st->secrets);
     free(st);
 }
 
@@ -108,14 +98,14 @@ static void on_call_done(tq_invoke_call_t *call, void *arg)
         snprintf(msg, sizeof msg, "%s (after %d attempt%s)", r->error.message, attempts,
                  attempts == 1 ? "" : "s");
         size_t nl;
-        char *red = tq_invoke_redact(msg, strlen(msg), (const char *const *)st->secrets, &nl);
+        char *red = tq_invoke_redact(msg, strlen(msg), (const char *const *)st->secrets.v, &nl);
         tq_debug("invoke job %s: %s after %d attempts", tq_job_id(job), r->error.code, attempts);
         tq_job_fail(job, r->error.code, red ? red : msg, false);
         free(red);
     } else {
         json_t *res = tq_invoke_result_new(r, attempts, tq_invoke_call_redirects(call),
                                            tq_now_ms() - st->start_ms,
-                                           (const char *const *)st->secrets, st->excerpt_bytes);
+                                           (const char *const *)st->secrets.v, st->excerpt_bytes);
         tq_debug("invoke job %s: HTTP %d, %d attempts", tq_job_id(job), r->status, attempts);
         tq_job_done(job, res);
     }
@@ -171,14 +161,8 @@ static int authenticate(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *
     int rc = tq_plugin_apply_auth(p, &view, &cred, edits, err);
     free(hv);
     if (rc == 0) {
-        for (size_t i = 0; i < tq_plugin_edits_count(edits); i++) {
-            const tq_plugin_edit_t *e = tq_plugin_edits_at(edits, i);
-            /* values that carry the secret (not the signing metadata) */
-            if (e->kind != TQ_EDIT_HEADER || !strcasecmp(e->name, "authorization") ||
-                !strncasecmp(e->name, "x-api", 5) || strstr(e->name, "oken") ||
-                strstr(e->name, "ey"))
-                add_secret(st, e->value);
-        }
+        for (size_t i = 0; i < tq_plugin_edits_count(edits); i++) /* every value it set */
+            add_secret(st, tq_plugin_edits_at(edits, i)->value);
         tq_invoke_request_apply_edits(req, edits);
     }
     tq_plugin_edits_destroy(&edits);
@@ -190,6 +174,46 @@ static long long unix_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The credential may go to the request's origin (F5): origins is what it
+ * is bound to (taken). Kept for the redirect hops (invoke_call.c). */
+static int bind_check(invoke_state_t *st, const tq_invoke_request_t *req, json_t *origins,
+                      const char *what, tq_error_t *err)
+{
+    char o[TQ_ORIGIN_MAX];
+    int ok = !tq_ssrf_url_origin(req->url, o, sizeof o) && tq_invoke_origin_listed(origins, o);
+    if (!ok) {
+        char *list = json_dumps(origins, JSON_COMPACT);
+        tq_error_set(err, "credential_origin_mismatch",
+                     "%s may be sent only to %.300s, not to %.200s", what, list ? list : "[]", o);
+        free(list);
+        json_decref(origins);
+        return -1;
+    }
+    json_decref(st->origins);
+    st->origins = origins;
+    return 0;
+}
+
+/* A named credential's binding: metadata.origins, or (an OAuth or older
+ * credential that has none) the provider's tool origins, recorded now. */
+static int named_check(tq_job_t *job, invoke_state_t *st, const tq_invoke_request_t *req,
+                       PGconn *db, const tq_provider_entry_t *prov, const tq_credential_t *c,
+                       tq_error_t *err)
+{
+    json_t *origins = json_incref(json_object_get(c->metadata, "origins"));
+    if (!json_is_array(origins)) {
+        json_decref(origins);
+        json_t *tools = tq_provider_tool_origins(prov->tools);
+        origins =
+            tq_credential_store_bind_origins(db, tq_job_tenant_uuid(job), c->name, tools, err);
+        json_decref(tools);
+        if (!origins) return -1;
+    }
+    char what[300];
+    snprintf(what, sizeof what, "credential %.255s", c->name);
+    return bind_check(st, req, origins, what, err);
 }
 
 /* Remembers an oauth2 credential for a refresh on 401. */
@@ -204,7 +228,8 @@ static void note_oauth(invoke_state_t *st, const tq_credential_t *c)
 /* Inline provider credentials (credentials_str) -> plugin type + fields.
  * 1 when deferred by an OAuth pre-use refresh. */
 static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *req, PGconn *db,
-                         tq_vault_t *vault, const json_t *creds, tq_error_t *err)
+                         tq_vault_t *vault, const tq_provider_entry_t *prov, const json_t *creds,
+                         tq_error_t *err)
 {
     const char *auth = json_string_value(json_object_get(creds, "auth_type"));
     if (!auth || !strcmp(auth, "none")) return 0;
@@ -220,10 +245,19 @@ static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t 
             return 1; /* deferred: the invoke restarts after the refresh */
         }
         note_oauth(st, c);
-        int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, err);
+        int rc = named_check(job, st, req, db, prov, c, err);
+        if (!rc) rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, err);
         tq_credential_free(&c);
         return rc;
     }
+    /* an inline key: bound to the tool origins it was given for (older
+     * rows without a binding: the provider's current tool origins) */
+    json_t *bound = json_incref(json_object_get(creds, "origins"));
+    if (!json_is_array(bound)) {
+        json_decref(bound);
+        bound = tq_provider_tool_origins(prov->tools);
+    }
+    if (bind_check(st, req, bound, "the provider's key", err)) return -1;
     json_t *fields = json_object();
     const char *k;
     json_t *v;
@@ -233,7 +267,7 @@ static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t 
     if (cp) json_object_set_new(fields, "custom_prefix", json_string(cp));
     int rc = authenticate(job, st, req, NULL, auth, fields, err);
     json_object_foreach(fields, k, v)
-        memset((char *)json_string_value(v), 0, json_string_length(v));
+        tq_secure_wipe((char *)json_string_value(v), json_string_length(v));
     json_decref(fields);
     return rc;
 }
@@ -320,13 +354,14 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
             goto deferred;
         }
         note_oauth(st, c);
-        int rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, &err);
+        int rc = named_check(job, st, req, db, prov, c, &err);
+        if (!rc) rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, &err);
         tq_credential_free(&c);
         if (rc) goto failed;
     } else {
         creds = tq_provider_open_creds(vault, tq_job_tenant_uuid(job), prov->id, prov->credentials,
                                        &err);
-        int pa = creds ? provider_auth(job, st, req, db, vault, creds, &err) : -1;
+        int pa = creds ? provider_auth(job, st, req, db, vault, prov, creds, &err) : -1;
         if (pa > 0) goto deferred;
         if (pa) goto failed;
     }
@@ -346,6 +381,7 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     o.max_retries = (int)tq_config_int(cfg, "invoke.max_retries");
     o.retry_after_max_ms = (int)tq_config_int(cfg, "invoke.retry_after_max_ms");
     o.retry_unsafe = idem != NULL;
+    o.origins = st->origins; /* every hop that still carries the credential is checked */
     int budget = tq_job_timeout_ms(job);
     if (budget > 0) o.deadline_ms = st->start_ms + (budget > 2000 ? budget - 500 : budget);
     st->excerpt_bytes = (size_t)tq_config_int(cfg, "invoke.body_excerpt_bytes");

@@ -3,6 +3,7 @@
  * tool_oauth_tenant_clients. Never logs, never returns clear params except
  * to worker code that needs them for a request. */
 #include "oauth_client.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ static char *seal_params(tq_vault_t *vault, const char *tenant, const char *id,
     char *plain = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
     if (!plain) abort();
     char *sealed = tq_vault_seal_text(vault, &aad, plain, err);
-    memset(plain, 0, strlen(plain));
+    tq_secure_wipe_str(plain);
     free(plain);
     return sealed;
 }

@@ -2,6 +2,7 @@
  * create-or-replace. The refresh path (oauth_refresh.c) updates rows under
  * its lease; this file owns the first write. Never logs. */
 #include "oauth_cred.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,7 @@ char *tq_oauth_cred_seal(tq_vault_t *vault, const char *tenant, const char *id,
     char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
     if (!plain) abort();
     char *sealed = tq_vault_seal_text(vault, &aad, plain, err);
-    memset(plain, 0, strlen(plain));
+    tq_secure_wipe_str(plain);
     free(plain);
     return sealed;
 }
@@ -119,7 +120,9 @@ int tq_oauth_cred_save(PGconn *db, tq_vault_t *vault, const char *tenant, const 
         id, tenant, name, plugin_id, sealed, mtext, tq_oauth_cred_expires_in(tokens)};
     r = tq_pg_exec(db, err,
                    exists
-                       ? "UPDATE tq_credentials SET encrypted_data = $5, metadata = $6::jsonb, "
+                       ? "UPDATE tq_credentials SET encrypted_data = $5, metadata = $6::jsonb "
+                         "|| jsonb_strip_nulls(jsonb_build_object('origins', "
+                         "metadata->'origins')), "
                          "plugin_id = $4, status = 'active', expires_at = CASE WHEN $7::text IS "
                          "NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END, "
                          "refreshed_at = now(), refresh_failures = 0, last_refresh_error = "

@@ -3,6 +3,7 @@
  * Never logs; plugin messages (which never hold secrets) become
  * oauth_plugin_error messages. */
 #include "oauth_plugin.h"
+#include "vault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ void tq_oauth_json_wipe(json_t *o)
 {
     if (!o) return;
     if (json_is_string(o)) {
-        memset((char *)json_string_value(o), 0, json_string_length(o));
+        tq_secure_wipe((char *)json_string_value(o), json_string_length(o));
     } else if (json_is_object(o)) {
         const char *k;
         json_t *v;

@@ -2,6 +2,7 @@
  * (see oauth_revoke.h). Owns no SQL beyond the client resolution; holds
  * the tokens only until the request is built. Never logs. */
 #include "oauth_revoke.h"
+#include "vault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ struct tq_oauth_revoke_t {
 static void wipe_str(char *s)
 {
     if (!s) return;
-    memset(s, 0, strlen(s));
+    tq_secure_wipe_str(s);
     free(s);
 }
 

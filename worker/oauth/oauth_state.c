@@ -3,6 +3,7 @@
  * (broker/oauth_gate.c). Never logs and never returns a state, hash,
  * binding token or verifier in an error message. */
 #include "oauth_state.h"
+#include "vault.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -54,11 +55,11 @@ int tq_oauth_state_create(PGconn *db, tq_vault_t *vault, const tq_oauth_state_ne
         tq_oauth_b64url(md, sizeof md, challenge);
         tq_aad_t aad = {in->tenant_id, "tq_oauth_states", "code_verifier", hash};
         sealed = tq_vault_seal_text(vault, &aad, verifier, err);
-        memset(verifier, 0, sizeof verifier);
+        tq_secure_wipe(verifier, sizeof verifier);
         if (!sealed) return -1;
     }
-    memset(vrnd, 0, sizeof vrnd);
-    memset(rnd, 0, sizeof rnd);
+    tq_secure_wipe(vrnd, sizeof vrnd);
+    tq_secure_wipe(rnd, sizeof rnd);
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%d", in->ttl_s > 0 ? in->ttl_s : 600);
     const char *p[] = {hash,
@@ -106,7 +107,7 @@ int tq_oauth_binding_new(char token[TQ_OAUTH_B64_256], char hash[65], tq_error_t
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         return tq_error_set(err, "crypto_error", "no random bytes for the OAuth binding");
     tq_oauth_b64url(rnd, sizeof rnd, token);
-    memset(rnd, 0, sizeof rnd);
+    tq_secure_wipe(rnd, sizeof rnd);
     sha256_hex(token, hash);
     return 0;
 }
@@ -194,7 +195,7 @@ void tq_oauth_state_free(tq_oauth_state_t **self_p)
     if (!self_p || !*self_p) return;
     tq_oauth_state_t *s = *self_p;
     if (s->code_verifier) {
-        memset(s->code_verifier, 0, strlen(s->code_verifier));
+        tq_secure_wipe_str(s->code_verifier);
         free(s->code_verifier);
     }
     free(s->plugin_id);

@@ -400,10 +400,10 @@ static void authorize_next(flow_t *f, json_t *params)
                      "take out; use --headless");
     }
     if (!url || (bare && tq_oauth_state_set_authorize_url(db, state, bare, &err))) {
-        memset(state, 0, sizeof state);
+        tq_secure_wipe(state, sizeof state);
         free(url);
         free(bare);
-        flow_fail(f, &err, !strcmp(err.code, "db_unavailable"));
+        flow_fail(f, &err, tq_error_retryable(err.code));
         return;
     }
     json_t *res = json_pack("{s:s,s:s,s:s,s:s,s:i,s:b,s:s}", "plugin", f->plugin->id, "provider",
@@ -417,8 +417,8 @@ static void authorize_next(flow_t *f, json_t *params)
         json_object_set_new(res, "start_url", json_string(start));
         free(start);
     }
-    memset(state, 0, sizeof state);
-    memset(binding, 0, sizeof binding);
+    tq_secure_wipe(state, sizeof state);
+    tq_secure_wipe(binding, sizeof binding);
     free(url);
     free(bare);
     flow_done(f, res);

@@ -200,10 +200,11 @@ json_t *tq_plugin_host_list_json(const tq_plugin_host_t *self)
     json_t *out = json_array();
     for (size_t i = 0; i < self->count; i++) {
         const tq_plugin_t *p = self->items[i].plugin;
+        const char *base = strrchr(self->items[i].file, '/'); /* the name, never the folder */
         json_array_append_new(out, json_pack("{ss ss ss so so}", "id", p->id, "version", p->version,
-                                             "file", self->items[i].file, "providers",
-                                             string_list(p->providers), "credential_types",
-                                             string_list(p->credential_types)));
+                                             "file", base ? base + 1 : self->items[i].file,
+                                             "providers", string_list(p->providers),
+                                             "credential_types", string_list(p->credential_types)));
     }
     return out;
 }

@@ -30,7 +30,8 @@ const tq_plugin_t *tq_plugin_host_find(const tq_plugin_host_t *self, const char 
 const tq_plugin_t *tq_plugin_host_find_for_credential(const tq_plugin_host_t *self,
                                                       const char *type);
 
-/* [{"id", "version", "file", "providers": [...], "credential_types": [...]}]
+/* [{"id", "version", "file" (the file name, never its folder), "providers": [...],
+ *   "credential_types": [...]}]
  * for `toolq plugins`. New reference. */
 json_t *tq_plugin_host_list_json(const tq_plugin_host_t *self);
 

@@ -196,8 +196,11 @@ static void import_start(tq_job_t *job)
     json_t *parsed = NULL, *creds = NULL;
     char *tools = NULL, *sealed = NULL;
     if (read_import_args(tq_job_payload(job), false, &a, &err)) goto fail;
-    if (!(creds = tq_provider_creds_normalize(a.credentials, NULL, &err))) goto fail;
+    if (!(creds = tq_provider_creds_normalize(a.credentials, NULL, NULL, &err))) goto fail;
     if (!(parsed = parse_document(job, &a, &err))) goto fail;
+    json_t *origins = tq_provider_tool_origins(json_object_get(parsed, "tools"));
+    tq_provider_creds_bind(creds, origins); /* the key goes to these servers only */
+    json_decref(origins);
 
     const char *tenant = tq_job_tenant_uuid(job);
     PGconn *db = tq_job_db(job, &err);
@@ -283,13 +286,22 @@ static void update_start(tq_job_t *job)
         }
         row.tools = tools;
     }
-    if (a.credentials) {
-        /* New credentials; a masked or missing value keeps the stored secret. */
+    if (a.credentials || parsed) {
+        /* New credentials; a masked or missing value keeps the stored secret,
+         * only for the same origins and placement (secret_required). */
         if (!(stored = tq_provider_open_creds(vault, tenant, row.id,
                                               PQgetvalue(res, 0, TQ_PCOL_CREDENTIALS), &err)))
             goto fail;
-        if (!(creds = tq_provider_creds_normalize(a.credentials, stored, &err))) goto fail;
-        if (!(sealed = tq_provider_seal_creds(vault, tenant, row.id, creds, &err))) goto fail;
+        json_t *cur = parsed ? NULL : json_loads(PQgetvalue(res, 0, TQ_PCOL_TOOLS), 0, NULL);
+        json_t *origins = tq_provider_tool_origins(parsed ? json_object_get(parsed, "tools") : cur);
+        json_decref(cur);
+        if (a.credentials)
+            creds = tq_provider_creds_normalize(a.credentials, stored, origins, &err);
+        int bad = a.credentials ? !creds : tq_provider_creds_check_rebind(stored, origins, &err);
+        json_decref(origins);
+        if (bad) goto fail;
+        if (creds && !(sealed = tq_provider_seal_creds(vault, tenant, row.id, creds, &err)))
+            goto fail;
         row.credentials = sealed;
     }
     if (tq_provider_store_update(db, &row, &err)) goto fail;

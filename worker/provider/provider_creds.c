@@ -7,8 +7,15 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
+#include "ssrf.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 #define TQ_CREDS_FIELD_MAX 4096 /* bytes of any one credential field */
 
@@ -24,6 +31,8 @@ static const char *const s_fields[] = {
     "tls_verify",
     "timeout_ms",
     "connect_timeout_ms",
+    /* computed (the tool origins the secret is bound to): ignored on input */
+    "origins",
     NULL,
 };
 
@@ -90,19 +99,95 @@ static int auth_type_of(const char *raw, char *buf, size_t cap, tq_error_t *err)
 }
 
 /* The api_key_value to store: the submitted one, or the stored one when the
- * submitted is missing or equals the stored value masked. */
-static const char *key_value(const char *submitted, const json_t *stored)
+ * submitted is missing or equals the stored value masked (*kept set). */
+static const char *key_value(const char *submitted, const json_t *stored, int *kept)
 {
     const char *old = stored ? json_string_value(json_object_get(stored, "api_key_value")) : NULL;
+    *kept = 0;
     if (!old || !*old) return submitted;
-    if (!submitted || !*submitted) return old;
+    if (!submitted || !*submitted) return *kept = 1, old;
     char *masked = tq_mask_secret(old);
     int keep = masked && strcmp(masked, submitted) == 0;
     free(masked);
+    *kept = keep;
     return keep ? old : submitted;
 }
 
-static json_t *normalize_auth(const json_t *in, const json_t *stored, tq_error_t *err);
+static int same_text(const json_t *a, const json_t *b, const char *key, int nocase)
+{
+    const char *x = json_string_value(json_object_get(a, key));
+    const char *y = json_string_value(json_object_get(b, key));
+    if (!x || !y) return x == y;
+    return nocase ? strcasecmp(x, y) == 0 : strcmp(x, y) == 0;
+}
+
+/* A kept secret goes only where it went and the way it went: same origins,
+ * same placement (header name, prefix, query parameter). */
+static int may_keep(const json_t *out, const json_t *stored, const json_t *origins, tq_error_t *err)
+{
+    if (json_equal(json_object_get(stored, "origins"), (json_t *)origins) &&
+        same_text(out, stored, "api_key_header", 1) &&
+        same_text(out, stored, "api_key_header_prefix", 0) &&
+        same_text(out, stored, "api_key_custom_prefix", 0) &&
+        same_text(out, stored, "api_key_query_param", 0))
+        return 0;
+    return tq_error_set(err, "secret_required",
+                        "the provider's server or the key's placement changes: give "
+                        "credentials.api_key_value again (a stored key never follows a "
+                        "provider to another origin or placement)");
+}
+
+json_t *tq_provider_tool_origins(const json_t *tools)
+{
+    json_t *set = json_object();
+    size_t i;
+    const char *k;
+    json_t *t;
+    if (json_is_array(tools)) {
+        json_array_foreach(tools, i, t)
+        {
+            char o[TQ_ORIGIN_MAX];
+            const char *u = json_string_value(json_object_get(t, "server_url"));
+            if (u && !tq_ssrf_url_origin(u, o, sizeof o)) json_object_set_new(set, o, json_true());
+        }
+    } else {
+        json_object_foreach((json_t *)tools, k, t)
+        {
+            char o[TQ_ORIGIN_MAX];
+            const char *u = json_string_value(json_object_get(t, "server_url"));
+            if (u && !tq_ssrf_url_origin(u, o, sizeof o)) json_object_set_new(set, o, json_true());
+        }
+    }
+    json_t *out = json_array(); /* sorted: two sets compare with json_equal */
+    const char **keys = calloc(json_object_size(set) + 1, sizeof *keys);
+    size_t n = 0;
+    json_object_foreach(set, k, t) keys[n++] = k;
+    qsort(keys, n, sizeof *keys, cmp_str);
+    for (i = 0; i < n; i++)
+        json_array_append_new(out, json_string(keys[i]));
+    free(keys);
+    json_decref(set);
+    return out;
+}
+
+void tq_provider_creds_bind(json_t *creds, const json_t *origins)
+{
+    if (origins && json_string_value(json_object_get(creds, "api_key_value")))
+        json_object_set(creds, "origins", (json_t *)origins);
+}
+
+int tq_provider_creds_check_rebind(const json_t *stored, const json_t *origins, tq_error_t *err)
+{
+    const char *v = json_string_value(json_object_get(stored, "api_key_value"));
+    if (!v || !*v || json_equal(json_object_get(stored, "origins"), (json_t *)origins)) return 0;
+    return tq_error_set(err, "secret_required",
+                        "the new document moves the provider to other servers: give "
+                        "credentials.api_key_value again (a stored key never follows a "
+                        "provider to another origin)");
+}
+
+static json_t *normalize_auth(const json_t *in, const json_t *stored, const json_t *origins,
+                              tq_error_t *err);
 
 /* Copies the call options (tls_verify bool; timeouts in ms, 1 ms to 24 h). */
 static int copy_options(const json_t *in, json_t *out, tq_error_t *err)
@@ -128,9 +213,10 @@ static int copy_options(const json_t *in, json_t *out, tq_error_t *err)
     return 0;
 }
 
-json_t *tq_provider_creds_normalize(const json_t *in, const json_t *stored, tq_error_t *err)
+json_t *tq_provider_creds_normalize(const json_t *in, const json_t *stored, const json_t *origins,
+                                    tq_error_t *err)
 {
-    json_t *out = normalize_auth(in, stored, err);
+    json_t *out = normalize_auth(in, stored, origins, err);
     if (out && in && json_is_object(in) && copy_options(in, out, err)) {
         json_decref(out);
         return NULL;
@@ -138,7 +224,8 @@ json_t *tq_provider_creds_normalize(const json_t *in, const json_t *stored, tq_e
     return out;
 }
 
-static json_t *normalize_auth(const json_t *in, const json_t *stored, tq_error_t *err)
+static json_t *normalize_auth(const json_t *in, const json_t *stored, const json_t *origins,
+                              tq_error_t *err)
 {
     if (!in || json_is_null(in)) return json_pack("{s:s}", "auth_type", "none");
     if (!json_is_object(in)) {
@@ -180,7 +267,8 @@ static json_t *normalize_auth(const json_t *in, const json_t *stored, tq_error_t
     /* Same auth type as stored: the stored secret may be kept. */
     const char *stored_type =
         stored ? json_string_value(json_object_get(stored, "auth_type")) : NULL;
-    value = key_value(value, stored_type && strcmp(stored_type, type) == 0 ? stored : NULL);
+    int kept;
+    value = key_value(value, stored_type && strcmp(stored_type, type) == 0 ? stored : NULL, &kept);
     if (!value || !*value) {
         tq_error_set(err, "invalid_argument", "auth_type %s needs credentials.api_key_value", type);
         return NULL;
@@ -195,8 +283,14 @@ static json_t *normalize_auth(const json_t *in, const json_t *stored, tq_error_t
             tq_error_set(err, "invalid_argument", "credentials.api_key_query_param is invalid");
             return NULL;
         }
-        return json_pack("{s:s,s:s,s:s}", "auth_type", type, "api_key_query_param", param,
-                         "api_key_value", value);
+        json_t *q = json_pack("{s:s,s:s,s:s}", "auth_type", type, "api_key_query_param", param,
+                              "api_key_value", value);
+        tq_provider_creds_bind(q, origins);
+        if (kept && may_keep(q, stored, origins, err)) {
+            json_decref(q);
+            return NULL;
+        }
+        return q;
     }
     if (!header || !*header) header = "Authorization";
     if (!is_token(header)) {
@@ -229,6 +323,11 @@ static json_t *normalize_auth(const json_t *in, const json_t *stored, tq_error_t
             return NULL;
         }
         json_object_set_new(out, "api_key_custom_prefix", json_string(custom));
+    }
+    tq_provider_creds_bind(out, origins);
+    if (kept && may_keep(out, stored, origins, err)) {
+        json_decref(out);
+        return NULL;
     }
     return out;
 }

@@ -18,10 +18,27 @@
  * auth_type is trimmed and lower-cased; the legacy "api_key" means
  * api_key_header. stored, when not NULL, is the provider's current
  * credentials (update): an api_key_value that is missing, or equal to the
- * masked stored value, takes the stored value. in NULL means
- * {"auth_type":"none"}. Returns a new object or NULL with invalid_argument
- * (the message never quotes a secret). */
-json_t *tq_provider_creds_normalize(const json_t *in, const json_t *stored, tq_error_t *err);
+ * masked stored value, takes the stored value, but only when the secret
+ * keeps its origins and placement (header name, prefix, query parameter);
+ * else secret_required. origins: the provider's tool origins after this
+ * change (tq_provider_tool_origins; NULL: bind later with
+ * tq_provider_creds_bind); a key is stored with them ("origins") and invoke
+ * sends it nowhere else (credential_origin_mismatch). in NULL
+ * means {"auth_type":"none"}. Returns a new object or NULL with
+ * invalid_argument or secret_required (the message never quotes a secret). */
+json_t *tq_provider_creds_normalize(const json_t *in, const json_t *stored, const json_t *origins,
+                                    tq_error_t *err);
+
+/* The sorted, distinct origins ("scheme://host:port") of the server_url of
+ * every tool (an array of bundles, or an object of them). New reference. */
+json_t *tq_provider_tool_origins(const json_t *tools);
+
+/* Binds the key of creds (if it holds one) to origins; origins NULL: no-op. */
+void tq_provider_creds_bind(json_t *creds, const json_t *origins);
+
+/* A new document with the stored credentials kept: 0 when the stored key
+ * (if any) is bound to exactly these origins, else secret_required. */
+int tq_provider_creds_check_rebind(const json_t *stored, const json_t *origins, tq_error_t *err);
 
 /* A copy with every secret (api_key_value) masked by tq_mask_secret. */
 json_t *tq_provider_creds_mask(const json_t *creds);

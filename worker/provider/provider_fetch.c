@@ -44,7 +44,12 @@ static int get_once(const tq_ssrf_t *guard, tq_config_t *cfg, CURL *easy, const 
                     sink_t *sink, long *status, char **location, tq_error_t *err)
 {
     tq_ssrf_curl_t sctx = {0};
-    if (tq_ssrf_curl_setup(guard, easy, url, &sctx, err)) return -1;
+    const char *proxy = tq_config_str(cfg, "invoke.proxy");
+    if (tq_ssrf_curl_setup(guard, easy, url, &sctx, err) ||
+        tq_ssrf_curl_proxy(guard, easy, proxy, &sctx, err)) {
+        tq_ssrf_curl_done(&sctx);
+        return -1;
+    }
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -53,21 +58,23 @@ static int get_once(const tq_ssrf_t *guard, tq_config_t *cfg, CURL *easy, const 
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)tq_config_int(cfg, "invoke.timeout_ms"));
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, sink);
-    const char *proxy = tq_config_str(cfg, "invoke.proxy");
-    curl_easy_setopt(easy, CURLOPT_PROXY, proxy ? proxy : "");
     sink->len = 0;
     CURLcode rc = curl_easy_perform(easy);
+    tq_ssrf_curl_done(&sctx);
     if (sctx.error.code[0]) {
         *err = sctx.error;
         return -1;
     }
+    char shown[512]; /* error messages are stored in clear: no userinfo, no query */
     if (sink->too_large)
         return tq_error_set(err, "document_too_large",
                             "%s is larger than %zu bytes "
                             "(import.max_document_bytes)",
-                            url, sink->max);
+                            tq_ssrf_url_for_message(url, shown, sizeof shown), sink->max);
     if (rc != CURLE_OK)
-        return tq_error_set(err, "remote_ref_failed", "GET %s: %s", url, curl_easy_strerror(rc));
+        return tq_error_set(err, "remote_ref_failed", "GET %s: %s",
+                            tq_ssrf_url_for_message(url, shown, sizeof shown),
+                            curl_easy_strerror(rc));
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
     char *loc = NULL;
     curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &loc);
@@ -96,14 +103,18 @@ int tq_provider_fetch(void *ctx, const char *url, char **body, size_t *len, tq_e
             free(current);
             current = next;
             if (hop + 1 > hops) {
-                tq_error_set(err, "remote_ref_failed", "%s: more than %d redirects", url, hops);
+                char shown[512];
+                tq_error_set(err, "remote_ref_failed", "%s: more than %d redirects",
+                             tq_ssrf_url_for_message(url, shown, sizeof shown), hops);
                 break;
             }
             continue;
         }
         free(next);
         if (status != 200) {
-            tq_error_set(err, "remote_ref_failed", "GET %s: HTTP %ld", current, status);
+            char shown[512];
+            tq_error_set(err, "remote_ref_failed", "GET %s: HTTP %ld",
+                         tq_ssrf_url_for_message(current, shown, sizeof shown), status);
             break;
         }
         *body = sink.data ? sink.data : strdup("");

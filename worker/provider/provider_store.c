@@ -4,6 +4,7 @@
  * never logs, never returns a plaintext secret except to the caller that
  * opened it. */
 #include "provider_store.h"
+#include "vault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ char *tq_provider_seal_creds(tq_vault_t *vault, const char *tenant_id, const cha
     tq_aad_t aad = creds_aad(tenant_id, id);
     char *sealed = tq_vault_seal_text(vault, &aad, plain, err);
     size_t n = strlen(plain);
-    memset(plain, 0, n); /* the plaintext does not linger in freed memory */
+    tq_secure_wipe(plain, n); /* the plaintext does not linger in freed memory */
     free(plain);
     return sealed;
 }
