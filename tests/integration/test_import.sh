@@ -17,7 +17,7 @@ tq_start_broker --workers 2 --set broker.heartbeat_liveness=30
 
 # --- every import path, one command ------------------------------------------------
 set +e
-toolq --json import --tenant local "$DATA/petstore-3.0.yaml" "$DATA/petstore-2.0.json" \
+toolq --json import --tenant local --allow-outside "$DATA/multi" "$DATA/petstore-3.0.yaml" "$DATA/petstore-2.0.json" \
   "$DATA/library-3.1.json" "$DATA/webhooks-only-3.1.yaml" "$DATA/multi/api/openapi.yaml" \
   >"$TQ_DIR/local.jsonl" 2>"$TQ_DIR/local.err"
 rc=$?
