@@ -56,7 +56,7 @@ static int dry_run(const tq_plugin_t *p, const char *type, const json_t *fields,
     return rc;
 }
 
-/* Where the new credential may be sent (docs/security-hardening.md): the
+/* Where the new credential may be sent (docs/security.md): the
  * origins of `origins` (absolute http(s) URLs) or of the tools of the
  * tenant's provider `provider`. An oauth2 credential may name neither: it
  * is then bound on first use. 0 with *out (NULL: unbound) or -1 with err. */
