@@ -337,10 +337,11 @@ static void item_finished(import_run_t *r, import_item_t *it, const char *code, 
     } else {
         if (r->bar) fputs("\r\033[K", stderr);
         if (it->ok)
-            printf("ok %s -> %s: %lld tools, %zu warnings, %zu skipped\n", it->file, it->name,
-                   (long long)json_integer_value(json_object_get(result, "tools")),
+            printf("ok %s -> %s: %lld tools, %zu warnings, %zu skipped, %zu degraded\n", it->file,
+                   it->name, (long long)json_integer_value(json_object_get(result, "tools")),
                    json_array_size(json_object_get(result, "warnings")),
-                   json_array_size(json_object_get(result, "skipped")));
+                   json_array_size(json_object_get(result, "skipped")),
+                   json_array_size(json_object_get(result, "degraded")));
         else
             fprintf(stderr, "FAIL %s: %s: %s\n", it->file, code, message ? message : "");
         fflush(stdout);

@@ -36,6 +36,13 @@ assert_eq 0 "$(jq -s '[.[] | select(.file | endswith("swagger.yaml")) | select(.
 assert_eq 0 "$(jq -s '[.[] | select(.name=="oai-webhook-example") | .result.tools] | .[0]' "$TQ_DIR/corpus.jsonl")" \
   "a webhooks-only document imports with zero tools"
 
+# --- operation objects by $ref in other files (issue 9) ---------------------
+out=$(toolq --json import --tenant oprefs "$TOOLQ_SOURCE_DIR/tests/data/multifile-oprefs/openapi.yaml")
+assert_eq '4 ["GET /broken"] ["GET /degraded"]' "$(echo "$out" | jq -r '"\(.result.tools) \(.result.skipped|tojson) \(.result.degraded|tojson)"')" \
+  "operation refs are followed through the CLI's bundle; a missing one is skipped, a missing example degrades"
+assert_eq '["limit","tag"]' "$(toolq --json tools --tenant oprefs --provider openapi | jq -c '[.result.providers[0].tools[] | select(.operation_id=="listItems") | .parameters[].name]')" \
+  "the referenced operation's parameters reach the tool"
+
 # --- one provider, credentials ---------------------------------------------
 PET=$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-3.0.yaml
 KEY=sk-test-$(head -c12 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -105,19 +105,20 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
         return -1;
     }
     tq_oa_opid_assign(&ctx, models);
-    json_t *tools = json_array(), *skipped = json_array();
+    json_t *tools = json_array(), *skipped = json_array(), *degraded = json_array();
     size_t i;
     json_t *m;
     char label[600];
     json_array_foreach(models, i, m)
     {
-        if (json_is_true(json_object_get(m, "failed"))) {
+        int failed = json_is_true(json_object_get(m, "failed"));
+        if (failed || json_is_true(json_object_get(m, "degraded"))) {
             snprintf(label, sizeof label, "%s %.500s", tq_oa_str(m, "method"),
                      tq_oa_str(m, "path"));
             for (char *c = label; *c != ' '; c++)
                 *c = (char)(*c - 32);
-            json_array_append_new(skipped, json_string(label));
-            continue;
+            json_array_append_new(failed ? skipped : degraded, json_string(label));
+            if (failed) continue;
         }
         snprintf(label, sizeof label, "%s", tq_oa_str(m, "operation_id"));
         ctx.op = label;
@@ -155,6 +156,7 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
     free(server);
     json_object_set_new(res, "tools", tools);
     json_object_set_new(res, "skipped", skipped);
+    json_object_set_new(res, "degraded", degraded);
     json_object_set(res, "warnings", ctx.warnings);
     json_object_set_new(res, "security_schemes",
                         kind == KIND_SWAGGER ? tq_oa_swagger_security_schemes(&ctx)

@@ -42,9 +42,12 @@ void tq_openapi_opts_default(tq_openapi_opts_t *opts);
 /* Parses a document into
  *   {"schema_type": "openapi"|"swagger"|"openai_plugin", "version", "title",
  *    "description", "server_url", "tools": [bundle...], "skipped": ["GET /x"...],
- *    "warnings": [{code, message, operation?}...], "security_schemes": {...}}
+ *    "degraded": ["GET /y"...], "warnings": [{code, message, operation?}...],
+ *    "security_schemes": {...}}
  * "skipped" lists the operations that could not become tools (a dangling or
- * refused $ref they need), each also named in a warning.
+ * refused $ref they need, an unsafe path), each also named in a warning;
+ * "degraded" the tools that reach a $ref elsewhere (responses, examples,
+ * links, callbacks...) that could not be followed, each named in a warning.
  * opts may be NULL. Errors: the loader's codes (invalid_document,
  * document_too_large, document_too_deep, document_alias_bomb) and
  * invalid_schema. Problems that cost single operations are warnings.

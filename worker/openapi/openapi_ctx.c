@@ -14,6 +14,7 @@ void tq_oa_ctx_init(tq_oa_ctx_t *ctx, const tq_openapi_opts_t *opts, json_t *roo
     ctx->warnings = json_array();
     ctx->memo = json_object();
     ctx->active = json_object();
+    ctx->checked = json_object();
     tq_oa_ctx_add_doc(ctx, name ? name : "", root);
 }
 
@@ -30,6 +31,7 @@ void tq_oa_ctx_clear(tq_oa_ctx_t *ctx)
     json_decref(ctx->warnings);
     json_decref(ctx->memo);
     json_decref(ctx->active);
+    json_decref(ctx->checked);
     memset(ctx, 0, sizeof *ctx);
 }
 

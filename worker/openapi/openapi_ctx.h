@@ -35,6 +35,7 @@ typedef struct {
     size_t dropped;   /* warnings past TQ_OA_MAX_WARNINGS */
     json_t *memo;     /* ref key -> [built schema, expanded node count] */
     json_t *active;   /* ref keys being built (cycle detection) */
+    json_t *checked;  /* ref key -> [failure message...] under it (tq_oa_refs_check) */
     const char *op;   /* "GET /pets" while an operation is processed, else NULL */
     int relative_server_warned;
 } tq_oa_ctx_t;

@@ -182,8 +182,10 @@ static json_t *import_result(const char *id, const char *name, json_t *parsed, b
             json_integer((json_int_t)json_array_size(json_object_get(parsed, "tools"))));
         json_t *w = json_object_get(parsed, "warnings");
         json_t *s = json_object_get(parsed, "skipped");
+        json_t *d = json_object_get(parsed, "degraded");
         json_object_set_new(r, "warnings", w ? json_incref(w) : json_array());
         json_object_set_new(r, "skipped", s ? json_incref(s) : json_array());
+        json_object_set_new(r, "degraded", d ? json_incref(d) : json_array());
     }
     if (updated) json_object_set_new(r, "updated", json_true());
     return r;
