@@ -1,7 +1,8 @@
 // ops.cjs — for tests/integration/test_import_diff.sh: dereferences one
 // document with @apidevtools/swagger-parser (circular refs allowed) and prints
 // one JSON object {"ops": {"GET /path": {"params": [[name, in, required]...],
-// "body": [property names...]}}} (or {"error": message}). Parameters are the
+// "body": [property names...], "readOnly": [those marked readOnly]}}} (or
+// {"error": message}). Parameters are the
 // path-level ones overridden by operation-level ones with the same (name, in),
 // as the OpenAPI rules say; "body" holds the top-level property names of the
 // request body schema (allOf members unioned) of the media type a tool would
@@ -23,11 +24,15 @@ function choose(types) {
   return types[0];
 }
 
-// Top-level property names, allOf members unioned (depth-bounded for cycles).
-function props(schema, out, depth) {
+// Top-level property names, allOf members unioned (depth-bounded for cycles);
+// the readOnly ones also go to ro.
+function props(schema, out, depth, ro) {
   if (!schema || typeof schema !== "object" || depth > 32) return out;
-  for (const k of Object.keys(schema.properties || {})) out.add(k);
-  for (const m of schema.allOf || []) props(m, out, depth + 1);
+  for (const [k, v] of Object.entries(schema.properties || {})) {
+    out.add(k);
+    if (v && v.readOnly === true) ro.add(k);
+  }
+  for (const m of schema.allOf || []) props(m, out, depth + 1, ro);
   return out;
 }
 
@@ -46,17 +51,17 @@ SwaggerParser.dereference(file, { dereference: { circular: true } })
           if (!p || typeof p !== "object") continue;
           merged.set(`${p.in}\u0000${p.name}`, p);
         }
-        const params = [], body = new Set();
+        const params = [], body = new Set(), ro = new Set();
         for (const p of merged.values()) {
-          if (p.in === "body") props(p.schema, body, 0);
+          if (p.in === "body") props(p.schema, body, 0, ro);
           else if (p.in === "formData") body.add(p.name);
           else params.push([p.name, p.in, p.required === true]);
         }
         if (!swagger && op.requestBody && op.requestBody.content) {
           const types = Object.keys(op.requestBody.content);
-          if (types.length) props((op.requestBody.content[choose(types)] || {}).schema, body, 0);
+          if (types.length) props((op.requestBody.content[choose(types)] || {}).schema, body, 0, ro);
         }
-        ops[`${m.toUpperCase()} ${path}`] = { params, body: [...body] };
+        ops[`${m.toUpperCase()} ${path}`] = { params, body: [...body], readOnly: [...ro] };
       }
     }
     process.stdout.write(JSON.stringify({ ops }) + "\n");
