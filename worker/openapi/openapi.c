@@ -104,6 +104,15 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
         tq_oa_ctx_clear(&ctx);
         return -1;
     }
+    if (tq_oa_should_stop(&ctx)) {
+        json_decref(models);
+        tq_error_set(err, ctx.stop,
+                     !strcmp(ctx.stop, "timeout")
+                         ? "the import did not finish within the job's timeout"
+                         : "the import was cancelled");
+        tq_oa_ctx_clear(&ctx);
+        return -1;
+    }
     tq_oa_opid_assign(&ctx, models);
     json_t *tools = json_array(), *skipped = json_array(), *degraded = json_array();
     size_t i;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "doc.h"
 #include "error.h"
@@ -32,6 +33,10 @@ typedef struct {
     int allow_remote_refs;     /* import.allow_remote_refs; needs fetch_ref */
     tq_openapi_fetch_fn fetch_ref;
     void *fetch_ctx;
+    int64_t deadline_ms;        /* CLOCK_MONOTONIC ms after which the parse fails with
+                                   "timeout" (checked between operations); 0: none */
+    const volatile int *cancel; /* when it becomes non-zero (another thread), the parse
+                                  stops early with "cancelled"; may be NULL */
 } tq_openapi_opts_t;
 
 #define TQ_OPENAPI_DEFAULT_MAX_SCHEMA_DEPTH 32
@@ -49,9 +54,10 @@ void tq_openapi_opts_default(tq_openapi_opts_t *opts);
  * "degraded" the tools that reach a $ref elsewhere (responses, examples,
  * links, callbacks...) that could not be followed, each named in a warning.
  * opts may be NULL. Errors: the loader's codes (invalid_document,
- * document_too_large, document_too_deep, document_alias_bomb) and
- * invalid_schema. Problems that cost single operations are warnings.
- * Returns 0 or -1. */
+ * document_too_large, document_too_deep, document_alias_bomb),
+ * invalid_schema, timeout (opts.deadline_ms passed) and cancelled.
+ * Thread-safe: it touches nothing but its arguments (and fetch_ref). Problems that cost single
+ * operations are warnings. Returns 0 or -1. */
 int tq_openapi_parse(const char *buf, size_t len, const tq_openapi_opts_t *opts, json_t **out,
                      tq_error_t *err);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void tq_oa_ctx_init(tq_oa_ctx_t *ctx, const tq_openapi_opts_t *opts, json_t *root, const char *name)
 {
@@ -103,4 +104,19 @@ const char *tq_oa_scalar_text(const json_t *v, char *buf, size_t size)
     default:
         return NULL;
     }
+}
+
+int tq_oa_should_stop(tq_oa_ctx_t *ctx)
+{
+    if (ctx->stop) return 1;
+    const tq_openapi_opts_t *o = ctx->opts;
+    if (o->cancel && *o->cancel) {
+        ctx->stop = "cancelled";
+    } else if (o->deadline_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > o->deadline_ms)
+            ctx->stop = "timeout";
+    }
+    return ctx->stop != NULL;
 }

@@ -37,6 +37,7 @@ typedef struct {
     json_t *active;   /* ref keys being built (cycle detection) */
     json_t *checked;  /* ref key -> [failure message...] under it (tq_oa_refs_check) */
     const char *op;   /* "GET /pets" while an operation is processed, else NULL */
+    const char *stop; /* "timeout" or "cancelled" once tq_oa_should_stop said so */
     int relative_server_warned;
 } tq_oa_ctx_t;
 
@@ -47,6 +48,9 @@ void tq_oa_ctx_clear(tq_oa_ctx_t *ctx);
 /* Adds a document (root stolen) and returns it. */
 tq_oa_doc_t *tq_oa_ctx_add_doc(tq_oa_ctx_t *ctx, const char *name, json_t *root);
 tq_oa_doc_t *tq_oa_ctx_find_doc(tq_oa_ctx_t *ctx, const char *name);
+
+/* 1 (and ctx->stop set) when the deadline passed or the caller cancelled. */
+int tq_oa_should_stop(tq_oa_ctx_t *ctx);
 
 /* Appends a warning, tagged with the current operation (ctx->op) if any. */
 void tq_oa_warn(tq_oa_ctx_t *ctx, const char *code, const char *fmt, ...)

@@ -67,6 +67,7 @@ void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation
     char label[600];
     json_object_foreach((json_t *)paths, path, raw)
     {
+        if (tq_oa_should_stop(ctx)) break;
         tq_oa_node_t item;
         tq_error_t e = {0};
         ctx->op = NULL;
@@ -85,6 +86,7 @@ void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation
         json_object_foreach(item.node, method, op)
         {
             if (!tq_oa_is_method(method)) continue;
+            if (tq_oa_should_stop(ctx)) break;
             snprintf(label, sizeof label, "%s %.500s", method, path);
             for (char *c = label; *c != ' '; c++)
                 *c = (char)(*c - 32);

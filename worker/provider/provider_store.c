@@ -70,6 +70,23 @@ int tq_provider_store_insert(PGconn *db, const tq_provider_row_t *r, tq_error_t 
     return inserted ? 0 : 1;
 }
 
+int tq_provider_store_id(PGconn *db, const char *tenant_id, const char *name,
+                         char id[TQ_UUID_STR_LEN + 1], tq_error_t *err)
+{
+    const char *p[2] = {tenant_id, name};
+    PGresult *res = tq_pg_exec(
+        db, err, "SELECT id::text FROM tool_api_providers WHERE tenant_id = $1 AND name = $2", 2,
+        p);
+    if (!res) return -1;
+    int n = PQntuples(res);
+    if (n) snprintf(id, TQ_UUID_STR_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!n)
+        return tq_error_set(err, "provider_not_found", "no provider named '%.255s' in this tenant",
+                            name);
+    return 0;
+}
+
 int tq_provider_store_update(PGconn *db, const tq_provider_row_t *r, tq_error_t *err)
 {
     /* $n IS NULL keeps the column: one statement for every combination. */

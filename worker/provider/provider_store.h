@@ -56,6 +56,10 @@ json_t *tq_provider_open_creds(tq_vault_t *vault, const char *tenant_id, const c
 
 /* 0 inserted, 1 a provider of that name exists in the tenant, -1 err. */
 int tq_provider_store_insert(PGconn *db, const tq_provider_row_t *row, tq_error_t *err);
+/* The id of the tenant's provider named name into id. 0, or -1 with err
+ * (provider_not_found). */
+int tq_provider_store_id(PGconn *db, const char *tenant_id, const char *name,
+                         char id[TQ_UUID_STR_LEN + 1], tq_error_t *err);
 /* Updates the row row->id of row->tenant_id; NULL fields are kept.
  * 0, or -1 with err (provider_not_found when the row is gone). */
 int tq_provider_store_update(PGconn *db, const tq_provider_row_t *row, tq_error_t *err);

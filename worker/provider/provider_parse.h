@@ -1,0 +1,29 @@
+/* provider_parse.h — runs the importer (tq_openapi_parse) and the encoding of
+ * its tools off the worker's event loop, on a small pool of threads
+ * (worker.import_threads), so heartbeats and other jobs never wait for an
+ * import. The outcome comes back to the loop thread. */
+#ifndef TQ_PROVIDER_PARSE_H
+#define TQ_PROVIDER_PARSE_H
+
+#include "op.h"
+#include "openapi/openapi.h"
+
+/* Called in the loop thread with the import result (parsed, NULL on error)
+ * without its "tools" but with "tool_count", and the tools encoded as
+ * compact JSON (tools_text, malloc'd; the callee owns both), or err. Never
+ * called for a job dropped meanwhile. */
+typedef void (*tq_provider_parsed_fn)(tq_job_t *job, void *arg, json_t *parsed, char *tools_text,
+                                      const tq_error_t *err);
+
+/* Parses buf[0..len) with opts (copied; what it points to, and buf, must stay
+ * valid until done runs or arg is freed: the task keeps a reference to the
+ * job's payload for them). The job's deadline (its timeout) applies inside
+ * the parse, remote fetches included (opts.deadline_ms, opts.fetch_ctx is set
+ * here to a context read from the configuration now). free_arg(arg) runs
+ * instead of done when the job is dropped (worker shutdown). Returns 0, or -1
+ * with err (the pool could not start). */
+int tq_provider_parse_start(tq_job_t *job, const tq_openapi_opts_t *opts, const char *buf,
+                            size_t len, tq_provider_parsed_fn done, void (*free_arg)(void *),
+                            void *arg, tq_error_t *err);
+
+#endif
