@@ -55,6 +55,11 @@ const ALLOWED = {
 // given); toolq enforces it, so a document that forgets it differs only there.
 const norm = (p) => [p[0], p[1], p[1] === "path" ? true : p[2]];
 const key = (p) => JSON.stringify(norm(p));
+// A schema given by {"$ref": "#/$defs/NAME"}: its definition (the provider's defs).
+const resolve = (s, defs) => {
+  for (let i = 0; s && s.$ref && i < 64; i++) s = defs[s.$ref.slice("#/$defs/".length)];
+  return s || {};
+};
 let docs = 0, ops = 0, compared = 0, allowed = 0, skippedDocs = [], problems = [];
 for (let i = 1; i <= n; i++) {
   const name = fs.readFileSync(`${dir}/${i}.name`, "utf8").trim();
@@ -85,7 +90,7 @@ for (let i = 1; i <= n; i++) {
     let body = [];
     const rb = t.request_body;
     if (rb && rb.hoisted) body = t.parameters.filter((a) => a.in === "body").map((a) => a.name);
-    else if (rb) body = Object.keys((t.input_schema.properties[rb.argument] || {}).properties || {});
+    else if (rb) body = Object.keys(resolve(t.input_schema.properties[rb.argument], res.defs).properties || {});
     // readOnly properties are not inputs (JSON Schema / OpenAPI: "SHOULD NOT be
     // sent in a request"); toolq removes them, the peer lists every property.
     const wantBody = want.body.filter((b) => !want.readOnly.includes(b));

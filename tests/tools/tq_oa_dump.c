@@ -1,6 +1,7 @@
 /* tq_oa_dump.c — test helper: runs the importer (tq_openapi_parse) on one
  * document and prints its result as JSON (tools, security_schemes,
- * warnings, skipped, degraded), with an optional server URL override:
+ * warnings, skipped, degraded, defs; each tool with its "$defs" as
+ * tools.list delivers it), with an optional server URL override:
  *   tq-oa-dump [--root DIR] FILE [SERVER_URL]
  * --root DIR: every .yaml/.yml/.json file under DIR is passed as opts.files
  * (keys relative to DIR; FILE must be under DIR), as the CLI bundles a
@@ -108,6 +109,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", err.code, err.message);
         return 1;
     }
+    /* tools as tools.list delivers them: each with the $defs it reaches */
+    json_t *tools = json_object_get(out, "tools"), *t;
+    size_t i;
+    json_array_foreach(tools, i, t)
+        json_array_set_new(tools, i, tq_openapi_tool_view(t, json_object_get(out, "defs"), -1));
     json_dumpf(out, stdout, JSON_COMPACT);
     fputc('\n', stdout);
     json_decref(out);

@@ -211,12 +211,28 @@ static void test_refs(void **state)
              "      properties:\n"
              "        value: {type: string}\n"
              "        children: {type: array, items: {$ref: '#/components/schemas/Node'}}\n");
+    /* refs become shared definitions; a tool carries the ones it reaches */
     assert_json(json_object_get(json_object_get(tool(res, "a"), "input_schema"), "properties"),
-                "{\"q\":{\"type\":\"string\",\"enum\":[\"x\",\"y\"]}}");
+                "{\"q\":{\"$ref\":\"#/$defs/S\"}}");
+    json_t *defs = json_object_get(res, "defs");
+    assert_json(json_object_get(defs, "S"), "{\"type\":\"string\",\"enum\":[\"x\",\"y\"]}");
     json_t *b = json_object_get(json_object_get(tool(res, "b"), "input_schema"), "properties");
-    assert_json(json_object_get(json_object_get(b, "children"), "items"),
-                "{\"description\":\"(recursive: #/components/schemas/Node)\","
-                "\"x-toolq-recursive\":\"#/components/schemas/Node\"}");
+    assert_json(json_object_get(b, "children"),
+                "{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/Node\"}}");
+    assert_json(
+        json_object_get(json_object_get(json_object_get(defs, "Node"), "properties"), "children"),
+        "{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/Node\"}}");
+    json_t *view = tq_openapi_tool_view(tool(res, "a"), defs, -1);
+    assert_json(json_object_get(json_object_get(view, "input_schema"), "$defs"),
+                "{\"S\":{\"type\":\"string\",\"enum\":[\"x\",\"y\"]}}");
+    json_decref(view);
+    /* inlining is depth-bounded and cuts cycles */
+    json_t *in = tq_openapi_inline(json_object_get(defs, "Node"), defs, 1);
+    assert_json(json_object_get(json_object_get(in, "properties"), "children"),
+                "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+                "\"value\":{\"type\":\"string\"},\"children\":{\"type\":\"array\","
+                "\"items\":{\"description\":\"(recursive: Node, not inlined)\"}}}}}");
+    json_decref(in);
     json_decref(res);
 }
 
@@ -269,8 +285,11 @@ static void test_relative_file_refs(void **state)
     json_t *res = parse_with(HEAD "paths:\n  /file:\n    get:\n      operationId: file\n"
                                   "      parameters: [{$ref: './sub/../common.yaml#/Limit'}]\n",
                              &opts);
-    assert_json(json_object_get(json_object_get(tool(res, "file"), "input_schema"), "properties"),
+    json_t *view = tq_openapi_inline(json_object_get(tool(res, "file"), "input_schema"),
+                                     json_object_get(res, "defs"), 8);
+    assert_json(json_object_get(view, "properties"),
                 "{\"limit\":{\"type\":\"integer\",\"minimum\":1}}");
+    json_decref(view);
     json_decref(res);
     json_decref(files);
     free(common);

@@ -163,6 +163,17 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
     }
     json_object_set_new(res, "server_url", json_string(server));
     free(server);
+    /* The provider's definitions: those its tools reach (an import filter
+     * may have dropped tools whose definitions were built). */
+    json_t *defs = json_object();
+    json_t *t;
+    json_array_foreach(tools, i, t)
+    {
+        json_t *d = tq_openapi_defs_for(json_object_get(t, "input_schema"), ctx.defs);
+        json_object_update(defs, d);
+        json_decref(d);
+    }
+    json_object_set_new(res, "defs", defs);
     json_object_set_new(res, "tools", tools);
     json_object_set_new(res, "skipped", skipped);
     json_object_set_new(res, "degraded", degraded);

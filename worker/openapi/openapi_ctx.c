@@ -1,4 +1,4 @@
-/* openapi_ctx.c — lifetime of the import state: documents, warnings, memo.
+/* openapi_ctx.c — lifetime of the import state: documents, warnings, definitions.
  * Must never read files or fetch anything (openapi_ref.c asks for documents). */
 #include "openapi_ctx.h"
 
@@ -13,8 +13,8 @@ void tq_oa_ctx_init(tq_oa_ctx_t *ctx, const tq_openapi_opts_t *opts, json_t *roo
     memset(ctx, 0, sizeof *ctx);
     ctx->opts = opts;
     ctx->warnings = json_array();
-    ctx->memo = json_object();
-    ctx->active = json_object();
+    ctx->defs = json_object();
+    ctx->def_names = json_object();
     ctx->checked = json_object();
     tq_oa_ctx_add_doc(ctx, name ? name : "", root);
 }
@@ -30,8 +30,8 @@ void tq_oa_ctx_clear(tq_oa_ctx_t *ctx)
         d = next;
     }
     json_decref(ctx->warnings);
-    json_decref(ctx->memo);
-    json_decref(ctx->active);
+    json_decref(ctx->defs);
+    json_decref(ctx->def_names);
     json_decref(ctx->checked);
     memset(ctx, 0, sizeof *ctx);
 }

@@ -200,7 +200,8 @@ static void state_free(void *arg)
 /* provider.import, after the parse (loop thread). The provider's id is the
  * job's id: a retried job whose earlier attempt committed finds its own row
  * and answers that committed result instead of provider_exists. */
-static void import_finish(tq_job_t *job, import_state_t *st, json_t *parsed, char *tools)
+static void import_finish(tq_job_t *job, import_state_t *st, json_t *parsed, char *tools,
+                          char *defs)
 {
     tq_error_t err = {0};
     char *sealed = NULL;
@@ -221,7 +222,8 @@ static void import_finish(tq_job_t *job, import_state_t *st, json_t *parsed, cha
                              .description = a->description,
                              .privacy_policy = a->privacy_policy,
                              .custom_disclaimer = a->custom_disclaimer,
-                             .tools = tools};
+                             .tools = tools,
+                             .defs = defs};
     if (!row.description)
         row.description = json_string_value(json_object_get(parsed, "description"));
     snprintf(row.id, sizeof row.id, "%s", tq_job_id(job));
@@ -252,7 +254,8 @@ out:
 }
 
 /* provider.update, after the parse if any (loop thread). */
-static void update_finish(tq_job_t *job, import_state_t *st, json_t *parsed, char *tools)
+static void update_finish(tq_job_t *job, import_state_t *st, json_t *parsed, char *tools,
+                          char *defs)
 {
     tq_error_t err = {0};
     const tq_import_args_t *a = &st->a;
@@ -281,6 +284,7 @@ static void update_finish(tq_job_t *job, import_state_t *st, json_t *parsed, cha
         if (!row.description)
             row.description = json_string_value(json_object_get(parsed, "description"));
         row.tools = tools;
+        row.defs = defs;
     }
     if (a->credentials) {
         /* New credentials; a masked or missing value keeps the stored secret. */
@@ -309,17 +313,19 @@ out:
     json_decref(creds);
 }
 
-static void on_parsed(tq_job_t *job, void *arg, json_t *parsed, char *tools, const tq_error_t *err)
+static void on_parsed(tq_job_t *job, void *arg, json_t *parsed, char *tools, char *defs,
+                      const tq_error_t *err)
 {
     import_state_t *st = arg;
     if (!parsed)
         tq_pj_fail(job, err);
     else if (st->update)
-        update_finish(job, st, parsed, tools);
+        update_finish(job, st, parsed, tools, defs);
     else
-        import_finish(job, st, parsed, tools);
+        import_finish(job, st, parsed, tools, defs);
     json_decref(parsed);
     free(tools);
+    free(defs);
     state_free(st);
 }
 
@@ -339,7 +345,7 @@ static void import_or_update(tq_job_t *job, bool update)
     if (!update && !(st->creds = tq_provider_creds_normalize(st->a.credentials, NULL, &err)))
         goto fail;
     if (!st->a.schema) { /* update without a document: no parse */
-        update_finish(job, st, NULL, NULL);
+        update_finish(job, st, NULL, NULL, NULL);
         state_free(st);
         return;
     }
@@ -430,7 +436,12 @@ static void get_start(tq_job_t *job)
     json_object_set_new(r, "updated_at", text_or_null(res, TQ_PCOL_UPDATED_AT));
     json_object_set_new(r, "credentials", tq_provider_creds_mask(creds));
     json_object_set_new(r, "tool_count", json_integer((json_int_t)json_array_size(tools)));
-    if (with_tools) json_object_set(r, "tools", tools);
+    if (with_tools) {
+        json_object_set(r, "tools", tools);
+        json_t *defs = json_loads(PQgetvalue(res, 0, TQ_PCOL_DEFS), 0, &jerr);
+        json_object_set_new(r, "defs", json_is_object(defs) ? defs : json_object());
+        if (defs && !json_is_object(defs)) json_decref(defs);
+    }
     if (with_schema) json_object_set_new(r, "schema", text_or_null(res, TQ_PCOL_SCHEMA));
     tq_pj_done(job, r);
     goto out;

@@ -1,9 +1,9 @@
 /* provider_parse.c — the import thread pool (provider_parse.h): a FIFO of
- * parse tasks served by worker.import_threads threads started on first use;
- * finished tasks go back to the loop through an eventfd watched by the loop.
- * The threads touch only their task (document text, options, a fetch context
- * copied from the configuration): never the job, the database, the vault or
- * the loop. Tasks of dropped jobs are cancelled and freed, never reported. */
+ * parse tasks (and other heavy provider work) served by worker.import_threads threads started on
+ * first use; finished tasks go back to the loop through an eventfd watched by the loop. The threads
+ * touch only their task (document text, options, a fetch context copied from the configuration):
+ * never the job, the database, the vault or the loop. Tasks of dropped jobs are cancelled and
+ * freed, never reported. */
 #include "provider_parse.h"
 
 #include <pthread.h>
@@ -24,11 +24,13 @@ typedef struct task_s {
     const char *buf;
     size_t len;
     tq_provider_parsed_fn done;
+    void (*work)(void *arg); /* generic task (tq_provider_pool_run) */
+    void (*work_done)(tq_job_t *job, void *arg);
     void (*free_arg)(void *);
     void *arg;
     volatile int cancel;
     json_t *parsed; /* outcome, filled by the thread */
-    char *tools_text;
+    char *tools_text, *defs_text;
     tq_error_t err;
     struct task_s *next;
 } task_t;
@@ -41,6 +43,10 @@ static int s_efd = -1;
 
 static void run(task_t *t)
 {
+    if (t->work) {
+        if (!t->cancel) t->work(t->arg);
+        return;
+    }
     if (t->cancel) {
         tq_error_set(&t->err, "cancelled", "the import was cancelled");
         return;
@@ -49,7 +55,8 @@ static void run(task_t *t)
     if (tq_openapi_parse(t->buf, t->len, &t->opts, &full, &t->err)) return;
     json_t *tools = json_object_get(full, "tools");
     t->tools_text = json_dumps(tools, JSON_COMPACT);
-    if (!t->tools_text) {
+    t->defs_text = json_dumps(json_object_get(full, "defs"), JSON_COMPACT);
+    if (!t->tools_text || !t->defs_text) {
         json_decref(full);
         tq_error_set(&t->err, "internal", "the parse result could not be encoded");
         return;
@@ -58,6 +65,7 @@ static void run(task_t *t)
      * above): building, encoding and freeing the big tree all happen here. */
     t->parsed = json_copy(full);
     json_object_del(t->parsed, "tools");
+    json_object_del(t->parsed, "defs");
     json_object_set_new(t->parsed, "tool_count", json_integer((json_int_t)json_array_size(tools)));
     json_decref(full);
 }
@@ -89,6 +97,7 @@ static void task_free(task_t *t)
 {
     json_decref(t->parsed);
     free(t->tools_text);
+    free(t->defs_text);
     tq_provider_fetch_ctx_clear(&t->fetch);
     json_decref(t->payload_ref);
     free(t);
@@ -112,9 +121,12 @@ static void on_finished(tq_loop_t *loop, int revents, void *arg)
         list = t->next;
         if (t->job) {
             tq_job_on_drop(t->job, NULL, NULL);
-            t->done(t->job, t->arg, t->parsed, t->tools_text, &t->err);
+            if (t->work_done)
+                t->work_done(t->job, t->arg);
+            else
+                t->done(t->job, t->arg, t->parsed, t->tools_text, t->defs_text, &t->err);
             t->parsed = NULL;
-            t->tools_text = NULL;
+            t->tools_text = t->defs_text = NULL;
         } else if (t->free_arg) {
             t->free_arg(t->arg);
         }
@@ -150,6 +162,36 @@ static int pool_start(tq_job_t *job, tq_error_t *err)
     return 0;
 }
 
+static void enqueue(task_t *t)
+{
+    tq_job_on_drop(t->job, on_drop, t);
+    pthread_mutex_lock(&s_mu);
+    if (s_todo_tail)
+        s_todo_tail->next = t;
+    else
+        s_todo_head = t;
+    s_todo_tail = t;
+    pthread_cond_signal(&s_cv);
+    pthread_mutex_unlock(&s_mu);
+}
+
+int tq_provider_pool_run(tq_job_t *job, void (*work)(void *arg),
+                         void (*done)(tq_job_t *job, void *arg), void (*free_arg)(void *),
+                         void *arg, tq_error_t *err)
+{
+    if (pool_start(job, err)) return -1;
+    task_t *t = calloc(1, sizeof *t);
+    if (!t) return tq_error_set(err, "internal", "out of memory");
+    t->job = job;
+    t->payload_ref = json_incref(tq_job_payload(job));
+    t->work = work;
+    t->work_done = done;
+    t->free_arg = free_arg;
+    t->arg = arg;
+    enqueue(t);
+    return 0;
+}
+
 int tq_provider_parse_start(tq_job_t *job, const tq_openapi_opts_t *opts, const char *buf,
                             size_t len, tq_provider_parsed_fn done, void (*free_arg)(void *),
                             void *arg, tq_error_t *err)
@@ -172,14 +214,6 @@ int tq_provider_parse_start(tq_job_t *job, const tq_openapi_opts_t *opts, const 
     t->done = done;
     t->free_arg = free_arg;
     t->arg = arg;
-    tq_job_on_drop(job, on_drop, t);
-    pthread_mutex_lock(&s_mu);
-    if (s_todo_tail)
-        s_todo_tail->next = t;
-    else
-        s_todo_head = t;
-    s_todo_tail = t;
-    pthread_cond_signal(&s_cv);
-    pthread_mutex_unlock(&s_mu);
+    enqueue(t);
     return 0;
 }

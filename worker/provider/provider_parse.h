@@ -1,5 +1,6 @@
 /* provider_parse.h — runs the importer (tq_openapi_parse) and the encoding of
- * its tools off the worker's event loop, on a small pool of threads
+ * its tools, and other heavy provider work, off the worker's event loop, on a
+ * small pool of threads
  * (worker.import_threads), so heartbeats and other jobs never wait for an
  * import. The outcome comes back to the loop thread. */
 #ifndef TQ_PROVIDER_PARSE_H
@@ -9,11 +10,11 @@
 #include "openapi/openapi.h"
 
 /* Called in the loop thread with the import result (parsed, NULL on error)
- * without its "tools" but with "tool_count", and the tools encoded as
- * compact JSON (tools_text, malloc'd; the callee owns both), or err. Never
- * called for a job dropped meanwhile. */
+ * without its "tools" and "defs" but with "tool_count", and those two
+ * encoded as compact JSON (tools_text, defs_text, malloc'd; the callee owns
+ * all three), or err. Never called for a job dropped meanwhile. */
 typedef void (*tq_provider_parsed_fn)(tq_job_t *job, void *arg, json_t *parsed, char *tools_text,
-                                      const tq_error_t *err);
+                                      char *defs_text, const tq_error_t *err);
 
 /* Parses buf[0..len) with opts (copied; what it points to, and buf, must stay
  * valid until done runs or arg is freed: the task keeps a reference to the
@@ -25,5 +26,13 @@ typedef void (*tq_provider_parsed_fn)(tq_job_t *job, void *arg, json_t *parsed, 
 int tq_provider_parse_start(tq_job_t *job, const tq_openapi_opts_t *opts, const char *buf,
                             size_t len, tq_provider_parsed_fn done, void (*free_arg)(void *),
                             void *arg, tq_error_t *err);
+
+/* Any other heavy provider work (building a large tools.list page): work(arg)
+ * runs in a pool thread and must touch nothing but arg; then done(job, arg)
+ * runs in the loop thread, or free_arg(arg) when the job was dropped. The
+ * task keeps a reference to the job's payload. Returns 0 or -1 with err. */
+int tq_provider_pool_run(tq_job_t *job, void (*work)(void *arg),
+                         void (*done)(tq_job_t *job, void *arg), void (*free_arg)(void *),
+                         void *arg, tq_error_t *err);
 
 #endif

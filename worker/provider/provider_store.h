@@ -28,6 +28,8 @@ typedef struct {
     const char *privacy_policy;    /* NULL = SQL NULL (insert) or keep (update) */
     const char *custom_disclaimer; /* NULL = "" (insert) or keep (update) */
     const char *credentials;       /* sealed text; NULL on update = keep */
+    const char *defs;              /* JSON object of shared definitions; NULL = "{}" (insert)
+                                      or keep (update) */
 } tq_provider_row_t;
 
 /* Columns of tq_provider_store_get's result, in order. */
@@ -42,6 +44,7 @@ enum {
     TQ_PCOL_DESCRIPTION,
     TQ_PCOL_PRIVACY_POLICY,
     TQ_PCOL_CUSTOM_DISCLAIMER,
+    TQ_PCOL_DEFS,
     TQ_PCOL_CREATED_AT,
     TQ_PCOL_UPDATED_AT,
     TQ_PCOL_SCHEMA, /* only with with_schema */
@@ -72,7 +75,8 @@ int tq_provider_store_delete(PGconn *db, const char *tenant_id, const char *name
                              char id[TQ_UUID_STR_LEN + 1], tq_error_t *err);
 /* id, name, schema_type_str, tool count, description, updated_at; by name. */
 PGresult *tq_provider_store_list(PGconn *db, const char *tenant_id, tq_error_t *err);
-/* id, name, tools_str of one provider (name) or of all (name NULL), by name. */
+/* id, name, tools_str, defs_str of one provider (name) or of all (name NULL),
+ * by name. */
 PGresult *tq_provider_store_tools(PGconn *db, const char *tenant_id, const char *name,
                                   tq_error_t *err);
 /* id, JSON array of operation ids, for the providers among ids (a Postgres
