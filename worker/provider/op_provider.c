@@ -187,32 +187,33 @@ typedef struct {
     tq_import_args_t a;
     json_t *creds; /* normalised (import); NULL on update */
     bool update;
+    char id[TQ_UUID_STR_LEN + 1];     /* import: the new provider's id (the job's) */
+    char tenant[TQ_UUID_STR_LEN + 1]; /* the job's tenant uuid */
+    char *sealed;                     /* import: credentials sealed for that row */
 } import_state_t;
 
 static void state_free(void *arg)
 {
     import_state_t *st = arg;
+    free(st->sealed);
     json_decref(st->creds);
     import_args_free(&st->a);
     free(st);
 }
 
-/* provider.import, after the parse (loop thread). The provider's id is the
- * job's id: a retried job whose earlier attempt committed finds its own row
- * and answers that committed result instead of provider_exists. */
-static void import_finish(tq_job_t *job, import_state_t *st, json_t *parsed, char *tools,
-                          char *defs)
+/* provider.import, in the pool thread after the parse, on that thread's
+ * own connection (a large tools_str insert never holds up the loop). The
+ * provider's id is the job's id: a retried job whose earlier attempt
+ * committed finds its own row and answers that committed result instead of
+ * provider_exists (the parse is deterministic: the same result). */
+static int import_store(void *arg, const json_t *parsed, const char *tools, const char *defs,
+                        tq_error_t *err)
 {
-    tq_error_t err = {0};
-    char *sealed = NULL;
+    import_state_t *st = arg;
     const tq_import_args_t *a = &st->a;
-    const char *tenant = tq_job_tenant_uuid(job);
-    PGconn *db = tq_job_db(job, &err);
-    if (!db) goto fail;
-    tq_vault_t *vault = tq_job_vault(job, &err);
-    if (!vault) goto fail;
-
-    tq_provider_row_t row = {.tenant_id = tenant,
+    PGconn *db = tq_provider_pool_db(err);
+    if (!db) return -1;
+    tq_provider_row_t row = {.tenant_id = st->tenant,
                              .name = a->name,
                              .user_id = a->user_id,
                              .icon = a->icon,
@@ -223,37 +224,27 @@ static void import_finish(tq_job_t *job, import_state_t *st, json_t *parsed, cha
                              .privacy_policy = a->privacy_policy,
                              .custom_disclaimer = a->custom_disclaimer,
                              .tools = tools,
-                             .defs = defs};
+                             .defs = defs,
+                             .credentials = st->sealed};
     if (!row.description)
         row.description = json_string_value(json_object_get(parsed, "description"));
-    snprintf(row.id, sizeof row.id, "%s", tq_job_id(job));
-    if (!row.schema_type) {
-        tq_error_set(&err, "internal", "the parse result could not be stored");
-        goto fail;
-    }
-    if (!(sealed = tq_provider_seal_creds(vault, tenant, row.id, st->creds, &err))) goto fail;
-    row.credentials = sealed;
-    int rc = tq_provider_store_insert(db, &row, &err);
-    if (rc < 0) goto fail;
+    snprintf(row.id, sizeof row.id, "%s", st->id);
+    if (!row.schema_type)
+        return tq_error_set(err, "internal", "the parse result could not be stored");
+    int rc = tq_provider_store_insert(db, &row, err);
+    if (rc < 0) return -1;
     if (rc == 1) {
         char id[TQ_UUID_STR_LEN + 1] = "";
-        if (tq_provider_store_id(db, tenant, a->name, id, &err) < 0) goto fail;
-        if (strcmp(id, row.id) != 0) {
-            tq_error_set(&err, "provider_exists", "provider '%.255s' already exists", a->name);
-            goto fail;
-        }
-        /* our own earlier attempt committed: the parse is deterministic, so
-         * this is the result it would have answered */
+        if (tq_provider_store_id(db, st->tenant, a->name, id, err) < 0) return -1;
+        if (strcmp(id, row.id) != 0)
+            return tq_error_set(err, "provider_exists", "provider '%.255s' already exists",
+                                a->name);
     }
-    tq_pj_done(job, import_result(row.id, a->name, parsed, false));
-    goto out;
-fail:
-    tq_pj_fail(job, &err);
-out:
-    free(sealed);
+    return 0;
 }
 
-/* provider.update, after the parse if any (loop thread). */
+/* provider.update, after the parse if any (loop thread: the credentials are
+ * merged with the stored ones inside the transaction). */
 static void update_finish(tq_job_t *job, import_state_t *st, json_t *parsed, char *tools,
                           char *defs)
 {
@@ -322,15 +313,16 @@ static void on_parsed(tq_job_t *job, void *arg, json_t *parsed, char *tools, cha
     else if (st->update)
         update_finish(job, st, parsed, tools, defs);
     else
-        import_finish(job, st, parsed, tools, defs);
+        tq_pj_done(job, import_result(st->id, st->a.name, parsed, false));
     json_decref(parsed);
     free(tools);
     free(defs);
     state_free(st);
 }
 
-/* Both ops: validate in the loop thread, parse in an import thread
- * (provider_parse.c), store back in the loop thread. */
+/* Both ops: validate (and seal new credentials) in the loop thread, parse in
+ * an import thread (provider_parse.c); an import is stored there too, an
+ * update back in the loop thread. */
 static void import_or_update(tq_job_t *job, bool update)
 {
     tq_error_t err = {0};
@@ -350,9 +342,17 @@ static void import_or_update(tq_job_t *job, bool update)
         return;
     }
     parse_options(job, &st->a, &o);
-    if (check_size(&st->a, o.limits.max_bytes, &err) ||
-        tq_provider_parse_start(job, &o, st->a.schema, strlen(st->a.schema), on_parsed, state_free,
-                                st, &err))
+    if (check_size(&st->a, o.limits.max_bytes, &err)) goto fail;
+    snprintf(st->id, sizeof st->id, "%s", tq_job_id(job));
+    snprintf(st->tenant, sizeof st->tenant, "%s", tq_job_tenant_uuid(job));
+    if (!update) { /* sealed here: the vault lives in the loop thread */
+        tq_vault_t *vault = tq_job_vault(job, &err);
+        if (!vault ||
+            !(st->sealed = tq_provider_seal_creds(vault, st->tenant, st->id, st->creds, &err)))
+            goto fail;
+    }
+    if (tq_provider_parse_start(job, &o, st->a.schema, strlen(st->a.schema),
+                                update ? NULL : import_store, on_parsed, state_free, st, &err))
         goto fail;
     return;
 fail:

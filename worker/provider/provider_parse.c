@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "evloop.h"
+#include "pg.h"
 #include "provider_fetch.h"
 
 typedef struct task_s {
@@ -24,7 +25,8 @@ typedef struct task_s {
     const char *buf;
     size_t len;
     tq_provider_parsed_fn done;
-    void (*work)(void *arg); /* generic task (tq_provider_pool_run) */
+    tq_provider_store_fn store; /* in the thread, after the parse */
+    void (*work)(void *arg);    /* generic task (tq_provider_pool_run) */
     void (*work_done)(tq_job_t *job, void *arg);
     void (*free_arg)(void *);
     void *arg;
@@ -34,6 +36,19 @@ typedef struct task_s {
     tq_error_t err;
     struct task_s *next;
 } task_t;
+
+static char *s_db_url;        /* database.url, copied at pool start */
+static _Thread_local PGconn *s_db; /* each pool thread's own connection */
+
+PGconn *tq_provider_pool_db(tq_error_t *err)
+{
+    if (s_db && PQstatus(s_db) != CONNECTION_OK) {
+        PQfinish(s_db);
+        s_db = NULL;
+    }
+    if (!s_db) s_db = tq_pg_connect(s_db_url, err);
+    return s_db;
+}
 
 static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t s_cv = PTHREAD_COND_INITIALIZER;
@@ -59,6 +74,10 @@ static void run(task_t *t)
     if (!t->tools_text || !t->defs_text) {
         json_decref(full);
         tq_error_set(&t->err, "internal", "the parse result could not be encoded");
+        return;
+    }
+    if (t->store && t->store(t->arg, full, t->tools_text, t->defs_text, &t->err)) {
+        json_decref(full);
         return;
     }
     /* The loop thread gets the import result without its tools (encoded
@@ -146,6 +165,7 @@ static int pool_start(tq_job_t *job, tq_error_t *err)
 {
     if (s_efd >= 0) return 0;
     int threads = (int)tq_config_int(tq_job_config(job), "worker.import_threads");
+    s_db_url = strdup(tq_config_str(tq_job_config(job), "database.url"));
     s_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s_efd < 0) return tq_error_set(err, "internal", "eventfd: cannot create");
     tq_loop_add_fd(tq_job_loop(job), s_efd, ZMQ_POLLIN, on_finished, NULL);
@@ -193,8 +213,8 @@ int tq_provider_pool_run(tq_job_t *job, void (*work)(void *arg),
 }
 
 int tq_provider_parse_start(tq_job_t *job, const tq_openapi_opts_t *opts, const char *buf,
-                            size_t len, tq_provider_parsed_fn done, void (*free_arg)(void *),
-                            void *arg, tq_error_t *err)
+                            size_t len, tq_provider_store_fn store, tq_provider_parsed_fn done,
+                            void (*free_arg)(void *), void *arg, tq_error_t *err)
 {
     if (pool_start(job, err)) return -1;
     task_t *t = calloc(1, sizeof *t);
@@ -211,6 +231,7 @@ int tq_provider_parse_start(tq_job_t *job, const tq_openapi_opts_t *opts, const 
     t->opts.cancel = &t->cancel;
     t->buf = buf;
     t->len = len;
+    t->store = store;
     t->done = done;
     t->free_arg = free_arg;
     t->arg = arg;
