@@ -379,10 +379,11 @@ static void item_finished(import_run_t *r, import_item_t *it, const char *code, 
     } else {
         if (r->bar) fputs("\r\033[K", stderr);
         if (it->ok)
-            printf("ok %s -> %s: %lld tools, %zu warnings, %zu skipped\n", it->file, it->name,
-                   (long long)json_integer_value(json_object_get(result, "tools")),
+            printf("ok %s -> %s: %lld tools, %zu warnings, %zu skipped, %zu degraded\n", it->file,
+                   it->name, (long long)json_integer_value(json_object_get(result, "tools")),
                    json_array_size(json_object_get(result, "warnings")),
-                   json_array_size(json_object_get(result, "skipped")));
+                   json_array_size(json_object_get(result, "skipped")),
+                   json_array_size(json_object_get(result, "degraded")));
         else
             fprintf(stderr, "FAIL %s: %s: %s\n", it->file, code, message ? message : "");
         fflush(stdout);
@@ -799,12 +800,46 @@ static void print_tools(json_t *r)
     }
 }
 
+/* Appends page (a tools.list result) to all: openai tools and names, toolq
+ * providers (a provider continued from the previous page is merged). */
+static void merge_page(json_t *all, json_t *page)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(page, k, v)
+    {
+        json_t *have = json_object_get(all, k);
+        if (!strcmp(k, "next_cursor")) continue;
+        if (!have) {
+            json_object_set(all, k, v);
+        } else if (!strcmp(k, "providers")) {
+            size_t i;
+            json_t *p;
+            json_array_foreach(v, i, p)
+            {
+                json_t *last = json_array_get(have, json_array_size(have) - 1);
+                if (i == 0 && last &&
+                    json_equal(json_object_get(last, "id"), json_object_get(p, "id")))
+                    json_array_extend(json_object_get(last, "tools"), json_object_get(p, "tools"));
+                else
+                    json_array_append(have, p);
+            }
+        } else if (json_is_array(have)) {
+            json_array_extend(have, v);
+        } else if (json_is_object(have)) {
+            json_object_update(have, v);
+        }
+    }
+}
+
 int tq_cmd_tools(tq_cli_t *cli, int argc, char **argv)
 {
     const char *tenant = NULL, *provider = NULL, *format = NULL, *prefix = NULL;
+    long inline_depth = -1, limit = 0;
     json_t *filter = json_object();
     for (int i = 1; i < argc; i++) {
         bool has = i + 1 < argc;
+        char *end = NULL;
         if (filter_flag(filter, argc, argv, &i)) continue;
         if (strcmp(argv[i], "--tenant") == 0 && has)
             tenant = argv[++i];
@@ -814,6 +849,12 @@ int tq_cmd_tools(tq_cli_t *cli, int argc, char **argv)
             format = argv[++i];
         else if (strcmp(argv[i], "--prefix") == 0 && has)
             prefix = argv[++i];
+        else if (strcmp(argv[i], "--inline-depth") == 0 && has &&
+                 (inline_depth = strtol(argv[++i], &end, 10)) >= 0 && !*end)
+            ;
+        else if (strcmp(argv[i], "--limit") == 0 && has &&
+                 (limit = strtol(argv[++i], &end, 10)) > 0 && !*end)
+            ;
         else {
             json_decref(filter);
             return tq_cli_usage_error("tools", "unexpected argument %s", argv[i]);
@@ -827,9 +868,56 @@ int tq_cmd_tools(tq_cli_t *cli, int argc, char **argv)
     if (provider) json_object_set_new(p, "provider", json_string(provider));
     if (format) json_object_set_new(p, "format", json_string(format));
     if (prefix) json_object_set_new(p, "prefix", json_string(prefix));
+    if (inline_depth >= 0) json_object_set_new(p, "inline_depth", json_integer(inline_depth));
+    if (limit > 0) json_object_set_new(p, "limit", json_integer(limit));
     if (json_object_size(filter)) json_object_set(p, "filter", filter);
     json_decref(filter);
-    return run_op(cli, tenant, "tools.list", p, print_tools);
+    /* Follows next_cursor: pages are printed as they come, or (--json) merged
+     * into one job object. */
+    json_t *all = json_object();
+    int code = TQ_EXIT_OK;
+    for (;;) {
+        char *text = json_dumps(p, JSON_COMPACT);
+        tq_job_info_t job;
+        int rc =
+            tq_client_call(cli->client, tenant, "tools.list", text, NULL, cli->timeout_ms, &job);
+        free(text);
+        if (rc) {
+            code = tq_cli_fail(cli, rc);
+            break;
+        }
+        if (strcmp(job.state, "succeeded") != 0 || !job.result) {
+            if (!cli->json && job.error_code)
+                fprintf(stderr, "toolq tools: %s: %s\n", job.error_code,
+                        job.error_message ? job.error_message : "");
+            else
+                tq_cli_print_job(cli, &job);
+            tq_job_info_reset(&job);
+            code = TQ_EXIT_FAILED;
+            break;
+        }
+        json_error_t jerr;
+        json_t *page = json_loads(job.result, JSON_DECODE_ANY, &jerr);
+        tq_job_info_reset(&job);
+        if (cli->json)
+            merge_page(all, page);
+        else
+            print_tools(page);
+        json_t *next = json_object_get(page, "next_cursor");
+        if (json_is_string(next)) json_object_set(p, "cursor", next);
+        json_decref(page);
+        if (!json_is_string(next)) break;
+    }
+    if (cli->json && code == TQ_EXIT_OK) {
+        json_t *out = json_pack("{s:s,s:o}", "state", "succeeded", "result", all);
+        json_dumpf(out, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(out);
+    } else {
+        json_decref(all);
+    }
+    json_decref(p);
+    return code;
 }
 
 /* --- check-app ------------------------------------------------------------- */

@@ -57,8 +57,8 @@ static const tq_cli_command_t s_commands[] = {
      tq_cmd_provider},
     {"tools",
      "--tenant T [--provider NAME] [--format toolq|openai] [--prefix always|never|on_collision] "
-     "[filters]",
-     "list tools, or OpenAI function-calling definitions", tq_cmd_tools},
+     "[--inline-depth N] [--limit N] [filters]",
+     "list tools, or OpenAI function-calling definitions (all pages)", tq_cmd_tools},
     {"delete-provider", "--tenant T NAME", "delete a provider", tq_cmd_delete_provider},
     {"check-app", "--tenant T FILE", "list an app's tools whose provider or operation is gone",
      tq_cmd_check_app},

@@ -96,6 +96,8 @@ static const tq_setting_t s_settings[] = {
         "jobs in flight per worker (its credit)"),
     INT("worker.provider_cache_size", NULL, 256,
         "providers a worker keeps parsed in memory for invoke (refreshed by NOTIFY)"),
+    INT("worker.import_threads", NULL, 2,
+        "threads per worker that parse imports off its event loop"),
     BOOL("worker.test_ops", "TOOLQ_WORKER_TEST_OPS", false,
          "enable the test.crash and test.fail ops (reliability tests only)"),
     STR("plugins.path", "TOOLQ_PLUGIN_PATH", "",

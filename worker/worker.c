@@ -359,7 +359,10 @@ static void on_dealer(tq_loop_t *loop, int revents, void *arg)
     (void)loop;
     (void)revents;
     tq_worker_t *w = arg;
-    for (int budget = 0; budget < 1024 && w->dealer; budget++) {
+    /* At most ~50 ms of messages per turn (decoding large JOB payloads adds
+     * up): the heartbeat timer and finished imports get their turn. */
+    int64_t until = tq_now_ms() + 50;
+    for (int budget = 0; budget < 1024 && w->dealer && tq_now_ms() < until; budget++) {
         zmq_msg_t frame;
         zmq_msg_init(&frame);
         if (zmq_msg_recv(&frame, w->dealer, ZMQ_DONTWAIT) < 0) {

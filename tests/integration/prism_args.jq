@@ -1,18 +1,20 @@
 # prism_args.jq — valid arguments for one tool bundle, generated from its
 # input_schema (used by test_prism.sh): required arguments only, values from
 # enum/const/default/example, else a value of the type that satisfies the
-# usual constraints (format, min/max length, minimum/maximum, minItems).
+# usual constraints (format, min/max length, minimum/maximum, minItems);
+# {"$ref": "#/$defs/NAME"} is followed into the tool's $defs.
 def first_type:
   (.type | if type == "array" then (map(select(. != "null"))[0]) else . end)
   // (if .properties then "object" elif .items then "array" else "string" end);
 def pad($n): if length < $n then . + ("x" * ($n - length)) else . end;
-def gen($d):
-  if $d > 10 or (has("x-toolq-recursive")) or (has("x-toolq-truncated")) then null
+def gen($defs; $d):
+  if $d > 10 or (has("x-toolq-truncated")) then null
+  elif has("$ref") then ($defs[.["$ref"] | ltrimstr("#/$defs/")] // {}) | gen($defs; $d + 1)
   elif (.enum | type) == "array" and ((.enum | map(select(. != null)) | length) > 0) then (.enum | map(select(. != null))[0])
   elif has("const") then .const
   elif has("default") and .default != null then .default
   elif has("example") and .example != null then .example
-  elif (.oneOf // .anyOf) then ((.oneOf // .anyOf)[0] | gen($d + 1))
+  elif (.oneOf // .anyOf) then ((.oneOf // .anyOf)[0] | gen($defs; $d + 1))
   else
     first_type as $t
     | if $t == "string" then
@@ -41,14 +43,14 @@ def gen($d):
       elif $t == "boolean" then true
       elif $t == "array" then
         (.items // {}) as $it
-        | [range([(.minItems // 1), 1] | max)] | map($it | gen($d + 1)) | map(select(. != null))
+        | [range([(.minItems // 1), 1] | max)] | map($it | gen($defs; $d + 1)) | map(select(. != null))
       elif $t == "object" then
         . as $o
         | [($o.required // [])[] | select(($o.properties // {})[.] != null)
-           | {key: ., value: ($o.properties[.] | gen($d + 1))}]
+           | {key: ., value: ($o.properties[.] | gen($defs; $d + 1))}]
         | map(select(.value != null)) | from_entries
       else null end
   end;
 .input_schema as $s
-| [($s.required // [])[] | {key: ., value: ($s.properties[.] | gen(0))}]
+| [($s.required // [])[] | {key: ., value: ($s.properties[.] | gen($s["$defs"] // {}; 0))}]
 | map(select(.value != null)) | from_entries

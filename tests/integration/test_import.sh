@@ -73,6 +73,13 @@ toolq --json import --tenant local --name many "$TQ_DIR/many.json" >/dev/null
 assert_eq 600 "$(toolq --json providers --tenant local | jq '.result.providers[] | select(.name == "many") | .tools')" \
   "no cap on operations: a 600-operation document gives 600 tools"
 
+# --- operation objects by $ref in other files (issue 9) ---------------------
+out=$(toolq --json import --tenant oprefs "$TOOLQ_SOURCE_DIR/tests/data/multifile-oprefs/openapi.yaml")
+assert_eq '4 ["GET /broken"] ["GET /degraded"]' "$(echo "$out" | jq -r '"\(.result.tools) \(.result.skipped|tojson) \(.result.degraded|tojson)"')" \
+  "operation refs are followed through the CLI's bundle; a missing one is skipped, a missing example degrades"
+assert_eq '["limit","tag"]' "$(toolq --json tools --tenant oprefs --provider openapi | jq -c '[.result.providers[0].tools[] | select(.operation_id=="listItems") | .parameters[].name]')" \
+  "the referenced operation's parameters reach the tool"
+
 # --- one provider, credentials ---------------------------------------------
 PET=$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-3.0.yaml
 KEY=sk-test-$(head -c12 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -135,6 +142,28 @@ assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name] | unique | l
   "function names are unique across providers"
 assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[] | select(.type=="function" and (.function.parameters|type)=="object")] | length')" \
   "each is {type: function, function: {name, description, parameters}}"
+# invoke validation follows \$ref into \$defs exactly
+cat >"$TQ_DIR/defs.yaml" <<'YAML'
+openapi: 3.0.3
+info: {title: defs, version: "1"}
+servers: [{url: "http://127.0.0.1:9"}]
+paths:
+  /things:
+    get:
+      operationId: listThings
+      parameters:
+        - {name: color, in: query, required: true, schema: {$ref: "#/components/schemas/Color"}}
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Color: {type: string, enum: [red, blue]}
+YAML
+toolq --json import --tenant acme --name defs "$TQ_DIR/defs.yaml" >/dev/null
+assert_eq '{"$ref":"#/$defs/Color"}' "$(toolq --json tools --tenant acme --provider defs | jq -c '.result.providers[0].tools[0].input_schema.properties.color | {"$ref"}')" \
+  "a parameter schema given by \$ref refers to a shared definition"
+out=$(toolq --json invoke --tenant acme defs listThings color=green || true)
+assert_eq invalid_argument "$(echo "$out" | jq -r .error.code)" "invoke validates through the \$ref (enum enforced)"
+
 # --- filters at import -------------------------------------------------------
 cat >"$TQ_DIR/admin.yaml" <<'YAML'
 openapi: 3.0.3

@@ -55,3 +55,24 @@ k8s=$(toolq --json providers --tenant corpus | jq '.result.providers[] | select(
 assert_eq "$k8s" "$(toolq --json tools --tenant corpus --provider kubernetes-v1.12-swagger --format openai | jq '.result.tools | length')" \
   "openai form of kubernetes: one function per tool"
 
+# --- compact schemas and paged listings (issue 9) ----------------------------
+k8s_bytes=$(tq_psql -c "select length(tools_str) + length(defs_str) from tool_api_providers p where name = 'kubernetes-v1.12-swagger' and tenant_id = (select tenant_id from tool_api_providers where name = 'kubernetes-v1.12-swagger' limit 1)")
+echo "kubernetes stored tools + definitions: $k8s_bytes bytes"
+check "the kubernetes provider stores at most 3 MB of tools and definitions" test "$k8s_bytes" -le 3145728
+page=$(toolq --json submit tools.list --tenant corpus --payload-json '{"provider": "kubernetes-v1.12-swagger", "limit": 100}')
+assert_eq '100 "100"' "$(echo "$page" | jq -c '"\(.result.providers[0].tools | length) \(.result.next_cursor|tojson)"' -r)" \
+  "tools.list pages: limit 100 gives 100 tools and a cursor"
+page2=$(toolq --json submit tools.list --tenant corpus --payload-json '{"provider": "kubernetes-v1.12-swagger", "limit": 100, "cursor": "100"}')
+check "the cursor gives the next page" test "$(echo "$page" | jq -r '.result.providers[0].tools[99].operation_id')" != \
+  "$(echo "$page2" | jq -r '.result.providers[0].tools[0].operation_id')"
+echo "$page" >"$TQ_DIR/page.json"
+assert_eq 0 "$(jq '[.result.providers[0].tools[].input_schema | . as $s | [.. | objects | .["$ref"]? // empty | ltrimstr("#/$defs/") | select($s["$defs"][.] == null)] | length] | add' "$TQ_DIR/page.json")" \
+  "every \$ref of a listed tool resolves in its own \$defs"
+total=$(toolq --json providers --tenant corpus | jq '[.result.providers[].tools] | add')
+export_n=$(toolq --json --timeout 300 tools --tenant corpus --format openai | jq '.result.tools | length')
+assert_eq "$total" "$export_n" "the whole-tenant OpenAI export of every corpus provider works (all pages)"
+inl=$(toolq --json tools --tenant corpus --provider kubernetes-v1.12-swagger --inline-depth 3 \
+  --operation-id createNamespacedPod --operation-id replaceNamespacedDeployment)
+assert_eq 2 "$(echo "$inl" | jq '.result.providers[0].tools | length')" "two kubernetes tools inlined"
+assert_eq 0 "$(echo "$inl" | jq '[.. | objects | select(has("$ref") or has("$defs"))] | length')" \
+  "--inline-depth inlines every definition (cut past the depth and at cycles)"

@@ -211,12 +211,28 @@ static void test_refs(void **state)
              "      properties:\n"
              "        value: {type: string}\n"
              "        children: {type: array, items: {$ref: '#/components/schemas/Node'}}\n");
+    /* refs become shared definitions; a tool carries the ones it reaches */
     assert_json(json_object_get(json_object_get(tool(res, "a"), "input_schema"), "properties"),
-                "{\"q\":{\"type\":\"string\",\"enum\":[\"x\",\"y\"]}}");
+                "{\"q\":{\"$ref\":\"#/$defs/S\"}}");
+    json_t *defs = json_object_get(res, "defs");
+    assert_json(json_object_get(defs, "S"), "{\"type\":\"string\",\"enum\":[\"x\",\"y\"]}");
     json_t *b = json_object_get(json_object_get(tool(res, "b"), "input_schema"), "properties");
-    assert_json(json_object_get(json_object_get(b, "children"), "items"),
-                "{\"description\":\"(recursive: #/components/schemas/Node)\","
-                "\"x-toolq-recursive\":\"#/components/schemas/Node\"}");
+    assert_json(json_object_get(b, "children"),
+                "{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/Node\"}}");
+    assert_json(
+        json_object_get(json_object_get(json_object_get(defs, "Node"), "properties"), "children"),
+        "{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/Node\"}}");
+    json_t *view = tq_openapi_tool_view(tool(res, "a"), defs, -1);
+    assert_json(json_object_get(json_object_get(view, "input_schema"), "$defs"),
+                "{\"S\":{\"type\":\"string\",\"enum\":[\"x\",\"y\"]}}");
+    json_decref(view);
+    /* inlining is depth-bounded and cuts cycles */
+    json_t *in = tq_openapi_inline(json_object_get(defs, "Node"), defs, 1);
+    assert_json(json_object_get(json_object_get(in, "properties"), "children"),
+                "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+                "\"value\":{\"type\":\"string\"},\"children\":{\"type\":\"array\","
+                "\"items\":{\"description\":\"(recursive: Node, not inlined)\"}}}}}");
+    json_decref(in);
     json_decref(res);
 }
 
@@ -269,11 +285,92 @@ static void test_relative_file_refs(void **state)
     json_t *res = parse_with(HEAD "paths:\n  /file:\n    get:\n      operationId: file\n"
                                   "      parameters: [{$ref: './sub/../common.yaml#/Limit'}]\n",
                              &opts);
-    assert_json(json_object_get(json_object_get(tool(res, "file"), "input_schema"), "properties"),
+    json_t *view = tq_openapi_inline(json_object_get(tool(res, "file"), "input_schema"),
+                                     json_object_get(res, "defs"), 8);
+    assert_json(json_object_get(view, "properties"),
                 "{\"limit\":{\"type\":\"integer\",\"minimum\":1}}");
+    json_decref(view);
     json_decref(res);
     json_decref(files);
     free(common);
+}
+
+/* Operation objects given by $ref in another file (issue 9): followed, with
+ * their own relative refs; a missing one is skipped, one that reaches a
+ * missing example is degraded. */
+static void test_operation_refs(void **state)
+{
+    (void)state;
+    const char *names[] = {"openapi.yaml",
+                           "resources/items/list.yml",
+                           "resources/items/create.yml",
+                           "resources/items/item.yml",
+                           "resources/items/get.yml",
+                           "resources/items/degraded.yml",
+                           "parameters/limit.yml",
+                           "responses/items.yml",
+                           "bodies/item.yml",
+                           "schemas/item.yml",
+                           NULL};
+    json_t *files = json_object();
+    char *entry = NULL;
+    for (int i = 0; names[i]; i++) {
+        char rel[256];
+        size_t len;
+        snprintf(rel, sizeof rel, "../multifile-oprefs/%s", names[i]);
+        char *text = read_data(rel, &len);
+        if (i == 0)
+            entry = text;
+        else {
+            json_object_set_new(files, names[i], json_stringn(text, len));
+            free(text);
+        }
+    }
+    tq_openapi_opts_t opts;
+    tq_openapi_opts_default(&opts);
+    opts.files = files;
+    opts.document_path = "openapi.yaml";
+    json_t *res = parse_with(entry, &opts);
+    assert_int_equal(json_array_size(json_object_get(res, "tools")), 4);
+    json_t *list = tool(res, "listItems");
+    assert_string_equal(json_string_value(json_object_get(list, "summary")), "List items");
+    assert_json(json_object_get(list, "input_schema"),
+                "{\"type\":\"object\",\"properties\":{\"limit\":{\"type\":\"integer\","
+                "\"minimum\":1},\"tag\":{\"type\":\"string\"}},\"required\":[\"limit\"]}");
+    assert_json(
+        json_object_get(json_object_get(tool(res, "createItem"), "input_schema"), "required"),
+        "[\"name\"]");
+    assert_json(json_object_get(json_object_get(tool(res, "getItem"), "input_schema"), "required"),
+                "[\"id\"]");
+    assert_non_null(tool(res, "getDegraded"));
+    assert_json(json_object_get(res, "skipped"), "[\"GET /broken\"]");
+    assert_json(json_object_get(res, "degraded"), "[\"GET /degraded\"]");
+    assert_true(has_warning(res, "ref_not_found", "resources/missing.yml"));
+    assert_true(has_warning(res, "ref_not_found", "examples/nope.yml"));
+    json_decref(res);
+    json_decref(files);
+    free(entry);
+}
+
+/* F10: path keys that are URLs, relative, or hold dot segments are refused. */
+static void test_unsafe_paths(void **state)
+{
+    (void)state;
+    json_t *res = parse(HEAD "paths:\n"
+                             "  /ok/..x/{id}.json: {get: {operationId: ok}}\n"
+                             "  http://evil.example/x: {get: {operationId: url}}\n"
+                             "  //evil.example/x: {get: {operationId: proto}}\n"
+                             "  relative/x: {get: {operationId: rel}}\n"
+                             "  '{host}/x': {get: {operationId: tmpl}}\n"
+                             "  /a/%2e%2E/admin: {get: {operationId: enc}}\n"
+                             "  /a/../admin: {get: {operationId: dots}}\n"
+                             "  /a/./b: {get: {operationId: dot}}\n");
+    assert_int_equal(json_array_size(json_object_get(res, "tools")), 1);
+    assert_non_null(tool(res, "ok"));
+    assert_int_equal(json_array_size(json_object_get(res, "skipped")), 7);
+    assert_true(has_warning(res, "unsafe_path", "%2e%2E"));
+    assert_true(has_warning(res, "unsafe_path", "http://evil.example/x"));
+    json_decref(res);
 }
 
 /* --- servers, ids, parameters, media types -------------------------------- */
@@ -652,6 +749,8 @@ int main(void)
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_ref_failures_cost_one_operation),
         cmocka_unit_test(test_relative_file_refs),
+        cmocka_unit_test(test_operation_refs),
+        cmocka_unit_test(test_unsafe_paths),
         cmocka_unit_test(test_servers),
         cmocka_unit_test(test_operation_ids),
         cmocka_unit_test(test_parameters),

@@ -67,6 +67,16 @@ static int count_code(const json_t *res, const char *code, int with_operation)
 }
 
 /* Invariants every import result must satisfy; returns a problem or NULL. */
+#define TOOL_MAX_BYTES (256 * 1024) /* one tool with its $defs (issue 9) */
+#define STORED_MAX_BYTES (3 << 20)  /* tools + definitions of one provider */
+
+/* What a provider stores: its tools and its definitions, encoded. */
+static size_t stored_bytes(const json_t *res)
+{
+    return json_dumpb(json_object_get(res, "tools"), NULL, 0, JSON_COMPACT) +
+           json_dumpb(json_object_get(res, "defs"), NULL, 0, JSON_COMPACT);
+}
+
 static const char *check_tools(const json_t *res, char *why, size_t size)
 {
     regex_t re;
@@ -91,6 +101,15 @@ static const char *check_tools(const json_t *res, char *why, size_t size)
             break;
         }
         json_object_set_new(seen, id, json_true());
+        /* a tool as delivered (with the definitions it reaches) stays small */
+        json_t *view = tq_openapi_tool_view(t, json_object_get(res, "defs"), -1);
+        size_t bytes = json_dumpb(view, NULL, 0, JSON_COMPACT);
+        json_decref(view);
+        if (bytes > TOOL_MAX_BYTES) {
+            snprintf(why, size, "%s: %zu bytes with its $defs, more than 256 KB", id, bytes);
+            problem = why;
+            break;
+        }
         if (!json_is_object(props) ||
             json_object_size(props) != json_array_size(json_object_get(t, "parameters"))) {
             snprintf(why, size, "%s: arguments and schema properties differ", id);
@@ -107,6 +126,11 @@ static const char *check_tools(const json_t *res, char *why, size_t size)
             }
         }
         if (problem) break;
+    }
+    if (!problem && stored_bytes(res) > STORED_MAX_BYTES) {
+        snprintf(why, size, "stores %zu bytes of tools and definitions, more than 3 MB",
+                 stored_bytes(res));
+        problem = why;
     }
     json_decref(seen);
     regfree(&re);
@@ -143,9 +167,9 @@ static void record(corpus_t *c, const char *name, int rc, json_t *res, const tq_
         c->failures++;
         printf("FAIL %-45s %s\n", name, problem);
     } else {
-        printf("ok   %-45s %-13s %4zu tools %3zu skipped %4zu warnings %8.1f ms\n", name,
-               json_string_value(json_object_get(res, "schema_type")), tools, skipped,
-               json_array_size(json_object_get(res, "warnings")), ms);
+        printf("ok   %-45s %-13s %4zu tools %3zu skipped %4zu warnings %8.1f ms %6zu KB stored\n",
+               name, json_string_value(json_object_get(res, "schema_type")), tools, skipped,
+               json_array_size(json_object_get(res, "warnings")), ms, stored_bytes(res) >> 10);
     }
     c->tools += (long)tools;
     json_object_set(c->results, name, res);

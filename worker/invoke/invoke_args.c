@@ -90,6 +90,24 @@ static int parse_num(const char *s, double *out)
 static json_t *check(const json_t *schema, json_t *v, const char *path, json_t *problems,
                      int depth);
 
+/* The "$defs" of the input schema being checked (set by tq_invoke_args_check;
+ * invoke runs in the loop thread only). */
+static const json_t *s_defs;
+
+/* The definition a {"$ref": "#/$defs/NAME"} schema names, chains followed;
+ * schema itself when it is not such a ref or the name is unknown. */
+static const json_t *resolve(const json_t *schema)
+{
+    for (int hops = 0; hops < 64; hops++) {
+        const char *ref = json_string_value(json_object_get(schema, "$ref"));
+        const json_t *d =
+            ref && !strncmp(ref, "#/$defs/", 8) ? json_object_get(s_defs, ref + 8) : NULL;
+        if (!d) return schema;
+        schema = d;
+    }
+    return schema;
+}
+
 /* Tries v as type t; a new value or NULL (no problem recorded). Containers
  * are checked recursively into sub (problems of the nested values). */
 static json_t *as_type(const json_t *schema, const char *t, json_t *v, const char *path,
@@ -230,6 +248,7 @@ static json_t *check(const json_t *schema, json_t *v, const char *path, json_t *
         problem(problems, path, "nested too deeply");
         return NULL;
     }
+    schema = resolve(schema);
     if (!json_is_object(schema)) return json_incref(v);
     const json_t *type = json_object_get(schema, "type");
     const json_t *alts = json_object_get(schema, "oneOf");
@@ -313,6 +332,7 @@ json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, jso
     json_t *out = json_object();
     const json_t *props = json_object_get(input_schema, "properties");
     const json_t *required = json_object_get(input_schema, "required");
+    s_defs = json_object_get(input_schema, "$defs");
     if (args && !json_is_object(args)) {
         problem(problems, "(arguments)", "must be an object");
         args = NULL;
@@ -327,7 +347,7 @@ json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, jso
             continue;
         }
         if (json_is_null(v)) {
-            const json_t *t = json_object_get(ps, "type");
+            const json_t *t = json_object_get(resolve(ps), "type");
             int nullable = 0;
             size_t i;
             json_t *x;

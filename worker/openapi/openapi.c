@@ -104,20 +104,30 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
         tq_oa_ctx_clear(&ctx);
         return -1;
     }
+    if (tq_oa_should_stop(&ctx)) {
+        json_decref(models);
+        tq_error_set(err, ctx.stop,
+                     !strcmp(ctx.stop, "timeout")
+                         ? "the import did not finish within the job's timeout"
+                         : "the import was cancelled");
+        tq_oa_ctx_clear(&ctx);
+        return -1;
+    }
     tq_oa_opid_assign(&ctx, models);
-    json_t *tools = json_array(), *skipped = json_array();
+    json_t *tools = json_array(), *skipped = json_array(), *degraded = json_array();
     size_t i;
     json_t *m;
     char label[600];
     json_array_foreach(models, i, m)
     {
-        if (json_is_true(json_object_get(m, "failed"))) {
+        int failed = json_is_true(json_object_get(m, "failed"));
+        if (failed || json_is_true(json_object_get(m, "degraded"))) {
             snprintf(label, sizeof label, "%s %.500s", tq_oa_str(m, "method"),
                      tq_oa_str(m, "path"));
             for (char *c = label; *c != ' '; c++)
                 *c = (char)(*c - 32);
-            json_array_append_new(skipped, json_string(label));
-            continue;
+            json_array_append_new(failed ? skipped : degraded, json_string(label));
+            if (failed) continue;
         }
         snprintf(label, sizeof label, "%s", tq_oa_str(m, "operation_id"));
         ctx.op = label;
@@ -153,8 +163,20 @@ static int parse_tree(json_t *root, tq_doc_format_t fmt, json_t *load_warnings,
     }
     json_object_set_new(res, "server_url", json_string(server));
     free(server);
+    /* The provider's definitions: those its tools reach (an import filter
+     * may have dropped tools whose definitions were built). */
+    json_t *defs = json_object();
+    json_t *t;
+    json_array_foreach(tools, i, t)
+    {
+        json_t *d = tq_openapi_defs_for(json_object_get(t, "input_schema"), ctx.defs);
+        json_object_update(defs, d);
+        json_decref(d);
+    }
+    json_object_set_new(res, "defs", defs);
     json_object_set_new(res, "tools", tools);
     json_object_set_new(res, "skipped", skipped);
+    json_object_set_new(res, "degraded", degraded);
     json_object_set(res, "warnings", ctx.warnings);
     json_object_set_new(res, "security_schemes",
                         kind == KIND_SWAGGER ? tq_oa_swagger_security_schemes(&ctx)

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "doc.h"
 #include "error.h"
@@ -32,6 +33,10 @@ typedef struct {
     int allow_remote_refs;     /* import.allow_remote_refs; needs fetch_ref */
     tq_openapi_fetch_fn fetch_ref;
     void *fetch_ctx;
+    int64_t deadline_ms;        /* CLOCK_MONOTONIC ms after which the parse fails with
+                                   "timeout" (checked between operations); 0: none */
+    const volatile int *cancel; /* when it becomes non-zero (another thread), the parse
+                                  stops early with "cancelled"; may be NULL */
 } tq_openapi_opts_t;
 
 #define TQ_OPENAPI_DEFAULT_MAX_SCHEMA_DEPTH 32
@@ -42,15 +47,35 @@ void tq_openapi_opts_default(tq_openapi_opts_t *opts);
 /* Parses a document into
  *   {"schema_type": "openapi"|"swagger"|"openai_plugin", "version", "title",
  *    "description", "server_url", "tools": [bundle...], "skipped": ["GET /x"...],
- *    "warnings": [{code, message, operation?}...], "security_schemes": {...}}
+ *    "degraded": ["GET /y"...], "warnings": [{code, message, operation?}...],
+ *    "security_schemes": {...}, "defs": {name: schema...}}
+ * "defs" holds the definitions the tools' input schemas reach (see below).
  * "skipped" lists the operations that could not become tools (a dangling or
- * refused $ref they need), each also named in a warning.
+ * refused $ref they need, an unsafe path), each also named in a warning;
+ * "degraded" the tools that reach a $ref elsewhere (responses, examples,
+ * links, callbacks...) that could not be followed, each named in a warning.
  * opts may be NULL. Errors: the loader's codes (invalid_document,
- * document_too_large, document_too_deep, document_alias_bomb) and
- * invalid_schema. Problems that cost single operations are warnings.
- * Returns 0 or -1. */
+ * document_too_large, document_too_deep, document_alias_bomb),
+ * invalid_schema, timeout (opts.deadline_ms passed) and cancelled.
+ * Thread-safe: it touches nothing but its arguments (and fetch_ref). Problems that cost single
+ * operations are warnings. Returns 0 or -1. */
 int tq_openapi_parse(const char *buf, size_t len, const tq_openapi_opts_t *opts, json_t **out,
                      tq_error_t *err);
+
+/* Shared definitions. A bundle's input_schema refers to its provider's
+ * definitions (the parse result's "defs", stored once per provider) with
+ * {"$ref": "#/$defs/NAME"}; a tool as delivered carries the ones it reaches
+ * in its own "$defs" (JSON Schema 2020-12).
+ * tq_openapi_defs_for: the definitions schema reaches, transitively (a new
+ * object, name -> definition).
+ * tq_openapi_inline: a new schema with those refs replaced by their
+ * definitions, at most depth levels deep; deeper refs, cycles and unknown
+ * names become {"description": "(...: NAME, not inlined)"}.
+ * tq_openapi_tool_view: a new bundle whose input_schema carries its "$defs"
+ * (inline_depth < 0) or is inlined to inline_depth levels. */
+json_t *tq_openapi_defs_for(const json_t *schema, const json_t *defs);
+json_t *tq_openapi_inline(const json_t *schema, const json_t *defs, int depth);
+json_t *tq_openapi_tool_view(const json_t *bundle, const json_t *defs, int inline_depth);
 
 /* Operation filter (the same at import and at listing):
  *   {"include_tags":[..], "exclude_tags":[..], "include_paths":[glob..],
@@ -74,16 +99,21 @@ typedef struct {
     size_t max_description; /* import.max_description, 1024 */
     tq_openapi_prefix_t prefix;
     const json_t *filter; /* listing filter, may be NULL */
+    int inline_depth;     /* < 0 (default): parameters carry "$defs"; else inlined that deep */
+    size_t first, max;    /* only functions first .. first+max-1 of the whole listing are
+                             built (max 0: all); names are unique over all of them */
 } tq_openapi_fn_opts_t;
 
 void tq_openapi_fn_opts_default(tq_openapi_fn_opts_t *opts);
 
 /* OpenAI function-calling form for bundles of one or more providers:
- * providers = [{"provider": "name", "tools": [bundle...]}...]. Returns a new
+ * providers = [{"provider": "name", "tools": [bundle...], "defs"?: {...}}...]
+ * ("defs": the provider's definitions). Returns a new
  *   {"tools": [{"type":"function","function":{"name","description","parameters"}}...],
- *    "names": {"<function name>": {"provider", "operation_id"}}}
+ *    "names": {"<function name>": {"provider", "operation_id"}}, "total": N}
  * where names match ^[a-zA-Z0-9_-]{1,64}$ and are unique across the list, and
- * "names" maps a model's call back to its tool. NULL with err
+ * "names" maps a model's call back to its tool (for the functions built) and
+ * "total" counts the functions of the whole listing. NULL with err
  * (invalid_argument) on bad input. */
 json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t *opts,
                              tq_error_t *err);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "openapi_model.h"
+#include "openapi_schema.h"
 
 /* Adds property schema under name, with a description override. */
 static void add_property(json_t *props, const char *name, json_t *schema, const char *desc,
@@ -53,23 +54,25 @@ static int hoistable(const json_t *schema, const char *mt, const json_t *taken)
     return 1;
 }
 
-static void add_body(json_t *bundle, const json_t *rb, json_t *args, json_t *props, json_t *req,
-                     json_t *taken)
+static void add_body(tq_oa_ctx_t *ctx, json_t *bundle, const json_t *rb, json_t *args,
+                     json_t *props, json_t *req, json_t *taken)
 {
     const char *mt = tq_oa_str(rb, "media_type");
     json_t *schema = json_object_get(rb, "schema");
+    /* A body given by $ref is hoisted from its definition. */
+    const json_t *target = tq_oa_schema_resolve(ctx, schema);
     json_t *enc = json_object_get(rb, "encoding");
     int body_required = json_is_true(json_object_get(rb, "required"));
     json_t *out = json_pack("{s:s,s:b}", "media_type", mt, "required", body_required);
     if (json_object_get(rb, "description"))
         json_object_set(out, "description", json_object_get(rb, "description"));
     if (enc) json_object_set(out, "encoding", enc);
-    if (hoistable(schema, mt, taken)) {
+    if (target && hoistable(target, mt, taken)) {
         json_object_set_new(out, "hoisted", json_true());
-        json_t *sreq = json_object_get(schema, "required");
+        json_t *sreq = json_object_get(target, "required");
         const char *k;
         json_t *ps;
-        json_object_foreach(json_object_get(schema, "properties"), k, ps)
+        json_object_foreach(json_object_get(target, "properties"), k, ps)
         {
             int required = 0;
             size_t i;
@@ -146,7 +149,7 @@ json_t *tq_oa_bundle_new(tq_oa_ctx_t *ctx, const json_t *model)
     }
     json_t *rb = json_object_get(model, "request_body");
     if (rb)
-        add_body(b, rb, args, props, req, taken);
+        add_body(ctx, b, rb, args, props, req, taken);
     else
         json_object_set_new(b, "request_body", json_null());
     json_decref(taken);

@@ -1,4 +1,4 @@
-/* openapi_ctx.c — lifetime of the import state: documents, warnings, memo.
+/* openapi_ctx.c — lifetime of the import state: documents, warnings, definitions.
  * Must never read files or fetch anything (openapi_ref.c asks for documents). */
 #include "openapi_ctx.h"
 
@@ -6,14 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void tq_oa_ctx_init(tq_oa_ctx_t *ctx, const tq_openapi_opts_t *opts, json_t *root, const char *name)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->opts = opts;
     ctx->warnings = json_array();
-    ctx->memo = json_object();
-    ctx->active = json_object();
+    ctx->defs = json_object();
+    ctx->def_names = json_object();
+    ctx->checked = json_object();
     tq_oa_ctx_add_doc(ctx, name ? name : "", root);
 }
 
@@ -28,8 +30,9 @@ void tq_oa_ctx_clear(tq_oa_ctx_t *ctx)
         d = next;
     }
     json_decref(ctx->warnings);
-    json_decref(ctx->memo);
-    json_decref(ctx->active);
+    json_decref(ctx->defs);
+    json_decref(ctx->def_names);
+    json_decref(ctx->checked);
     memset(ctx, 0, sizeof *ctx);
 }
 
@@ -101,4 +104,19 @@ const char *tq_oa_scalar_text(const json_t *v, char *buf, size_t size)
     default:
         return NULL;
     }
+}
+
+int tq_oa_should_stop(tq_oa_ctx_t *ctx)
+{
+    if (ctx->stop) return 1;
+    const tq_openapi_opts_t *o = ctx->opts;
+    if (o->cancel && *o->cancel) {
+        ctx->stop = "cancelled";
+    } else if (o->deadline_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 > o->deadline_ms)
+            ctx->stop = "timeout";
+    }
+    return ctx->stop != NULL;
 }

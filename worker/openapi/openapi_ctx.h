@@ -1,6 +1,6 @@
 /* openapi_ctx.h — the state of one import: the documents loaded so far
  * (entry document first, then files and remote documents reached by $ref),
- * the warnings, and the memo of built schemas.
+ * the warnings, and the shared definitions ($defs) built so far.
  * Internal to worker/openapi/; it must never outlive one tq_openapi_parse call. */
 #ifndef TQ_OPENAPI_CTX_H
 #define TQ_OPENAPI_CTX_H
@@ -31,11 +31,13 @@ typedef struct {
     const tq_openapi_opts_t *opts;
     tq_oa_doc_t *docs; /* entry document first */
     size_t ndocs;
-    json_t *warnings; /* array of {code, message, operation?} */
-    size_t dropped;   /* warnings past TQ_OA_MAX_WARNINGS */
-    json_t *memo;     /* ref key -> [built schema, expanded node count] */
-    json_t *active;   /* ref keys being built (cycle detection) */
-    const char *op;   /* "GET /pets" while an operation is processed, else NULL */
+    json_t *warnings;  /* array of {code, message, operation?} */
+    size_t dropped;    /* warnings past TQ_OA_MAX_WARNINGS */
+    json_t *defs;      /* definition name -> built schema (the provider's $defs) */
+    json_t *def_names; /* ref key "document#pointer" -> definition name */
+    json_t *checked;   /* ref key -> [failure message...] under it (tq_oa_refs_check) */
+    const char *op;    /* "GET /pets" while an operation is processed, else NULL */
+    const char *stop;  /* "timeout" or "cancelled" once tq_oa_should_stop said so */
     int relative_server_warned;
 } tq_oa_ctx_t;
 
@@ -46,6 +48,9 @@ void tq_oa_ctx_clear(tq_oa_ctx_t *ctx);
 /* Adds a document (root stolen) and returns it. */
 tq_oa_doc_t *tq_oa_ctx_add_doc(tq_oa_ctx_t *ctx, const char *name, json_t *root);
 tq_oa_doc_t *tq_oa_ctx_find_doc(tq_oa_ctx_t *ctx, const char *name);
+
+/* 1 (and ctx->stop set) when the deadline passed or the caller cancelled. */
+int tq_oa_should_stop(tq_oa_ctx_t *ctx);
 
 /* Appends a warning, tagged with the current operation (ctx->op) if any. */
 void tq_oa_warn(tq_oa_ctx_t *ctx, const char *code, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /* openapi_function.c — tool bundles in OpenAI function-calling form: names
  * valid for OpenAI and unique across providers (provider prefix when asked
  * or on collision, stable truncation, numeric suffixes), descriptions cut to
- * a configured length on a UTF-8 boundary.
+ * a configured length on a UTF-8 boundary; parameters carry their "$defs"
+ * or are inlined to a depth when asked.
  * Must never abbreviate words or depend on anything but its input. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ void tq_openapi_fn_opts_default(tq_openapi_fn_opts_t *opts)
     memset(opts, 0, sizeof *opts);
     opts->max_description = TQ_OPENAPI_DEFAULT_MAX_DESCRIPTION;
     opts->prefix = TQ_OPENAPI_PREFIX_ON_COLLISION;
+    opts->inline_depth = -1;
 }
 
 /* At most max code points of s, cut on a character boundary. */
@@ -84,6 +86,7 @@ json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t
         }
     }
     json_t *tools = json_array(), *names = json_object(), *taken = json_object();
+    size_t k = 0; /* position in the whole listing */
     json_array_foreach(providers, i, p)
     {
         const char *prov = tq_oa_str(p, "provider");
@@ -98,12 +101,15 @@ json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t
             char want[1200], name[TQ_OA_NAME_MAX + 1];
             snprintf(want, sizeof want, "%s%s%s", prefix ? prov : "", prefix ? "_" : "", id);
             tq_oa_name_unique(taken, want, name);
-            json_t *params = json_object_get(b, "input_schema");
+            if (k++ < opts->first || (opts->max && k > opts->first + opts->max)) continue;
+            json_t *view = tq_openapi_tool_view(b, json_object_get(p, "defs"), opts->inline_depth);
+            json_t *params = json_object_get(view, "input_schema");
             json_t *fn =
                 json_pack("{s:s,s:o,s:o}", "name", name, "description",
                           description(b, opts->max_description), "parameters",
                           params ? json_incref(params)
                                  : json_pack("{s:s,s:{}}", "type", "object", "properties"));
+            json_decref(view);
             json_array_append_new(tools,
                                   json_pack("{s:s,s:o}", "type", "function", "function", fn));
             json_object_set_new(names, name,
@@ -112,5 +118,5 @@ json_t *tq_openapi_functions(const json_t *providers, const tq_openapi_fn_opts_t
     }
     json_decref(owners);
     json_decref(taken);
-    return json_pack("{s:o,s:o}", "tools", tools, "names", names);
+    return json_pack("{s:o,s:o,s:I}", "tools", tools, "names", names, "total", (json_int_t)k);
 }

@@ -19,6 +19,46 @@ int tq_oa_is_method(const char *key)
     return 0;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* NULL when path is a safe template, else why not: it must start with one
+ * "/" (not an absolute or protocol-relative URL) and hold no "." or ".."
+ * segment, percent-encoded or not (security review F10). */
+static const char *unsafe_path(const char *path)
+{
+    if (path[0] != '/') return "does not start with /";
+    if (path[1] == '/') return "starts with // (a protocol-relative URL)";
+    for (const char *seg = path + 1;; seg++) {
+        size_t dots = 0, other = 0;
+        const char *p = seg;
+        for (; *p && *p != '/'; p++) {
+            if (*p == '.') {
+                dots++;
+            } else if (p[0] == '%' && p[1] == '2' && hexval(p[2]) == 14) {
+                dots++;
+                p += 2;
+            } else {
+                other++;
+            }
+        }
+        if (!other && (dots == 1 || dots == 2)) return "holds a . or .. segment";
+        if (!*p) return NULL;
+        seg = p;
+    }
+}
+
+static json_t *failed_model(const char *method, const char *path)
+{
+    json_t *m = tq_oa_model_new(method, path, NULL);
+    json_object_set_new(m, "failed", json_true());
+    return m;
+}
+
 void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation_fn build,
                           const char *server, json_t *models)
 {
@@ -27,6 +67,7 @@ void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation
     char label[600];
     json_object_foreach((json_t *)paths, path, raw)
     {
+        if (tq_oa_should_stop(ctx)) break;
         tq_oa_node_t item;
         tq_error_t e = {0};
         ctx->op = NULL;
@@ -39,22 +80,46 @@ void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation
                        tq_doc_kind(item.node));
             continue;
         }
+        const char *why = unsafe_path(path);
         const char *method;
         json_t *op;
         json_object_foreach(item.node, method, op)
         {
             if (!tq_oa_is_method(method)) continue;
+            if (tq_oa_should_stop(ctx)) break;
             snprintf(label, sizeof label, "%s %.500s", method, path);
             for (char *c = label; *c != ' '; c++)
                 *c = (char)(*c - 32);
             ctx->op = label;
-            if (!json_is_object(op)) {
-                tq_oa_warn(ctx, "invalid_operation", "expected an object, found %s; skipped",
-                           tq_doc_kind(op));
+            if (why) {
+                tq_oa_warn(ctx, "unsafe_path", "path %.500s %s; the operation is skipped", path,
+                           why);
+                json_array_append_new(models, failed_model(method, path));
                 continue;
             }
-            json_array_append_new(
-                models, build(ctx, method, path, item, (tq_oa_node_t){op, item.doc}, server));
+            /* An operation object may itself be a $ref (often to another file). */
+            tq_oa_node_t opn;
+            if (tq_oa_deref(ctx, (tq_oa_node_t){op, item.doc}, &opn, NULL, &e) < 0) {
+                tq_oa_warn(ctx, e.code, "%s; the operation is skipped", e.message);
+                json_array_append_new(models, failed_model(method, path));
+                continue;
+            }
+            if (!json_is_object(opn.node)) {
+                tq_oa_warn(ctx, "invalid_operation", "expected an object, found %s; skipped",
+                           tq_doc_kind(opn.node));
+                json_array_append_new(models, failed_model(method, path));
+                continue;
+            }
+            json_t *m = build(ctx, method, path, item, opn, server);
+            /* Every other $ref the operation reaches (responses, headers,
+             * examples, links, callbacks...) must resolve too, or the
+             * operation is degraded. */
+            if (!json_is_true(json_object_get(m, "failed")) &&
+                (tq_oa_refs_check(ctx, opn) +
+                 tq_oa_refs_check(
+                     ctx, (tq_oa_node_t){json_object_get(item.node, "parameters"), item.doc})) > 0)
+                json_object_set_new(m, "degraded", json_true());
+            json_array_append_new(models, m);
         }
     }
     ctx->op = NULL;

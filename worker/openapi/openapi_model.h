@@ -9,7 +9,10 @@
  *                    "schema"}],
  *    "request_body"?: {"media_type","required","description"?,"schema","encoding"?},
  *    "responses": {"200": {"description", "content_types": [..]}},
- *    "failed"?: true}
+ *    "failed"?: true, "degraded"?: true}
+ * failed: the operation cannot become a tool (skipped); degraded: it is a
+ * tool, but a $ref it reaches elsewhere (responses, examples, links,
+ * callbacks...) could not be followed.
  * Schemas in a model are already self-contained (openapi_schema.c). */
 #ifndef TQ_OPENAPI_MODEL_H
 #define TQ_OPENAPI_MODEL_H
@@ -32,9 +35,12 @@ typedef json_t *(*tq_oa_operation_fn)(tq_oa_ctx_t *ctx, const char *method, cons
                                       tq_oa_node_t item, tq_oa_node_t op, const char *server);
 
 /* Walks paths (of the entry document): dereferences each path item (a bad
- * one costs only its operations, warned), and appends build()'s model of
- * every operation to models, with ctx->op naming it ("GET /pets") for
- * warnings. */
+ * one costs only its operations, warned) and each operation object, and
+ * appends build()'s model of every operation to models, with ctx->op naming
+ * it ("GET /pets") for warnings. An operation whose $ref does not resolve or
+ * whose path is unsafe (unsafe_path: not starting with one "/", or with a
+ * "." / ".." segment, also percent-encoded) is appended failed; one that
+ * reaches a $ref that cannot be followed is marked degraded. */
 void tq_oa_each_operation(tq_oa_ctx_t *ctx, const json_t *paths, tq_oa_operation_fn build,
                           const char *server, json_t *models);
 

@@ -4,6 +4,7 @@
  * fetch a URL except through opts.fetch_ref when opts.allow_remote_refs. */
 #include "openapi_ref.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,4 +237,96 @@ int tq_oa_deref(tq_oa_ctx_t *ctx, tq_oa_node_t in, tq_oa_node_t *out, char **key
     else
         free(last);
     return 0;
+}
+
+int tq_oa_child(tq_oa_ctx_t *ctx, tq_oa_node_t parent, const char *key, tq_oa_node_t *out,
+                tq_error_t *err)
+{
+    json_t *c = json_object_get(parent.node, key);
+    if (!c) {
+        *out = (tq_oa_node_t){NULL, parent.doc};
+        return 0;
+    }
+    return tq_oa_deref(ctx, (tq_oa_node_t){c, parent.doc}, out, NULL, err);
+}
+
+/* Walk depth bound: nesting through refs can chain many documents' worth of
+ * schemas, the walk stops (silently) past it. */
+#define REFS_CHECK_MAX_DEPTH 2000
+
+static int literal_key(const char *k)
+{
+    return !strcmp(k, "example") || !strcmp(k, "default") || !strcmp(k, "enum") ||
+           !strcmp(k, "const") || !strcmp(k, "value");
+}
+
+/* Appends to fails (an array of messages, no duplicates) what fails under n. */
+static void refs_walk(tq_oa_ctx_t *ctx, tq_oa_node_t n, int names, size_t depth, json_t *fails)
+{
+    if (depth > REFS_CHECK_MAX_DEPTH) return;
+    if (json_is_array(n.node)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(n.node, i, v)
+            refs_walk(ctx, (tq_oa_node_t){v, n.doc}, 0, depth + 1, fails);
+        return;
+    }
+    if (!json_is_object(n.node)) return;
+    const char *ref = json_string_value(json_object_get(n.node, "$ref"));
+    if (ref && !names) {
+        tq_oa_node_t t;
+        char *key = NULL;
+        tq_error_t err = {0};
+        json_t *under;
+        if (tq_oa_deref(ctx, n, &t, &key, &err) < 0) {
+            char msg[TQ_ERROR_MSG_MAX + 64];
+            snprintf(msg, sizeof msg, "%s\t%s", err.code, err.message);
+            under = json_pack("[s]", msg);
+        } else if ((under = json_object_get(ctx->checked, key))) {
+            json_incref(under);
+        } else {
+            json_object_set_new(ctx->checked, key, json_array()); /* in progress: cycles stop */
+            under = json_array();
+            refs_walk(ctx, t, 0, depth + 1, under);
+            json_object_set(ctx->checked, key, under);
+        }
+        free(key);
+        size_t i, j;
+        json_t *m, *have;
+        json_array_foreach(under, i, m)
+        {
+            int dup = 0;
+            json_array_foreach(fails, j, have) dup |= json_equal(have, m);
+            if (!dup) json_array_append(fails, m);
+        }
+        json_decref(under);
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(n.node, k, v)
+    {
+        if (!names && (literal_key(k) || !strncmp(k, "x-", 2))) continue;
+        /* Under these keys the children are named entries, not keywords. */
+        int child_names = !names && (!strcmp(k, "properties") || !strcmp(k, "patternProperties"));
+        refs_walk(ctx, (tq_oa_node_t){v, n.doc}, child_names, depth + 1, fails);
+    }
+}
+
+size_t tq_oa_refs_check(tq_oa_ctx_t *ctx, tq_oa_node_t n)
+{
+    json_t *fails = json_array();
+    refs_walk(ctx, n, 0, 0, fails);
+    size_t i;
+    json_t *m;
+    json_array_foreach(fails, i, m)
+    {
+        const char *s = json_string_value(m), *tab = strchr(s, '\t');
+        char code[64];
+        snprintf(code, sizeof code, "%.*s", (int)(tab - s), s);
+        tq_oa_warn(ctx, code, "%s; the tool is kept without what it names (degraded)", tab + 1);
+    }
+    size_t n_fail = json_array_size(fails);
+    json_decref(fails);
+    return n_fail;
 }

@@ -1,9 +1,9 @@
-/* openapi_schema.c — building self-contained input JSON Schemas.
- * Owns ref inlining with a memo per target (no exponential blow-up), the
- * recursion cut ("x-toolq-recursive" marker), the size cut
- * ("x-toolq-truncated"), allOf merging and the 3.0/Swagger → JSON Schema
- * keyword fixes. Must never mutate a memoized schema or the source
- * document, and never recurse without a bound. */
+/* openapi_schema.c — building input JSON Schemas (2020-12). Owns the shared
+ * definitions: every $ref target becomes one named definition, built once
+ * per import, and a $ref to it becomes {"$ref": "#/$defs/NAME"} (cycles stay
+ * cycles); the inline size cut ("x-toolq-truncated"), allOf merging and the
+ * 3.0/Swagger → JSON Schema keyword fixes. Must never mutate a built
+ * definition or the source document, and never recurse without a bound. */
 #include "openapi_schema.h"
 
 #include <stdio.h>
@@ -26,6 +26,8 @@ static const char *const KEEP[] = {
     "contentEncoding", NULL};
 
 static json_t *build(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes);
+static json_t *build_ref(sb_t *b, tq_oa_node_t n, size_t *nodes);
+static json_t *discriminator(sb_t *b, tq_oa_node_t n, const json_t *d);
 
 static json_t *marker(const char *text, const char *mkey, const char *ref)
 {
@@ -159,7 +161,9 @@ static json_t *build_inline(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes
         json_object_foreach(v, k, p)
         {
             if (child(b, p, n.doc, depth, &cnt, &s) < 0) goto fail;
-            if (json_is_true(json_object_get(s, "readOnly"))) {
+            const json_t *target = tq_oa_schema_resolve(b->ctx, s);
+            if (json_is_true(json_object_get(s, "readOnly")) ||
+                json_is_true(json_object_get(target, "readOnly"))) {
                 if (!dropped) dropped = json_object();
                 json_object_set_new(dropped, k, json_true());
                 json_decref(s);
@@ -193,15 +197,40 @@ static json_t *build_inline(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes
             json_object_set_new(res, lists[i], s);
         }
     }
+    if (json_is_object(v = json_object_get(src, "not")) || json_is_boolean(v)) {
+        if (child(b, v, n.doc, depth, &cnt, &s) < 0) goto fail;
+        json_object_set_new(res, "not", s);
+    }
+    if (json_is_object(v = json_object_get(src, "discriminator")))
+        json_object_set_new(res, "discriminator", discriminator(b, n, v));
     if (json_is_array(v = json_object_get(src, "allOf"))) {
+        /* Members are merged in; one whose definition is still being built
+         * (a cycle through allOf) stays an allOf member. */
+        json_t *rest = NULL;
         size_t i;
         json_t *item;
         json_array_foreach(v, i, item)
         {
-            if (child(b, item, n.doc, depth, &cnt, &s) < 0) goto fail;
-            merge_allof(res, s);
+            if (child(b, item, n.doc, depth, &cnt, &s) < 0) {
+                json_decref(rest);
+                goto fail;
+            }
+            const json_t *target = tq_oa_schema_resolve(b->ctx, s);
+            if (!target) {
+                if (!rest) rest = json_array();
+                json_array_append_new(rest, s);
+                continue;
+            }
+            if (target != s) { /* the ref's siblings first, then its definition */
+                json_t *sib = json_copy(s);
+                json_object_del(sib, "$ref");
+                merge_allof(res, sib);
+                json_decref(sib);
+            }
+            merge_allof(res, (json_t *)target);
             json_decref(s);
         }
+        if (rest) json_object_set_new(res, "allOf", rest);
     }
     if (!json_object_get(res, "type") && json_object_get(res, "properties") &&
         !json_object_get(res, "oneOf") && !json_object_get(res, "anyOf"))
@@ -218,39 +247,106 @@ fail:
 static const char *const REF_SIBLINGS[] = {"description", "title",    "default",
                                            "deprecated",  "readOnly", NULL};
 
+/* A new unique definition name for ref key ("document#/components/schemas/Pet"
+ * → "Pet"): the last pointer segment (else the document's base name) in
+ * [A-Za-z0-9._-], "_2", "_3" ... on collision. Registered in def_names, with
+ * a null placeholder in defs while it is built. */
+static const char *def_register(tq_oa_ctx_t *ctx, const char *key)
+{
+    const char *hash = strchr(key, '#');
+    const char *seg = strrchr(hash ? hash : key, '/');
+    seg = seg && seg[1] ? seg + 1 : NULL;
+    if (!seg) {
+        size_t dlen = hash ? (size_t)(hash - key) : strlen(key);
+        const char *slash = memrchr(key, '/', dlen);
+        seg = slash ? slash + 1 : key;
+    }
+    char base[200], name[220];
+    size_t n = 0;
+    for (const char *p = seg; *p && *p != '#' && n + 1 < sizeof base; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        base[n++] = ok ? c : '_';
+    }
+    base[n] = '\0';
+    if (!n) snprintf(base, sizeof base, "def");
+    snprintf(name, sizeof name, "%s", base);
+    for (unsigned i = 2; json_object_get(ctx->defs, name); i++)
+        snprintf(name, sizeof name, "%s_%u", base, i);
+    json_object_set_new(ctx->defs, name, json_null());
+    json_object_set_new(ctx->def_names, key, json_string(name));
+    return json_string_value(json_object_get(ctx->def_names, key));
+}
+
+const json_t *tq_oa_schema_resolve(tq_oa_ctx_t *ctx, const json_t *s)
+{
+    for (int hops = 0; hops < 64; hops++) {
+        const char *ref = json_string_value(json_object_get(s, "$ref"));
+        if (!ref || strncmp(ref, "#/$defs/", 8)) return s;
+        const json_t *d = json_object_get(ctx->defs, ref + 8);
+        if (!json_is_object(d)) return NULL; /* being built: a cycle */
+        s = d;
+    }
+    return NULL;
+}
+
 static json_t *build_ref(sb_t *b, tq_oa_node_t n, size_t *nodes)
 {
     tq_oa_ctx_t *ctx = b->ctx;
     tq_oa_node_t t;
     char *key = NULL;
     if (tq_oa_deref(ctx, n, &t, &key, b->err) < 0) return NULL;
-    json_t *res, *memo = json_object_get(ctx->memo, key);
-    if (memo) {
-        res = json_incref(json_array_get(memo, 0));
-        *nodes = (size_t)json_integer_value(json_array_get(memo, 1));
-    } else if (json_object_get(ctx->active, key)) {
-        res = marker("recursive", "x-toolq-recursive", key);
-        *nodes = 1;
-    } else {
-        json_object_set_new(ctx->active, key, json_true());
-        res = build(b, t, 0, nodes);
-        json_object_del(ctx->active, key);
-        if (res) json_object_set_new(ctx->memo, key, json_pack("[O,I]", res, (json_int_t)*nodes));
-    }
-    free(key);
-    if (!res) return NULL;
-    json_t *copy = NULL, *v;
-    for (int i = 0; REF_SIBLINGS[i]; i++) {
-        if ((v = json_object_get(n.node, REF_SIBLINGS[i]))) {
-            if (!copy) copy = json_copy(res);
-            json_object_set(copy, REF_SIBLINGS[i], v);
+    const char *name = json_string_value(json_object_get(ctx->def_names, key));
+    if (!name) {
+        name = def_register(ctx, key);
+        size_t cnt = 0;
+        json_t *def = build(b, t, 0, &cnt);
+        if (!def) {
+            json_object_del(ctx->defs, name);
+            json_object_del(ctx->def_names, key); /* frees name */
+            free(key);
+            return NULL;
         }
+        json_object_set_new(ctx->defs, name, def);
     }
-    if (copy) {
-        json_decref(res);
-        res = copy;
-    }
+    json_t *res = json_object();
+    json_object_set_new(res, "$ref", json_sprintf("#/$defs/%s", name));
+    free(key);
+    json_t *v;
+    for (int i = 0; REF_SIBLINGS[i]; i++)
+        if ((v = json_object_get(n.node, REF_SIBLINGS[i])))
+            json_object_set(res, REF_SIBLINGS[i], v);
+    *nodes = 1;
     return res;
+}
+
+/* discriminator, its mapping's schema references pointed at definitions
+ * (a mapping value is a $ref, or a name under components/schemas). */
+static json_t *discriminator(sb_t *b, tq_oa_node_t n, const json_t *d)
+{
+    json_t *out = json_deep_copy(d);
+    json_t *mapping = json_object_get(out, "mapping");
+    const char *k;
+    json_t *v;
+    json_object_foreach(mapping, k, v)
+    {
+        const char *ref = json_string_value(v);
+        if (!ref) continue;
+        json_t *tmp = strpbrk(ref, "#/")
+                          ? json_pack("{s:s}", "$ref", ref)
+                          : json_pack("{s:s+}", "$ref", "#/components/schemas/", ref);
+        tq_error_t ignored = {0};
+        tq_error_t *keep = b->err;
+        b->err = &ignored;
+        size_t nodes;
+        json_t *r = build_ref(b, (tq_oa_node_t){tmp, n.doc}, &nodes);
+        b->err = keep;
+        if (r) json_object_set(mapping, k, json_object_get(r, "$ref"));
+        json_decref(r);
+        json_decref(tmp);
+    }
+    return out;
 }
 
 static json_t *build(sb_t *b, tq_oa_node_t n, size_t depth, size_t *nodes)

@@ -194,19 +194,21 @@ static int params(tq_oa_ctx_t *ctx, json_t *model, plist_t *pl, const json_t *op
     return rc;
 }
 
-static json_t *responses(tq_oa_ctx_t *ctx, tq_oa_node_t resps, const json_t *produces)
+/* Responses whose $ref cannot be followed are left out here; tq_oa_refs_check
+ * warns about them and marks the operation degraded. */
+static json_t *responses(tq_oa_ctx_t *ctx, tq_oa_node_t op, const json_t *produces)
 {
     json_t *out = json_object();
+    tq_oa_node_t resps;
+    tq_error_t err = {0};
+    if (tq_oa_child(ctx, op, "responses", &resps, &err) < 0 || !json_is_object(resps.node))
+        return out;
     const char *code;
     json_t *r;
     json_object_foreach(resps.node, code, r)
     {
         tq_oa_node_t t;
-        tq_error_t err = {0};
-        if (tq_oa_deref(ctx, (tq_oa_node_t){r, resps.doc}, &t, NULL, &err) < 0) {
-            tq_oa_warn(ctx, err.code, "response %s: %s", code, err.message);
-            continue;
-        }
+        if (tq_oa_deref(ctx, (tq_oa_node_t){r, resps.doc}, &t, NULL, &err) < 0) continue;
         if (!json_is_object(t.node)) continue;
         const char *desc = tq_oa_str(t.node, "description");
         json_t *types =
@@ -226,12 +228,11 @@ static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
     tq_error_t err = {0};
     plist_t pl = {0};
     json_t *index = json_object();
-    json_t *pp = json_object_get(item.node, "parameters");
-    json_t *opp = json_object_get(op.node, "parameters");
-    int rc = 0;
-    if (json_is_array(pp)) rc = collect(ctx, &pl, (tq_oa_node_t){pp, item.doc}, 0, index, &err);
-    if (rc == 0 && json_is_array(opp))
-        rc = collect(ctx, &pl, (tq_oa_node_t){opp, op.doc}, 1, index, &err);
+    tq_oa_node_t pp, opp;
+    int rc = tq_oa_child(ctx, item, "parameters", &pp, &err);
+    if (rc == 0) rc = tq_oa_child(ctx, op, "parameters", &opp, &err);
+    if (rc == 0 && json_is_array(pp.node)) rc = collect(ctx, &pl, pp, 0, index, &err);
+    if (rc == 0 && json_is_array(opp.node)) rc = collect(ctx, &pl, opp, 1, index, &err);
     if (rc == 0) rc = params(ctx, model, &pl, op.node, &err);
     free(pl.v);
     json_decref(index);
@@ -244,9 +245,7 @@ static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
     json_object_set_new(model, "security", json_is_array(sec) ? json_deep_copy(sec) : json_array());
     json_object_set_new(model, "server_url", json_string(server));
     json_object_set_new(model, "responses",
-                        responses(ctx,
-                                  (tq_oa_node_t){json_object_get(op.node, "responses"), op.doc},
-                                  media_types(op.node, root, "produces")));
+                        responses(ctx, op, media_types(op.node, root, "produces")));
     return model;
 }
 

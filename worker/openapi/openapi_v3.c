@@ -47,17 +47,21 @@ static int add_params(tq_oa_ctx_t *ctx, json_t *model, json_t *index, tq_oa_node
             (!strcasecmp(name, "Accept") || !strcasecmp(name, "Content-Type") ||
              !strcasecmp(name, "Authorization")))
             continue;
-        json_t *schema_node = json_object_get(p.node, "schema");
+        tq_oa_node_t sn = {json_object_get(p.node, "schema"), p.doc}, content;
         const char *ctype = NULL;
-        json_t *content = json_object_get(p.node, "content");
-        if (!schema_node && json_is_object(content) && json_object_size(content)) {
-            void *it = json_object_iter(content);
-            ctype = json_object_iter_key(it);
-            schema_node = json_object_get(json_object_iter_value(it), "schema");
+        if (!sn.node) {
+            if (tq_oa_child(ctx, p, "content", &content, err) < 0) return -1;
+            void *it = json_is_object(content.node) ? json_object_iter(content.node) : NULL;
+            tq_oa_node_t media;
+            if (it) {
+                ctype = json_object_iter_key(it);
+                if (tq_oa_deref(ctx, (tq_oa_node_t){json_object_iter_value(it), content.doc},
+                                &media, NULL, err) < 0)
+                    return -1;
+                sn = (tq_oa_node_t){json_object_get(media.node, "schema"), media.doc};
+            }
         }
-        json_t *schema = schema_node
-                             ? tq_oa_schema_build(ctx, (tq_oa_node_t){schema_node, p.doc}, err)
-                             : json_object();
+        json_t *schema = sn.node ? tq_oa_schema_build(ctx, sn, err) : json_object();
         if (!schema) return -1;
         json_t *param = tq_oa_param_new(name, in, p.node, schema);
         if (ctype) json_object_set_new(param, "content_type", json_string(ctype));
@@ -68,23 +72,29 @@ static int add_params(tq_oa_ctx_t *ctx, json_t *model, json_t *index, tq_oa_node
 
 static int add_body(tq_oa_ctx_t *ctx, json_t *model, tq_oa_node_t rb_ref, tq_error_t *err)
 {
-    tq_oa_node_t rb;
+    tq_oa_node_t rb, cn, mn;
     if (tq_oa_deref(ctx, rb_ref, &rb, NULL, err) < 0) return -1;
-    json_t *content = json_object_get(rb.node, "content");
+    if (tq_oa_child(ctx, rb, "content", &cn, err) < 0) return -1;
+    json_t *content = cn.node;
     json_t *types = json_array();
     const char *k;
     json_t *v;
-    json_object_foreach(content, k, v) json_array_append_new(types, json_string(k));
+    if (json_is_object(content))
+        json_object_foreach(content, k, v) json_array_append_new(types, json_string(k));
     int pick = tq_oa_media_choose(types);
     if (pick < 0) {
         json_decref(types);
         return 0;
     }
     const char *mt = json_string_value(json_array_get(types, (size_t)pick));
-    json_t *media = json_object_get(content, mt);
+    if (tq_oa_child(ctx, cn, mt, &mn, err) < 0) {
+        json_decref(types);
+        return -1;
+    }
+    json_t *media = mn.node;
     tq_oa_media_check(ctx, mt);
     json_t *sn = json_object_get(media, "schema");
-    json_t *schema = sn ? tq_oa_schema_build(ctx, (tq_oa_node_t){sn, rb.doc}, err)
+    json_t *schema = sn ? tq_oa_schema_build(ctx, (tq_oa_node_t){sn, mn.doc}, err)
                         : (tq_oa_media_kind(mt) == TQ_OA_MEDIA_RAW
                                ? json_pack("{s:s,s:s}", "type", "string", "format", "binary")
                                : json_object());
@@ -104,25 +114,28 @@ static int add_body(tq_oa_ctx_t *ctx, json_t *model, tq_oa_node_t rb_ref, tq_err
     return 0;
 }
 
-static json_t *responses(tq_oa_ctx_t *ctx, tq_oa_node_t resps)
+/* Responses whose $ref (or content's) cannot be followed are left out here;
+ * tq_oa_refs_check warns about them and marks the operation degraded. */
+static json_t *responses(tq_oa_ctx_t *ctx, tq_oa_node_t op)
 {
     json_t *out = json_object();
+    tq_oa_node_t resps;
+    tq_error_t err = {0};
+    if (tq_oa_child(ctx, op, "responses", &resps, &err) < 0 || !json_is_object(resps.node))
+        return out;
     const char *code;
     json_t *r;
     json_object_foreach(resps.node, code, r)
     {
-        tq_oa_node_t t;
-        tq_error_t err = {0};
-        if (tq_oa_deref(ctx, (tq_oa_node_t){r, resps.doc}, &t, NULL, &err) < 0) {
-            tq_oa_warn(ctx, err.code, "response %s: %s", code, err.message);
-            continue;
-        }
+        tq_oa_node_t t, c;
+        if (tq_oa_deref(ctx, (tq_oa_node_t){r, resps.doc}, &t, NULL, &err) < 0) continue;
         if (!json_is_object(t.node)) continue;
+        if (tq_oa_child(ctx, t, "content", &c, &err) < 0) continue;
         json_t *types = json_array();
         const char *mt;
         json_t *v;
-        json_object_foreach(json_object_get(t.node, "content"), mt, v)
-            json_array_append_new(types, json_string(mt));
+        if (json_is_object(c.node))
+            json_object_foreach(c.node, mt, v) json_array_append_new(types, json_string(mt));
         const char *desc = tq_oa_str(t.node, "description");
         json_object_set_new(
             out, code,
@@ -138,12 +151,11 @@ static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
     tq_error_t err = {0};
     json_t *index = json_object();
     int rc = 0;
-    json_t *pp = json_object_get(item.node, "parameters");
-    json_t *opp = json_object_get(op.node, "parameters");
-    if (json_is_array(pp))
-        rc = add_params(ctx, model, index, (tq_oa_node_t){pp, item.doc}, 0, &err);
-    if (rc == 0 && json_is_array(opp))
-        rc = add_params(ctx, model, index, (tq_oa_node_t){opp, op.doc}, 1, &err);
+    tq_oa_node_t pp, opp;
+    rc = tq_oa_child(ctx, item, "parameters", &pp, &err);
+    if (rc == 0) rc = tq_oa_child(ctx, op, "parameters", &opp, &err);
+    if (rc == 0 && json_is_array(pp.node)) rc = add_params(ctx, model, index, pp, 0, &err);
+    if (rc == 0 && json_is_array(opp.node)) rc = add_params(ctx, model, index, opp, 1, &err);
     json_decref(index);
     json_t *rb = json_object_get(op.node, "requestBody");
     if (rc == 0 && json_is_object(rb)) rc = add_body(ctx, model, (tq_oa_node_t){rb, op.doc}, &err);
@@ -160,9 +172,7 @@ static json_t *operation(tq_oa_ctx_t *ctx, const char *method, const char *path,
     char *url = json_array_size(servers) ? tq_oa_server_from_list(ctx, servers) : NULL;
     json_object_set_new(model, "server_url", json_string(url ? url : root_server));
     free(url);
-    json_object_set_new(
-        model, "responses",
-        responses(ctx, (tq_oa_node_t){json_object_get(op.node, "responses"), op.doc}));
+    json_object_set_new(model, "responses", responses(ctx, op));
     return model;
 }
 

@@ -12,7 +12,7 @@
 #include "op.h"
 #include "openapi/openapi.h"
 #include "provider_creds.h"
-#include "provider_fetch.h"
+#include "provider_parse.h"
 #include "provider_job.h"
 #include "provider_store.h"
 
@@ -127,7 +127,8 @@ static int read_import_args(const json_t *p, bool update, tq_import_args_t *a, t
     return 0;
 }
 
-/* The parser's options from the configuration and the payload. */
+/* The parser's options from the configuration and the payload
+ * (provider_parse.c adds the fetcher and the deadline). */
 static void parse_options(tq_job_t *job, const tq_import_args_t *a, tq_openapi_opts_t *o)
 {
     tq_config_t *cfg = tq_job_config(job);
@@ -139,19 +140,15 @@ static void parse_options(tq_job_t *job, const tq_import_args_t *a, tq_openapi_o
     /* Remote refs (and a plugin manifest's api.url) only when allowed, and
      * only through the SSRF guard. */
     o->allow_remote_refs = tq_config_bool(cfg, "import.allow_remote_refs");
-    o->fetch_ref = tq_provider_fetch;
-    o->fetch_ctx = cfg;
     o->server_url = a->server_url && *a->server_url ? a->server_url : NULL;
     o->document_path = a->document_path;
     o->files = a->files;
     o->filter = a->filter;
 }
 
-/* Parses the document; the bound on bytes covers the bundled files too. */
-static json_t *parse_document(tq_job_t *job, const tq_import_args_t *a, tq_error_t *err)
+/* The bound on bytes covers the bundled files too. */
+static int check_size(const tq_import_args_t *a, size_t max, tq_error_t *err)
 {
-    tq_openapi_opts_t o;
-    parse_options(job, a, &o);
     size_t total = strlen(a->schema);
     const char *k;
     json_t *v;
@@ -160,16 +157,12 @@ static json_t *parse_document(tq_job_t *job, const tq_import_args_t *a, tq_error
         if (a->document_path && strcmp(k, a->document_path) == 0) continue;
         total += json_string_length(v);
     }
-    if (total > o.limits.max_bytes) {
-        tq_error_set(err, "document_too_large",
-                     "the document and its files are %zu bytes, more than "
-                     "import.max_document_bytes (%zu)",
-                     total, o.limits.max_bytes);
-        return NULL;
-    }
-    json_t *parsed = NULL;
-    if (tq_openapi_parse(a->schema, strlen(a->schema), &o, &parsed, err)) return NULL;
-    return parsed;
+    if (total > max)
+        return tq_error_set(err, "document_too_large",
+                            "the document and its files are %zu bytes, more than "
+                            "import.max_document_bytes (%zu)",
+                            total, max);
+    return 0;
 }
 
 static json_t *import_result(const char *id, const char *name, json_t *parsed, bool updated)
@@ -177,127 +170,133 @@ static json_t *import_result(const char *id, const char *name, json_t *parsed, b
     json_t *r = json_pack("{s:s,s:s}", "id", id, "name", name);
     if (parsed) {
         json_object_set(r, "schema_type", json_object_get(parsed, "schema_type"));
-        json_object_set_new(
-            r, "tools",
-            json_integer((json_int_t)json_array_size(json_object_get(parsed, "tools"))));
+        json_object_set(r, "tools", json_object_get(parsed, "tool_count"));
         json_t *w = json_object_get(parsed, "warnings");
         json_t *s = json_object_get(parsed, "skipped");
+        json_t *d = json_object_get(parsed, "degraded");
         json_object_set_new(r, "warnings", w ? json_incref(w) : json_array());
         json_object_set_new(r, "skipped", s ? json_incref(s) : json_array());
+        json_object_set_new(r, "degraded", d ? json_incref(d) : json_array());
     }
     if (updated) json_object_set_new(r, "updated", json_true());
     return r;
 }
 
-static void import_start(tq_job_t *job)
-{
-    tq_error_t err = {0};
+/* One import or update between its start and its outcome. */
+typedef struct {
     tq_import_args_t a;
-    json_t *parsed = NULL, *creds = NULL;
-    char *tools = NULL, *sealed = NULL;
-    if (read_import_args(tq_job_payload(job), false, &a, &err)) goto fail;
-    if (!(creds = tq_provider_creds_normalize(a.credentials, NULL, NULL, &err))) goto fail;
-    if (!(parsed = parse_document(job, &a, &err))) goto fail;
-    json_t *origins = tq_provider_tool_origins(json_object_get(parsed, "tools"));
-    tq_provider_creds_bind(creds, origins); /* the key goes to these servers only */
-    json_decref(origins);
+    json_t *creds; /* normalised (import); NULL on update */
+    bool update;
+    char id[TQ_UUID_STR_LEN + 1];     /* import: the new provider's id (the job's) */
+    char tenant[TQ_UUID_STR_LEN + 1]; /* the job's tenant uuid */
+    char *sealed;                     /* import: credentials sealed for that row */
+} import_state_t;
 
-    const char *tenant = tq_job_tenant_uuid(job);
-    PGconn *db = tq_job_db(job, &err);
-    if (!db) goto fail;
-    tq_vault_t *vault = tq_job_vault(job, &err);
-    if (!vault) goto fail;
-
-    tq_provider_row_t row = {.tenant_id = tenant,
-                             .name = a.name,
-                             .user_id = a.user_id,
-                             .icon = a.icon,
-                             .schema = a.schema,
-                             .schema_type =
-                                 json_string_value(json_object_get(parsed, "schema_type")),
-                             .description = a.description,
-                             .privacy_policy = a.privacy_policy,
-                             .custom_disclaimer = a.custom_disclaimer};
-    if (!row.description)
-        row.description = json_string_value(json_object_get(parsed, "description"));
-    tq_uuid_v7(row.id);
-    tools = json_dumps(json_object_get(parsed, "tools"), JSON_COMPACT);
-    if (!tools || !row.schema_type) {
-        tq_error_set(&err, "internal", "the parse result could not be stored");
-        goto fail;
-    }
-    row.tools = tools;
-    if (!(sealed = tq_provider_seal_creds(vault, tenant, row.id, creds, &err))) goto fail;
-    row.credentials = sealed;
-    int rc = tq_provider_store_insert(db, &row, &err);
-    if (rc < 0) goto fail;
-    if (rc == 1) {
-        tq_error_set(&err, "provider_exists", "provider '%.255s' already exists", a.name);
-        goto fail;
-    }
-    tq_pj_done(job, import_result(row.id, a.name, parsed, false));
-    goto out;
-fail:
-    tq_pj_fail(job, &err);
-out:
-    free(tools);
-    free(sealed);
-    json_decref(creds);
-    json_decref(parsed);
-    import_args_free(&a);
+static void state_free(void *arg)
+{
+    import_state_t *st = arg;
+    free(st->sealed);
+    json_decref(st->creds);
+    import_args_free(&st->a);
+    free(st);
 }
 
-const tq_op_t tq_op_provider_import = {"provider.import", import_start};
+/* provider.import, in the pool thread after the parse, on that thread's
+ * own connection (a large tools_str insert never holds up the loop). The
+ * provider's id is the job's id: a retried job whose earlier attempt
+ * committed finds its own row and answers that committed result instead of
+ * provider_exists (the parse is deterministic: the same result). */
+static int import_store(void *arg, const json_t *parsed, const char *tools, const char *defs,
+                        tq_error_t *err)
+{
+    import_state_t *st = arg;
+    const tq_import_args_t *a = &st->a;
+    PGconn *db = tq_provider_pool_db(err);
+    if (!db) return -1;
+    tq_provider_row_t row = {.tenant_id = st->tenant,
+                             .name = a->name,
+                             .user_id = a->user_id,
+                             .icon = a->icon,
+                             .schema = a->schema,
+                             .schema_type =
+                                 json_string_value(json_object_get(parsed, "schema_type")),
+                             .description = a->description,
+                             .privacy_policy = a->privacy_policy,
+                             .custom_disclaimer = a->custom_disclaimer,
+                             .tools = tools,
+                             .defs = defs,
+                             .credentials = st->sealed};
+    if (!row.description)
+        row.description = json_string_value(json_object_get(parsed, "description"));
+    snprintf(row.id, sizeof row.id, "%s", st->id);
+    if (!row.schema_type)
+        return tq_error_set(err, "internal", "the parse result could not be stored");
+    int rc = tq_provider_store_insert(db, &row, err);
+    if (rc < 0) return -1;
+    if (rc == 1) {
+        char id[TQ_UUID_STR_LEN + 1] = "";
+        if (tq_provider_store_id(db, st->tenant, a->name, id, err) < 0) return -1;
+        if (strcmp(id, row.id) != 0)
+            return tq_error_set(err, "provider_exists", "provider '%.255s' already exists",
+                                a->name);
+    }
+    return 0;
+}
 
-static void update_start(tq_job_t *job)
+/* provider.update, after the parse if any (loop thread: the credentials are
+ * merged with the stored ones inside the transaction). */
+static void update_finish(tq_job_t *job, import_state_t *st, json_t *parsed, char *tools,
+                          char *defs)
 {
     tq_error_t err = {0};
-    tq_import_args_t a;
-    json_t *parsed = NULL, *stored = NULL, *creds = NULL;
-    char *tools = NULL, *sealed = NULL;
+    const tq_import_args_t *a = &st->a;
+    json_t *stored = NULL, *creds = NULL;
+    char *sealed = NULL;
     PGresult *res = NULL;
     PGconn *db = NULL;
     bool in_tx = false;
-    if (read_import_args(tq_job_payload(job), true, &a, &err)) goto fail;
-    if (a.schema && !(parsed = parse_document(job, &a, &err))) goto fail;
-
     const char *tenant = tq_job_tenant_uuid(job);
     if (!(db = tq_job_db(job, &err))) goto fail;
     tq_vault_t *vault = tq_job_vault(job, &err);
     if (!vault) goto fail;
     if (tq_provider_store_begin(db, &err)) goto fail;
     in_tx = true;
-    if (!(res = tq_provider_store_get(db, tenant, a.name, false, true, &err))) goto fail;
+    if (!(res = tq_provider_store_get(db, tenant, a->name, false, true, &err))) goto fail;
 
     tq_provider_row_t row = {.tenant_id = tenant,
-                             .icon = a.icon,
-                             .schema = a.schema,
-                             .description = a.description,
-                             .privacy_policy = a.privacy_policy,
-                             .custom_disclaimer = a.custom_disclaimer};
+                             .icon = a->icon,
+                             .schema = a->schema,
+                             .description = a->description,
+                             .privacy_policy = a->privacy_policy,
+                             .custom_disclaimer = a->custom_disclaimer};
     snprintf(row.id, sizeof row.id, "%s", PQgetvalue(res, 0, TQ_PCOL_ID));
     if (parsed) {
         row.schema_type = json_string_value(json_object_get(parsed, "schema_type"));
         if (!row.description)
             row.description = json_string_value(json_object_get(parsed, "description"));
-        if (!(tools = json_dumps(json_object_get(parsed, "tools"), JSON_COMPACT))) {
-            tq_error_set(&err, "internal", "the parse result could not be stored");
-            goto fail;
-        }
         row.tools = tools;
+        row.defs = defs;
     }
-    if (a.credentials || parsed) {
+    if (a->credentials || parsed) {
         /* New credentials; a masked or missing value keeps the stored secret,
-         * only for the same origins and placement (secret_required). */
+         * only for the same origins and placement (secret_required). A key
+         * an import stored carries no origins: it is bound to the origins of
+         * the tools it was imported with, the stored ones (as invoke does). */
         if (!(stored = tq_provider_open_creds(vault, tenant, row.id,
                                               PQgetvalue(res, 0, TQ_PCOL_CREDENTIALS), &err)))
             goto fail;
-        json_t *cur = parsed ? NULL : json_loads(PQgetvalue(res, 0, TQ_PCOL_TOOLS), 0, NULL);
-        json_t *origins = tq_provider_tool_origins(parsed ? json_object_get(parsed, "tools") : cur);
-        json_decref(cur);
-        if (a.credentials)
-            creds = tq_provider_creds_normalize(a.credentials, stored, origins, &err);
-        int bad = a.credentials ? !creds : tq_provider_creds_check_rebind(stored, origins, &err);
+        if (!json_is_array(json_object_get(stored, "origins"))) {
+            json_t *cur = json_loads(PQgetvalue(res, 0, TQ_PCOL_TOOLS), 0, NULL);
+            json_t *was = tq_provider_tool_origins(cur);
+            tq_provider_creds_bind(stored, was);
+            json_decref(was);
+            json_decref(cur);
+        }
+        json_t *origins = parsed ? json_incref(json_object_get(parsed, "origins"))
+                                 : json_incref(json_object_get(stored, "origins"));
+        if (a->credentials)
+            creds = tq_provider_creds_normalize(a->credentials, stored, origins, &err);
+        int bad = a->credentials ? !creds : tq_provider_creds_check_rebind(stored, origins, &err);
         json_decref(origins);
         if (bad) goto fail;
         if (creds && !(sealed = tq_provider_seal_creds(vault, tenant, row.id, creds, &err)))
@@ -310,19 +309,84 @@ static void update_start(tq_job_t *job)
         goto fail;
     }
     in_tx = false;
-    tq_pj_done(job, import_result(row.id, a.name, parsed, true));
+    tq_pj_done(job, import_result(row.id, a->name, parsed, true));
     goto out;
 fail:
     if (in_tx) tq_provider_store_rollback(db);
     tq_pj_fail(job, &err);
 out:
     PQclear(res);
-    free(tools);
     free(sealed);
     json_decref(stored);
     json_decref(creds);
+}
+
+static void on_parsed(tq_job_t *job, void *arg, json_t *parsed, char *tools, char *defs,
+                      const tq_error_t *err)
+{
+    import_state_t *st = arg;
+    if (!parsed)
+        tq_pj_fail(job, err);
+    else if (st->update)
+        update_finish(job, st, parsed, tools, defs);
+    else
+        tq_pj_done(job, import_result(st->id, st->a.name, parsed, false));
     json_decref(parsed);
-    import_args_free(&a);
+    free(tools);
+    free(defs);
+    state_free(st);
+}
+
+/* Both ops: validate (and seal new credentials) in the loop thread, parse in
+ * an import thread (provider_parse.c); an import is stored there too, an
+ * update back in the loop thread. */
+static void import_or_update(tq_job_t *job, bool update)
+{
+    tq_error_t err = {0};
+    import_state_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        tq_job_fail(job, "internal", "out of memory", true);
+        return;
+    }
+    st->update = update;
+    tq_openapi_opts_t o;
+    if (read_import_args(tq_job_payload(job), update, &st->a, &err)) goto fail;
+    if (!update && !(st->creds = tq_provider_creds_normalize(st->a.credentials, NULL, NULL, &err)))
+        goto fail;
+    if (!st->a.schema) { /* update without a document: no parse */
+        update_finish(job, st, NULL, NULL, NULL);
+        state_free(st);
+        return;
+    }
+    parse_options(job, &st->a, &o);
+    if (check_size(&st->a, o.limits.max_bytes, &err)) goto fail;
+    snprintf(st->id, sizeof st->id, "%s", tq_job_id(job));
+    snprintf(st->tenant, sizeof st->tenant, "%s", tq_job_tenant_uuid(job));
+    if (!update) { /* sealed here: the vault lives in the loop thread */
+        tq_vault_t *vault = tq_job_vault(job, &err);
+        if (!vault ||
+            !(st->sealed = tq_provider_seal_creds(vault, st->tenant, st->id, st->creds, &err)))
+            goto fail;
+    }
+    if (tq_provider_parse_start(job, &o, st->a.schema, strlen(st->a.schema),
+                                update ? NULL : import_store, on_parsed, state_free, st, &err))
+        goto fail;
+    return;
+fail:
+    state_free(st);
+    tq_pj_fail(job, &err);
+}
+
+static void import_start(tq_job_t *job)
+{
+    import_or_update(job, false);
+}
+
+const tq_op_t tq_op_provider_import = {"provider.import", import_start};
+
+static void update_start(tq_job_t *job)
+{
+    import_or_update(job, true);
 }
 
 const tq_op_t tq_op_provider_update = {"provider.update", update_start};
@@ -389,7 +453,12 @@ static void get_start(tq_job_t *job)
     json_object_set_new(r, "updated_at", text_or_null(res, TQ_PCOL_UPDATED_AT));
     json_object_set_new(r, "credentials", tq_provider_creds_mask(creds));
     json_object_set_new(r, "tool_count", json_integer((json_int_t)json_array_size(tools)));
-    if (with_tools) json_object_set(r, "tools", tools);
+    if (with_tools) {
+        json_object_set(r, "tools", tools);
+        json_t *defs = json_loads(PQgetvalue(res, 0, TQ_PCOL_DEFS), 0, &jerr);
+        json_object_set_new(r, "defs", json_is_object(defs) ? defs : json_object());
+        if (defs && !json_is_object(defs)) json_decref(defs);
+    }
     if (with_schema) json_object_set_new(r, "schema", text_or_null(res, TQ_PCOL_SCHEMA));
     tq_pj_done(job, r);
     goto out;

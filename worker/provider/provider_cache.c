@@ -49,13 +49,20 @@ static tq_provider_entry_t *load(tq_job_t *job, const char *name, tq_error_t *er
     e->id = strdup(PQgetvalue(row, 0, TQ_PCOL_ID));
     e->credentials = strdup(PQgetvalue(row, 0, TQ_PCOL_CREDENTIALS));
     e->tools = json_object();
+    /* Each input schema gets the provider's definitions as its "$defs"
+     * (shared, not copied), so "#/$defs/NAME" resolves during validation. */
+    json_t *defs = json_loads(PQgetvalue(row, 0, TQ_PCOL_DEFS), 0, &jerr);
     size_t i;
     json_t *b;
     json_array_foreach(list, i, b)
     {
         const char *op = json_string_value(json_object_get(b, "operation_id"));
+        json_t *in = json_object_get(b, "input_schema");
+        if (json_is_object(defs) && json_object_size(defs) && json_is_object(in))
+            json_object_set(in, "$defs", defs);
         if (op) json_object_set(e->tools, op, b);
     }
+    json_decref(defs);
     json_decref(list);
     PQclear(row);
     return e;

@@ -1,5 +1,6 @@
 /* provider_cache.h — a worker's cache of provider rows for the invoke hot
- * path: id, sealed credentials and the tools indexed by operation id, so an
+ * path: id, sealed credentials and the tools indexed by operation id (their
+ * input schemas carrying the provider's definitions as "$defs"), so an
  * invoke costs no query and no re-parse of tools_str. Kept fresh by the
  * toolq_providers NOTIFY channel (schemas/005_provider_notify.sql); bounded by
  * worker.provider_cache_size (when full it starts over). Never holds a

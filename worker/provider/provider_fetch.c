@@ -1,8 +1,10 @@
 /* provider_fetch.c — blocking, SSRF-guarded GET of a remote document for the
- * importer (provider_fetch.h). Never sends credentials; never follows a
- * redirect without checking its target. */
+ * importer (provider_fetch.h), run in an import thread. Never sends
+ * credentials; never follows a redirect without checking its target; never
+ * reads the configuration (its context is filled in the loop thread). */
 #include "provider_fetch.h"
 
+#include "evloop.h"
 #include "ssrf.h"
 
 #include <curl/curl.h>
@@ -39,23 +41,50 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return k;
 }
 
-/* One GET; *status and *location (malloc'd, for 3xx) on success. */
-static int get_once(const tq_ssrf_t *guard, tq_config_t *cfg, CURL *easy, const char *url,
-                    sink_t *sink, long *status, char **location, tq_error_t *err)
+void tq_provider_fetch_ctx_init(tq_provider_fetch_ctx_t *fc, tq_config_t *cfg, int64_t deadline_ms)
 {
-    tq_ssrf_curl_t sctx = {0};
+    const char *allow = tq_config_str(cfg, "ssrf.allow");
     const char *proxy = tq_config_str(cfg, "invoke.proxy");
+    fc->ssrf_allow = allow ? strdup(allow) : NULL;
+    fc->proxy = strdup(proxy ? proxy : "");
+    fc->connect_timeout_ms = (long)tq_config_int(cfg, "invoke.connect_timeout_ms");
+    fc->timeout_ms = (long)tq_config_int(cfg, "invoke.timeout_ms");
+    fc->max_redirects = (long)tq_config_int(cfg, "invoke.max_redirects");
+    fc->max_bytes = (size_t)tq_config_int(cfg, "import.max_document_bytes");
+    fc->deadline_ms = deadline_ms;
+}
+
+void tq_provider_fetch_ctx_clear(tq_provider_fetch_ctx_t *fc)
+{
+    free(fc->ssrf_allow);
+    free(fc->proxy);
+    memset(fc, 0, sizeof *fc);
+}
+
+/* One GET; *status and *location (malloc'd, for 3xx) on success. */
+static int get_once(const tq_ssrf_t *guard, const tq_provider_fetch_ctx_t *fc, CURL *easy,
+                    const char *url, sink_t *sink, long *status, char **location, tq_error_t *err)
+{
+    long timeout = fc->timeout_ms;
+    if (fc->deadline_ms) {
+        int64_t left = fc->deadline_ms - tq_now_ms();
+        if (left <= 0)
+            return tq_error_set(err, "timeout",
+                                "the import did not finish within the job's "
+                                "timeout");
+        if (left < timeout) timeout = (long)left;
+    }
+    tq_ssrf_curl_t sctx = {0};
     if (tq_ssrf_curl_setup(guard, easy, url, &sctx, err) ||
-        tq_ssrf_curl_proxy(guard, easy, proxy, &sctx, err)) {
+        tq_ssrf_curl_proxy(guard, easy, fc->proxy, &sctx, err)) {
         tq_ssrf_curl_done(&sctx);
         return -1;
     }
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)tq_config_int(cfg, "invoke.connect_timeout_ms"));
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)tq_config_int(cfg, "invoke.timeout_ms"));
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, fc->connect_timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, sink);
     sink->len = 0;
@@ -84,21 +113,21 @@ static int get_once(const tq_ssrf_t *guard, tq_config_t *cfg, CURL *easy, const 
 
 int tq_provider_fetch(void *ctx, const char *url, char **body, size_t *len, tq_error_t *err)
 {
-    tq_config_t *cfg = ctx;
-    tq_ssrf_t *guard = tq_ssrf_new(tq_config_str(cfg, "ssrf.allow"), err);
+    const tq_provider_fetch_ctx_t *fc = ctx;
+    tq_ssrf_t *guard = tq_ssrf_new(fc->ssrf_allow, err);
     CURL *easy = guard ? curl_easy_init() : NULL;
     if (!easy) {
         tq_ssrf_destroy(&guard);
         return err && err->code[0] ? -1 : tq_error_set(err, "internal", "out of memory");
     }
-    sink_t sink = {.max = (size_t)tq_config_int(cfg, "import.max_document_bytes")};
-    int hops = (int)tq_config_int(cfg, "invoke.max_redirects");
+    sink_t sink = {.max = fc->max_bytes};
+    int hops = (int)fc->max_redirects;
     char *current = strdup(url);
     int rc = -1;
     for (int hop = 0; current; hop++) {
         long status = 0;
         char *next = NULL;
-        if (get_once(guard, cfg, easy, current, &sink, &status, &next, err)) break;
+        if (get_once(guard, fc, easy, current, &sink, &status, &next, err)) break;
         if (status >= 300 && status < 400 && next) {
             free(current);
             current = next;

@@ -46,7 +46,7 @@ json_t *tq_provider_open_creds(tq_vault_t *vault, const char *tenant_id, const c
 
 int tq_provider_store_insert(PGconn *db, const tq_provider_row_t *r, tq_error_t *err)
 {
-    const char *p[12] = {r->id,
+    const char *p[13] = {r->id,
                          r->name,
                          r->tenant_id,
                          r->user_id,
@@ -57,26 +57,52 @@ int tq_provider_store_insert(PGconn *db, const tq_provider_row_t *r, tq_error_t 
                          r->credentials,
                          r->description ? r->description : "",
                          r->privacy_policy,
-                         r->custom_disclaimer ? r->custom_disclaimer : ""};
-    PGresult *res =
-        tq_pg_exec(db, err,
-                   "INSERT INTO tool_api_providers (id, name, tenant_id, user_id, icon, schema, "
-                   "schema_type_str, tools_str, credentials_str, description, privacy_policy, "
-                   "custom_disclaimer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-                   "ON CONFLICT (name, tenant_id) DO NOTHING RETURNING id",
-                   12, p);
+                         r->custom_disclaimer ? r->custom_disclaimer : "",
+                         r->defs ? r->defs : "{}"};
+    PGresult *res = tq_pg_exec(
+        db, err,
+        "INSERT INTO tool_api_providers (id, name, tenant_id, user_id, icon, schema, "
+        "schema_type_str, tools_str, credentials_str, description, privacy_policy, "
+        "custom_disclaimer, defs_str) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+        "$13) ON CONFLICT (name, tenant_id) DO NOTHING RETURNING id",
+        13, p);
     if (!res) return -1;
     int inserted = PQntuples(res);
     PQclear(res);
     return inserted ? 0 : 1;
 }
 
+int tq_provider_store_id(PGconn *db, const char *tenant_id, const char *name,
+                         char id[TQ_UUID_STR_LEN + 1], tq_error_t *err)
+{
+    const char *p[2] = {tenant_id, name};
+    PGresult *res = tq_pg_exec(
+        db, err, "SELECT id::text FROM tool_api_providers WHERE tenant_id = $1 AND name = $2", 2,
+        p);
+    if (!res) return -1;
+    int n = PQntuples(res);
+    if (n) snprintf(id, TQ_UUID_STR_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!n)
+        return tq_error_set(err, "provider_not_found", "no provider named '%.255s' in this tenant",
+                            name);
+    return 0;
+}
+
 int tq_provider_store_update(PGconn *db, const tq_provider_row_t *r, tq_error_t *err)
 {
     /* $n IS NULL keeps the column: one statement for every combination. */
-    const char *p[10] = {r->id,          r->tenant_id,   r->schema,         r->schema_type,
-                         r->tools,       r->description, r->privacy_policy, r->custom_disclaimer,
-                         r->credentials, r->icon};
+    const char *p[11] = {r->id,
+                         r->tenant_id,
+                         r->schema,
+                         r->schema_type,
+                         r->tools,
+                         r->description,
+                         r->privacy_policy,
+                         r->custom_disclaimer,
+                         r->credentials,
+                         r->icon,
+                         r->defs};
     PGresult *res = tq_pg_exec(db, err,
                                "UPDATE tool_api_providers SET "
                                "schema = coalesce($3, schema), "
@@ -86,9 +112,10 @@ int tq_provider_store_update(PGconn *db, const tq_provider_row_t *r, tq_error_t 
                                "privacy_policy = coalesce($7, privacy_policy), "
                                "custom_disclaimer = coalesce($8, custom_disclaimer), "
                                "credentials_str = coalesce($9, credentials_str), "
-                               "icon = coalesce($10, icon), updated_at = now() "
+                               "icon = coalesce($10, icon), "
+                               "defs_str = coalesce($11, defs_str), updated_at = now() "
                                "WHERE id = $1 AND tenant_id = $2 RETURNING id",
-                               10, p);
+                               11, p);
     if (!res) return -1;
     int n = PQntuples(res);
     PQclear(res);
@@ -103,7 +130,7 @@ PGresult *tq_provider_store_get(PGconn *db, const char *tenant_id, const char *n
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT id::text, name, user_id::text, icon, schema_type_str, tools_str, "
-             "credentials_str, description, privacy_policy, custom_disclaimer, " TS(
+             "credentials_str, description, privacy_policy, custom_disclaimer, defs_str, " TS(
                  "created_at") ", " TS("updated_at") "%s FROM tool_api_providers "
                                                      "WHERE tenant_id = $1 AND name = $2%s",
              with_schema ? ", schema" : "", for_update ? " FOR UPDATE" : "");
@@ -151,11 +178,11 @@ PGresult *tq_provider_store_tools(PGconn *db, const char *tenant_id, const char 
     const char *p[2] = {tenant_id, name};
     if (!name)
         return tq_pg_exec(db, err,
-                          "SELECT id::text, name, tools_str FROM tool_api_providers "
+                          "SELECT id::text, name, tools_str, defs_str FROM tool_api_providers "
                           "WHERE tenant_id = $1 ORDER BY name",
                           1, p);
     PGresult *res = tq_pg_exec(db, err,
-                               "SELECT id::text, name, tools_str FROM tool_api_providers "
+                               "SELECT id::text, name, tools_str, defs_str FROM tool_api_providers "
                                "WHERE tenant_id = $1 AND name = $2",
                                2, p);
     if (res && PQntuples(res) == 0) {

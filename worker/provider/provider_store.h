@@ -28,6 +28,8 @@ typedef struct {
     const char *privacy_policy;    /* NULL = SQL NULL (insert) or keep (update) */
     const char *custom_disclaimer; /* NULL = "" (insert) or keep (update) */
     const char *credentials;       /* sealed text; NULL on update = keep */
+    const char *defs;              /* JSON object of shared definitions; NULL = "{}" (insert)
+                                      or keep (update) */
 } tq_provider_row_t;
 
 /* Columns of tq_provider_store_get's result, in order. */
@@ -42,6 +44,7 @@ enum {
     TQ_PCOL_DESCRIPTION,
     TQ_PCOL_PRIVACY_POLICY,
     TQ_PCOL_CUSTOM_DISCLAIMER,
+    TQ_PCOL_DEFS,
     TQ_PCOL_CREATED_AT,
     TQ_PCOL_UPDATED_AT,
     TQ_PCOL_SCHEMA, /* only with with_schema */
@@ -56,6 +59,10 @@ json_t *tq_provider_open_creds(tq_vault_t *vault, const char *tenant_id, const c
 
 /* 0 inserted, 1 a provider of that name exists in the tenant, -1 err. */
 int tq_provider_store_insert(PGconn *db, const tq_provider_row_t *row, tq_error_t *err);
+/* The id of the tenant's provider named name into id. 0, or -1 with err
+ * (provider_not_found). */
+int tq_provider_store_id(PGconn *db, const char *tenant_id, const char *name,
+                         char id[TQ_UUID_STR_LEN + 1], tq_error_t *err);
 /* Updates the row row->id of row->tenant_id; NULL fields are kept.
  * 0, or -1 with err (provider_not_found when the row is gone). */
 int tq_provider_store_update(PGconn *db, const tq_provider_row_t *row, tq_error_t *err);
@@ -68,7 +75,8 @@ int tq_provider_store_delete(PGconn *db, const char *tenant_id, const char *name
                              char id[TQ_UUID_STR_LEN + 1], tq_error_t *err);
 /* id, name, schema_type_str, tool count, description, updated_at; by name. */
 PGresult *tq_provider_store_list(PGconn *db, const char *tenant_id, tq_error_t *err);
-/* id, name, tools_str of one provider (name) or of all (name NULL), by name. */
+/* id, name, tools_str, defs_str of one provider (name) or of all (name NULL),
+ * by name. */
 PGresult *tq_provider_store_tools(PGconn *db, const char *tenant_id, const char *name,
                                   tq_error_t *err);
 /* id, JSON array of operation ids, for the providers among ids (a Postgres
