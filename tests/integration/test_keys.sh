@@ -15,7 +15,7 @@ extra=()
 tq_start_broker --workers 1 "${extra[@]}"
 j1=$(toolq --json submit ping --tenant acme --payload-json '{"before":"rotation"}' | jq -r .id)
 out=$(toolq --json submit credential.create --tenant acme --payload-json \
-  '{"name":"gh","type":"bearer","fields":{"token":"TOKEN-BEFORE-ROTATION-1234"}}')
+  '{"name":"gh","type":"bearer","origins":["https://api.github.com"],"fields":{"token":"TOKEN-BEFORE-ROTATION-1234"}}')
 assert_eq succeeded "$(echo "$out" | jq -r .state)" "a credential is stored"
 
 day=$(( $(date -u +%s) / 86400 ))
@@ -42,7 +42,7 @@ assert_eq 2 "$(echo "$out" | jq -r .result.version)" "rotate-tenant-key adds ver
 out=$(toolq --json submit credential.get --tenant acme --payload-json '{"name":"gh"}')
 assert_eq succeeded "$(echo "$out" | jq -r .state)" "a credential sealed before the tenant rotation still opens"
 out=$(toolq --json submit credential.create --tenant acme --payload-json \
-  '{"name":"gh2","type":"bearer","fields":{"token":"TOKEN-AFTER-ROTATION-5678"}}')
+  '{"name":"gh2","type":"bearer","origins":["https://api.github.com"],"fields":{"token":"TOKEN-AFTER-ROTATION-5678"}}')
 assert_eq succeeded "$(echo "$out" | jq -r .state)" "a credential is stored after it"
 
 cp "$TOOLQ_MASTER_KEY_FILE" "$TQ_DIR/old.key"
