@@ -36,7 +36,27 @@ struct tq_oauth_refresh_t {
     json_t *old;    /* the current token set (secrets) */
     json_t *meta;
     char *provider;
+    const char *tier; /* of the resolved client */
+    int64_t exp_ms;   /* the row's expires_at under the lease (0 = none) */
+    int64_t now_ms;   /* the database's now() then */
 };
+
+int64_t tq_oauth_refresh_window_ms(tq_config_t *cfg, int64_t window_s, double lifetime_s)
+{
+    int64_t w = window_s * 1000;
+    if (lifetime_s > 0) {
+        int64_t cap =
+            (int64_t)(lifetime_s * tq_config_fraction(cfg, "oauth.refresh_fraction") * 1000);
+        if (cap < w) w = cap;
+    }
+    return w;
+}
+
+double tq_oauth_lifetime_s(const json_t *meta)
+{
+    double l = json_number_value(json_object_get(meta, "expires_in"));
+    return l > 0 ? l : 0;
+}
 
 int64_t tq_oauth_uuid7_ms(const char *u)
 {
@@ -99,16 +119,19 @@ static void release(tq_oauth_refresh_t *r, PGconn *db)
               3, p);
 }
 
-static int window_s(tq_oauth_refresh_t *r, const char *plugin_id)
+/* The window of this request for the row's token (r->meta loaded). */
+static int64_t window_ms(tq_oauth_refresh_t *r, const char *plugin_id)
 {
-    if (r->req.window_s >= 0) return r->req.window_s;
-    int w = (int)tq_config_int(tq_job_config(r->job), "oauth.refresh_ahead_s");
-    const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
-    json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
-    const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
-    if (o && atoi(o) > 0) w = atoi(o);
-    json_decref(d);
-    return w;
+    int64_t w = r->req.window_s;
+    if (w < 0) {
+        w = tq_config_int(tq_job_config(r->job), "oauth.refresh_ahead_s");
+        const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
+        json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
+        const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
+        if (o && atoi(o) > 0) w = atoi(o);
+        json_decref(d);
+    }
+    return tq_oauth_refresh_window_ms(tq_job_config(r->job), w, tq_oauth_lifetime_s(r->meta));
 }
 
 /* Why the row needs no refresh, or NULL. Columns: status, expires_ms,
@@ -122,7 +145,7 @@ static const char *skip_reason(tq_oauth_refresh_t *r, const char *status, const 
     if (r->req.expect_expires_ms && exp != r->req.expect_expires_ms) return "already_renewed";
     if (r->req.force) return NULL;
     if (!exp) return "not_due";
-    if (exp > atoll(now) + (int64_t)window_s(r, plugin_id) * 1000) return "not_due";
+    if (exp > atoll(now) + window_ms(r, plugin_id)) return "not_due";
     return NULL;
 }
 
@@ -167,8 +190,9 @@ static int store(tq_oauth_refresh_t *r, PGconn *db, const char *outcome, const c
         " expires_at = CASE WHEN $4 <> 'refreshed' THEN expires_at WHEN $8::text IS NULL THEN NULL"
         "   ELSE now() + make_interval(secs => $8::float8) END,"
         " refreshed_at = CASE WHEN $4 = 'refreshed' THEN now() ELSE refreshed_at END,"
-        " status = CASE WHEN $4 = 'refreshed' THEN 'active' WHEN $4 = 'reauth_required' THEN"
-        "   'reauth_required' WHEN status = 'active' THEN 'refresh_failing' ELSE status END,"
+        " status = CASE WHEN $4 = 'refreshed' THEN 'active' WHEN $4 IN ('reauth_required', "
+        "   'client_changed') THEN $4 WHEN status = 'active' THEN 'refresh_failing' ELSE status "
+        "END,"
         " refresh_failures = CASE WHEN $4 = 'refreshed' THEN 0 ELSE refresh_failures + 1 END,"
         " last_refresh_at = now(), last_refresh_outcome = $4, last_refresh_error = $5,"
         " metadata = metadata || COALESCE($9::jsonb, '{}'::jsonb),"
@@ -213,6 +237,7 @@ static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *ter
             r->plugin->id, r->provider, json_string_value(json_object_get(r->params, "grant_type")),
             tokens);
         json_object_del(m, "grant"); /* unchanged */
+        json_object_set_new(m, "client", tq_oauth_client_origin(r->tier, r->params));
         char *mt = json_dumps(m, JSON_COMPACT);
         json_decref(m);
         int rc = sealed ? store(r, db, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens),
@@ -244,11 +269,18 @@ static void on_prepared(json_t *params, const tq_error_t *perr, void *arg)
 {
     tq_oauth_refresh_t *r = arg;
     r->call = NULL;
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(r->job, &err);
     if (!params) {
-        tq_error_t err = {0};
-        PGconn *db = tq_job_db(r->job, &err);
         if (db) release(r, db);
         fail(r, perr, TQ_OAUTH_TRANSIENT, true);
+        return;
+    }
+    /* never hand the grant to an endpoint other than the one that issued it */
+    if (tq_oauth_client_same_endpoint(r->meta, params, r->cname, &err)) {
+        if (!db || store(r, db, "client_changed", err.code, NULL, NULL, NULL, NULL, 0, NULL))
+            if (db) release(r, db);
+        fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
     }
     r->call =
@@ -262,24 +294,40 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
     tq_vault_t *vault = tq_job_vault(r->job, &err);
     const char *tenant = tq_job_tenant_uuid(r->job);
     r->old = vault ? tq_oauth_cred_open(vault, tenant, r->id, sealed, &err) : NULL;
-    const char *tier;
     if (r->old)
         r->params = tq_oauth_client_resolve(db, vault, tq_job_config(r->job), tenant, r->plugin,
-                                            r->provider, &tier, &err);
-    if (!r->params) {
+                                            r->provider, &r->tier, &err);
+    const char *grant = json_string_value(json_object_get(r->meta, "grant"));
+    int cc = grant && !strcmp(grant, "client_credentials");
+    if (!r->params || (cc && tq_oauth_client_cc_allowed(r->tier, r->params, &err))) {
         release(r, db);
         fail(r, &err, TQ_OAUTH_FAILED, !strcmp(err.code, "db_unavailable"));
         return;
     }
-    const char *grant = json_string_value(json_object_get(r->meta, "grant"));
-    if (grant && !strcmp(grant, "client_credentials")) {
+    if (cc) {
         json_object_set_new(r->params, "grant_type", json_string("client_credentials"));
     } else {
         const char *rt = json_string_value(json_object_get(r->old, "refresh_token"));
+        if (!rt && !r->req.force && r->exp_ms > r->now_ms) {
+            /* nothing to renew it with, and still valid: use it until it expires */
+            release(r, db);
+            finish(r, "not_due", TQ_OAUTH_OK, NULL, false, NULL);
+            return;
+        }
+        if (!rt && r->exp_ms && r->exp_ms <= r->now_ms) {
+            tq_error_set(&err, "oauth_reauth_required",
+                         "credential %s expired and has no refresh token: it needs "
+                         "re-authorization (status reauth_required; toolq oauth authorize)",
+                         r->cname);
+            if (store(r, db, "reauth_required", err.code, NULL, NULL, NULL, NULL, 0, NULL))
+                release(r, db);
+            fail(r, &err, TQ_OAUTH_TERMINAL, false);
+            return;
+        }
         if (!rt) {
             tq_error_set(&err, "oauth_no_refresh_token",
                          "credential %s has no refresh token: re-authorize to renew it", r->cname);
-            store(r, db, "failed", err.code, NULL, NULL, NULL, NULL, 0, NULL);
+            if (store(r, db, "failed", err.code, NULL, NULL, NULL, NULL, 0, NULL)) release(r, db);
             fail(r, &err, TQ_OAUTH_FAILED, false);
             return;
         }
@@ -335,17 +383,17 @@ static void step_check(tq_oauth_refresh_t *r)
         fail(r, &err, TQ_OAUTH_TERMINAL, false);
         return;
     }
-    const char *why = skip_reason(r, status, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
-                                  PQgetvalue(res, 0, 7), plugin_id);
-    int leased = PQgetvalue(res, 0, 8)[0] == 't';
+    json_decref(r->meta);
+    r->meta = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
     if (!r->plugin) {
         r->plugin = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
-        json_decref(r->meta);
-        r->meta = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
         free(r->provider);
         const char *prov = json_string_value(json_object_get(r->meta, "provider"));
         r->provider = strdup(prov ? prov : plugin_id);
     }
+    const char *why = skip_reason(r, status, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
+                                  PQgetvalue(res, 0, 7), plugin_id);
+    int leased = PQgetvalue(res, 0, 8)[0] == 't';
     PQclear(res);
     if (why) {
         finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
@@ -361,13 +409,14 @@ static void step_check(tq_oauth_refresh_t *r)
         return;
     }
     const char *c[] = {tenant, r->id, r->owner};
-    res = tq_pg_exec(
-        db, &err,
-        "UPDATE tq_credentials SET refresh_owner = $3, refresh_lease_until = now() + "
-        "interval '" LEASE_S " seconds' WHERE tenant_id = $1 AND id = $2 AND "
-        "(refresh_lease_until IS NULL OR refresh_lease_until < now()) RETURNING "
-        "encrypted_data, status, " MS("expires_at") ", " MS("refreshed_at") ", " MS("now()"),
-        3, c);
+    res = tq_pg_exec(db, &err,
+                     "UPDATE tq_credentials SET refresh_owner = $3, refresh_lease_until = now() + "
+                     "interval '" LEASE_S " seconds' WHERE tenant_id = $1 AND id = $2 AND "
+                     "(refresh_lease_until IS NULL OR refresh_lease_until < now()) RETURNING "
+                     "encrypted_data, status, " MS("expires_at") ", " MS("refreshed_at") ", " MS(
+                         "now()") ", "
+                                  "metadata::text",
+                     3, c);
     if (!res) {
         fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
         return;
@@ -378,6 +427,10 @@ static void step_check(tq_oauth_refresh_t *r)
         return;
     }
     /* re-read under the lease: renewed meanwhile? */
+    json_decref(r->meta);
+    r->meta = json_loads(PQgetvalue(res, 0, 5), 0, NULL);
+    r->exp_ms = atoll(PQgetvalue(res, 0, 2));
+    r->now_ms = atoll(PQgetvalue(res, 0, 4));
     why = skip_reason(r, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
                       PQgetvalue(res, 0, 4), plugin_id);
     if (why || !strcmp(PQgetvalue(res, 0, 1), "reauth_required")) {
