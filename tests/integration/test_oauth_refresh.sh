@@ -100,8 +100,8 @@ assert_eq 15 "$(tq_psql -c "SELECT metadata->>'expires_in' FROM tq_credentials W
 t0=$(tokens)
 sw=$(toolq --json sweep)
 assert_eq 0 "$(jq .due <<<"$sw")" "a sweep with 15 s left of a 15 s token: not due (window min(600, 7.5) s)"
-calls=0 bad=0
-while [ $(($(exp_ms c15) - $(now_ms))) -gt 8500 ]; do
+calls=0 bad=0 until=$(($(now_ms) + 10000)) # bounded: a storm keeps the token young forever
+while [ $(($(exp_ms c15) - $(now_ms))) -gt 8500 ] && [ "$(now_ms)" -lt $until ]; do
   [ "$(inv oidc-c15 userinfo)" = 200 ] || bad=$((bad + 1))
   calls=$((calls + 1))
   sleep 0.2
@@ -185,7 +185,7 @@ toolq --json sweep >/dev/null
 assert_eq active "$(status nort3)" "a sweep leaves a still valid one alone"
 
 # --- parameter names ----------------------------------------------------------
-url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name names)
+url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name names || true)
 check "authorization_url is used by authorize" bash -c "[[ '$url' == '$MS/authorize?'* ]]"
 shown=$(toolq --json oauth system-client show --plugin oauth2 --provider mock)
 assert_eq "$MS/authorize" "$(jq -r .params.authorization_url <<<"$shown")" "shown as authorization_url"
@@ -210,15 +210,15 @@ assert_eq oauth_client_credentials_not_allowed \
   "client_credentials with the system client is refused by default"
 assert_eq 0 "$(tq_psql -c "SELECT count(*) FROM tq_credentials WHERE name='app'")" "no credential was stored"
 toolq oauth system-client set --plugin oauth2 --provider mock --param allow_client_credentials=true >/dev/null
-assert_eq true "$(toolq --json oauth client-credentials --tenant $T --plugin oauth2 --provider mock --credential-name app | jq -r .connected)" \
+assert_eq true "$(toolq --json oauth client-credentials --tenant $T --plugin oauth2 --provider mock --credential-name app | jq -r .connected || true)" \
   "allowed once the operator opts in (allow_client_credentials=true)"
 assert_eq invalid_params "$(ec oauth tenant-client set --tenant $T --plugin oauth2 --provider mock --param allow_client_credentials=true)" \
   "allow_client_credentials is a system-client parameter only"
 
 # --- F1: tokens only go to the token endpoint that issued them ---------------
-url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name victim)
+url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name victim || true)
 cb=$(curl -s -o /dev/null -w '%{redirect_url}' "$url")
-assert_eq true "$(toolq --json oauth callback "$cb" | jq -r .refresh_token)" "a credential with a refresh token from the mock"
+assert_eq true "$(toolq --json oauth callback "$cb" | jq -r .refresh_token || true)" "a credential with a refresh token from the mock"
 assert_eq "system m $MS/token" \
   "$(tq_psql -c "SELECT concat_ws(' ', metadata->'client'->>'tier', metadata->'client'->>'client_id', metadata->'client'->>'token_url') FROM tq_credentials WHERE name='victim'")" \
   "it records the client that issued it (tier, client_id, token endpoint)"
@@ -230,11 +230,11 @@ assert_eq client_changed "$(status victim)" "status client_changed in credential
 assert_eq oauth_client_changed "$(ec refresh --tenant $T app --force)" "also for a client_credentials credential"
 assert_eq 0 "$(wc -l <"$TQ_DIR/captured")" "nothing was sent to the new token endpoint"
 toolq oauth system-client set --plugin oauth2 --provider mock --param token_url="$MS/token" >/dev/null
-assert_eq refreshed "$(toolq --json refresh --tenant $T victim --force | jq -r '.outcome // .error.code')" \
+assert_eq refreshed "$(toolq --json refresh --tenant $T victim --force | jq -r '.outcome // .error.code' || true)" \
   "with the issuing endpoint restored the refresh works again"
 assert_eq active "$(status victim)" "and the credential is active"
 toolq oauth system-client set --plugin oauth2 --provider mock --param token_url="$CS/steal" >/dev/null
-del=$(toolq --json credential delete --tenant $T victim)
+del=$(toolq --json credential delete --tenant $T victim || true)
 assert_eq "true false oauth_client_changed" "$(jq -r '.result | "\(.deleted) \(.revoked) \(.revoke_error)"' <<<"$del")" \
   "a delete does not revoke through the changed client"
 assert_eq 0 "$(wc -l <"$TQ_DIR/captured")" "still nothing sent to the new endpoints"

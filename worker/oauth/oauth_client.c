@@ -164,6 +164,12 @@ static PGresult *read_row(PGconn *db, const char *tenant, const char *plugin, co
                       2, p);
 }
 
+/* Every worker drops its cached resolutions (oauth_client_cache.h). */
+static void notify_change(PGconn *db)
+{
+    tq_pg_run(db, NULL, "SELECT pg_notify('" TQ_OAUTH_CLIENTS_CHANNEL "', '')", 0, NULL);
+}
+
 static json_t *open_params(tq_vault_t *vault, const char *tenant, const char *id,
                            const char *sealed, tq_error_t *err)
 {
@@ -274,7 +280,10 @@ json_t *tq_oauth_client_set(PGconn *db, tq_vault_t *vault, const char *tenant, c
         free(sealed);
         int done = w && PQntuples(w) == 1;
         PQclear(w);
-        if (done) return params;
+        if (done) {
+            notify_change(db);
+            return params;
+        }
         tq_oauth_json_wipe(params);
         json_decref(params);
         if (tq_error_is_set(err)) return NULL;
@@ -298,6 +307,7 @@ int tq_oauth_client_set_enabled(PGconn *db, const char *tenant, const char *plug
     if (n != 1)
         return tq_error_set(err, "oauth_client_not_found",
                             "no tenant OAuth client for plugin %s provider %s", plugin, provider);
+    notify_change(db);
     return 0;
 }
 
@@ -326,6 +336,7 @@ int tq_oauth_client_delete(PGconn *db, const char *tenant, const char *plugin, c
                             "no %s OAuth client for plugin %s "
                             "provider %s",
                             tenant ? "tenant" : "system", plugin, provider);
+    notify_change(db);
     return 0;
 }
 

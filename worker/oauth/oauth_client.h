@@ -21,6 +21,8 @@
 #include "vault.h"
 
 #define TQ_OAUTH_SYSTEM_TENANT "*system*"
+/* NOTIFY channel of every client change (oauth_client_cache.h listens). */
+#define TQ_OAUTH_CLIENTS_CHANNEL "toolq_oauth_clients"
 
 /* Makes sure the vault has the system scope's key. */
 int tq_oauth_system_vault(PGconn *db, tq_vault_t *vault, tq_error_t *err);

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oauth/oauth_batch.h"
 #include "oauth/oauth_client.h"
+#include "oauth/oauth_client_cache.h"
 #include "oauth/oauth_cred.h"
 #include "oauth/oauth_plugin.h"
 #include "pg.h"
@@ -27,10 +29,12 @@ struct tq_oauth_refresh_t {
     char owner[80];
     char id[37];
     char cname[256];
+    char plugin_id[256];
     uint64_t timer;
     int wait_ms;
     int64_t started_ms;
     tq_oauth_call_t *call;
+    tq_oauth_batch_item_t *batch; /* a queued lease or store statement */
     const tq_plugin_t *plugin;
     json_t *params; /* resolved client config + grant (secrets) */
     json_t *old;    /* the current token set (secrets) */
@@ -72,6 +76,7 @@ static void r_free(tq_oauth_refresh_t *r)
 {
     if (r->timer) tq_loop_cancel(tq_job_loop(r->job), r->timer);
     tq_oauth_call_cancel(&r->call);
+    tq_oauth_batch_cancel(&r->batch);
     tq_oauth_json_wipe(r->params);
     json_decref(r->params);
     tq_oauth_json_wipe(r->old);
@@ -174,46 +179,85 @@ static void wait_again(tq_oauth_refresh_t *r)
     r->wait_ms = r->wait_ms * 3 / 2 > WAIT_MAX_MS ? WAIT_MAX_MS : r->wait_ms * 3 / 2;
 }
 
-/* Stores the outcome of our token request (fenced by the lease) and records
- * the attempt, in one statement. */
-static int store(tq_oauth_refresh_t *r, PGconn *db, const char *outcome, const char *error_code,
-                 const char *sealed, const char *expires_in, const char *meta, char *expires_at,
-                 size_t expires_len, tq_error_t *err)
+/* The result of a refresh (fenced by the lease) and its attempt record, for
+ * a JSON array of {ord, tenant, id, owner, outcome, error_code, job_id,
+ * sealed, expires_in, meta}: one statement for a whole batch. Returns (ord,
+ * new expires_at text) per stored row. */
+static const char STORE_SQL[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
+    " owner text, outcome text, error_code text, job_id text, sealed text, expires_in text,"
+    " meta jsonb)),"
+    " u AS (UPDATE tq_credentials c SET"
+    " encrypted_data = COALESCE(r.sealed, c.encrypted_data),"
+    " expires_at = CASE WHEN r.outcome <> 'refreshed' THEN c.expires_at WHEN r.expires_in IS NULL"
+    "   THEN NULL ELSE now() + make_interval(secs => r.expires_in::float8) END,"
+    " refreshed_at = CASE WHEN r.outcome = 'refreshed' THEN now() ELSE c.refreshed_at END,"
+    " status = CASE WHEN r.outcome = 'refreshed' THEN 'active' WHEN r.outcome IN"
+    "   ('reauth_required', 'client_changed') THEN r.outcome WHEN c.status = 'active' THEN"
+    "   'refresh_failing' ELSE c.status END,"
+    " refresh_failures = CASE WHEN r.outcome = 'refreshed' THEN 0 ELSE c.refresh_failures + 1 END,"
+    " last_refresh_at = now(), last_refresh_outcome = r.outcome,"
+    " last_refresh_error = r.error_code,"
+    " metadata = c.metadata || COALESCE(r.meta, '{}'::jsonb),"
+    " refresh_owner = NULL, refresh_lease_until = NULL, updated_at = now()"
+    " FROM r WHERE c.tenant_id = r.tenant AND c.id = r.id AND c.refresh_owner = r.owner"
+    " RETURNING r.ord, c.id, c.tenant_id, r.outcome, r.error_code, r.job_id,"
+    " to_char(c.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS e),"
+    " i AS (INSERT INTO tq_credential_refreshes (credential_id, tenant_id, outcome, error_code,"
+    " job_id) SELECT id, tenant_id, outcome, error_code, job_id FROM u)"
+    " SELECT ord, e FROM u";
+
+static json_t *store_row(tq_oauth_refresh_t *r, const char *outcome, const char *error_code,
+                         const char *sealed, const char *expires_in, json_t *meta)
 {
-    const char *tenant = tq_job_tenant_uuid(r->job);
-    const char *p[] = {tenant, r->id,      r->owner, outcome, error_code, tq_job_id(r->job),
-                       sealed, expires_in, meta};
-    PGresult *res = tq_pg_exec(
-        db, err,
-        "WITH u AS (UPDATE tq_credentials SET "
-        " encrypted_data = COALESCE($7, encrypted_data),"
-        " expires_at = CASE WHEN $4 <> 'refreshed' THEN expires_at WHEN $8::text IS NULL THEN NULL"
-        "   ELSE now() + make_interval(secs => $8::float8) END,"
-        " refreshed_at = CASE WHEN $4 = 'refreshed' THEN now() ELSE refreshed_at END,"
-        " status = CASE WHEN $4 = 'refreshed' THEN 'active' WHEN $4 IN ('reauth_required', "
-        "   'client_changed') THEN $4 WHEN status = 'active' THEN 'refresh_failing' ELSE status "
-        "END,"
-        " refresh_failures = CASE WHEN $4 = 'refreshed' THEN 0 ELSE refresh_failures + 1 END,"
-        " last_refresh_at = now(), last_refresh_outcome = $4, last_refresh_error = $5,"
-        " metadata = metadata || COALESCE($9::jsonb, '{}'::jsonb),"
-        " refresh_owner = NULL, refresh_lease_until = NULL, updated_at = now()"
-        " WHERE tenant_id = $1 AND id = $2 AND refresh_owner = $3"
-        " RETURNING id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        "AS e)"
-        " INSERT INTO tq_credential_refreshes (credential_id, tenant_id, outcome, error_code, "
-        "job_id)"
-        " SELECT id, $1, $4, $5, $6 FROM u RETURNING (SELECT e FROM u)",
-        9, p);
+    json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:s?,s:s?,s:o?}", "tenant",
+                            tq_job_tenant_uuid(r->job), "id", r->id, "owner", r->owner, "outcome",
+                            outcome, "error_code", error_code, "job_id", tq_job_id(r->job),
+                            "sealed", sealed, "expires_in", expires_in, "meta", meta);
+    if (!row) abort();
+    return row;
+}
+
+static int lease_lost(tq_oauth_refresh_t *r, tq_error_t *err)
+{
+    return tq_error_set(err, "oauth_refresh_lease_lost",
+                        "the refresh lease of credential %s expired before the result was stored",
+                        r->cname);
+}
+
+/* Stores an outcome without a new token (failures), now. */
+static int store(tq_oauth_refresh_t *r, PGconn *db, const char *outcome, const char *error_code,
+                 tq_error_t *err)
+{
+    tq_error_t e2 = {0};
+    json_t *rows = json_pack("[o]", store_row(r, outcome, error_code, NULL, NULL, NULL));
+    PGresult *res = tq_oauth_batch_run(db, STORE_SQL, rows, err ? err : &e2);
+    json_decref(rows);
     if (!res) return -1;
     int n = PQntuples(res);
-    if (n == 1 && expires_at) snprintf(expires_at, expires_len, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (n != 1)
-        return tq_error_set(err, "oauth_refresh_lease_lost",
-                            "the refresh lease of credential %s expired before the result was "
-                            "stored",
-                            r->cname);
-    return 0;
+    return n == 1 ? 0 : lease_lost(r, err ? err : &e2);
+}
+
+static void on_stored(PGresult *res, int row, const tq_error_t *err, void *arg)
+{
+    tq_oauth_refresh_t *r = arg;
+    r->batch = NULL;
+    tq_error_t e = {0};
+    if (row >= 0) {
+        char expires[40];
+        snprintf(expires, sizeof expires, "%s", PQgetvalue(res, row, 1));
+        finish(r, "refreshed", TQ_OAUTH_OK, NULL, false, expires[0] ? expires : NULL);
+        return;
+    }
+    if (err)
+        e = *err;
+    else
+        lease_lost(r, &e);
+    tq_error_t e2 = {0};
+    PGconn *db = tq_job_db(r->job, &e2);
+    if (db) release(r, db);
+    fail(r, &e, TQ_OAUTH_TRANSIENT, !strcmp(e.code, "db_unavailable"));
 }
 
 static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *terr, void *arg)
@@ -227,37 +271,34 @@ static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *ter
         fail(r, &err, TQ_OAUTH_TRANSIENT, true);
         return;
     }
-    char expires[40] = "";
     if (kind == TQ_OAUTH_OK) {
         json_t *fields = tq_oauth_cred_fields(tokens, r->old);
         char *sealed = tq_oauth_cred_seal(vault, tq_job_tenant_uuid(r->job), r->id, fields, &err);
         tq_oauth_json_wipe(fields);
         json_decref(fields);
+        if (!sealed) {
+            release(r, db);
+            fail(r, &err, TQ_OAUTH_TRANSIENT, false);
+            return;
+        }
         json_t *m = tq_oauth_cred_metadata(
             r->plugin->id, r->provider, json_string_value(json_object_get(r->params, "grant_type")),
             tokens);
         json_object_del(m, "grant"); /* unchanged */
         json_object_set_new(m, "client", tq_oauth_client_origin(r->tier, r->params));
-        char *mt = json_dumps(m, JSON_COMPACT);
-        json_decref(m);
-        int rc = sealed ? store(r, db, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens),
-                                mt, expires, sizeof expires, &err)
-                        : -1;
+        /* stored together with the other refreshes that finish in this loop turn */
+        r->batch = tq_oauth_batch_add(
+            r->job, STORE_SQL,
+            store_row(r, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens), m), on_stored,
+            r);
         free(sealed);
-        free(mt);
-        if (rc) {
-            release(r, db);
-            fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
-            return;
-        }
-        finish(r, "refreshed", TQ_OAUTH_OK, NULL, false, expires[0] ? expires : NULL);
         return;
     }
     const char *outcome = kind == TQ_OAUTH_TERMINAL    ? "reauth_required"
                           : kind == TQ_OAUTH_TRANSIENT ? "transient"
                                                        : "failed";
     tq_error_t serr = {0};
-    if (store(r, db, outcome, terr->code, NULL, NULL, NULL, NULL, 0, &serr)) release(r, db);
+    if (store(r, db, outcome, terr->code, &serr)) release(r, db);
     tq_error_t e = *terr;
     if (kind == TQ_OAUTH_TERMINAL)
         tq_error_prefix(
@@ -278,7 +319,7 @@ static void on_prepared(json_t *params, const tq_error_t *perr, void *arg)
     }
     /* never hand the grant to an endpoint other than the one that issued it */
     if (tq_oauth_client_same_endpoint(r->meta, params, r->cname, &err)) {
-        if (!db || store(r, db, "client_changed", err.code, NULL, NULL, NULL, NULL, 0, NULL))
+        if (!db || store(r, db, "client_changed", err.code, NULL))
             if (db) release(r, db);
         fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
@@ -295,8 +336,7 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
     const char *tenant = tq_job_tenant_uuid(r->job);
     r->old = vault ? tq_oauth_cred_open(vault, tenant, r->id, sealed, &err) : NULL;
     if (r->old)
-        r->params = tq_oauth_client_resolve(db, vault, tq_job_config(r->job), tenant, r->plugin,
-                                            r->provider, &r->tier, &err);
+        r->params = tq_oauth_client_cached(r->job, tenant, r->plugin, r->provider, &r->tier, &err);
     const char *grant = json_string_value(json_object_get(r->meta, "grant"));
     int cc = grant && !strcmp(grant, "client_credentials");
     if (!r->params || (cc && tq_oauth_client_cc_allowed(r->tier, r->params, &err))) {
@@ -319,15 +359,14 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
                          "credential %s expired and has no refresh token: it needs "
                          "re-authorization (status reauth_required; toolq oauth authorize)",
                          r->cname);
-            if (store(r, db, "reauth_required", err.code, NULL, NULL, NULL, NULL, 0, NULL))
-                release(r, db);
+            if (store(r, db, "reauth_required", err.code, NULL)) release(r, db);
             fail(r, &err, TQ_OAUTH_TERMINAL, false);
             return;
         }
         if (!rt) {
             tq_error_set(&err, "oauth_no_refresh_token",
                          "credential %s has no refresh token: re-authorize to renew it", r->cname);
-            if (store(r, db, "failed", err.code, NULL, NULL, NULL, NULL, 0, NULL)) release(r, db);
+            if (store(r, db, "failed", err.code, NULL)) release(r, db);
             fail(r, &err, TQ_OAUTH_FAILED, false);
             return;
         }
@@ -336,6 +375,58 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
     }
     r->call = tq_oauth_prepare(tq_job_loop(r->job), tq_job_config(r->job), r->plugin, r->params,
                                on_prepared, r);
+}
+
+/* Takes the lease of a batch of credentials, for a JSON array of {ord,
+ * tenant, id, owner}: one statement; PostgreSQL row-locks and re-evaluates
+ * each row, so exactly one concurrent taker wins (the same credential twice
+ * in one batch is updated once). Returns (ord, the row) per lease taken. */
+static const char LEASE_SQL[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
+    " owner text)) UPDATE tq_credentials c SET refresh_owner = r.owner, refresh_lease_until ="
+    " now() + interval '" LEASE_S " seconds' FROM r WHERE c.tenant_id = r.tenant AND c.id = r.id"
+    " AND (c.refresh_lease_until IS NULL OR c.refresh_lease_until < now()) RETURNING r.ord,"
+    " c.encrypted_data, c.status, " MS("c.expires_at") ", " MS("c.refreshed_at") ", " MS(
+        "now()") ", c.metadata::text";
+
+static void on_leased(PGresult *res, int row, const tq_error_t *lerr, void *arg)
+{
+    tq_oauth_refresh_t *r = arg;
+    r->batch = NULL;
+    tq_error_t err = {0};
+    if (!res) {
+        fail(r, lerr, TQ_OAUTH_TRANSIENT, !strcmp(lerr->code, "db_unavailable"));
+        return;
+    }
+    if (row < 0) { /* someone else took it between our read and our claim */
+        wait_again(r);
+        return;
+    }
+    PGconn *db = tq_job_db(r->job, &err);
+    if (!db) { /* the lease expires by itself */
+        fail(r, &err, TQ_OAUTH_TRANSIENT, true);
+        return;
+    }
+    /* re-read under the lease: renewed meanwhile? */
+    json_decref(r->meta);
+    r->meta = json_loads(PQgetvalue(res, row, 6), 0, NULL);
+    r->exp_ms = atoll(PQgetvalue(res, row, 3));
+    r->now_ms = atoll(PQgetvalue(res, row, 5));
+    const char *status = PQgetvalue(res, row, 2);
+    const char *why = skip_reason(r, status, PQgetvalue(res, row, 3), PQgetvalue(res, row, 4),
+                                  PQgetvalue(res, row, 5), r->plugin_id);
+    if (why || !strcmp(status, "reauth_required")) {
+        release(r, db);
+        if (why) {
+            finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
+        } else {
+            tq_error_set(&err, "oauth_reauth_required", "credential %s needs re-authorization",
+                         r->cname);
+            fail(r, &err, TQ_OAUTH_TERMINAL, false);
+        }
+        return;
+    }
+    step_request(r, db, PQgetvalue(res, row, 1));
 }
 
 static void step_check(tq_oauth_refresh_t *r)
@@ -408,47 +499,11 @@ static void step_check(tq_oauth_refresh_t *r)
         wait_again(r);
         return;
     }
-    const char *c[] = {tenant, r->id, r->owner};
-    res = tq_pg_exec(db, &err,
-                     "UPDATE tq_credentials SET refresh_owner = $3, refresh_lease_until = now() + "
-                     "interval '" LEASE_S " seconds' WHERE tenant_id = $1 AND id = $2 AND "
-                     "(refresh_lease_until IS NULL OR refresh_lease_until < now()) RETURNING "
-                     "encrypted_data, status, " MS("expires_at") ", " MS("refreshed_at") ", " MS(
-                         "now()") ", "
-                                  "metadata::text",
-                     3, c);
-    if (!res) {
-        fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
-        return;
-    }
-    if (PQntuples(res) != 1) { /* someone else took it between our read and our claim */
-        PQclear(res);
-        wait_again(r);
-        return;
-    }
-    /* re-read under the lease: renewed meanwhile? */
-    json_decref(r->meta);
-    r->meta = json_loads(PQgetvalue(res, 0, 5), 0, NULL);
-    r->exp_ms = atoll(PQgetvalue(res, 0, 2));
-    r->now_ms = atoll(PQgetvalue(res, 0, 4));
-    why = skip_reason(r, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
-                      PQgetvalue(res, 0, 4), plugin_id);
-    if (why || !strcmp(PQgetvalue(res, 0, 1), "reauth_required")) {
-        PQclear(res);
-        release(r, db);
-        if (why) {
-            finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
-        } else {
-            tq_error_set(&err, "oauth_reauth_required", "credential %s needs re-authorization",
-                         r->cname);
-            fail(r, &err, TQ_OAUTH_TERMINAL, false);
-        }
-        return;
-    }
-    char *sealed = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    step_request(r, db, sealed);
-    free(sealed);
+    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", plugin_id);
+    /* claimed together with the other refreshes that get here in this loop turn */
+    r->batch = tq_oauth_batch_add(
+        r->job, LEASE_SQL,
+        json_pack("{s:s,s:s,s:s}", "tenant", tenant, "id", r->id, "owner", r->owner), on_leased, r);
 }
 
 static void on_start(tq_loop_t *loop, void *arg)
