@@ -286,11 +286,14 @@ static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *ter
             tokens);
         json_object_del(m, "grant"); /* unchanged */
         json_object_set_new(m, "client", tq_oauth_client_origin(r->tier, r->params));
-        /* stored together with the other refreshes that finish in this loop turn */
+        /* stored together with the other refreshes that finish in this loop
+         * turn; a deep copy: m shares strings with tokens, wiped after us */
+        json_t *mc = json_deep_copy(m);
+        json_decref(m);
         r->batch = tq_oauth_batch_add(
             r->job, STORE_SQL,
-            store_row(r, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens), m), on_stored,
-            r);
+            store_row(r, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens), mc),
+            on_stored, r);
         free(sealed);
         return;
     }
