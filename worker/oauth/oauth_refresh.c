@@ -381,16 +381,20 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
 }
 
 /* Takes the lease of a batch of credentials, for a JSON array of {ord,
- * tenant, id, owner}: one statement; PostgreSQL row-locks and re-evaluates
- * each row, so exactly one concurrent taker wins (the same credential twice
- * in one batch is updated once). Returns (ord, the row) per lease taken. */
+ * tenant, id, owner}: one statement. Rows another statement has locked are
+ * skipped (SKIP LOCKED: two batches never wait on each other, so they cannot
+ * deadlock) — their takers poll again; PostgreSQL re-evaluates the
+ * lease condition on the locked row, so exactly one concurrent taker wins
+ * (the same credential twice in one batch is updated once). Returns (ord,
+ * the row) per lease taken. */
 static const char LEASE_SQL[] =
     "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
-    " owner text)) UPDATE tq_credentials c SET refresh_owner = r.owner, refresh_lease_until ="
-    " now() + interval '" LEASE_S " seconds' FROM r WHERE c.tenant_id = r.tenant AND c.id = r.id"
-    " AND (c.refresh_lease_until IS NULL OR c.refresh_lease_until < now()) RETURNING r.ord,"
-    " c.encrypted_data, c.status, " MS("c.expires_at") ", " MS("c.refreshed_at") ", " MS(
-        "now()") ", c.metadata::text";
+    " owner text)), l AS (SELECT c.id, r.ord, r.owner FROM r JOIN tq_credentials c ON"
+    " c.tenant_id = r.tenant AND c.id = r.id WHERE c.refresh_lease_until IS NULL OR"
+    " c.refresh_lease_until < now() FOR UPDATE OF c SKIP LOCKED) UPDATE tq_credentials c SET"
+    " refresh_owner = l.owner, refresh_lease_until = now() + interval '" LEASE_S " seconds'"
+    " FROM l WHERE c.id = l.id RETURNING l.ord, c.encrypted_data, c.status, " MS(
+        "c.expires_at") ", " MS("c.refreshed_at") ", " MS("now()") ", c.metadata::text";
 
 static void on_leased(PGresult *res, int row, const tq_error_t *lerr, void *arg)
 {
@@ -432,81 +436,85 @@ static void on_leased(PGresult *res, int row, const tq_error_t *lerr, void *arg)
     step_request(r, db, PQgetvalue(res, row, 1));
 }
 
-static void step_check(tq_oauth_refresh_t *r)
+/* Reads a batch of credentials (by id, or by name when id is null), for a
+ * JSON array of {ord, tenant, id, name}: one statement. Returns (ord, id,
+ * name, status, plugin_id, metadata, expires ms, refreshed ms, now ms,
+ * leased) per credential found. */
+static const char CHECK_SQL[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant "
+    "uuid, id uuid,"
+    " name text)) SELECT r.ord, c.id, c.name, c.status, c.plugin_id, "
+    "c.metadata::text, " MS("c.expires_at") ", " MS("c.refreshed_at") ", " MS(
+        "now()") ","
+                 " COALESCE(c.refresh_lease_until > now(), false) FROM r, LATERAL "
+                 "(SELECT * FROM"
+                 " tq_credentials c WHERE r.id IS NOT NULL AND c.tenant_id = "
+                 "r.tenant AND c.id = r.id UNION"
+                 " ALL SELECT * FROM tq_credentials c WHERE r.id IS NULL AND "
+                 "c.tenant_id = r.tenant AND"
+                 " c.name = r.name) c WHERE c.type = 'oauth2'";
+
+static void on_checked(PGresult *res, int row, const tq_error_t *cerr, void *arg)
 {
+    tq_oauth_refresh_t *r = arg;
+    r->batch = NULL;
     tq_error_t err = {0};
-    PGconn *db = tq_job_db(r->job, &err);
-    if (!db) {
-        fail(r, &err, TQ_OAUTH_TRANSIENT, true);
-        return;
-    }
-    const char *tenant = tq_job_tenant_uuid(r->job);
-    const char *key = r->id[0] ? r->id : r->id_arg ? r->id_arg : r->name;
-    const char *p[] = {tenant, key};
-    PGresult *res = tq_pg_exec(
-        db, &err,
-        r->id[0] || r->id_arg
-            ? "SELECT id, name, status, plugin_id, metadata::text, " MS("expires_at") ", " MS(
-                  "refreshed_at") ", " MS("now()") ", COALESCE(refresh_lease_until > now(), false) "
-                                                   "FROM tq_credentials WHERE tenant_id = $1 AND "
-                                                   "id = $2::uuid AND type = 'oauth2'"
-            : "SELECT id, name, status, plugin_id, metadata::text, " MS("expires_at") ", " MS(
-                  "refreshed_at") ", " MS("now()") ", COALESCE(refresh_lease_until > now(), false) "
-                                                   "FROM tq_credentials WHERE tenant_id = $1 AND "
-                                                   "name = $2 AND type = 'oauth2'",
-        2, p);
     if (!res) {
-        fail(r, &err, TQ_OAUTH_TRANSIENT, !strcmp(err.code, "db_unavailable"));
+        fail(r, cerr, TQ_OAUTH_TRANSIENT, !strcmp(cerr->code, "db_unavailable"));
         return;
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        tq_error_set(&err, "credential_not_found", "no oauth2 credential %s", key);
+    if (row < 0) {
+        tq_error_set(&err, "credential_not_found", "no oauth2 credential %s", r->cname);
         fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
     }
-    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, 0));
-    snprintf(r->cname, sizeof r->cname, "%s", PQgetvalue(res, 0, 1));
-    const char *status = PQgetvalue(res, 0, 2);
-    char plugin_id[256]; /* outlives res */
-    snprintf(plugin_id, sizeof plugin_id, "%s", PQgetvalue(res, 0, 3));
+    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, row, 1));
+    snprintf(r->cname, sizeof r->cname, "%s", PQgetvalue(res, row, 2));
+    const char *status = PQgetvalue(res, row, 3);
+    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", PQgetvalue(res, row, 4));
     if (!strcmp(status, "reauth_required")) {
-        PQclear(res);
         tq_error_set(&err, "oauth_reauth_required",
                      "credential %s needs re-authorization (toolq oauth authorize)", r->cname);
         fail(r, &err, TQ_OAUTH_TERMINAL, false);
         return;
     }
     json_decref(r->meta);
-    r->meta = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+    r->meta = json_loads(PQgetvalue(res, row, 5), 0, NULL);
     if (!r->plugin) {
-        r->plugin = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
+        r->plugin = tq_plugin_host_find(tq_job_plugins(r->job), r->plugin_id);
         free(r->provider);
         const char *prov = json_string_value(json_object_get(r->meta, "provider"));
-        r->provider = strdup(prov ? prov : plugin_id);
+        r->provider = strdup(prov ? prov : r->plugin_id);
     }
-    const char *why = skip_reason(r, status, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
-                                  PQgetvalue(res, 0, 7), plugin_id);
-    int leased = PQgetvalue(res, 0, 8)[0] == 't';
-    PQclear(res);
+    const char *why = skip_reason(r, status, PQgetvalue(res, row, 6), PQgetvalue(res, row, 7),
+                                  PQgetvalue(res, row, 8), r->plugin_id);
     if (why) {
         finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
         return;
     }
     if (!r->plugin || !tq_oauth_plugin_supported(r->plugin)) {
-        tq_error_set(&err, "unknown_credential_type", "no loaded OAuth plugin %s", plugin_id);
+        tq_error_set(&err, "unknown_credential_type", "no loaded OAuth plugin %s", r->plugin_id);
         fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
     }
-    if (leased) {
+    if (PQgetvalue(res, row, 9)[0] == 't') {
         wait_again(r);
         return;
     }
-    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", plugin_id);
     /* claimed together with the other refreshes that get here in this loop turn */
-    r->batch = tq_oauth_batch_add(
-        r->job, LEASE_SQL,
-        json_pack("{s:s,s:s,s:s}", "tenant", tenant, "id", r->id, "owner", r->owner), on_leased, r);
+    r->batch = tq_oauth_batch_add(r->job, LEASE_SQL,
+                                  json_pack("{s:s,s:s,s:s}", "tenant", tq_job_tenant_uuid(r->job),
+                                            "id", r->id, "owner", r->owner),
+                                  on_leased, r);
+}
+
+/* Reads the row (with the other refreshes of this loop turn). */
+static void step_check(tq_oauth_refresh_t *r)
+{
+    const char *id = r->id[0] ? r->id : r->id_arg;
+    json_t *row = json_pack("{s:s,s:s?,s:s?}", "tenant", tq_job_tenant_uuid(r->job), "id", id,
+                            "name", id ? NULL : r->name);
+    r->batch = tq_oauth_batch_add(r->job, CHECK_SQL, row, on_checked, r);
 }
 
 static void on_start(tq_loop_t *loop, void *arg)

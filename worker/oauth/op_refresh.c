@@ -55,7 +55,7 @@ static void refresh_start(tq_job_t *job)
     req.force = json_is_true(json_object_get(pl, "force"));
     json_t *exp = json_object_get(pl, "expires_at_ms");
     if (json_is_integer(exp)) req.expect_expires_ms = json_integer_value(exp);
-    if ((!req.name || !*req.name) && (!req.id || !tq_uuid_valid(req.id))) {
+    if (((!req.name || !*req.name) && !req.id) || (req.id && !tq_uuid_valid(req.id))) {
         tq_job_fail(job, "invalid_argument",
                     "refresh needs {\"credential\": NAME} or "
                     "{\"credential_id\": UUID}",
