@@ -228,6 +228,9 @@ assert_eq oauth_client_changed "$(ec refresh --tenant $T victim --force)" \
   "a refresh after the system client's token_url changed is refused"
 assert_eq client_changed "$(status victim)" "status client_changed in credential list"
 assert_eq oauth_client_changed "$(ec refresh --tenant $T app --force)" "also for a client_credentials credential"
+toolq import --tenant $T --name mvictim --credential victim "$TQ_DIR/mockapi.yaml" >/dev/null
+tq_psql -c "UPDATE tq_credentials SET expires_at = now() + interval '30 seconds' WHERE name='victim'" >/dev/null
+assert_eq 200 "$(inv mvictim userinfo)" "a valid access token still reaches the API while its refresh is refused"
 assert_eq 0 "$(wc -l <"$TQ_DIR/captured")" "nothing was sent to the new token endpoint"
 toolq oauth system-client set --plugin oauth2 --provider mock --param token_url="$MS/token" >/dev/null
 assert_eq refreshed "$(toolq --json refresh --tenant $T victim --force | jq -r '.outcome // .error.code' || true)" \

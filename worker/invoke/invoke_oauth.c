@@ -3,6 +3,7 @@
  * token. */
 #include "invoke_oauth.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,9 +43,11 @@ static void on_refreshed(const tq_oauth_refresh_result_t *res, void *arg)
     tq_invoke_restart_fn *restart = p->restart;
     long long exp = p->expires_at_ms;
     free(p);
-    /* a transient failure before use: the old token still works until it expires */
-    if (!res->outcome && (res->kind != TQ_OAUTH_TRANSIENT || (exp && exp <= unix_ms()) ||
-                          (flags & TQ_INVOKE_OAUTH_RETRY))) {
+    /* a transient failure before use, or a refresh refused because the
+     * client's token endpoint changed: the old token still works until it
+     * expires (it only ever goes to the API) */
+    bool keep = res->kind == TQ_OAUTH_TRANSIENT || !strcmp(res->err.code, "oauth_client_changed");
+    if (!res->outcome && (!keep || (exp && exp <= unix_ms()) || (flags & TQ_INVOKE_OAUTH_RETRY))) {
         tq_job_fail_err(job, &res->err, res->retryable);
         return;
     }
