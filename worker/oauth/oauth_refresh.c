@@ -322,8 +322,7 @@ static void on_prepared(json_t *params, const tq_error_t *perr, void *arg)
     }
     /* never hand the grant to an endpoint other than the one that issued it */
     if (tq_oauth_client_same_endpoint(r->meta, params, r->cname, &err)) {
-        if (!db || store(r, db, "client_changed", err.code, NULL))
-            if (db) release(r, db);
+        if (db && store(r, db, "client_changed", err.code, NULL)) release(r, db);
         fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
     }

@@ -4,7 +4,9 @@
  * The lock is a lease on the credential row (refresh_owner,
  * refresh_lease_until), taken by ONE conditional UPDATE (row-locked and
  * re-evaluated by PostgreSQL, so exactly one taker wins) and released by the
- * fenced UPDATE that stores the result (WHERE refresh_owner = us). No
+ * fenced UPDATE that stores the result (WHERE refresh_owner = us). The read,
+ * lease and result statements of the refreshes of one loop turn are run as
+ * one statement each (oauth_batch.h). No
  * transaction is held open across the HTTP call, so the worker's single
  * blocking connection is never parked inside a lock and its event loop
  * keeps running; a crashed holder's lease simply expires (60 s, twice the
