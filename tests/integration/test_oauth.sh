@@ -72,7 +72,16 @@ toolq oauth tenant-client enable --tenant $T --plugin oauth2 --provider oidc >/d
 assert_eq tenant "$(tier)" "re-enabled tenant client"
 
 # --- authorize -> login/consent -> callback -> credential ------------------
-source "$PEERS/login.sh" # drive_login URL -> the callback URL
+drive_login() { # URL -> prints the callback URL
+  local jar=$TQ_DIR/jar.$RANDOM q L
+  q() { curl -s -o /dev/null -w '%{redirect_url}' -b "$jar" -c "$jar" "$@"; }
+  L=$(q "$1")
+  L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=login -d login=alice -d password=x)
+  L=$(q "$L")
+  L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=consent)
+  L=$(q "$L")
+  echo "$L"
+}
 url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me)
 check "authorization URL has PKCE S256 and a 43-char state" \
   bash -c "grep -q 'code_challenge_method=S256' <<<'$url' && grep -Eq 'state=[A-Za-z0-9_-]{43}(&|$)' <<<'$url'"

@@ -48,7 +48,7 @@ for i in $(seq 1 100); do
   sleep 0.1
 done
 : >"$TQ_DIR/captured" # forget the readiness probe
-source "$PEERS/login.sh" # drive_login URL -> the callback URL
+source "$PEERS/login.sh" # oauth_authorize, drive_login, oauth_callback
 
 export TOOLQ_SSRF_ALLOW=127.0.0.1/32
 export TOOLQ_OAUTH_REDIRECT_URI=$REDIRECT
@@ -84,10 +84,8 @@ paths:
   /me: {get: {operationId: userinfo, responses: {"200": {description: ok}}}}
 YAML
 connect() { # NAME: authorization code flow at oidc-provider -> credential NAME + tool oidc-NAME
-  local url cb
-  url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name "$1")
-  cb=$(drive_login "$url")
-  toolq oauth callback "$cb" >/dev/null
+  oauth_authorize --tenant $T --plugin oauth2 --provider oidc --credential-name "$1"
+  oauth_callback "$(drive_login "$AUTH_URL")" >/dev/null
   toolq import --tenant $T --name "oidc-$1" --credential "$1" "$TQ_DIR/userinfo.yaml" >/dev/null
 }
 inv() { toolq --json invoke --tenant $T "$1" "$2" | jq -r '.result.status // .status // .error.code' || true; }
@@ -185,8 +183,8 @@ toolq --json sweep >/dev/null
 assert_eq active "$(status nort3)" "a sweep leaves a still valid one alone"
 
 # --- parameter names ----------------------------------------------------------
-url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name names || true)
-check "authorization_url is used by authorize" bash -c "[[ '$url' == '$MS/authorize?'* ]]"
+oauth_authorize --tenant $T --plugin oauth2 --provider mock --credential-name names || true
+check "authorization_url is used by authorize" bash -c "[[ '$AUTH_URL' == '$MS/authorize?'* ]]"
 shown=$(toolq --json oauth system-client show --plugin oauth2 --provider mock)
 assert_eq "$MS/authorize" "$(jq -r .params.authorization_url <<<"$shown")" "shown as authorization_url"
 toolq oauth system-client set --plugin oauth2 --provider alias --client-id a --param token_url="$MS/token" \
@@ -216,9 +214,9 @@ assert_eq invalid_params "$(ec oauth tenant-client set --tenant $T --plugin oaut
   "allow_client_credentials is a system-client parameter only"
 
 # --- F1: tokens only go to the token endpoint that issued them ---------------
-url=$(toolq oauth authorize --tenant $T --plugin oauth2 --provider mock --credential-name victim || true)
-cb=$(curl -s -o /dev/null -w '%{redirect_url}' "$url")
-assert_eq true "$(toolq --json oauth callback "$cb" | jq -r .refresh_token || true)" "a credential with a refresh token from the mock"
+oauth_authorize --tenant $T --plugin oauth2 --provider mock --credential-name victim || true
+cb=$(curl -s -o /dev/null -w '%{redirect_url}' "$AUTH_URL") # the mock redirects at once
+assert_eq true "$(oauth_callback "$cb" | jq -r .refresh_token || true)" "a credential with a refresh token from the mock"
 assert_eq "system m $MS/token" \
   "$(tq_psql -c "SELECT concat_ws(' ', metadata->'client'->>'tier', metadata->'client'->>'client_id', metadata->'client'->>'token_url') FROM tq_credentials WHERE name='victim'")" \
   "it records the client that issued it (tier, client_id, token endpoint)"
