@@ -222,8 +222,13 @@ assert_eq true "$(oauth_callback "$cb" | jq -r .refresh_token || true)" "a crede
 assert_eq "system m $MS/token" \
   "$(tq_psql -c "SELECT concat_ws(' ', metadata->'client'->>'tier', metadata->'client'->>'client_id', metadata->'client'->>'token_url') FROM tq_credentials WHERE name='victim'")" \
   "it records the client that issued it (tier, client_id, token endpoint)"
+# and one stored by hand with the same record (as an older build would have left it)
+toolq submit credential.create --tenant $T --payload-json \
+  "{\"name\":\"victim2\",\"type\":\"oauth2\",\"plugin\":\"oauth2\",\"fields\":{\"access_token\":\"at-v2-zzz\",\"refresh_token\":\"good-rt-v2\"},\"metadata\":{\"provider\":\"mock\",\"grant\":\"authorization_code\",\"client\":{\"tier\":\"system\",\"client_id\":\"m\",\"token_url\":\"$MS/token\"}}}" >/dev/null
 toolq oauth system-client set --plugin oauth2 --provider mock --param token_url="$CS/steal" \
   --param revocation_url="$CS/revoke" >/dev/null
+assert_eq oauth_client_changed "$(ec refresh --tenant $T victim2 --force)" \
+  "its refresh is refused too"
 assert_eq oauth_client_changed "$(ec refresh --tenant $T victim --force)" \
   "a refresh after the system client's token_url changed is refused"
 assert_eq client_changed "$(status victim)" "status client_changed in credential list"
