@@ -1,6 +1,9 @@
 /* cmd_oauth.c — `toolq oauth ...`, `toolq refresh`, `toolq sweep`:
  *   toolq oauth system-client set|show|delete --plugin P [--provider X]
  *         [--client-id ID] [--client-secret S|-] [--param k=v ...]
+ *         (k: authorization_url, token_url, scopes, redirect_uri, ... or
+ *         authorize.<name> / token.<name>; the worker refuses other names
+ *         with invalid_params, docs/oauth.md)
  *   toolq oauth tenant-client set|show|enable|disable|delete --tenant T --plugin P ...
  *   toolq oauth client --tenant T --plugin P [--provider X]
  *   toolq oauth authorize --tenant T --plugin P [--provider X]

@@ -22,12 +22,14 @@
 #define TQ_CONFIG_VALUE_MAX 8192         /* length of one value */
 #define TQ_CONFIG_ECHO_MAX 64            /* characters of a bad value quoted in an error */
 
-typedef enum { TQ_CFG_STR, TQ_CFG_INT, TQ_CFG_BOOL } tq_cfg_type_t;
+typedef enum { TQ_CFG_STR, TQ_CFG_INT, TQ_CFG_BOOL, TQ_CFG_FRAC } tq_cfg_type_t;
+
+#define TQ_CONFIG_FRAC_ONE 1000000 /* fractions are stored in millionths */
 
 typedef struct {
     const char *name;   /* dotted, lower case; never also a prefix of another name */
     const char *env;    /* environment variable, or NULL */
-    tq_cfg_type_t type; /* string, integer (k/M/G suffixes) or boolean */
+    tq_cfg_type_t type; /* string, integer (k/M/G suffixes), boolean or fraction (0..1) */
     const char *def;    /* default, as text: parsed like any other value */
     int secret;         /* masked whole by tq_config_print */
     const char *doc;    /* one line, for docs/toolq.example.yaml and humans */
@@ -40,6 +42,7 @@ typedef struct {
 #define SECRET(name, env, def, doc) {name, env, TQ_CFG_STR, def, 1, doc}
 #define INT(name, env, def, doc)    {name, env, TQ_CFG_INT, #def, 0, doc}
 #define BOOL(name, env, def, doc)   {name, env, TQ_CFG_BOOL, #def, 0, doc}
+#define FRAC(name, env, def, doc)   {name, env, TQ_CFG_FRAC, #def, 0, doc}
 /* clang-format on */
 
 static const tq_setting_t s_settings[] = {
@@ -135,9 +138,15 @@ static const tq_setting_t s_settings[] = {
         "an invoke refreshes an OAuth credential expiring within this many seconds first"),
     INT("oauth.refresh_ahead_s", NULL, 600,
         "sweeps refresh OAuth credentials expiring within this window (per-plugin override)"),
+    FRAC("oauth.refresh_fraction", NULL, 0.5,
+         "refresh windows are capped at this fraction of the token's lifetime (expires_in)"),
     INT("oauth.sweep_interval_s", NULL, 60,
         "how often the broker submits refresh.sweep; 0 = never"),
     INT("oauth.sweep_max_in_flight", NULL, 64, "refresh jobs a sweep keeps in flight at once"),
+    INT("oauth.refresh_batch_max", NULL, 512,
+        "concurrent refreshes whose lease or result one statement writes at most"),
+    INT("oauth.client_cache_ttl_s", NULL, 60,
+        "how long a worker reuses a resolved OAuth client configuration; 0 = never"),
     STR("oauth.return_url", "TOOLQ_OAUTH_RETURN_URL", "",
         "where the OAuth callback page redirects (with status and credential); empty = HTML page"),
     INT("import.max_document_bytes", "TOOLQ_IMPORT_MAX_DOCUMENT_BYTES", 32M,
@@ -159,6 +168,7 @@ static const tq_setting_t s_settings[] = {
 #undef SECRET
 #undef INT
 #undef BOOL
+#undef FRAC
 
 #define TQ_NSETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -316,6 +326,32 @@ static int parse_int(const char *s, int64_t *out)
     return 0;
 }
 
+/* Fractions: a decimal between 0 and 1 ("0.5", "1", ".25"), at most six
+ * decimals, stored in millionths. */
+static int parse_frac(const char *s, int64_t *out)
+{
+    int64_t whole = 0, part = 0, scale = TQ_CONFIG_FRAC_ONE;
+    const char *p = s;
+    if (*p == '0' || *p == '1')
+        whole = *p++ - '0';
+    else if (*p != '.')
+        return -1;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p)) return -1;
+        for (; isdigit((unsigned char)*p); p++) {
+            if (scale == 1) return -1;
+            scale /= 10;
+            part += (*p - '0') * scale;
+        }
+    }
+    if (*p) return -1;
+    int64_t v = whole * TQ_CONFIG_FRAC_ONE + part;
+    if (v > TQ_CONFIG_FRAC_ONE) return -2;
+    *out = v;
+    return 0;
+}
+
 static int parse_bool(const char *s, int64_t *out)
 {
     static const char *const yes[] = {"true", "yes", "on", "1"};
@@ -363,6 +399,14 @@ static int check_value(const tq_setting_t *s, const char *text, int64_t *num, ch
             snprintf(why, why_size, "%s: %s is out of range", s->name, shown);
         else if (why)
             snprintf(why, why_size, "%s expects an integer (optional suffix k, M or G), got %s",
+                     s->name, shown);
+        return -1;
+    }
+    case TQ_CFG_FRAC: {
+        int rc = parse_frac(text, num);
+        if (rc == 0) return 0;
+        if (why)
+            snprintf(why, why_size, "%s expects a fraction between 0 and 1 (e.g. 0.5), got %s",
                      s->name, shown);
         return -1;
     }
@@ -766,6 +810,11 @@ int tq_config_bool(tq_config_t *self, const char *name)
     return self->slot[must_find(name, TQ_CFG_BOOL)].num != 0;
 }
 
+double tq_config_fraction(tq_config_t *self, const char *name)
+{
+    return (double)self->slot[must_find(name, TQ_CFG_FRAC)].num / TQ_CONFIG_FRAC_ONE;
+}
+
 const char *tq_config_source(tq_config_t *self, const char *name)
 {
     return s_source_names[self->slot[must_find(name, -1)].source];
@@ -905,6 +954,9 @@ static char *format_value(tq_config_t *self, size_t i)
         return xstrdup(num);
     case TQ_CFG_BOOL:
         return xstrdup(self->slot[i].num ? "true" : "false");
+    case TQ_CFG_FRAC:
+        snprintf(num, sizeof num, "%g", (double)self->slot[i].num / TQ_CONFIG_FRAC_ONE);
+        return xstrdup(num);
     case TQ_CFG_STR:
         break;
     }

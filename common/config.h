@@ -29,6 +29,8 @@ int tq_config_set(tq_config_t *self, const char *name, const char *value, tq_err
 const char *tq_config_str(tq_config_t *self, const char *name);
 int64_t tq_config_int(tq_config_t *self, const char *name);
 int tq_config_bool(tq_config_t *self, const char *name);
+/* A fraction setting (0..1). */
+double tq_config_fraction(tq_config_t *self, const char *name);
 /* Where the effective value came from: "default", "file", "env" or "flag". */
 const char *tq_config_source(tq_config_t *self, const char *name);
 

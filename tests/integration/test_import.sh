@@ -38,7 +38,7 @@ got=$(toolq --json provider --tenant local openapi)
 assert_eq '["createOrder","getOrder","listOrders"]' "$(echo "$got" | jq -c '[.result.tools[].operation_id] | sort')" \
   "multi-file: the operations of both path files"
 assert_eq '["amount","currency"]' \
-  "$(echo "$got" | jq -c '.result.tools[] | select(.operation_id == "createOrder") | .input_schema as $s | $s.properties.price | (if has("$ref") then $s["$defs"][.["$ref"] | ltrimstr("#/$defs/")] else . end) | .required')" \
+  "$(toolq --json tools --tenant local --provider openapi | jq -c '.result.providers[0].tools[] | select(.operation_id == "createOrder") | .input_schema as $s | $s.properties.price | (if has("$ref") then $s["$defs"][.["$ref"] | ltrimstr("#/$defs/")] else . end) | .required')" \
   "multi-file: a schema two files away (order.json -> common.yaml) is reached (in the tool's \$defs)"
 assert_eq '["limit","status"]' \
   "$(echo "$got" | jq -c '[.result.tools[] | select(.operation_id == "listOrders") | .input_schema.properties | keys[]]')" \

@@ -175,7 +175,7 @@ exp=$(tq_psql -c "SELECT (extract(epoch from expires_at)*1000)::bigint FROM tq_c
 old_ct=$(tq_psql -c "SELECT encrypted_data FROM tq_credentials WHERE name='me'")
 jobs_pids=()
 for i in $(seq 1 50); do
-  toolq --json submit refresh --tenant $T --payload-json "{\"credential\":\"me\",\"expires_at_ms\":$exp}" >"$TQ_DIR/r.$i" 2>&1 &
+  toolq --json submit refresh --tenant $T --payload-json "{\"credential\":\"me\",\"expires_at_ms\":$exp,\"force\":true}" >"$TQ_DIR/r.$i" 2>&1 &
   jobs_pids+=($!)
 done
 wait "${jobs_pids[@]}" || true

@@ -2,7 +2,10 @@
  * multi loop keeping C GET requests in flight against one URL until N are
  * done (connection reuse, like the worker's engine). Prints one JSON line:
  *   {"requests","errors","seconds","rps","p50_ms","p99_ms"}
- * Usage: tq-curl-bench -n N -c C URL. Test/bench only. */
+ * Usage: tq-curl-bench -n N -c C [-d PREFIX] URL. With -d, each request is a
+ * form POST of PREFIX followed by the request's number (distinct bodies:
+ * scripts/bench-refresh sends distinct refresh tokens to the token endpoint
+ * for its ceiling). Test/bench only. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,15 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* With -d: a form POST of prefix + k (copied by curl). */
+static void set_body(CURL *e, const char *prefix, long k)
+{
+    if (!prefix) return;
+    char body[512];
+    snprintf(body, sizeof body, "%s%ld", prefix, k);
+    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
+}
+
 typedef struct {
     CURL *e;
     double t0;
@@ -38,17 +50,19 @@ int main(int argc, char **argv)
 {
     long n = 1000;
     int c = 1;
-    const char *url = NULL;
+    const char *url = NULL, *post = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-n") && i + 1 < argc)
             n = atol(argv[++i]);
         else if (!strcmp(argv[i], "-c") && i + 1 < argc)
             c = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+            post = argv[++i];
         else
             url = argv[i];
     }
     if (!url || n < 1 || c < 1) {
-        fprintf(stderr, "usage: tq-curl-bench -n N -c C URL\n");
+        fprintf(stderr, "usage: tq-curl-bench -n N -c C [-d PREFIX] URL\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -64,6 +78,7 @@ int main(int argc, char **argv)
         curl_easy_setopt(slots[i].e, CURLOPT_WRITEFUNCTION, sink);
         curl_easy_setopt(slots[i].e, CURLOPT_PRIVATE, &slots[i]);
         curl_easy_setopt(slots[i].e, CURLOPT_NOSIGNAL, 1L);
+        set_body(slots[i].e, post, started);
         slots[i].t0 = now_ms();
         curl_multi_add_handle(m, slots[i].e);
     }
@@ -81,6 +96,7 @@ int main(int argc, char **argv)
             lat[done++] = now_ms() - s->t0;
             curl_multi_remove_handle(m, s->e);
             if (started < n) {
+                set_body(s->e, post, started);
                 started++;
                 s->t0 = now_ms();
                 curl_multi_add_handle(m, s->e);

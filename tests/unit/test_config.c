@@ -363,6 +363,29 @@ static void test_bool_forms(void **state)
     tq_config_destroy(&cfg);
 }
 
+static void test_fraction_forms(void **state)
+{
+    (void)state;
+    const struct {
+        const char *text;
+        double value;
+    } good[] = {{"0.5", 0.5}, {".25", 0.25}, {"1", 1}, {"0", 0}, {"1.0", 1}, {"0.000001", 1e-6}};
+    const char *bad[] = {"", "1.5", "2", "-0.5", "0.5x", ".", "0.1234567", "half", " 0.5"};
+    tq_config_t *cfg = tq_config_new();
+    tq_error_t err = {0};
+    assert_true(tq_config_fraction(cfg, "oauth.refresh_fraction") == 0.5); /* the default */
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(tq_config_set(cfg, "oauth.refresh_fraction", good[i].text, &err), 0);
+        assert_true(tq_config_fraction(cfg, "oauth.refresh_fraction") == good[i].value);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (tq_config_set(cfg, "oauth.refresh_fraction", bad[i], &err) != -1)
+            fail_msg("\"%s\" accepted as a fraction", bad[i]);
+        assert_non_null(strstr(err.message, "expects a fraction between 0 and 1"));
+    }
+    tq_config_destroy(&cfg);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -736,6 +759,7 @@ int main(void)
         cmocka_unit_test_setup(test_other_file_errors, clear_env),
         cmocka_unit_test_setup(test_int_suffixes, clear_env),
         cmocka_unit_test_setup(test_bool_forms, clear_env),
+        cmocka_unit_test_setup(test_fraction_forms, clear_env),
         cmocka_unit_test_setup(test_missing_file, clear_env),
         cmocka_unit_test_setup(test_malformed_yaml_has_line_and_column, clear_env),
         cmocka_unit_test_setup(test_env_overrides_file, clear_env),

@@ -1,7 +1,9 @@
 /* invoke_oauth.c — the refresh-before-use and refresh-on-401 hooks of the
- * invoke op. Owns no SQL (the refresh engine does). Never logs a token. */
+ * invoke op (the due rule: oauth_refresh.h). Owns no SQL (the refresh engine does). Never logs a
+ * token. */
 #include "invoke_oauth.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,9 +43,11 @@ static void on_refreshed(const tq_oauth_refresh_result_t *res, void *arg)
     tq_invoke_restart_fn *restart = p->restart;
     long long exp = p->expires_at_ms;
     free(p);
-    /* a transient failure before use: the old token still works until it expires */
-    if (!res->outcome && (res->kind != TQ_OAUTH_TRANSIENT || (exp && exp <= unix_ms()) ||
-                          (flags & TQ_INVOKE_OAUTH_RETRY))) {
+    /* a transient failure before use, or a refresh refused because the
+     * client's token endpoint changed: the old token still works until it
+     * expires (it only ever goes to the API) */
+    bool keep = res->kind == TQ_OAUTH_TRANSIENT || !strcmp(res->err.code, "oauth_client_changed");
+    if (!res->outcome && (!keep || (exp && exp <= unix_ms()) || (flags & TQ_INVOKE_OAUTH_RETRY))) {
         tq_job_fail_err(job, &res->err, res->retryable);
         return;
     }
@@ -69,10 +73,22 @@ int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credential_t *c, int flag
     if (strcmp(c->type, "oauth2") || (flags & (TQ_INVOKE_OAUTH_PRE | TQ_INVOKE_OAUTH_RETRY)))
         return 0;
     if (!c->expires_at_ms) return 0;
-    long long window = tq_config_int(tq_job_config(job), "oauth.refresh_before_use_s") * 1000;
-    if (c->expires_at_ms > unix_ms() + window) return 0;
-    tq_oauth_refresh_req_t req = {
-        .name = c->name, .window_s = (int)(window / 1000), .expect_expires_ms = c->expires_at_ms};
+    int64_t base = tq_config_int(tq_job_config(job), "oauth.refresh_before_use_s");
+    long long now = unix_ms();
+    if (c->expires_at_ms > now + tq_oauth_refresh_window_ms(tq_job_config(job), base,
+                                                            tq_oauth_lifetime_s(c->metadata)))
+        return 0;
+    /* without a refresh token a valid token is used until it expires */
+    const char *grant = json_string_value(json_object_get(c->metadata, "grant"));
+    const char *rt = json_string_value(json_object_get(c->fields, "refresh_token"));
+    if ((!rt || !*rt) && !(grant && !strcmp(grant, "client_credentials")) && c->expires_at_ms > now)
+        return 0;
+    /* renewed since we loaded it (expiry changed, or refreshed after now):
+     * the engine answers already_renewed and we restart with the new token */
+    tq_oauth_refresh_req_t req = {.name = c->name,
+                                  .window_s = (int)base,
+                                  .expect_expires_ms = c->expires_at_ms,
+                                  .not_before_ms = now};
     start(job, &req, flags | TQ_INVOKE_OAUTH_PRE, c->expires_at_ms, restart);
     return 1;
 }

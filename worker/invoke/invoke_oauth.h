@@ -1,5 +1,7 @@
 /* invoke_oauth.h — OAuth in the invoke op: an oauth2 credential expiring
- * within oauth.refresh_before_use_s is refreshed before the call; a 401
+ * within min(oauth.refresh_before_use_s, lifetime × oauth.refresh_fraction)
+ * is refreshed before the call (one without a refresh token is used until
+ * it expires, then fails with oauth_reauth_required); a 401
  * (WWW-Authenticate: Bearer error="invalid_token", or no error at all)
  * triggers one refresh and one retry; 403 insufficient_scope never does.
  * Refreshes go through the single-flight engine (oauth/oauth_refresh.h);

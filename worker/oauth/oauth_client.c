@@ -27,6 +27,98 @@ int tq_oauth_system_vault(PGconn *db, tq_vault_t *vault, tq_error_t *err)
     return tq_keystore_ensure_tenant(db, vault, TQ_OAUTH_SYSTEM_TENANT, err);
 }
 
+/* The documented parameter names (docs/oauth.md, "Client configuration"). */
+static const char *const s_names[] = {"client_id",      "client_secret",   "authorization_url",
+                                      "token_url",      "scopes",          "redirect_uri",
+                                      "revocation_url", "issuer",          "token_auth_method",
+                                      "body_format",    "scope_separator", "pkce",
+                                      "tenant",         "user_scope",      NULL};
+#define ALIAS_AUTHORIZE "authorize_url" /* the old name of authorization_url */
+#define ALLOW_CC "allow_client_credentials"
+
+static int known_name(const char *k, const json_t *defaults, int system)
+{
+    if (!strncmp(k, "authorize.", 10) || !strncmp(k, "token.", 6)) return k[strlen(k) - 1] != '.';
+    if (!strcmp(k, ALIAS_AUTHORIZE) || (system && !strcmp(k, ALLOW_CC))) return 1;
+    for (int i = 0; s_names[i]; i++)
+        if (!strcmp(k, s_names[i])) return 1;
+    return json_object_get(defaults, k) != NULL;
+}
+
+int tq_oauth_client_check_params(const tq_plugin_t *p, int system, const json_t *update,
+                                 tq_error_t *err)
+{
+    json_t *defaults = tq_oauth_plugin_defaults(p, NULL, NULL);
+    char bad[1024] = "";
+    size_t nbad = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)update, k, v)
+    {
+        if (json_is_null(v) || known_name(k, defaults, system)) continue;
+        size_t len = strlen(bad);
+        snprintf(bad + len, sizeof bad - len, "%s%.64s", nbad++ ? ", " : "", k);
+    }
+    if (!nbad) {
+        json_decref(defaults);
+        return 0;
+    }
+    char names[1024] = "";
+    for (int i = 0; s_names[i]; i++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", s_names[i]);
+    }
+    json_object_foreach(defaults, k, v)
+    {
+        if (strncmp(k, "authorize.", 10) && strncmp(k, "token.", 6) && !strstr(names, k)) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, ", %s", k);
+        }
+    }
+    json_decref(defaults);
+    return tq_error_set(err, "invalid_params",
+                        "unknown OAuth client parameter%s %s for plugin %s. Accepted: %s%s, "
+                        "authorize.<name> (an extra authorization-URL parameter, e.g. "
+                        "authorize.prompt=consent), token.<name> (an extra token-request "
+                        "parameter); authorize_url is an alias of authorization_url",
+                        nbad > 1 ? "s" : "", bad, p->id, names, system ? ", " ALLOW_CC : "");
+}
+
+json_t *tq_oauth_client_origin(const char *tier, const json_t *params)
+{
+    json_t *o = json_pack("{s:s}", "tier", tier ? tier : "");
+    static const char *const keys[] = {"client_id", "token_url", NULL};
+    for (int i = 0; keys[i]; i++) {
+        const char *v = json_string_value(json_object_get(params, keys[i]));
+        if (v) json_object_set_new(o, keys[i], json_string(v));
+    }
+    return o;
+}
+
+int tq_oauth_client_same_endpoint(const json_t *meta, const json_t *params, const char *cred,
+                                  tq_error_t *err)
+{
+    const char *was =
+        json_string_value(json_object_get(json_object_get(meta, "client"), "token_url"));
+    const char *now = json_string_value(json_object_get(params, "token_url"));
+    if (!was || (now && !strcmp(was, now))) return 0;
+    return tq_error_set(err, "oauth_client_changed",
+                        "the token endpoint of the OAuth client changed since credential %s was "
+                        "issued (it was issued by %.200s): its tokens are not sent elsewhere; "
+                        "restore the client's token_url or re-authorize the credential",
+                        cred, was);
+}
+
+int tq_oauth_client_cc_allowed(const char *tier, const json_t *params, tq_error_t *err)
+{
+    const char *a = json_string_value(json_object_get(params, ALLOW_CC));
+    if (strcmp(tier, "system") || (a && (!strcmp(a, "true") || !strcmp(a, "1")))) return 0;
+    return tq_error_set(err, "oauth_client_credentials_not_allowed",
+                        "the client_credentials grant with the shared system client needs the "
+                        "operator's opt-in (system client parameter " ALLOW_CC "=true), or a "
+                        "tenant client");
+}
+
 static int is_secret_name(const char *k)
 {
     static const char *const words[] = {"secret",  "token",     "password",
@@ -71,6 +163,12 @@ static PGresult *read_row(PGconn *db, const char *tenant, const char *plugin, co
                       "SELECT id, " COLUMN ", true FROM " SYS_TABLE
                       " WHERE plugin_id = $1 AND provider = $2",
                       2, p);
+}
+
+/* Every worker drops its cached resolutions (oauth_client_cache.h). */
+static void notify_change(PGconn *db)
+{
+    tq_pg_run(db, NULL, "SELECT pg_notify('" TQ_OAUTH_CLIENTS_CHANNEL "', '')", 0, NULL);
 }
 
 static json_t *open_params(tq_vault_t *vault, const char *tenant, const char *id,
@@ -141,6 +239,13 @@ json_t *tq_oauth_client_set(PGconn *db, tq_vault_t *vault, const char *tenant, c
             else if (json_is_string(v) && strcmp(json_string_value(v), HIDDEN))
                 json_object_set_new(params, k, json_string(json_string_value(v)));
         }
+        /* stored under the documented name: authorize_url is its alias */
+        json_t *alias = json_object_get(params, ALIAS_AUTHORIZE);
+        if (json_is_null(json_object_get(update, ALIAS_AUTHORIZE)))
+            json_object_del(params, "authorization_url");
+        else if (alias && !json_object_get(update, "authorization_url"))
+            json_object_set(params, "authorization_url", alias);
+        json_object_del(params, ALIAS_AUTHORIZE);
         char *sealed = seal_params(vault, tenant, id, params, err);
         if (!sealed) {
             tq_oauth_json_wipe(params);
@@ -176,7 +281,10 @@ json_t *tq_oauth_client_set(PGconn *db, tq_vault_t *vault, const char *tenant, c
         free(sealed);
         int done = w && PQntuples(w) == 1;
         PQclear(w);
-        if (done) return params;
+        if (done) {
+            notify_change(db);
+            return params;
+        }
         tq_oauth_json_wipe(params);
         json_decref(params);
         if (tq_error_is_set(err)) return NULL;
@@ -200,6 +308,7 @@ int tq_oauth_client_set_enabled(PGconn *db, const char *tenant, const char *plug
     if (n != 1)
         return tq_error_set(err, "oauth_client_not_found",
                             "no tenant OAuth client for plugin %s provider %s", plugin, provider);
+    notify_change(db);
     return 0;
 }
 
@@ -228,6 +337,7 @@ int tq_oauth_client_delete(PGconn *db, const char *tenant, const char *plugin, c
                             "no %s OAuth client for plugin %s "
                             "provider %s",
                             tenant ? "tenant" : "system", plugin, provider);
+    notify_change(db);
     return 0;
 }
 
@@ -273,6 +383,11 @@ json_t *tq_oauth_client_resolve(PGconn *db, tq_vault_t *vault, tq_config_t *cfg,
     json_t *scopes = json_object_get(params, "scopes");
     if (json_is_string(scopes) && !json_object_get(params, "scope"))
         json_object_set_new(params, "scope", json_string(json_string_value(scopes)));
+    /* and "authorization_url" is "authorize_url" for the hooks (rows stored
+     * before the rename may hold the alias) */
+    json_t *au = json_object_get(params, "authorization_url");
+    if (json_is_string(au)) json_object_set(params, ALIAS_AUTHORIZE, au);
+    json_object_del(params, "authorization_url");
     json_object_update(merged, params);
     json_object_del(merged, "scopes");
     json_decref(params); /* its strings are shared with merged now: not wiped here */

@@ -53,6 +53,12 @@ json_t *tq_oauth_cred_metadata(const char *plugin_id, const char *provider, cons
     if (json_is_string(scope)) json_object_set(m, "scope", (json_t *)scope);
     const json_t *rte = json_object_get(tokens, "refresh_token_expires_in");
     if (json_is_string(rte)) json_object_set(m, "refresh_token_expires_in", (json_t *)rte);
+    const char *life = tq_oauth_cred_expires_in(tokens);
+    double d = life ? atof(life) : 0;
+    if (life)
+        json_object_set_new(m, "expires_in",
+                            d == (double)(json_int_t)d ? json_integer((json_int_t)d)
+                                                       : json_real(d));
     return m;
 }
 
@@ -86,7 +92,8 @@ json_t *tq_oauth_cred_open(tq_vault_t *vault, const char *tenant, const char *id
 
 int tq_oauth_cred_save(PGconn *db, tq_vault_t *vault, const char *tenant, const char *name,
                        const char *plugin_id, const char *provider, const char *grant,
-                       const json_t *tokens, char id_out[37], json_t **summary, tq_error_t *err)
+                       const json_t *client, const json_t *tokens, char id_out[37],
+                       json_t **summary, tq_error_t *err)
 {
     if (tq_oauth_tenant_vault(db, vault, tenant, err)) return -1;
     const char *p0[] = {tenant, name};
@@ -107,6 +114,7 @@ int tq_oauth_cred_save(PGconn *db, tq_vault_t *vault, const char *tenant, const 
     PQclear(r);
     json_t *fields = tq_oauth_cred_fields(tokens, NULL);
     json_t *meta = tq_oauth_cred_metadata(plugin_id, provider, grant, tokens);
+    if (client) json_object_set(meta, "client", (json_t *)client);
     char *sealed = tq_oauth_cred_seal(vault, tenant, id, fields, err);
     tq_oauth_json_wipe(fields);
     json_decref(fields);

@@ -2,8 +2,10 @@
  * (access_token, refresh_token, token_type, scope) sealed with the vault
  * exactly like every credential (AAD tenant, "tq_credentials",
  * "encrypted_data", id); clear metadata (provider, plugin, grant, granted
- * scope, provider metadata such as Slack's team id); an absolute expires_at
- * computed at receipt. Never logs; never a token in an error. */
+ * scope, provider metadata such as Slack's team id, "expires_in": the
+ * lifetime in seconds the token came with, "client": the client that issued
+ * it, see tq_oauth_client_origin); an absolute expires_at computed at
+ * receipt. Never logs; never a token in an error. */
 #ifndef TQ_OAUTH_CRED_H
 #define TQ_OAUTH_CRED_H
 
@@ -16,18 +18,21 @@
 /* The sealed fields for a token response (new reference). old: the
  * previous fields, whose refresh token is kept when none was returned. */
 json_t *tq_oauth_cred_fields(const json_t *tokens, const json_t *old);
-/* Clear metadata for a token response (new reference). */
+/* Clear metadata for a token response (new reference), "expires_in" (the
+ * lifetime, a number) included when the response has one. */
 json_t *tq_oauth_cred_metadata(const char *plugin_id, const char *provider, const char *grant,
                                const json_t *tokens);
 /* "expires_in" as text seconds, or NULL when the token does not expire. */
 const char *tq_oauth_cred_expires_in(const json_t *tokens);
 
 /* Creates the credential, or replaces the tokens of the tenant's oauth2
- * credential of that name (reconnecting reactivates it). Error
+ * credential of that name (reconnecting reactivates it); client (the
+ * issuing client, tq_oauth_client_origin) goes into its metadata. Error
  * credential_exists when the name holds another type. */
 int tq_oauth_cred_save(PGconn *db, tq_vault_t *vault, const char *tenant, const char *name,
                        const char *plugin_id, const char *provider, const char *grant,
-                       const json_t *tokens, char id_out[37], json_t **summary, tq_error_t *err);
+                       const json_t *client, const json_t *tokens, char id_out[37],
+                       json_t **summary, tq_error_t *err);
 
 /* Seals fields for credential id of tenant (text ciphertext, malloc'd). */
 char *tq_oauth_cred_seal(tq_vault_t *vault, const char *tenant, const char *id,

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oauth/oauth_batch.h"
 #include "oauth/oauth_client.h"
+#include "oauth/oauth_client_cache.h"
 #include "oauth/oauth_cred.h"
 #include "oauth/oauth_plugin.h"
 #include "pg.h"
@@ -27,16 +29,38 @@ struct tq_oauth_refresh_t {
     char owner[80];
     char id[37];
     char cname[256];
+    char plugin_id[256];
     uint64_t timer;
     int wait_ms;
     int64_t started_ms;
     tq_oauth_call_t *call;
+    tq_oauth_batch_item_t *batch; /* a queued lease or store statement */
     const tq_plugin_t *plugin;
     json_t *params; /* resolved client config + grant (secrets) */
     json_t *old;    /* the current token set (secrets) */
     json_t *meta;
     char *provider;
+    const char *tier; /* of the resolved client */
+    int64_t exp_ms;   /* the row's expires_at under the lease (0 = none) */
+    int64_t now_ms;   /* the database's now() then */
 };
+
+int64_t tq_oauth_refresh_window_ms(tq_config_t *cfg, int64_t window_s, double lifetime_s)
+{
+    int64_t w = window_s * 1000;
+    if (lifetime_s > 0) {
+        int64_t cap =
+            (int64_t)(lifetime_s * tq_config_fraction(cfg, "oauth.refresh_fraction") * 1000);
+        if (cap < w) w = cap;
+    }
+    return w;
+}
+
+double tq_oauth_lifetime_s(const json_t *meta)
+{
+    double l = json_number_value(json_object_get(meta, "expires_in"));
+    return l > 0 ? l : 0;
+}
 
 int64_t tq_oauth_uuid7_ms(const char *u)
 {
@@ -52,6 +76,7 @@ static void r_free(tq_oauth_refresh_t *r)
 {
     if (r->timer) tq_loop_cancel(tq_job_loop(r->job), r->timer);
     tq_oauth_call_cancel(&r->call);
+    tq_oauth_batch_cancel(&r->batch);
     tq_oauth_json_wipe(r->params);
     json_decref(r->params);
     tq_oauth_json_wipe(r->old);
@@ -99,16 +124,19 @@ static void release(tq_oauth_refresh_t *r, PGconn *db)
               3, p);
 }
 
-static int window_s(tq_oauth_refresh_t *r, const char *plugin_id)
+/* The window of this request for the row's token (r->meta loaded). */
+static int64_t window_ms(tq_oauth_refresh_t *r, const char *plugin_id)
 {
-    if (r->req.window_s >= 0) return r->req.window_s;
-    int w = (int)tq_config_int(tq_job_config(r->job), "oauth.refresh_ahead_s");
-    const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
-    json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
-    const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
-    if (o && atoi(o) > 0) w = atoi(o);
-    json_decref(d);
-    return w;
+    int64_t w = r->req.window_s;
+    if (w < 0) {
+        w = tq_config_int(tq_job_config(r->job), "oauth.refresh_ahead_s");
+        const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
+        json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
+        const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
+        if (o && atoi(o) > 0) w = atoi(o);
+        json_decref(d);
+    }
+    return tq_oauth_refresh_window_ms(tq_job_config(r->job), w, tq_oauth_lifetime_s(r->meta));
 }
 
 /* Why the row needs no refresh, or NULL. Columns: status, expires_ms,
@@ -122,7 +150,7 @@ static const char *skip_reason(tq_oauth_refresh_t *r, const char *status, const 
     if (r->req.expect_expires_ms && exp != r->req.expect_expires_ms) return "already_renewed";
     if (r->req.force) return NULL;
     if (!exp) return "not_due";
-    if (exp > atoll(now) + (int64_t)window_s(r, plugin_id) * 1000) return "not_due";
+    if (exp > atoll(now) + window_ms(r, plugin_id)) return "not_due";
     return NULL;
 }
 
@@ -151,45 +179,85 @@ static void wait_again(tq_oauth_refresh_t *r)
     r->wait_ms = r->wait_ms * 3 / 2 > WAIT_MAX_MS ? WAIT_MAX_MS : r->wait_ms * 3 / 2;
 }
 
-/* Stores the outcome of our token request (fenced by the lease) and records
- * the attempt, in one statement. */
-static int store(tq_oauth_refresh_t *r, PGconn *db, const char *outcome, const char *error_code,
-                 const char *sealed, const char *expires_in, const char *meta, char *expires_at,
-                 size_t expires_len, tq_error_t *err)
+/* The result of a refresh (fenced by the lease) and its attempt record, for
+ * a JSON array of {ord, tenant, id, owner, outcome, error_code, job_id,
+ * sealed, expires_in, meta}: one statement for a whole batch. Returns (ord,
+ * new expires_at text) per stored row. */
+static const char STORE_SQL[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
+    " owner text, outcome text, error_code text, job_id text, sealed text, expires_in text,"
+    " meta jsonb)),"
+    " u AS (UPDATE tq_credentials c SET"
+    " encrypted_data = COALESCE(r.sealed, c.encrypted_data),"
+    " expires_at = CASE WHEN r.outcome <> 'refreshed' THEN c.expires_at WHEN r.expires_in IS NULL"
+    "   THEN NULL ELSE now() + make_interval(secs => r.expires_in::float8) END,"
+    " refreshed_at = CASE WHEN r.outcome = 'refreshed' THEN now() ELSE c.refreshed_at END,"
+    " status = CASE WHEN r.outcome = 'refreshed' THEN 'active' WHEN r.outcome IN"
+    "   ('reauth_required', 'client_changed') THEN r.outcome WHEN c.status = 'active' THEN"
+    "   'refresh_failing' ELSE c.status END,"
+    " refresh_failures = CASE WHEN r.outcome = 'refreshed' THEN 0 ELSE c.refresh_failures + 1 END,"
+    " last_refresh_at = now(), last_refresh_outcome = r.outcome,"
+    " last_refresh_error = r.error_code,"
+    " metadata = c.metadata || COALESCE(r.meta, '{}'::jsonb),"
+    " refresh_owner = NULL, refresh_lease_until = NULL, updated_at = now()"
+    " FROM r WHERE c.tenant_id = r.tenant AND c.id = r.id AND c.refresh_owner = r.owner"
+    " RETURNING r.ord, c.id, c.tenant_id, r.outcome, r.error_code, r.job_id,"
+    " to_char(c.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS e),"
+    " i AS (INSERT INTO tq_credential_refreshes (credential_id, tenant_id, outcome, error_code,"
+    " job_id) SELECT id, tenant_id, outcome, error_code, job_id FROM u)"
+    " SELECT ord, e FROM u";
+
+static json_t *store_row(tq_oauth_refresh_t *r, const char *outcome, const char *error_code,
+                         const char *sealed, const char *expires_in, json_t *meta)
 {
-    const char *tenant = tq_job_tenant_uuid(r->job);
-    const char *p[] = {tenant, r->id,      r->owner, outcome, error_code, tq_job_id(r->job),
-                       sealed, expires_in, meta};
-    PGresult *res = tq_pg_exec(
-        db, err,
-        "WITH u AS (UPDATE tq_credentials SET "
-        " encrypted_data = COALESCE($7, encrypted_data),"
-        " expires_at = CASE WHEN $4 <> 'refreshed' THEN expires_at WHEN $8::text IS NULL THEN NULL"
-        "   ELSE now() + make_interval(secs => $8::float8) END,"
-        " refreshed_at = CASE WHEN $4 = 'refreshed' THEN now() ELSE refreshed_at END,"
-        " status = CASE WHEN $4 = 'refreshed' THEN 'active' WHEN $4 = 'reauth_required' THEN"
-        "   'reauth_required' WHEN status = 'active' THEN 'refresh_failing' ELSE status END,"
-        " refresh_failures = CASE WHEN $4 = 'refreshed' THEN 0 ELSE refresh_failures + 1 END,"
-        " last_refresh_at = now(), last_refresh_outcome = $4, last_refresh_error = $5,"
-        " metadata = metadata || COALESCE($9::jsonb, '{}'::jsonb),"
-        " refresh_owner = NULL, refresh_lease_until = NULL, updated_at = now()"
-        " WHERE tenant_id = $1 AND id = $2 AND refresh_owner = $3"
-        " RETURNING id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        "AS e)"
-        " INSERT INTO tq_credential_refreshes (credential_id, tenant_id, outcome, error_code, "
-        "job_id)"
-        " SELECT id, $1, $4, $5, $6 FROM u RETURNING (SELECT e FROM u)",
-        9, p);
+    json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:s?,s:s?,s:o?}", "tenant",
+                            tq_job_tenant_uuid(r->job), "id", r->id, "owner", r->owner, "outcome",
+                            outcome, "error_code", error_code, "job_id", tq_job_id(r->job),
+                            "sealed", sealed, "expires_in", expires_in, "meta", meta);
+    if (!row) abort();
+    return row;
+}
+
+static int lease_lost(tq_oauth_refresh_t *r, tq_error_t *err)
+{
+    return tq_error_set(err, "oauth_refresh_lease_lost",
+                        "the refresh lease of credential %s expired before the result was stored",
+                        r->cname);
+}
+
+/* Stores an outcome without a new token (failures), now. */
+static int store(tq_oauth_refresh_t *r, PGconn *db, const char *outcome, const char *error_code,
+                 tq_error_t *err)
+{
+    tq_error_t e2 = {0};
+    json_t *rows = json_pack("[o]", store_row(r, outcome, error_code, NULL, NULL, NULL));
+    PGresult *res = tq_oauth_batch_run(db, STORE_SQL, rows, err ? err : &e2);
+    json_decref(rows);
     if (!res) return -1;
     int n = PQntuples(res);
-    if (n == 1 && expires_at) snprintf(expires_at, expires_len, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (n != 1)
-        return tq_error_set(err, "oauth_refresh_lease_lost",
-                            "the refresh lease of credential %s expired before the result was "
-                            "stored",
-                            r->cname);
-    return 0;
+    return n == 1 ? 0 : lease_lost(r, err ? err : &e2);
+}
+
+static void on_stored(PGresult *res, int row, const tq_error_t *err, void *arg)
+{
+    tq_oauth_refresh_t *r = arg;
+    r->batch = NULL;
+    tq_error_t e = {0};
+    if (row >= 0) {
+        char expires[40];
+        snprintf(expires, sizeof expires, "%s", PQgetvalue(res, row, 1));
+        finish(r, "refreshed", TQ_OAUTH_OK, NULL, false, expires[0] ? expires : NULL);
+        return;
+    }
+    if (err)
+        e = *err;
+    else
+        lease_lost(r, &e);
+    tq_error_t e2 = {0};
+    PGconn *db = tq_job_db(r->job, &e2);
+    if (db) release(r, db);
+    fail(r, &e, TQ_OAUTH_TRANSIENT, tq_error_retryable(e.code));
 }
 
 static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *terr, void *arg)
@@ -203,36 +271,37 @@ static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *ter
         fail(r, &err, TQ_OAUTH_TRANSIENT, true);
         return;
     }
-    char expires[40] = "";
     if (kind == TQ_OAUTH_OK) {
         json_t *fields = tq_oauth_cred_fields(tokens, r->old);
         char *sealed = tq_oauth_cred_seal(vault, tq_job_tenant_uuid(r->job), r->id, fields, &err);
         tq_oauth_json_wipe(fields);
         json_decref(fields);
+        if (!sealed) {
+            release(r, db);
+            fail(r, &err, TQ_OAUTH_TRANSIENT, false);
+            return;
+        }
         json_t *m = tq_oauth_cred_metadata(
             r->plugin->id, r->provider, json_string_value(json_object_get(r->params, "grant_type")),
             tokens);
         json_object_del(m, "grant"); /* unchanged */
-        char *mt = json_dumps(m, JSON_COMPACT);
+        json_object_set_new(m, "client", tq_oauth_client_origin(r->tier, r->params));
+        /* stored together with the other refreshes that finish in this loop
+         * turn; a deep copy: m shares strings with tokens, wiped after us */
+        json_t *mc = json_deep_copy(m);
         json_decref(m);
-        int rc = sealed ? store(r, db, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens),
-                                mt, expires, sizeof expires, &err)
-                        : -1;
+        r->batch = tq_oauth_batch_add(
+            r->job, STORE_SQL,
+            store_row(r, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens), mc),
+            on_stored, r);
         free(sealed);
-        free(mt);
-        if (rc) {
-            release(r, db);
-            fail(r, &err, TQ_OAUTH_TRANSIENT, tq_error_retryable(err.code));
-            return;
-        }
-        finish(r, "refreshed", TQ_OAUTH_OK, NULL, false, expires[0] ? expires : NULL);
         return;
     }
     const char *outcome = kind == TQ_OAUTH_TERMINAL    ? "reauth_required"
                           : kind == TQ_OAUTH_TRANSIENT ? "transient"
                                                        : "failed";
     tq_error_t serr = {0};
-    if (store(r, db, outcome, terr->code, NULL, NULL, NULL, NULL, 0, &serr)) release(r, db);
+    if (store(r, db, outcome, terr->code, &serr)) release(r, db);
     tq_error_t e = *terr;
     if (kind == TQ_OAUTH_TERMINAL)
         tq_error_prefix(
@@ -244,11 +313,17 @@ static void on_prepared(json_t *params, const tq_error_t *perr, void *arg)
 {
     tq_oauth_refresh_t *r = arg;
     r->call = NULL;
+    tq_error_t err = {0};
+    PGconn *db = tq_job_db(r->job, &err);
     if (!params) {
-        tq_error_t err = {0};
-        PGconn *db = tq_job_db(r->job, &err);
         if (db) release(r, db);
         fail(r, perr, TQ_OAUTH_TRANSIENT, true);
+        return;
+    }
+    /* never hand the grant to an endpoint other than the one that issued it */
+    if (tq_oauth_client_same_endpoint(r->meta, params, r->cname, &err)) {
+        if (db && store(r, db, "client_changed", err.code, NULL)) release(r, db);
+        fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
     }
     r->call =
@@ -262,24 +337,38 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
     tq_vault_t *vault = tq_job_vault(r->job, &err);
     const char *tenant = tq_job_tenant_uuid(r->job);
     r->old = vault ? tq_oauth_cred_open(vault, tenant, r->id, sealed, &err) : NULL;
-    const char *tier;
     if (r->old)
-        r->params = tq_oauth_client_resolve(db, vault, tq_job_config(r->job), tenant, r->plugin,
-                                            r->provider, &tier, &err);
-    if (!r->params) {
+        r->params = tq_oauth_client_cached(r->job, tenant, r->plugin, r->provider, &r->tier, &err);
+    const char *grant = json_string_value(json_object_get(r->meta, "grant"));
+    int cc = grant && !strcmp(grant, "client_credentials");
+    if (!r->params || (cc && tq_oauth_client_cc_allowed(r->tier, r->params, &err))) {
         release(r, db);
         fail(r, &err, TQ_OAUTH_FAILED, tq_error_retryable(err.code));
         return;
     }
-    const char *grant = json_string_value(json_object_get(r->meta, "grant"));
-    if (grant && !strcmp(grant, "client_credentials")) {
+    if (cc) {
         json_object_set_new(r->params, "grant_type", json_string("client_credentials"));
     } else {
         const char *rt = json_string_value(json_object_get(r->old, "refresh_token"));
+        if (!rt && !r->req.force && r->exp_ms > r->now_ms) {
+            /* nothing to renew it with, and still valid: use it until it expires */
+            release(r, db);
+            finish(r, "not_due", TQ_OAUTH_OK, NULL, false, NULL);
+            return;
+        }
+        if (!rt && r->exp_ms && r->exp_ms <= r->now_ms) {
+            tq_error_set(&err, "oauth_reauth_required",
+                         "credential %s expired and has no refresh token: it needs "
+                         "re-authorization (status reauth_required; toolq oauth authorize)",
+                         r->cname);
+            if (store(r, db, "reauth_required", err.code, NULL)) release(r, db);
+            fail(r, &err, TQ_OAUTH_TERMINAL, false);
+            return;
+        }
         if (!rt) {
             tq_error_set(&err, "oauth_no_refresh_token",
                          "credential %s has no refresh token: re-authorize to renew it", r->cname);
-            store(r, db, "failed", err.code, NULL, NULL, NULL, NULL, 0, NULL);
+            if (store(r, db, "failed", err.code, NULL)) release(r, db);
             fail(r, &err, TQ_OAUTH_FAILED, false);
             return;
         }
@@ -290,98 +379,49 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
                                on_prepared, r);
 }
 
-static void step_check(tq_oauth_refresh_t *r)
+/* Takes the lease of a batch of credentials, for a JSON array of {ord,
+ * tenant, id, owner}: one statement. Rows another statement has locked are
+ * skipped (SKIP LOCKED: two batches never wait on each other, so they cannot
+ * deadlock) — their takers poll again; PostgreSQL re-evaluates the
+ * lease condition on the locked row, so exactly one concurrent taker wins
+ * (the same credential twice in one batch is updated once). Returns (ord,
+ * the row) per lease taken. */
+static const char LEASE_SQL[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
+    " owner text)), l AS (SELECT c.id, r.ord, r.owner FROM r JOIN tq_credentials c ON"
+    " c.tenant_id = r.tenant AND c.id = r.id WHERE c.refresh_lease_until IS NULL OR"
+    " c.refresh_lease_until < now() FOR UPDATE OF c SKIP LOCKED) UPDATE tq_credentials c SET"
+    " refresh_owner = l.owner, refresh_lease_until = now() + interval '" LEASE_S " seconds'"
+    " FROM l WHERE c.id = l.id RETURNING l.ord, c.encrypted_data, c.status, " MS(
+        "c.expires_at") ", " MS("c.refreshed_at") ", " MS("now()") ", c.metadata::text";
+
+static void on_leased(PGresult *res, int row, const tq_error_t *lerr, void *arg)
 {
+    tq_oauth_refresh_t *r = arg;
+    r->batch = NULL;
     tq_error_t err = {0};
+    if (!res) {
+        fail(r, lerr, TQ_OAUTH_TRANSIENT, tq_error_retryable(lerr->code));
+        return;
+    }
+    if (row < 0) { /* someone else took it between our read and our claim */
+        wait_again(r);
+        return;
+    }
     PGconn *db = tq_job_db(r->job, &err);
-    if (!db) {
+    if (!db) { /* the lease expires by itself */
         fail(r, &err, TQ_OAUTH_TRANSIENT, true);
         return;
     }
-    const char *tenant = tq_job_tenant_uuid(r->job);
-    const char *key = r->id[0] ? r->id : r->id_arg ? r->id_arg : r->name;
-    const char *p[] = {tenant, key};
-    PGresult *res = tq_pg_exec(
-        db, &err,
-        r->id[0] || r->id_arg
-            ? "SELECT id, name, status, plugin_id, metadata::text, " MS("expires_at") ", " MS(
-                  "refreshed_at") ", " MS("now()") ", COALESCE(refresh_lease_until > now(), false) "
-                                                   "FROM tq_credentials WHERE tenant_id = $1 AND "
-                                                   "id = $2::uuid AND type = 'oauth2'"
-            : "SELECT id, name, status, plugin_id, metadata::text, " MS("expires_at") ", " MS(
-                  "refreshed_at") ", " MS("now()") ", COALESCE(refresh_lease_until > now(), false) "
-                                                   "FROM tq_credentials WHERE tenant_id = $1 AND "
-                                                   "name = $2 AND type = 'oauth2'",
-        2, p);
-    if (!res) {
-        fail(r, &err, TQ_OAUTH_TRANSIENT, tq_error_retryable(err.code));
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        tq_error_set(&err, "credential_not_found", "no oauth2 credential %s", key);
-        fail(r, &err, TQ_OAUTH_FAILED, false);
-        return;
-    }
-    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, 0));
-    snprintf(r->cname, sizeof r->cname, "%s", PQgetvalue(res, 0, 1));
-    const char *status = PQgetvalue(res, 0, 2);
-    char plugin_id[256]; /* outlives res */
-    snprintf(plugin_id, sizeof plugin_id, "%s", PQgetvalue(res, 0, 3));
-    if (!strcmp(status, "reauth_required")) {
-        PQclear(res);
-        tq_error_set(&err, "oauth_reauth_required",
-                     "credential %s needs re-authorization (toolq oauth authorize)", r->cname);
-        fail(r, &err, TQ_OAUTH_TERMINAL, false);
-        return;
-    }
-    const char *why = skip_reason(r, status, PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
-                                  PQgetvalue(res, 0, 7), plugin_id);
-    int leased = PQgetvalue(res, 0, 8)[0] == 't';
-    if (!r->plugin) {
-        r->plugin = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
-        json_decref(r->meta);
-        r->meta = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
-        free(r->provider);
-        const char *prov = json_string_value(json_object_get(r->meta, "provider"));
-        r->provider = strdup(prov ? prov : plugin_id);
-    }
-    PQclear(res);
-    if (why) {
-        finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
-        return;
-    }
-    if (!r->plugin || !tq_oauth_plugin_supported(r->plugin)) {
-        tq_error_set(&err, "unknown_credential_type", "no loaded OAuth plugin %s", plugin_id);
-        fail(r, &err, TQ_OAUTH_FAILED, false);
-        return;
-    }
-    if (leased) {
-        wait_again(r);
-        return;
-    }
-    const char *c[] = {tenant, r->id, r->owner};
-    res = tq_pg_exec(
-        db, &err,
-        "UPDATE tq_credentials SET refresh_owner = $3, refresh_lease_until = now() + "
-        "interval '" LEASE_S " seconds' WHERE tenant_id = $1 AND id = $2 AND "
-        "(refresh_lease_until IS NULL OR refresh_lease_until < now()) RETURNING "
-        "encrypted_data, status, " MS("expires_at") ", " MS("refreshed_at") ", " MS("now()"),
-        3, c);
-    if (!res) {
-        fail(r, &err, TQ_OAUTH_TRANSIENT, tq_error_retryable(err.code));
-        return;
-    }
-    if (PQntuples(res) != 1) { /* someone else took it between our read and our claim */
-        PQclear(res);
-        wait_again(r);
-        return;
-    }
     /* re-read under the lease: renewed meanwhile? */
-    why = skip_reason(r, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
-                      PQgetvalue(res, 0, 4), plugin_id);
-    if (why || !strcmp(PQgetvalue(res, 0, 1), "reauth_required")) {
-        PQclear(res);
+    json_decref(r->meta);
+    r->meta = json_loads(PQgetvalue(res, row, 6), 0, NULL);
+    r->exp_ms = atoll(PQgetvalue(res, row, 3));
+    r->now_ms = atoll(PQgetvalue(res, row, 5));
+    const char *status = PQgetvalue(res, row, 2);
+    const char *why = skip_reason(r, status, PQgetvalue(res, row, 3), PQgetvalue(res, row, 4),
+                                  PQgetvalue(res, row, 5), r->plugin_id);
+    if (why || !strcmp(status, "reauth_required")) {
         release(r, db);
         if (why) {
             finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
@@ -392,10 +432,88 @@ static void step_check(tq_oauth_refresh_t *r)
         }
         return;
     }
-    char *sealed = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    step_request(r, db, sealed);
-    free(sealed);
+    step_request(r, db, PQgetvalue(res, row, 1));
+}
+
+/* Reads a batch of credentials (by id, or by name when id is null), for a
+ * JSON array of {ord, tenant, id, name}: one statement. Returns (ord, id,
+ * name, status, plugin_id, metadata, expires ms, refreshed ms, now ms,
+ * leased) per credential found. */
+static const char CHECK_SQL[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant "
+    "uuid, id uuid,"
+    " name text)) SELECT r.ord, c.id, c.name, c.status, c.plugin_id, "
+    "c.metadata::text, " MS("c.expires_at") ", " MS("c.refreshed_at") ", " MS(
+        "now()") ","
+                 " COALESCE(c.refresh_lease_until > now(), false) FROM r, LATERAL "
+                 "(SELECT * FROM"
+                 " tq_credentials c WHERE r.id IS NOT NULL AND c.tenant_id = "
+                 "r.tenant AND c.id = r.id UNION"
+                 " ALL SELECT * FROM tq_credentials c WHERE r.id IS NULL AND "
+                 "c.tenant_id = r.tenant AND"
+                 " c.name = r.name) c WHERE c.type = 'oauth2'";
+
+static void on_checked(PGresult *res, int row, const tq_error_t *cerr, void *arg)
+{
+    tq_oauth_refresh_t *r = arg;
+    r->batch = NULL;
+    tq_error_t err = {0};
+    if (!res) {
+        fail(r, cerr, TQ_OAUTH_TRANSIENT, tq_error_retryable(cerr->code));
+        return;
+    }
+    if (row < 0) {
+        tq_error_set(&err, "credential_not_found", "no oauth2 credential %s", r->cname);
+        fail(r, &err, TQ_OAUTH_FAILED, false);
+        return;
+    }
+    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, row, 1));
+    snprintf(r->cname, sizeof r->cname, "%s", PQgetvalue(res, row, 2));
+    const char *status = PQgetvalue(res, row, 3);
+    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", PQgetvalue(res, row, 4));
+    if (!strcmp(status, "reauth_required")) {
+        tq_error_set(&err, "oauth_reauth_required",
+                     "credential %s needs re-authorization (toolq oauth authorize)", r->cname);
+        fail(r, &err, TQ_OAUTH_TERMINAL, false);
+        return;
+    }
+    json_decref(r->meta);
+    r->meta = json_loads(PQgetvalue(res, row, 5), 0, NULL);
+    if (!r->plugin) {
+        r->plugin = tq_plugin_host_find(tq_job_plugins(r->job), r->plugin_id);
+        free(r->provider);
+        const char *prov = json_string_value(json_object_get(r->meta, "provider"));
+        r->provider = strdup(prov ? prov : r->plugin_id);
+    }
+    const char *why = skip_reason(r, status, PQgetvalue(res, row, 6), PQgetvalue(res, row, 7),
+                                  PQgetvalue(res, row, 8), r->plugin_id);
+    if (why) {
+        finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
+        return;
+    }
+    if (!r->plugin || !tq_oauth_plugin_supported(r->plugin)) {
+        tq_error_set(&err, "unknown_credential_type", "no loaded OAuth plugin %s", r->plugin_id);
+        fail(r, &err, TQ_OAUTH_FAILED, false);
+        return;
+    }
+    if (PQgetvalue(res, row, 9)[0] == 't') {
+        wait_again(r);
+        return;
+    }
+    /* claimed together with the other refreshes that get here in this loop turn */
+    r->batch = tq_oauth_batch_add(r->job, LEASE_SQL,
+                                  json_pack("{s:s,s:s,s:s}", "tenant", tq_job_tenant_uuid(r->job),
+                                            "id", r->id, "owner", r->owner),
+                                  on_leased, r);
+}
+
+/* Reads the row (with the other refreshes of this loop turn). */
+static void step_check(tq_oauth_refresh_t *r)
+{
+    const char *id = r->id[0] ? r->id : r->id_arg;
+    json_t *row = json_pack("{s:s,s:s?,s:s?}", "tenant", tq_job_tenant_uuid(r->job), "id", id,
+                            "name", id ? NULL : r->name);
+    r->batch = tq_oauth_batch_add(r->job, CHECK_SQL, row, on_checked, r);
 }
 
 static void on_start(tq_loop_t *loop, void *arg)

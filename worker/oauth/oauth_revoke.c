@@ -17,6 +17,7 @@ struct tq_oauth_revoke_t {
     const tq_plugin_t *plugin;
     json_t *params;     /* resolved client config + token (secrets) */
     char *access_token; /* fallback when the plugin refuses the refresh token */
+    json_t *meta;       /* the credential's metadata: the client that issued it */
     tq_oauth_call_t *call;
     uint64_t timer; /* a deferred outcome */
     tq_error_t err;
@@ -38,6 +39,7 @@ static void v_free(tq_oauth_revoke_t *v)
     tq_oauth_json_wipe(v->params);
     json_decref(v->params);
     wipe_str(v->access_token);
+    json_decref(v->meta);
     free(v);
 }
 
@@ -92,9 +94,13 @@ static void on_prepared(json_t *params, const tq_error_t *perr, void *arg)
         finish(v, false, perr);
         return;
     }
+    tq_error_t e = {0};
+    if (tq_oauth_client_same_endpoint(v->meta, params, "(deleted)", &e)) {
+        finish(v, false, &e);
+        return;
+    }
     const char *url = json_string_value(json_object_get(params, "revocation_url"));
     if (!url || !*url) {
-        tq_error_t e = {0};
         tq_error_set(&e, "oauth_revocation_unsupported",
                      "the provider has no revocation endpoint (plugin %s, no revocation_url)",
                      v->plugin->id);
@@ -113,6 +119,7 @@ tq_oauth_revoke_t *tq_oauth_revoke_start(tq_job_t *job, const char *plugin_id, c
     v->job = job;
     v->done = done;
     v->arg = arg;
+    v->meta = json_deep_copy(meta);
     const char *rt = json_string_value(json_object_get(fields, "refresh_token"));
     const char *at = json_string_value(json_object_get(fields, "access_token"));
     const char *provider = json_string_value(json_object_get(meta, "provider"));

@@ -71,9 +71,16 @@ static json_t *client_update(tq_job_t *job)
     {
         if (json_is_string(v) || json_is_null(v)) json_object_set(u, k, v);
     }
-    static const char *const top[] = {"client_id", "client_secret",  "authorize_url",
-                                      "token_url", "revocation_url", "issuer",
-                                      "scopes",    "redirect_uri",   NULL};
+    static const char *const top[] = {"client_id",
+                                      "client_secret",
+                                      "authorization_url",
+                                      "authorize_url",
+                                      "token_url",
+                                      "revocation_url",
+                                      "issuer",
+                                      "scopes",
+                                      "redirect_uri",
+                                      NULL};
     for (int i = 0; top[i]; i++) {
         json_t *t = json_object_get(pl, top[i]);
         if (json_is_string(t)) json_object_set(u, top[i], t);
@@ -99,8 +106,9 @@ static void client_op(tq_job_t *job, int system, const char *action)
     if (!strcmp(action, "set")) {
         json_t *u = client_update(job);
         json_t *en = json_object_get(tq_job_payload(job), "enabled");
-        params = tq_oauth_client_set(db, vault, tenant, p->id, provider, u,
-                                     json_is_boolean(en) ? json_is_true(en) : -1, &err);
+        if (tq_oauth_client_check_params(p, system, u, &err) == 0)
+            params = tq_oauth_client_set(db, vault, tenant, p->id, provider, u,
+                                         json_is_boolean(en) ? json_is_true(en) : -1, &err);
         json_decref(u);
         if (params && tenant) { /* only for enabled: the params are the ones above */
             json_t *again = tq_oauth_client_get(db, vault, tenant, p->id, provider, &enabled, NULL);
@@ -456,8 +464,12 @@ static void exchange_token_done(tq_oauth_kind_t kind, json_t *tokens, const tq_e
     PGconn *db = tq_job_db(f->job, &err);
     tq_vault_t *vault = db ? tq_job_vault(f->job, &err) : NULL;
     json_t *summary = NULL;
-    if (!vault || tq_oauth_cred_save(db, vault, f->tenant, f->credential, f->plugin->id,
-                                     f->provider, f->grant, tokens, NULL, &summary, &err)) {
+    json_t *client = tq_oauth_client_origin(f->tier, f->params);
+    int rc =
+        !vault || tq_oauth_cred_save(db, vault, f->tenant, f->credential, f->plugin->id,
+                                     f->provider, f->grant, client, tokens, NULL, &summary, &err);
+    json_decref(client);
+    if (rc) {
         flow_fail(f, &err, false);
         return;
     }
@@ -551,6 +563,11 @@ static void exchange_start(tq_job_t *job)
 
 static void cc_next(flow_t *f, json_t *params)
 {
+    tq_error_t err = {0};
+    if (tq_oauth_client_cc_allowed(f->tier, params, &err)) {
+        flow_fail(f, &err, false);
+        return;
+    }
     if (f->scopes) json_object_set_new(params, "scope", json_string(f->scopes));
     json_object_set_new(params, "grant_type", json_string("client_credentials"));
     f->grant = "client_credentials";

@@ -1,10 +1,13 @@
 /* op_refresh.c — the `refresh` op ({credential | credential_id, force?,
  * expires_at_ms?} -> {credential_id, credential, outcome, expires_at}) over
  * the single-flight engine (oauth_refresh.h), and `refresh.sweep` ({} ->
- * counts): finds oauth2 credentials expiring within oauth.refresh_ahead_s
- * (per-plugin override), in every tenant, and submits one `refresh` job per
- * credential to the broker frontend through libtoolq, with idempotency key
- * "refresh:<credential id>:<expires_at ms>" so overlapping sweeps and
+ * counts): finds oauth2 credentials due by the refresh rule (expiring within
+ * min(oauth.refresh_ahead_s or the plugin's override, lifetime ×
+ * oauth.refresh_fraction), oauth_refresh.h), in every tenant, and submits
+ * one `refresh` job per credential to the broker frontend through libtoolq,
+ * with idempotency key "refresh:<credential id>:<expires_at ms>" (":expired"
+ * appended once it has expired, so an expired token without a refresh
+ * token is marked reauth_required by a later sweep) so overlapping sweeps and
  * on-demand refreshes never refresh twice; at most
  * oauth.sweep_max_in_flight jobs in flight; the client is polled from loop
  * timers, never blocking the worker. Never reads or returns a token. */
@@ -52,7 +55,7 @@ static void refresh_start(tq_job_t *job)
     req.force = json_is_true(json_object_get(pl, "force"));
     json_t *exp = json_object_get(pl, "expires_at_ms");
     if (json_is_integer(exp)) req.expect_expires_ms = json_integer_value(exp);
-    if ((!req.name || !*req.name) && (!req.id || !tq_uuid_valid(req.id))) {
+    if (((!req.name || !*req.name) && !req.id) || (req.id && !tq_uuid_valid(req.id))) {
         tq_job_fail(job, "invalid_argument",
                     "refresh needs {\"credential\": NAME} or "
                     "{\"credential_id\": UUID}",
@@ -144,7 +147,8 @@ static void sweep_pump(tq_loop_t *loop, void *arg)
         const char *id = PQgetvalue(s->rows, i, 0), *tenant = PQgetvalue(s->rows, i, 1);
         const char *exp = PQgetvalue(s->rows, i, 2);
         char key[128], payload[160];
-        snprintf(key, sizeof key, "refresh:%s:%s", id, exp);
+        snprintf(key, sizeof key, "refresh:%s:%s%s", id, exp,
+                 atoll(PQgetvalue(s->rows, i, 4)) <= 0 ? ":expired" : "");
         snprintf(payload, sizeof payload, "{\"credential_id\":\"%s\",\"expires_at_ms\":%s}", id,
                  exp);
         tq_submit_opts_t o = {.idempotency_key = key};
@@ -204,12 +208,14 @@ static void sweep_start(tq_job_t *job)
     snprintf(win, sizeof win, "%d", max_window(job, def));
     snprintf(lim, sizeof lim, "%d", TQ_SWEEP_MAX_ROWS);
     const char *p[] = {win, lim};
-    /* system op: every tenant. Only ids, tenants and expiry are read. */
+    /* system op: every tenant. Only ids, tenants, expiry and lifetime are read. */
     PGresult *r = tq_pg_exec(
         db, &err,
         "SELECT id, tenant_id, (extract(epoch from expires_at) * 1000)::bigint, plugin_id, "
-        "extract(epoch from expires_at - now())::bigint FROM tq_credentials WHERE type = "
-        "'oauth2' AND status IN ('active', 'refresh_failing') AND expires_at IS NOT NULL AND "
+        "(extract(epoch from expires_at - now()) * 1000)::bigint, CASE WHEN "
+        "jsonb_typeof(metadata->'expires_in') = 'number' THEN metadata->>'expires_in' END "
+        "FROM tq_credentials WHERE type = 'oauth2' AND status IN ('active', "
+        "'refresh_failing', 'client_changed') AND expires_at IS NOT NULL AND "
         "expires_at < now() + make_interval(secs => $1::int) AND (refresh_lease_until IS NULL "
         "OR refresh_lease_until < now()) ORDER BY expires_at LIMIT $2::int",
         2, p);
@@ -226,7 +232,9 @@ static void sweep_start(tq_job_t *job)
     int *keep = calloc((size_t)n + 1, sizeof *keep);
     if (!keep) abort();
     for (int i = 0; i < n; i++)
-        if (atoll(PQgetvalue(r, i, 4)) <= plugin_window(job, PQgetvalue(r, i, 3), def))
+        if (atoll(PQgetvalue(r, i, 4)) <
+            tq_oauth_refresh_window_ms(cfg, plugin_window(job, PQgetvalue(r, i, 3), def),
+                                       atof(PQgetvalue(r, i, 5))))
             keep[kept++] = i;
     /* compact by copying the kept row numbers' values into a new result is
      * costly; instead walk kept indexes through `next` */
@@ -237,7 +245,7 @@ static void sweep_start(tq_job_t *job)
         /* rebuild a result holding only kept rows */
         PGresult *c = PQcopyResult(r, PG_COPYRES_ATTRS);
         for (int k = 0; k < kept; k++)
-            for (int col = 0; col < 5; col++)
+            for (int col = 0; col < 6; col++)
                 PQsetvalue(c, k, col, PQgetvalue(r, keep[k], col), PQgetlength(r, keep[k], col));
         PQclear(r);
         s->rows = c;
