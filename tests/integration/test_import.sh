@@ -130,7 +130,7 @@ check "pg_dump holds tool_api_providers rows" grep -q "pets2" "$TQ_DIR/dump.sql"
 check "the api key never appears in clear in pg_dump" bash -c "! grep -q -- '$KEY' '$TQ_DIR/dump.sql'"
 
 # --- OpenAI function-calling form --------------------------------------------
-toolq --json import --tenant fn "$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-3.0.yaml" \
+toolq --json import --tenant fn --allow-outside "$DATA/multi" "$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-3.0.yaml" \
   "$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-2.0.json" "$DATA/library-3.1.json" \
   "$DATA/multi/api/openapi.yaml" >/dev/null
 fns=$(toolq --json tools --tenant fn --format openai)
