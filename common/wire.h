@@ -14,7 +14,7 @@
 #define TQ_WIRE_VERSION 1
 #define TQ_JOB_ID_LEN 36      /* uuid text */
 #define TQ_WIRE_STR_MAX 255   /* tenant, op, idempotency key, codes */
-#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 22 keys) */
+#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 25 keys) */
 #define TQ_WIRE_SECRET_MAX 64 /* worker registration secret (hex) */
 /* The broker hands each worker it forks a fresh random secret (hex) in this
  * environment variable; the worker's READY carries it (field "sk"). */
