@@ -101,7 +101,7 @@ static const tq_setting_t s_settings[] = {
     STR("plugins.path", "TOOLQ_PLUGIN_PATH", "",
         "colon-separated plugin folders; empty = installed default"),
     STR("http.listen", "TOOLQ_HTTP_LISTEN", "127.0.0.1:8765",
-        "OAuth callback, /healthz, /metrics; \"\" disables"),
+        "HTTP API (/v1), OAuth callback, /healthz, /metrics; \"\" disables"),
     INT("http.callback_timeout_ms", NULL, 30000,
         "how long GET /oauth/callback waits for its oauth.exchange job"),
     INT("http.stats_cache_ms", NULL, 2000,

@@ -2,7 +2,8 @@
  * multi loop keeping C GET requests in flight against one URL until N are
  * done (connection reuse, like the worker's engine). Prints one JSON line:
  *   {"requests","errors","seconds","rps","p50_ms","p99_ms"}
- * Usage: tq-curl-bench -n N -c C URL. Test/bench only. */
+ * Usage: tq-curl-bench -n N -c C [-H HEADER ...] [-d BODY] URL (-d: POST BODY;
+ * scripts/bench-http drives the /v1 API with it). Test/bench only. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +39,17 @@ int main(int argc, char **argv)
 {
     long n = 1000;
     int c = 1;
-    const char *url = NULL;
+    const char *url = NULL, *data = NULL;
+    struct curl_slist *hdrs = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-n") && i + 1 < argc)
             n = atol(argv[++i]);
         else if (!strcmp(argv[i], "-c") && i + 1 < argc)
             c = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-H") && i + 1 < argc)
+            hdrs = curl_slist_append(hdrs, argv[++i]);
+        else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+            data = argv[++i];
         else
             url = argv[i];
     }
@@ -64,6 +70,8 @@ int main(int argc, char **argv)
         curl_easy_setopt(slots[i].e, CURLOPT_WRITEFUNCTION, sink);
         curl_easy_setopt(slots[i].e, CURLOPT_PRIVATE, &slots[i]);
         curl_easy_setopt(slots[i].e, CURLOPT_NOSIGNAL, 1L);
+        if (hdrs) curl_easy_setopt(slots[i].e, CURLOPT_HTTPHEADER, hdrs);
+        if (data) curl_easy_setopt(slots[i].e, CURLOPT_POSTFIELDS, data);
         slots[i].t0 = now_ms();
         curl_multi_add_handle(m, slots[i].e);
     }
@@ -97,6 +105,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < c; i++)
         if (slots[i].e) curl_easy_cleanup(slots[i].e);
     curl_multi_cleanup(m);
+    curl_slist_free_all(hdrs);
     free(slots);
     free(lat);
     curl_global_cleanup();
