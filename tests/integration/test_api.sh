@@ -53,6 +53,8 @@ assert_eq "revoked" "$(jq -r '.keys[] | select(.name == "gone") | .state' "$TQ_D
 check "apikey list never shows a hash" bash -c "! grep -q key_hash $TQ_DIR/list.json"
 out=$(toolq apikey create --tenant acme --name a1 2>&1 || true)
 check "a second live key with the same name is apikey_exists" grep -q apikey_exists <<<"$out"
+out=$(toolq apikey create --tenant acme --name $'two\nlines' 2>&1 || true)
+check "a key name with a control character is invalid_payload (names reach log lines)" grep -q invalid_payload <<<"$out"
 sleep 1.2 # KEXP expires
 
 # --- 401 before anything else -------------------------------------------------------------

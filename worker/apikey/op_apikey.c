@@ -38,11 +38,15 @@ static void store(tq_job_t *job, const char *tenant, const char *role)
     json_t *jname = json_object_get(pl, "name"), *jexp = json_object_get(pl, "expires_in_s");
     const char *name = jname ? json_string_value(jname) : "";
     char uuid[TQ_UUID_STR_LEN + 1], id[TQ_UUID_STR_LEN + 1], exp[32] = "";
-    if (!tq_apitoken_hash_ok(hash) || !name || strlen(name) > MAX_NAME ||
+    bool printable = name != NULL;
+    for (const char *c = name; c && *c; c++)
+        printable &= (unsigned char)*c >= 0x20 && *c != 0x7f; /* names reach log lines */
+    if (!tq_apitoken_hash_ok(hash) || !printable || strlen(name) > MAX_NAME ||
         (jexp && (!json_is_integer(jexp) || json_integer_value(jexp) < 1 ||
                   json_integer_value(jexp) > MAX_EXPIRES_S))) {
         tq_job_fail(job, "invalid_payload",
-                    "needs {\"hash\": SHA-256 hex of the key, \"name\": up to 127 characters, "
+                    "needs {\"hash\": SHA-256 hex of the key, \"name\": up to 127 printable "
+                    "characters, "
                     "\"expires_in_s\": 1..316224000}",
                     false);
         return;
