@@ -128,6 +128,11 @@ assert_eq 403 "$(api "$KA" -X POST "${JSON[@]}" -d '{"op":"apikey.grant","payloa
   "a tenant key cannot mint an operator key"
 assert_eq 400 "$(api "$KA" -X POST "${JSON[@]}" -d '{"op":"no.such.op"}' "$BASE/v1/jobs")" "unknown op is 400"
 assert_eq unknown_op "$(jb .code)" "  unknown_op"
+# the on-behalf claim is the broker's own: the toolq user (an operator on the
+# frontend) claiming to be an operator key for another tenant is refused
+assert_eq "rejected forbidden" "$("$TOOLQ_BIN_DIR/tq-on-behalf" operator acme admin.rotate_master || true)" \
+  "a frontend client that claims to act on behalf of a key is forbidden"
+check "  and the refusal is logged" grep -q "refused a request on behalf of another principal" "$TQ_DIR/broker.log"
 assert_eq "$before" "$(jobs_count)" "refused submits journaled nothing"
 assert_eq 200 "$(api "$KOP" -X POST "${JSON[@]}" -H 'Prefer: wait=20' -d '{"op":"admin.rotate_tenant_key","payload":{"tenant":"acme"}}' "$BASE/v1/jobs")" \
   "an operator key runs an operator op"
