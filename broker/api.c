@@ -856,6 +856,11 @@ enum MHD_Result tq_api_request(tq_api_t *api, struct MHD_Connection *conn, const
     return route(api, conn, url, method, q);
 }
 
+tq_apikeys_t *tq_api_keys(tq_api_t *api)
+{
+    return api->keys;
+}
+
 void *tq_api_request_new(void)
 {
     return calloc(1, sizeof(req_t));

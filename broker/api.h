@@ -34,6 +34,10 @@ void tq_api_destroy(tq_api_t **self_p);
 enum MHD_Result tq_api_request(tq_api_t *api, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *upload_data,
                                size_t *upload_data_size, void **req);
+/* The API key checker the routes use (apikey.h): other endpoints of the
+ * listener (MCP) share it, so a key has one rate bucket whatever it calls. */
+struct tq_apikeys_t *tq_api_keys(tq_api_t *api);
+
 /* A new request's state (NULL: out of memory), for *req before the first
  * call. */
 void *tq_api_request_new(void);

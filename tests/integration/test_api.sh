@@ -160,9 +160,17 @@ echo "unused: true" >"$TQ_DIR/extra.yaml"
 assert_eq 201 "$(api "$KA" -X POST -F name=echo2 -F "server_url=$ECHO" -F "entry=@$TQ_DIR/main.yaml" -F "extra=@$TQ_DIR/extra.yaml" "$BASE/v1/providers")" \
   "POST /v1/providers multipart with several files"
 assert_eq echo2 "$(jb .name)" "  named by the form field"
+M="$TOOLQ_SOURCE_DIR/tests/data/openapi/multi"
+parts=()
+for f in api/openapi.yaml api/paths/order.yaml api/paths/orders.yaml schemas/order.json schemas/common.yaml; do
+  parts+=(-F "f=@$M/$f;filename=$f")
+done
+assert_eq 201 "$(api "$KA" -X POST -F name=multi "${parts[@]}" "$BASE/v1/providers")" \
+  "multipart import of a multi-file document"
+assert_eq "3 []" "$(jb '(.tools|tostring) + " " + (.skipped|tostring)')" "  its relative \$refs resolve across the parts"
 assert_eq "409 provider_exists" "$(api "$KA" -X POST -H 'Content-Type: application/yaml' --data-binary @"$SPEC" "$BASE/v1/providers?name=echo") $(jb .code)" "a second import of a name"
 assert_eq 200 "$(api "$KA" "$BASE/v1/providers")" "GET /v1/providers"
-assert_eq "echo echo2" "$(jb '[.providers[].name] | join(" ")')" "  lists the tenant's providers"
+assert_eq "echo echo2 multi" "$(jb '[.providers[].name] | join(" ")')" "  lists the tenant's providers"
 assert_eq 200 "$(api "$KA" "$BASE/v1/providers/echo")" "GET /v1/providers/{name}"
 assert_eq 200 "$(api "$KA" -X PUT -H 'Content-Type: application/yaml' --data-binary @"$SPEC" "$BASE/v1/providers/echo?server_url=$ECHO")" "PUT /v1/providers/{name}"
 assert_eq true "$(jb .updated)" "  updated"

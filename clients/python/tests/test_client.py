@@ -3,6 +3,7 @@ imports (one document, several files), tools (OpenAI form, pages), invoke,
 credentials, errors as ToolqError with toolq's code, tenant isolation and an
 OpenAI-style agent loop."""
 import json
+import os
 import time
 
 import pytest
@@ -64,6 +65,11 @@ def test_providers_tools_invoke(client: Client, other: Client, spec: str, echo_u
     extra.write_text("unused: true\n")
     r = client.import_provider([spec, str(extra)], name="py-echo2", server_url=echo_url)
     assert r["name"] == "py-echo2"
+    multi = os.path.join(os.environ["TOOLQ_SOURCE_DIR"], "tests", "data", "openapi", "multi")
+    files = ["api/openapi.yaml", "api/paths/order.yaml", "api/paths/orders.yaml",
+             "schemas/order.json", "schemas/common.yaml"]
+    r = client.import_provider([os.path.join(multi, f) for f in files], name="py-multi")
+    assert r["tools"] == 3 and r["skipped"] == []  # relative $refs resolve across the files
     names = [p["name"] for p in client.providers()["providers"]]
     assert "py-echo" in names and "py-echo2" in names
     tools = client.tools(format="openai", provider="py-echo")

@@ -144,6 +144,7 @@ class Client:
             return self.request("POST", "/v1/providers", doc, content_type=ctype,
                                 query={"name": name, "server_url": server_url})
         boundary = uuid.uuid4().hex
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
         parts = []
         for k, v in (("name", name), ("server_url", server_url)):
             if v:
@@ -152,7 +153,8 @@ class Client:
         for i, p in enumerate(paths):
             with open(p, "rb") as f:
                 content = f.read()
-            fname = os.path.basename(p).replace('"', "")
+            # the file's path below the common folder: the entry's relative $refs name it
+            fname = os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/").replace('"', "")
             parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file{i}"; '
                          f'filename="{fname}"\r\nContent-Type: application/octet-stream\r\n\r\n'
                          .encode() + content + b"\r\n")
