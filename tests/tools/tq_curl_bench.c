@@ -2,8 +2,12 @@
  * multi loop keeping C GET requests in flight against one URL until N are
  * done (connection reuse, like the worker's engine). Prints one JSON line:
  *   {"requests","errors","seconds","rps","p50_ms","p99_ms"}
- * Usage: tq-curl-bench -n N -c C [-H HEADER ...] [-d BODY] URL (-d: POST BODY;
- * scripts/bench-http drives the /v1 API with it). Test/bench only. */
+ * Usage: tq-curl-bench -n N -c C [-d PREFIX] URL. With -d, each request is a
+ * form POST of PREFIX followed by the request's number (distinct bodies:
+ * scripts/bench-refresh sends distinct refresh tokens to the token endpoint
+ * for its ceiling). -H HEADER (repeatable) adds a request header; --json BODY
+ * POSTs the same BODY every time (scripts/bench-http drives /v1/jobs so).
+ * Test/bench only. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,15 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* With -d: a form POST of prefix + k (copied by curl). */
+static void set_body(CURL *e, const char *prefix, long k)
+{
+    if (!prefix) return;
+    char body[512];
+    snprintf(body, sizeof body, "%s%ld", prefix, k);
+    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
+}
+
 typedef struct {
     CURL *e;
     double t0;
@@ -39,22 +52,25 @@ int main(int argc, char **argv)
 {
     long n = 1000;
     int c = 1;
-    const char *url = NULL, *data = NULL;
+    const char *url = NULL, *post = NULL, *json = NULL;
     struct curl_slist *hdrs = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-n") && i + 1 < argc)
             n = atol(argv[++i]);
         else if (!strcmp(argv[i], "-c") && i + 1 < argc)
             c = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+            post = argv[++i];
         else if (!strcmp(argv[i], "-H") && i + 1 < argc)
             hdrs = curl_slist_append(hdrs, argv[++i]);
-        else if (!strcmp(argv[i], "-d") && i + 1 < argc)
-            data = argv[++i];
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc)
+            json = argv[++i];
         else
             url = argv[i];
     }
     if (!url || n < 1 || c < 1) {
-        fprintf(stderr, "usage: tq-curl-bench -n N -c C URL\n");
+        fprintf(stderr, "usage: tq-curl-bench -n N -c C [-d PREFIX] [-H HEADER]... [--json BODY] "
+                        "URL\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -70,8 +86,9 @@ int main(int argc, char **argv)
         curl_easy_setopt(slots[i].e, CURLOPT_WRITEFUNCTION, sink);
         curl_easy_setopt(slots[i].e, CURLOPT_PRIVATE, &slots[i]);
         curl_easy_setopt(slots[i].e, CURLOPT_NOSIGNAL, 1L);
+        set_body(slots[i].e, post, started);
         if (hdrs) curl_easy_setopt(slots[i].e, CURLOPT_HTTPHEADER, hdrs);
-        if (data) curl_easy_setopt(slots[i].e, CURLOPT_POSTFIELDS, data);
+        if (json) curl_easy_setopt(slots[i].e, CURLOPT_POSTFIELDS, json);
         slots[i].t0 = now_ms();
         curl_multi_add_handle(m, slots[i].e);
     }
@@ -89,6 +106,7 @@ int main(int argc, char **argv)
             lat[done++] = now_ms() - s->t0;
             curl_multi_remove_handle(m, s->e);
             if (started < n) {
+                set_body(s->e, post, started);
                 started++;
                 s->t0 = now_ms();
                 curl_multi_add_handle(m, s->e);

@@ -57,6 +57,7 @@ static void test_on_behalf(void **state)
     assert_int_equal(tq_principal_on_behalf(&p, true, "tenant", "acme", "API key a1", &err), 0);
     assert_int_equal(p.role, TQ_ROLE_TENANT);
     assert_string_equal(p.tenant, "acme");
+    assert_false(p.known); /* whoami shows no uid or pid of the broker's */
     const char *tenant = NULL;
     /* and the usual rules apply to it: no system op, no other tenant */
     assert_int_equal(
