@@ -67,7 +67,7 @@ int tq_principal_may_stats(const tq_principal_t *p, tq_error_t *err);
 
 /* A request the broker's own process makes for another principal (its
  * HTTP API, for a verified API key; wire fields ob, obt, obn): replaces *p
- * with that principal, so the rules below apply to it as to an ipc peer
+ * with that principal, so the rules above apply to it as to an ipc peer
  * with its role. Only the principal "broker" from the broker's own process
  * (own_process) may: anyone else is forbidden. A role other than tenant,
  * integrator or operator, or a tenant role without a valid tenant, is
