@@ -419,6 +419,8 @@ static enum MHD_Result job_request(tq_api_t *api, struct MHD_Connection *conn, r
 static enum MHD_Result run_op(tq_api_t *api, struct MHD_Connection *conn, req_t *q, const char *op,
                               json_t *payload, unsigned ok)
 {
+    if (!payload) /* json_pack refuses text that is not UTF-8 */
+        return problem(conn, "invalid_request", "a path segment is not valid UTF-8");
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
     tq_client_t *c = client_for(api, q, req_scope(conn, q));

@@ -149,6 +149,7 @@ assert_eq "413 payload_too_large" "$(api "$KA" -X POST "${JSON[@]}" -H 'Transfer
 assert_eq "404 route_not_found" "$(api "$KA" "$BASE/v1/nope") $(jb .code)" "unknown path"
 assert_eq "405 method_not_allowed" "$(api "$KA" -X PATCH "$BASE/v1/jobs") $(jb .code)" "wrong method"
 assert_eq "POST" "$(header Allow)" "  with Allow"
+assert_eq "400 invalid_request" "$(api "$KA" "$BASE/v1/providers/%FF%FE") $(jb .code)" "a path that is not UTF-8"
 assert_eq "$before" "$(jobs_count)" "malformed requests journaled nothing"
 
 # --- providers, tools, invoke ------------------------------------------------------------------
