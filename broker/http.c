@@ -21,8 +21,10 @@
  *   Both use one STATS answer for http.stats_cache_ms (one request at a time
  *   asks the broker), so a flood never becomes one journal count each.
  *
+ *   /v1/...          the HTTP/JSON API: api.c (after the Host check).
+ *
  * Threads: libmicrohttpd runs one thread per connection (bounded by
- * HTTP_MAX_CONNECTIONS); each request borrows a tq_client_t from a small pool
+ * http.max_connections); each request borrows a tq_client_t from a small pool
  * (a client is never shared by two threads at once) and talks to the broker's
  * frontend like any other client.
  *
@@ -36,6 +38,7 @@
  * it did not escape; block the broker loop. */
 #include "http.h"
 
+#include "api.h"
 #include "log.h"
 #include "oauth_gate.h"
 #include "opcat.h"
@@ -62,8 +65,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HTTP_MAX_CONNECTIONS 32
-#define HTTP_CONNECTION_TIMEOUT_S 15
 #define HTTP_POOL_MAX 8            /* idle clients kept */
 #define HTTP_STATS_TIMEOUT_MS 3000 /* /healthz and /metrics */
 #define HTTP_WAIT_SLICE_MS 200     /* how often a waiting callback checks for shutdown */
@@ -89,6 +90,8 @@ typedef struct {
 
 struct tq_http_t {
     struct MHD_Daemon *daemon;
+    tq_api_t *api;            /* the /v1 routes */
+    char *tls_cert, *tls_key; /* PEM text while the daemon starts, NULL: plain HTTP */
     char *frontend;
     char *return_url; /* NULL: answer a page */
     char *hosts;      /* comma-separated Host values accepted */
@@ -1148,9 +1151,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     (void)upload_data;
     tq_http_t *h = cls;
+    bool v1 = strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0;
     if (!*con_cls) { /* first call for this request: count it until completed */
-        *con_cls = h;
+        *con_cls = v1 ? tq_api_request_new() : h;
+        if (!*con_cls) return MHD_NO;
         atomic_fetch_add(&h->active, 1);
+    }
+    if (v1) { /* the API reads its own bodies; the Host check comes first */
+        const char *vh = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        if (!vh || !tq_http_host_ok(vh, h->hosts, h->https))
+            return respond_text(conn, MHD_HTTP_MISDIRECTED_REQUEST,
+                                "misdirected_request: this listener does not serve that host\n");
+        return tq_api_request(h->api, conn, url, method, upload_data, upload_data_size, con_cls);
     }
     if (*upload_data_size) { /* a GET with a body: ignore the body */
         *upload_data_size = 0;
@@ -1198,6 +1210,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)why;
     tq_http_t *h = cls;
     if (*con_cls) {
+        if (*con_cls != h) tq_api_request_done(*con_cls);
         *con_cls = NULL;
         atomic_fetch_sub(&h->active, 1);
     }
@@ -1212,6 +1225,30 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
     tq_warn("http: %s", line);
+}
+
+/* A PEM file's text (malloc'd, at most 1 MiB), or NULL. */
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc((1u << 20) + 1);
+    size_t n = buf ? fread(buf, 1, 1u << 20, f) : 0;
+    bool whole = buf && feof(f) && !ferror(f);
+    fclose(f);
+    if (!whole || !n) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static bool loopback(const struct sockaddr_storage *a)
+{
+    if (a->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
 }
 
 static bool valid_return_url(const char *u)
@@ -1258,6 +1295,32 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         alen -= (size_t)(at + 1 - auth);
         auth = at + 1;
     }
+    int64_t max_conns = tq_config_int(cfg, "http.max_connections");
+    int64_t conn_timeout = tq_config_int(cfg, "http.connection_timeout_s");
+    const char *cert = tq_config_str(cfg, "http.tls_cert"),
+               *key = tq_config_str(cfg, "http.tls_key");
+    bool tls = cert && *cert;
+    if (max_conns < 1 || max_conns > 10000 || conn_timeout < 1 || conn_timeout > 3600) {
+        tq_error_set(err, "invalid_config",
+                     "http.max_connections must be 1..10000 and http.connection_timeout_s 1..3600");
+        return NULL;
+    }
+    if (tls != (key && *key)) {
+        tq_error_set(err, "invalid_config", "http.tls_cert and http.tls_key go together");
+        return NULL;
+    }
+    if (!tls && !loopback(&addr) && !tq_config_bool(cfg, "http.allow_plaintext")) {
+        tq_error_set(err, "invalid_config",
+                     "http.listen %s is not a loopback address: set http.tls_cert and "
+                     "http.tls_key (HTTPS), or http.allow_plaintext: true",
+                     listen);
+        return NULL;
+    }
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        tq_error_set(err, "invalid_config",
+                     "this libmicrohttpd has no TLS support (http.tls_cert)");
+        return NULL;
+    }
     int64_t cache_ms = tq_config_int(cfg, "http.stats_cache_ms");
     int64_t rate = tq_config_int(cfg, "http.oauth_rate_per_minute");
     int64_t burst = tq_config_int(cfg, "http.oauth_rate_burst");
@@ -1299,9 +1362,20 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         tq_error_set(err, "internal", "out of memory");
         return NULL;
     }
+    if (!(h->api = tq_api_new(cfg, &h->stopping, err))) {
+        tq_http_destroy(&h);
+        return NULL;
+    }
+    if (tls && (!(h->tls_cert = read_pem(cert)) || !(h->tls_key = read_pem(key)))) {
+        tq_error_set(err, "invalid_config", "http.tls_cert / http.tls_key: cannot read %s",
+                     h->tls_cert ? key : cert);
+        tq_http_destroy(&h);
+        return NULL;
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    if (tls) flags |= MHD_USE_TLS;
     /* The broker receives SIGTERM/SIGINT/SIGCHLD through a signalfd, which
      * needs them blocked in every thread: start ours with all signals blocked
      * (connection threads inherit the mask). */
@@ -1312,11 +1386,13 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
      * that its bind error names the port tried, not "port 0" */
     uint16_t port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
                                                      : ((struct sockaddr_in *)&addr)->sin_port);
-    h->daemon = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+                                 on_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conns,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conn_timeout,
+                                 tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
+                                 MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->daemon) {
         tq_error_set(err, "bind_failed",
@@ -1325,7 +1401,8 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         tq_http_destroy(&h);
         return NULL;
     }
-    tq_info("http: serving /oauth/start, /oauth/callback, /healthz, /metrics on %s", listen);
+    tq_info("http: serving /v1, /oauth/start, /oauth/callback, /healthz, /metrics on %s%s", listen,
+            tls ? " (HTTPS)" : "");
     return h;
 }
 
@@ -1349,6 +1426,10 @@ void tq_http_destroy(tq_http_t **self_p)
     pthread_mutex_destroy(&h->stats_mu);
     pthread_mutex_destroy(&h->rate_mu);
     tq_oauth_gate_destroy(&h->gate);
+    tq_api_destroy(&h->api);
+    if (h->tls_key) OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
+    free(h->tls_key);
+    free(h->tls_cert);
     free(h->stats_text);
     free(h->hosts);
     free(h->frontend);

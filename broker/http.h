@@ -1,5 +1,5 @@
-/* http.h — the broker's HTTP listener (libmicrohttpd): GET /oauth/start,
- * /oauth/callback, /healthz and /metrics on http.listen (default
+/* http.h — the broker's HTTP listener (libmicrohttpd): the /v1 API (api.c),
+ * GET /oauth/start, /oauth/callback, /healthz and /metrics on http.listen (default
  * 127.0.0.1:8765; "" disables). It is just another client of the broker's
  * frontend: every answer comes from a job or a (cached) STATS request sent
  * through libtoolq, never from the broker's memory; the OAuth state checks
@@ -15,7 +15,10 @@
 
 typedef struct tq_http_t tq_http_t;
 
-/* Reads its settings (http.listen, http.callback_timeout_ms, http.stats_cache_ms,
+/* Reads its settings (http.listen, http.max_connections,
+ * http.connection_timeout_s, http.tls_cert, http.tls_key, http.allow_plaintext
+ * — a non-loopback listen address needs TLS or allow_plaintext —, the /v1
+ * API's (api.h), http.callback_timeout_ms, http.stats_cache_ms,
  * http.oauth_rate_per_minute, http.oauth_rate_burst, http.allowed_hosts,
  * oauth.redirect_uri, oauth.return_url, oauth.state_ttl_s, broker.frontend,
  * database.url), binds and starts serving. Returns NULL with err set

@@ -288,3 +288,30 @@ int tq_principal_may_stats(const tq_principal_t *p, tq_error_t *err)
 {
     return p->role >= TQ_ROLE_OPERATOR ? 0 : forbidden(err, p, "STATS", "operator");
 }
+
+int tq_principal_on_behalf(tq_principal_t *p, bool own_process, const char *role,
+                           const char *tenant, const char *name, tq_error_t *err)
+{
+    if (p->role != TQ_ROLE_BROKER || !own_process)
+        return tq_error_set(err, "forbidden",
+                            "requests on behalf of another principal are the broker's own; %s "
+                            "is %s",
+                            p->name, tq_role_name(p->role));
+    tq_role_t r = TQ_ROLE_NONE;
+    if (role && strcmp(role, "tenant") == 0) r = TQ_ROLE_TENANT;
+    if (role && strcmp(role, "integrator") == 0) r = TQ_ROLE_INTEGRATOR;
+    if (role && strcmp(role, "operator") == 0) r = TQ_ROLE_OPERATOR;
+    if (r == TQ_ROLE_NONE)
+        return tq_error_set(err, "invalid_argument",
+                            "on-behalf role must be tenant, integrator "
+                            "or operator");
+    if (r == TQ_ROLE_TENANT && (!tenant || !*tenant || tq_tenant_reserved(tenant)))
+        return tq_error_set(err, "invalid_argument",
+                            "an on-behalf tenant principal needs its "
+                            "tenant");
+    p->role = r;
+    p->known = false; /* the broker's uid and pid are not this principal's */
+    snprintf(p->tenant, sizeof p->tenant, "%s", tenant ? tenant : "");
+    snprintf(p->name, sizeof p->name, "%.63s", name && *name ? name : "an API key");
+    return 0;
+}

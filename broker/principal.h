@@ -70,4 +70,14 @@ int tq_principal_job_scope(const tq_principal_t *p, const char *requested, const
 /* STATS: operators (and the broker) only. */
 int tq_principal_may_stats(const tq_principal_t *p, tq_error_t *err);
 
+/* A request the broker's own process makes for another principal (its
+ * HTTP API, for a verified API key; wire fields ob, obt, obn): replaces *p
+ * with that principal, so the rules above apply to it as to an ipc peer
+ * with its role. Only the principal "broker" from the broker's own process
+ * (own_process) may: anyone else is forbidden. A role other than tenant,
+ * integrator or operator, or a tenant role without a valid tenant, is
+ * invalid_argument. */
+int tq_principal_on_behalf(tq_principal_t *p, bool own_process, const char *role,
+                           const char *tenant, const char *name, tq_error_t *err);
+
 #endif

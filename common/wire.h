@@ -14,7 +14,7 @@
 #define TQ_WIRE_VERSION 1
 #define TQ_JOB_ID_LEN 36      /* uuid text */
 #define TQ_WIRE_STR_MAX 255   /* tenant, op, idempotency key, codes */
-#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 22 keys) */
+#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 25 keys) */
 #define TQ_WIRE_SECRET_MAX 64 /* worker registration secret (hex) */
 /* The broker hands each worker it forks a fresh random secret (hex) in this
  * environment variable; the worker's READY carries it (field "sk"). */
@@ -67,6 +67,11 @@ typedef struct {
     int64_t credit;  /* READY */
     int64_t pid;     /* READY */
     char *secret;    /* READY: the registration secret the broker gave the worker */
+    /* client requests from the broker's own process only (its HTTP API):
+     * the principal the request is made for (principal.h) */
+    char *ob_role;   /* "tenant", "integrator" or "operator" */
+    char *ob_tenant; /* its tenant */
+    char *ob_name;   /* its name, for logs and WHOAMI */
     bool retryable;  /* worker RESULT */
     bool dup;        /* ACCEPTED: an earlier job with the same idempotency key */
     bool wait;       /* SUBMIT: also send RESULT when the job ends */

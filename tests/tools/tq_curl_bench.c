@@ -5,7 +5,9 @@
  * Usage: tq-curl-bench -n N -c C [-d PREFIX] URL. With -d, each request is a
  * form POST of PREFIX followed by the request's number (distinct bodies:
  * scripts/bench-refresh sends distinct refresh tokens to the token endpoint
- * for its ceiling). Test/bench only. */
+ * for its ceiling). -H HEADER (repeatable) adds a request header; --json BODY
+ * POSTs the same BODY every time (scripts/bench-http drives /v1/jobs so).
+ * Test/bench only. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +52,8 @@ int main(int argc, char **argv)
 {
     long n = 1000;
     int c = 1;
-    const char *url = NULL, *post = NULL;
+    const char *url = NULL, *post = NULL, *json = NULL;
+    struct curl_slist *hdrs = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-n") && i + 1 < argc)
             n = atol(argv[++i]);
@@ -58,11 +61,16 @@ int main(int argc, char **argv)
             c = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-d") && i + 1 < argc)
             post = argv[++i];
+        else if (!strcmp(argv[i], "-H") && i + 1 < argc)
+            hdrs = curl_slist_append(hdrs, argv[++i]);
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc)
+            json = argv[++i];
         else
             url = argv[i];
     }
     if (!url || n < 1 || c < 1) {
-        fprintf(stderr, "usage: tq-curl-bench -n N -c C [-d PREFIX] URL\n");
+        fprintf(stderr, "usage: tq-curl-bench -n N -c C [-d PREFIX] [-H HEADER]... [--json BODY] "
+                        "URL\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -79,6 +87,8 @@ int main(int argc, char **argv)
         curl_easy_setopt(slots[i].e, CURLOPT_PRIVATE, &slots[i]);
         curl_easy_setopt(slots[i].e, CURLOPT_NOSIGNAL, 1L);
         set_body(slots[i].e, post, started);
+        if (hdrs) curl_easy_setopt(slots[i].e, CURLOPT_HTTPHEADER, hdrs);
+        if (json) curl_easy_setopt(slots[i].e, CURLOPT_POSTFIELDS, json);
         slots[i].t0 = now_ms();
         curl_multi_add_handle(m, slots[i].e);
     }
@@ -113,6 +123,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < c; i++)
         if (slots[i].e) curl_easy_cleanup(slots[i].e);
     curl_multi_cleanup(m);
+    curl_slist_free_all(hdrs);
     free(slots);
     free(lat);
     curl_global_cleanup();
