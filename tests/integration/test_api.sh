@@ -194,7 +194,7 @@ assert_eq "404 provider_not_found" "$(api "$KB" -X POST "${JSON[@]}" -d '{"id":"
 check "  and the problem names the job, not tenant A" bash -c "! grep -qi acme $TQ_DIR/body"
 
 # --- credentials, OAuth ---------------------------------------------------------------------------
-assert_eq 201 "$(api "$KA" -X POST "${JSON[@]}" -d '{"name":"gh","type":"bearer","fields":{"token":"tok-SECRET-42"}}' "$BASE/v1/credentials")" \
+assert_eq 201 "$(api "$KA" -X POST "${JSON[@]}" -d '{"name":"gh","type":"bearer","origins":["https://api.github.com"],"fields":{"token":"tok-SECRET-42"}}' "$BASE/v1/credentials")" \
   "POST /v1/credentials"
 assert_eq 200 "$(api "$KA" "$BASE/v1/credentials")" "GET /v1/credentials"
 assert_eq gh "$(jb '.credentials[0].name')" "  lists it"
@@ -215,7 +215,7 @@ check "  the op catalogue is the enum of POST /v1/jobs" \
   test "$(jb '.paths["/v1/jobs"].post.requestBody.content["application/json"].schema.properties.op.enum | index("provider.import")')" != null
 assert_eq 201 "$(api "$KA" -X POST "${JSON[@]}" --data-binary @"$TQ_DIR/openapi.json" "$BASE/v1/providers?name=self")" \
   "toolq imports its own API description"
-api "$KA" -X POST "${JSON[@]}" -d '{"name":"self-key","type":"bearer","fields":{"token":"'"$KA"'"}}' "$BASE/v1/credentials" >/dev/null
+api "$KA" -X POST "${JSON[@]}" -d '{"name":"self-key","type":"bearer","provider":"self","fields":{"token":"'"$KA"'"}}' "$BASE/v1/credentials" >/dev/null
 assert_eq 200 "$(api "$KA" -X POST "${JSON[@]}" -d '{"format":"openai","provider":"echo"}' "$BASE/v1/providers/self/tools/listTools:invoke?credential=self-key")" \
   "and calls its own GET /v1/tools as a tool"
 assert_eq "200 $N" "$(jb '(.status|tostring) + " " + (.body.tools | length | tostring)')" "  which answered the tenant's tools"

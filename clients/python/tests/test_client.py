@@ -100,7 +100,8 @@ def test_other_tenant_cannot_wait_or_cancel(client: Client, other: Client) -> No
 
 
 def test_credentials_masked(client: Client) -> None:
-    client.create_credential("py-cred", "bearer", {"token": "py-SECRET-9"})
+    client.create_credential("py-cred", "bearer", {"token": "py-SECRET-9"},
+                             origins=["https://api.example.com"])
     listed = json.dumps(client.credentials())
     assert "py-cred" in listed and "py-SECRET-9" not in listed
     assert client.delete_credential("py-cred")["deleted"] is True

@@ -10,7 +10,7 @@ import http.client
 import json
 import os
 import uuid
-from typing import Any, Dict, Iterable, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 __all__ = ["Client", "ToolqError"]
@@ -187,10 +187,19 @@ class Client:
 
     # --- credentials ---------------------------------------------------------------------------
     def create_credential(self, name: str, type: str, fields: Mapping[str, str],
-                          plugin: Optional[str] = None) -> JSON:
+                          plugin: Optional[str] = None, *,
+                          origins: Optional[Sequence[str]] = None,
+                          provider: Optional[str] = None) -> JSON:
+        """A named credential, bound to where it may be sent: the origins
+        given (https://host[:port]) or the tools of the provider named (an
+        oauth2 credential may name neither: it is bound on first use)."""
         body: JSON = {"name": name, "type": type, "fields": dict(fields)}
         if plugin:
             body["plugin"] = plugin
+        if origins:
+            body["origins"] = list(origins)
+        if provider:
+            body["provider"] = provider
         return self.request("POST", "/v1/credentials", body)
 
     def credentials(self) -> JSON:
