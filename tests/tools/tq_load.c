@@ -234,9 +234,14 @@ int main(int argc, char **argv)
     qsort(all, (size_t)done, sizeof *all, cmp_double);
     double p50 = done ? all[(size_t)(done * 0.50)] : 0;
     double p99 = done ? all[(size_t)((done - 1) * 0.99)] : 0;
+    double sum = 0;
+    for (long i = 0; i < done; i++)
+        sum += all[i];
     printf("{\"jobs\":%ld,\"completed\":%ld,\"ok\":%ld,\"rejected\":%ld,\"seconds\":%.3f,"
-           "\"per_second\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"in_flight\":%d,\"clients\":%d}\n",
-           o.n, done, ok, rejected, elapsed, elapsed > 0 ? done / elapsed : 0, p50, p99, o.c, o.k);
+           "\"per_second\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.4f,"
+           "\"in_flight\":%d,\"clients\":%d}\n",
+           o.n, done, ok, rejected, elapsed, elapsed > 0 ? done / elapsed : 0, p50, p99,
+           done ? sum / (double)done : 0, o.c, o.k);
     if (idf) fclose(idf);
     for (long i = 0; i < nids; i++)
         free(ids[i]);
