@@ -567,19 +567,26 @@ static void on_linger(tq_loop_t *loop, void *arg)
 /* ms the staged INSERTs should still wait (0: write now). A job dispatched
  * before its INSERT may end within broker.commit_linger_ms of its submit;
  * then one INSERT holds the job and its outcome (one commit instead of two).
- * The batch waits only for its oldest job that can still end: staged jobs
- * are in submit order, and keyed jobs (not dispatched yet), ended jobs and
- * retries never wait. */
+ * Only at low load: with LINGER_MAX_OPEN jobs or more still open in the
+ * batch, the lane never idles waiting (under load jobs end while the previous
+ * batch commits anyway). The batch waits for its oldest job that can still
+ * end: staged jobs are in submit order, and keyed jobs (not dispatched yet),
+ * ended jobs and retries never wait. */
+#define LINGER_MAX_OPEN 4
 static int64_t linger_left_ms(tq_broker_t *b)
 {
     if (!b->linger_ms || b->stopping || b->staged_inserts.n >= b->batch_max) return 0;
-    for (size_t i = 0; i < b->staged_inserts.n; i++) {
+    const tq_bjob_t *oldest = NULL;
+    int open = 0;
+    for (size_t i = 0; i < b->staged_inserts.n && open < LINGER_MAX_OPEN; i++) {
         const tq_bjob_t *j = b->staged_inserts.v[i];
         if (j->ikey || j->journal_failures || tq_job_state_final(j->state)) continue;
-        int64_t left_us = j->submitted_us + (int64_t)b->linger_ms * 1000 - tq_now_us();
-        return left_us <= 0 ? 0 : (left_us + 999) / 1000;
+        if (!oldest) oldest = j;
+        open++;
     }
-    return 0;
+    if (!oldest || open >= LINGER_MAX_OPEN) return 0;
+    int64_t left_us = oldest->submitted_us + (int64_t)b->linger_ms * 1000 - tq_now_us();
+    return left_us <= 0 ? 0 : (left_us + 999) / 1000;
 }
 
 static void on_ingest_idle(tq_pglane_t *lane, void *arg)
