@@ -544,12 +544,12 @@ static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, vo
         send_accepted(b, j);
         if (j->ikey && j->state == TQ_JOB_QUEUED && j->attempts == 0)
             tq_jobs_enqueue(b->jobs, j, now); /* keyed jobs run only once stored */
-        if (uncertain || j->state != row->state || j->attempts != row->attempts)
+        if (uncertain || j->state != row->state || j->attempts != row->attempts) {
             stage_update(b, j); /* changed while the INSERT was in flight */
-        else if (tq_job_state_final(row->state))
+            if (j->async && tq_job_state_final(j->state)) answer_result(b, j);
+        } else if (tq_job_state_final(row->state)) {
             job_done(b, j); /* one commit held the job and its outcome */
-        else if (j->async && tq_job_state_final(j->state))
-            answer_result(b, j);
+        }
     }
     zhashx_destroy(&ok);
     batch->n = 0;
