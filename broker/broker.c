@@ -97,6 +97,7 @@ struct tq_broker_t {
     counters_t count;
     profile_t prof[PROF_N];
     bool journal_reads;    /* jobs.journal_reads */
+    pid_t self_pid;        /* getpid() once: asked for every client frame */
     const char *async_ops; /* jobs.async_ops: ops whose default durability is async */
     /* STATS journal counts run (what http.stats_cache_ms saves) */
     uint64_t journal_counts;
@@ -979,7 +980,7 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
 static bool is_broker_pid(pid_t pid, void *arg)
 {
     tq_broker_t *b = arg;
-    return pid == getpid() || (b->sup && tq_supervisor_is_child(b->sup, pid));
+    return pid == b->self_pid || (b->sup && tq_supervisor_is_child(b->sup, pid));
 }
 
 static void answer_whoami(tq_broker_t *b, const unsigned char *ident, size_t ilen, uint64_t rid,
@@ -1506,6 +1507,7 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     }
     b->cfg = cfg;
     b->sigfd = -1;
+    b->self_pid = getpid();
     b->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
     b->batch_max = (size_t)tq_config_int(cfg, "broker.batch_max");
     b->linger_ms = (int)tq_config_int(cfg, "broker.commit_linger_ms");
