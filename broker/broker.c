@@ -55,6 +55,7 @@ typedef struct tq_bworker_t {
 typedef struct {
     tq_bjob_t *job;
     tq_job_state_t state; /* snapshot written by the batch */
+    int attempts;
 } update_row_t;
 
 typedef struct {
@@ -65,6 +66,14 @@ typedef struct {
 typedef struct {
     uint64_t submitted, succeeded, failed, dead, cancelled, retried, rescued;
 } counters_t;
+
+/* Where a job's time goes (STATS "profile", scripts/bench profile): sums of
+ * µs over the jobs answered, per class (unjournaled read, sync, async). */
+typedef struct {
+    uint64_t jobs;
+    double journal, dispatch, worker, outcome, total;
+} profile_t;
+enum { PROF_READ, PROF_SYNC, PROF_ASYNC, PROF_N };
 
 struct tq_broker_t {
     tq_config_t *cfg;
@@ -78,11 +87,18 @@ struct tq_broker_t {
     tq_supervisor_t *sup;
     zhashx_t *workers; /* key -> tq_bworker_t */
     jobvec_t staged_inserts, inflight_inserts;
+    update_row_t *inflight_insert_rows; /* the state each in-flight INSERT row holds */
     jobvec_t staged_updates;
     update_row_t *inflight_updates;
     size_t ninflight_updates;
     uint64_t promote_timer;
+    uint64_t linger_timer; /* kicks the ingest lane when a staged INSERT stops lingering */
+    int linger_ms;         /* broker.commit_linger_ms */
     counters_t count;
+    profile_t prof[PROF_N];
+    bool journal_reads;    /* jobs.journal_reads */
+    pid_t self_pid;        /* getpid() once: asked for every client frame */
+    const char *async_ops; /* jobs.async_ops: ops whose default durability is async */
     /* STATS journal counts run (what http.stats_cache_ms saves) */
     uint64_t journal_counts;
     tq_opstats_t *opstats;       /* per-op outcomes and latency, for STATS */
@@ -156,8 +172,8 @@ static void job_to_result(const tq_bjob_t *j, tq_msg_t *m, uint64_t rid)
     memcpy(m->id, j->id, sizeof m->id);
     m->op = j->op;
     tq_job_state_t shown = j->state;
-    if (tq_job_state_final(j->state) && j->committed != j->state)
-        shown = TQ_JOB_RUNNING; /* it ran; its outcome is still being written */
+    if (tq_job_state_final(j->state) && j->committed != j->state && j->journaled && !j->async)
+        shown = TQ_JOB_RUNNING; /* it ran; its (sync) outcome is still being written */
     m->state = (char *)tq_job_state_name(shown);
     m->attempt = j->attempts;
     if (shown == TQ_JOB_SUCCEEDED) {
@@ -169,14 +185,66 @@ static void job_to_result(const tq_bjob_t *j, tq_msg_t *m, uint64_t rid)
     }
 }
 
-static void notify_result_waiters(tq_broker_t *b, tq_bjob_t *j)
+static void send_accepted(tq_broker_t *b, tq_bjob_t *j)
 {
+    for (tq_waiter_t *w = j->accept_waiters; w; w = w->next) {
+        tq_msg_t m;
+        tq_msg_init(&m, TQ_MSG_ACCEPTED);
+        m.rid = w->rid;
+        m.dup = w->dup;
+        memcpy(m.id, j->id, sizeof m.id);
+        send_to(b, b->front, w->ident, w->ident_len, &m);
+    }
+    tq_bjob_free_waiters(&j->accept_waiters);
+    j->persisted = true;
+    if (!j->accepted_us) j->accepted_us = tq_now_us();
+}
+
+/* Sends the final state to its waiters, once, and adds the job's stages to
+ * the profile. */
+static void answer_result(tq_broker_t *b, tq_bjob_t *j)
+{
+    if (j->answered) return;
+    j->answered = true;
     for (tq_waiter_t *w = j->result_waiters; w; w = w->next) {
         tq_msg_t m;
         job_to_result(j, &m, w->rid);
         send_to(b, b->front, w->ident, w->ident_len, &m);
     }
     tq_bjob_free_waiters(&j->result_waiters);
+    if (!j->submitted_us || !j->dispatched_us || !j->finished_us) return; /* recovered, cancelled */
+    profile_t *p = &b->prof[!j->journaled ? PROF_READ : j->async ? PROF_ASYNC : PROF_SYNC];
+    int64_t now = tq_now_us();
+    p->jobs++;
+    p->journal += (double)((j->accepted_us ? j->accepted_us : now) - j->submitted_us);
+    p->dispatch += (double)(j->dispatched_us - j->submitted_us);
+    p->worker += (double)(j->finished_us - j->dispatched_us);
+    p->outcome += (double)(now - j->finished_us);
+    p->total += (double)(now - j->submitted_us);
+}
+
+/* A client waits for the job's RESULT: at once when it was answered. */
+static void add_result_waiter(tq_broker_t *b, tq_bjob_t *j, const unsigned char *ident, size_t ilen,
+                              uint64_t rid)
+{
+    if (!j->answered) {
+        tq_bjob_add_waiter(&j->result_waiters, ident, ilen, rid);
+        return;
+    }
+    tq_msg_t m;
+    job_to_result(j, &m, rid);
+    send_to(b, b->front, ident, ilen, &m);
+}
+
+/* The job leaves memory: its outcome is answered and written (or it is
+ * never written: an unjournaled read). */
+static void job_done(tq_broker_t *b, tq_bjob_t *j)
+{
+    answer_result(b, j);
+    tq_opstats_record(b->opstats, j->op, tq_job_state_name(j->state), j->err_code,
+                      j->submitted_us ? (double)(tq_now_us() - j->submitted_us) / 1e6 : -1);
+    tq_jobs_remove(b->jobs, j);
+    tq_bjob_free(j);
 }
 
 static int64_t backoff_ms(tq_broker_t *b, int attempt)
@@ -197,10 +265,14 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Writes the job's new state in the next UPDATE batch. A job whose INSERT
+ * has not committed yet gets nothing here: a staged INSERT takes the state
+ * the job has when the batch is built, and on_inserted stages whatever
+ * changed after an in-flight one. An unjournaled read is never written. */
 static void stage_update(tq_broker_t *b, tq_bjob_t *j)
 {
     if (j->state == TQ_JOB_RUNNING) j->running_logged = true;
-    if (j->in_update) return;
+    if (!j->journaled || !j->row_written || j->in_update) return;
     j->in_update = true;
     vec_push(&b->staged_updates, j); /* written at the end of this loop turn */
 }
@@ -208,9 +280,22 @@ static void stage_update(tq_broker_t *b, tq_bjob_t *j)
 static void dispatch(tq_broker_t *b);
 static void schedule_promote(tq_broker_t *b);
 
-static void requeue(tq_broker_t *b, tq_bjob_t *j, int64_t delay_ms)
+/* A final state reached in memory: unjournaled reads and async jobs are
+ * answered now (an async job stays in memory until its row is written);
+ * sync jobs are answered after the commit (on_inserted, on_updated). */
+static void outcome_known(tq_broker_t *b, tq_bjob_t *j)
 {
-    j->state = TQ_JOB_QUEUED;
+    if (!tq_job_state_final(j->state)) return;
+    j->finished_us = tq_now_us();
+    if (!j->journaled)
+        job_done(b, j);
+    else if (j->async && !j->accept_waiters)
+        answer_result(b, j);
+}
+
+static void requeue(tq_broker_t *b, tq_bjob_t *j, int64_t delay_ms, const char *why)
+{
+    tq_bjob_set_state(j, TQ_JOB_QUEUED, why);
     j->worker = NULL;
     j->run_after_ms = tq_now_ms() + delay_ms;
     tq_jobs_enqueue(b->jobs, j, tq_now_ms());
@@ -222,11 +307,11 @@ static void requeue(tq_broker_t *b, tq_bjob_t *j, int64_t delay_ms)
 static void retry_or_die(tq_broker_t *b, tq_bjob_t *j)
 {
     if (j->attempts - j->rescues >= j->max_attempts) {
-        j->state = TQ_JOB_DEAD;
+        tq_bjob_set_state(j, TQ_JOB_DEAD, "attempts used up");
         b->count.dead++;
     } else {
         b->count.retried++;
-        requeue(b, j, backoff_ms(b, j->attempts - j->rescues));
+        requeue(b, j, backoff_ms(b, j->attempts - j->rescues), "retry after backoff");
     }
 }
 
@@ -260,13 +345,14 @@ static void worker_gone(tq_broker_t *b, tq_bworker_t *w, const char *why)
             snprintf(msg, sizeof msg,
                      "the job's worker died %d times while running it (a poison job?)", j->rescues);
             tq_bjob_set_error(j, "worker_crashed", msg);
-            j->state = TQ_JOB_DEAD;
+            tq_bjob_set_state(j, TQ_JOB_DEAD, "worker_crashed");
             b->count.dead++;
         } else {
             tq_bjob_set_error(j, "worker_lost", "the worker running this job died; re-queued");
-            requeue(b, j, 0);
+            requeue(b, j, 0, "rescue: worker_lost");
         }
         stage_update(b, j);
+        outcome_known(b, j);
     }
     zhashx_delete(b->workers, w->key);
     free(w->running);
@@ -306,7 +392,8 @@ static void dispatch(tq_broker_t *b)
         if (!w) return;
         tq_bjob_t *j = tq_jobs_pop_ready(b->jobs);
         if (!j) return;
-        j->state = TQ_JOB_RUNNING;
+        tq_bjob_set_state(j, TQ_JOB_RUNNING, "dispatch");
+        j->dispatched_us = tq_now_us();
         j->attempts++;
         j->running_logged = false;
         if (!j->started_wall_ms) j->started_wall_ms = wall_ms();
@@ -330,9 +417,11 @@ static void dispatch(tq_broker_t *b)
         m.timeout_ms = j->timeout_ms;
         send_to(b, b->back, w->ident, w->ident_len, &m);
         /* The 'running' state is journaled lazily (heartbeat tick): a fast job
-         * ends before that, and only its outcome is written — one commit on
-         * the hot path instead of two. Recovery treats queued and running
-         * alike, so nothing is lost by the delay. */
+         * ends before that, and only its outcome is written. A job is
+         * dispatched before its INSERT commits when it has no idempotency
+         * key (handle_submit); if it ends before the INSERT is built, the
+         * INSERT holds its outcome: one commit for the whole job. Recovery
+         * treats queued and running alike, so nothing is lost by the delay. */
     }
 }
 
@@ -355,10 +444,15 @@ static void schedule_promote(tq_broker_t *b)
 
 /* --- journal: group commit ------------------------------------------------------------ */
 
+/* The job's INSERT is given up. A sync submitter is refused; an async job
+ * was already answered, and is lost (logged). A job dispatched early is
+ * taken off its worker (its late RESULT is ignored). */
 static void fail_unaccepted(tq_broker_t *b, tq_bjob_t *j, const char *code, const char *msg)
 {
     for (tq_waiter_t *w = j->accept_waiters; w; w = w->next)
         reject(b, w->ident, w->ident_len, w->rid, code, msg);
+    if (j->async) tq_err("async job %s was never written: %s", j->id, msg);
+    if (j->worker) worker_take(b, j->worker, j);
     tq_jobs_remove(b->jobs, j);
     tq_bjob_free(j);
 }
@@ -440,32 +534,78 @@ static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, vo
             tq_pglane_query(b->misc, TQ_JOURNAL_LOOKUP_IKEY_SQL, 2, p, on_ikey_lookup, ctx);
             continue;
         }
-        j->persisted = true;
+        update_row_t *row = &b->inflight_insert_rows[i];
+        /* After a failed try the row may hold an older state (an answer
+         * lost after COMMIT): the fenced UPDATE makes it current. */
+        bool uncertain = j->journal_failures > 0;
+        j->row_written = true;
+        j->committed = row->state;
         j->journal_failures = 0;
-        for (tq_waiter_t *w = j->accept_waiters; w; w = w->next) {
-            tq_msg_t m;
-            tq_msg_init(&m, TQ_MSG_ACCEPTED);
-            m.rid = w->rid;
-            m.dup = w->dup;
-            memcpy(m.id, j->id, sizeof m.id);
-            send_to(b, b->front, w->ident, w->ident_len, &m);
+        if (row->state == TQ_JOB_RUNNING) j->running_logged = true;
+        send_accepted(b, j);
+        if (j->ikey && j->state == TQ_JOB_QUEUED && j->attempts == 0)
+            tq_jobs_enqueue(b->jobs, j, now); /* keyed jobs run only once stored */
+        if (uncertain || j->state != row->state || j->attempts != row->attempts) {
+            stage_update(b, j); /* changed while the INSERT was in flight */
+            if (j->async && tq_job_state_final(j->state)) answer_result(b, j);
+        } else if (tq_job_state_final(row->state)) {
+            job_done(b, j); /* one commit held the job and its outcome */
         }
-        tq_bjob_free_waiters(&j->accept_waiters);
-        if (j->state == TQ_JOB_QUEUED) tq_jobs_enqueue(b->jobs, j, now);
     }
     zhashx_destroy(&ok);
     batch->n = 0;
     dispatch(b);
 }
 
+static void on_linger(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_broker_t *b = arg;
+    b->linger_timer = 0;
+    tq_pglane_kick(b->ingest);
+}
+
+/* ms the staged INSERTs should still wait (0: write now). A job dispatched
+ * before its INSERT may end within broker.commit_linger_ms of its submit;
+ * then one INSERT holds the job and its outcome (one commit instead of two).
+ * Only at low load: with LINGER_MAX_OPEN jobs or more still open in the
+ * batch, the lane never idles waiting (under load jobs end while the previous
+ * batch commits anyway). The batch waits for its oldest job that can still
+ * end: staged jobs are in submit order, and keyed jobs (not dispatched yet),
+ * ended jobs and retries never wait. */
+#define LINGER_MAX_OPEN 4
+static int64_t linger_left_ms(tq_broker_t *b)
+{
+    if (!b->linger_ms || b->stopping || b->staged_inserts.n >= b->batch_max) return 0;
+    const tq_bjob_t *oldest = NULL;
+    int open = 0;
+    for (size_t i = 0; i < b->staged_inserts.n && open < LINGER_MAX_OPEN; i++) {
+        const tq_bjob_t *j = b->staged_inserts.v[i];
+        if (j->ikey || j->journal_failures || tq_job_state_final(j->state)) continue;
+        if (!oldest) oldest = j;
+        open++;
+    }
+    if (!oldest || open >= LINGER_MAX_OPEN) return 0;
+    int64_t left_us = oldest->submitted_us + (int64_t)b->linger_ms * 1000 - tq_now_us();
+    return left_us <= 0 ? 0 : (left_us + 999) / 1000;
+}
+
 static void on_ingest_idle(tq_pglane_t *lane, void *arg)
 {
     tq_broker_t *b = arg;
     if (b->staged_inserts.n == 0 || b->inflight_inserts.n) return;
+    int64_t wait = linger_left_ms(b);
+    if (wait > 0) {
+        if (!b->linger_timer) b->linger_timer = tq_loop_timer(b->loop, wait, on_linger, b);
+        return;
+    }
     size_t n = b->staged_inserts.n < b->batch_max ? b->staged_inserts.n : b->batch_max;
     if (b->staged_inserts.v[0]->journal_failures) n = 1; /* a retry goes alone */
-    for (size_t i = 0; i < n; i++)
-        vec_push(&b->inflight_inserts, b->staged_inserts.v[i]);
+    for (size_t i = 0; i < n; i++) {
+        tq_bjob_t *j = b->staged_inserts.v[i];
+        vec_push(&b->inflight_inserts, j);
+        b->inflight_insert_rows[i] = (update_row_t){j, j->state, j->attempts};
+    }
     memmove(b->staged_inserts.v, b->staged_inserts.v + n,
             (b->staged_inserts.n - n) * sizeof *b->staged_inserts.v);
     b->staged_inserts.n -= n;
@@ -504,6 +644,7 @@ static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, voi
                 for (tq_waiter_t *w = j->result_waiters; w; w = w->next)
                     reject(b, w->ident, w->ident_len, w->rid, "db_error",
                            "the job's outcome could not be stored");
+                if (j->async) tq_err("async job %s: its answered outcome is not stored", j->id);
                 tq_err("job %s: outcome not stored after %d tries; dropped (%s)", j->id,
                        JOURNAL_TRIES, errmsg);
                 tq_jobs_remove(b->jobs, j);
@@ -518,12 +659,7 @@ static void on_updated(tq_pglane_t *lane, PGresult *res, const char *errmsg, voi
         j->committed = b->inflight_updates[i].state;
         j->journal_failures = 0;
         if (!tq_job_state_final(b->inflight_updates[i].state)) continue;
-        tq_opstats_record(b->opstats, j->op, tq_job_state_name(b->inflight_updates[i].state),
-                          j->err_code,
-                          j->submitted_us ? (double)(tq_now_us() - j->submitted_us) / 1e6 : -1);
-        notify_result_waiters(b, j);
-        tq_jobs_remove(b->jobs, j);
-        tq_bjob_free(j);
+        job_done(b, j);
     }
 }
 
@@ -536,7 +672,7 @@ static void on_update_idle(tq_pglane_t *lane, void *arg)
     for (size_t i = 0; i < n; i++) {
         tq_bjob_t *j = b->staged_updates.v[i];
         j->in_update = false;
-        b->inflight_updates[i] = (update_row_t){j, j->state};
+        b->inflight_updates[i] = (update_row_t){j, j->state, j->attempts};
     }
     char *params[TQ_JOURNAL_UPDATE_NPARAMS];
     tq_error_t err = {0};
@@ -574,6 +710,20 @@ static bool printable(const char *s)
     return true;
 }
 
+/* Whether op is an item of the comma-separated list (jobs.async_ops). */
+static bool op_listed(const char *list, const char *op)
+{
+    size_t n = strlen(op);
+    for (const char *p = list; p && *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t k = strcspn(p, ", ");
+        if (k == n && strncmp(p, op, n) == 0) return true;
+        p += k;
+    }
+    return false;
+}
+
 static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ilen, tq_msg_t *m)
 {
     if (b->stopping)
@@ -596,6 +746,9 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
     if (m->priority < -1000 || m->priority > 1000)
         return reject(b, ident, ilen, m->rid, "invalid_argument",
                       "priority must be between -1000 and 1000");
+    if (m->durability < TQ_DURABILITY_DEFAULT || m->durability > TQ_DURABILITY_ASYNC)
+        return reject(b, ident, ilen, m->rid, "invalid_argument",
+                      "durability must be sync (1) or async (2)");
     if (m->payload) {
         json_error_t jerr;
         json_t *p = json_loadb(m->payload, m->payload_len, 0, &jerr);
@@ -630,7 +783,7 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
                 tq_waiter_t *w = tq_bjob_add_waiter(&old->accept_waiters, ident, ilen, m->rid);
                 if (w) w->dup = true;
             }
-            if (m->wait) tq_bjob_add_waiter(&old->result_waiters, ident, ilen, m->rid);
+            if (m->wait) add_result_waiter(b, old, ident, ilen, m->rid);
             return;
         }
     }
@@ -665,13 +818,26 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
     j->max_attempts = m->max_attempts ? (int)m->max_attempts : b->max_attempts;
     j->timeout_ms = m->timeout_ms ? (int)m->timeout_ms : b->timeout_ms;
     j->priority = (int)m->priority;
-    j->state = TQ_JOB_QUEUED;
     j->submitted_us = tq_now_us();
+    /* Reads are answered from memory unless asked (or keyed: a key needs
+     * the journal's unique index); the durability class comes from the
+     * submit, else from jobs.async_ops. */
+    const tq_opinfo_t *info = tq_opcat_find(j->op);
+    bool read_only = info && (info->flags & TQ_OPF_READ_ONLY);
+    j->journaled = !read_only || m->journal || j->ikey || b->journal_reads;
+    j->async = m->durability == TQ_DURABILITY_ASYNC ||
+               (m->durability == TQ_DURABILITY_DEFAULT && op_listed(b->async_ops, j->op));
     tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid);
     if (m->wait) tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
     tq_jobs_add(b->jobs, j);
-    vec_push(&b->staged_inserts, j);
-    b->count.submitted++; /* inserted at the end of this loop turn */
+    b->count.submitted++;
+    if (j->journaled) vec_push(&b->staged_inserts, j); /* inserted at the end of this loop turn */
+    if (j->ikey) return; /* runs once stored: a stored key may name an older job */
+    /* Dispatched now, before its INSERT commits: a job that ends before its
+     * INSERT is built is written once, in its final state. */
+    if (!j->journaled || j->async) send_accepted(b, j);
+    tq_jobs_enqueue(b->jobs, j, tq_now_ms());
+    dispatch(b);
 }
 
 typedef struct {
@@ -726,7 +892,7 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
             job_to_result(j, &r, m->rid);
             send_to(b, b->front, ident, ilen, &r);
         } else if (m->type == TQ_MSG_WAIT) {
-            tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
+            add_result_waiter(b, j, ident, ilen, m->rid);
         } else if (tq_job_state_final(j->state)) {
             reject(b, ident, ilen, m->rid, "not_cancellable", "the job already ended");
         } else {
@@ -734,11 +900,12 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
                 worker_take(b, j->worker, j); /* its late RESULT will be fenced out */
             tq_jobs_unqueue(b->jobs, j);
             j->worker = NULL;
-            j->state = TQ_JOB_CANCELLED;
+            tq_bjob_set_state(j, TQ_JOB_CANCELLED, "CANCEL");
             tq_bjob_set_error(j, "cancelled", "cancelled by a client");
             b->count.cancelled++;
             tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
             stage_update(b, j);
+            outcome_known(b, j);
             dispatch(b);
         }
         return;
@@ -787,6 +954,18 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
     if (!res) json_object_set_new(stats, "db_error", json_string(errmsg));
     json_object_set_new(stats, "journal_counts", json_integer((json_int_t)++b->journal_counts));
     tq_opstats_to_json(b->opstats, stats);
+    json_t *prof = json_object();
+    static const char *const classes[PROF_N] = {"read", "sync", "async"};
+    for (int c = 0; c < PROF_N; c++) {
+        const profile_t *p = &b->prof[c];
+        double n = p->jobs ? (double)p->jobs : 1;
+        json_object_set_new(prof, classes[c],
+                            json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "jobs", (json_int_t)p->jobs,
+                                      "journal_us", p->journal / n, "dispatch_us", p->dispatch / n,
+                                      "worker_us", p->worker / n, "outcome_us", p->outcome / n,
+                                      "broker_us", p->total / n));
+    }
+    json_object_set_new(stats, "profile", prof);
     char *text = json_dumps(stats, JSON_COMPACT);
     json_decref(stats);
     tq_msg_t m;
@@ -801,7 +980,7 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
 static bool is_broker_pid(pid_t pid, void *arg)
 {
     tq_broker_t *b = arg;
-    return pid == getpid() || (b->sup && tq_supervisor_is_child(b->sup, pid));
+    return pid == b->self_pid || (b->sup && tq_supervisor_is_child(b->sup, pid));
 }
 
 static void answer_whoami(tq_broker_t *b, const unsigned char *ident, size_t ilen, uint64_t rid,
@@ -951,7 +1130,7 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
     worker_take(b, w, j);
     j->worker = NULL;
     if (m->ok) {
-        j->state = TQ_JOB_SUCCEEDED;
+        tq_bjob_set_state(j, TQ_JOB_SUCCEEDED, "RESULT ok");
         free(j->result);
         j->result = m->result ? m->result : strdup("null");
         j->result_len = m->result ? m->result_len : 4;
@@ -962,13 +1141,14 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
         tq_bjob_set_error(j, m->err_code ? m->err_code : "internal",
                           m->err_msg ? m->err_msg : "the worker gave no reason");
         if (!m->retryable) {
-            j->state = TQ_JOB_FAILED;
+            tq_bjob_set_state(j, TQ_JOB_FAILED, "RESULT not retryable");
             b->count.failed++;
         } else {
             retry_or_die(b, j);
         }
     }
     stage_update(b, j);
+    outcome_known(b, j);
 }
 
 /* Only a process this broker forked may register: the peer's pid (from
@@ -1073,6 +1253,7 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
                 tq_bjob_set_error(j, "lease_expired", "the job ran past its timeout");
                 retry_or_die(b, j);
                 stage_update(b, j);
+                outcome_known(b, j);
             }
         }
         tq_msg_t m;
@@ -1333,8 +1514,10 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     }
     b->cfg = cfg;
     b->sigfd = -1;
+    b->self_pid = getpid();
     b->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
     b->batch_max = (size_t)tq_config_int(cfg, "broker.batch_max");
+    b->linger_ms = (int)tq_config_int(cfg, "broker.commit_linger_ms");
     b->max_queued = (size_t)tq_config_int(cfg, "broker.max_queued");
     b->heartbeat_ms = (int)tq_config_int(cfg, "broker.heartbeat_ms");
     b->liveness = (int)tq_config_int(cfg, "broker.heartbeat_liveness");
@@ -1351,13 +1534,16 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->quota_jobs = (size_t)tq_config_int(cfg, "quota.queued_jobs");
     b->quota_bytes = (size_t)tq_config_int(cfg, "quota.payload_bytes");
     b->quota_sleep_ms = tq_config_int(cfg, "quota.max_sleep_ms");
-    if (b->batch_max < 1 || b->heartbeat_ms < 10 || b->liveness < 1 || b->max_attempts < 1 ||
-        b->timeout_ms < 1 || b->purge_interval_s < 1 || b->max_credit < 1) {
+    if (b->batch_max < 1 || b->linger_ms < 0 || b->heartbeat_ms < 10 || b->liveness < 1 ||
+        b->max_attempts < 1 || b->timeout_ms < 1 || b->purge_interval_s < 1 || b->max_credit < 1) {
         tq_error_set(err, "invalid_config", "a broker.* or jobs.* setting is out of range");
         tq_broker_destroy(&b);
         return NULL;
     }
     b->inflight_updates = calloc(b->batch_max, sizeof *b->inflight_updates);
+    b->inflight_insert_rows = calloc(b->batch_max, sizeof *b->inflight_insert_rows);
+    b->journal_reads = tq_config_bool(cfg, "jobs.journal_reads");
+    b->async_ops = tq_config_str(cfg, "jobs.async_ops");
     b->loop = tq_loop_new();
     b->jobs = tq_jobs_new();
     tq_jobs_set_max_running(b->jobs, (int)tq_config_int(cfg, "quota.running"));
@@ -1450,6 +1636,7 @@ void tq_broker_destroy(tq_broker_t **self_p)
     free(b->inflight_inserts.v);
     free(b->staged_updates.v);
     free(b->inflight_updates);
+    free(b->inflight_insert_rows);
     tq_vault_destroy(&b->vault);
     if (b->sigfd >= 0) close(b->sigfd);
     tq_loop_destroy(&b->loop);

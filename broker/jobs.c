@@ -4,6 +4,8 @@
  * jobs of a tenant at its running limit wait in that tenant's parked list. */
 #include "jobs.h"
 
+#include "log.h"
+
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,31 @@ const char *tq_job_state_name(tq_job_state_t s)
 {
     static const char *names[] = {"queued", "running", "succeeded", "failed", "dead", "cancelled"};
     return (unsigned)s < 6 ? names[s] : "?";
+}
+
+/* Legal moves: queued -> running (dispatch) or cancelled; running -> queued
+ * (retry, rescue), succeeded, failed, dead or cancelled. Final states never
+ * move. Modelled on curl's mstate(): one function, one table, one trace. */
+bool tq_job_transition_legal(tq_job_state_t from, tq_job_state_t to)
+{
+    static const unsigned char legal[6] = {
+        [TQ_JOB_QUEUED] = 1u << TQ_JOB_RUNNING | 1u << TQ_JOB_CANCELLED,
+        [TQ_JOB_RUNNING] = 1u << TQ_JOB_QUEUED | 1u << TQ_JOB_SUCCEEDED | 1u << TQ_JOB_FAILED |
+                           1u << TQ_JOB_DEAD | 1u << TQ_JOB_CANCELLED,
+    };
+    return (unsigned)from < 6 && (unsigned)to < 6 && (legal[from] >> to & 1u);
+}
+
+void tq_bjob_set_state(tq_bjob_t *j, tq_job_state_t to, const char *why)
+{
+    if (!tq_job_transition_legal(j->state, to)) {
+        tq_err("job %s: illegal state change %s -> %s (%s)", j->id, tq_job_state_name(j->state),
+               tq_job_state_name(to), why);
+        abort(); /* a broker bug: the journal must never see it */
+    }
+    tq_debug("job %s: %s -> %s (%s)", j->id, tq_job_state_name(j->state), tq_job_state_name(to),
+             why);
+    j->state = to;
 }
 
 /* --- heaps ------------------------------------------------------------------- */

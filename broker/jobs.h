@@ -20,6 +20,8 @@ typedef enum {
 } tq_job_state_t;
 
 const char *tq_job_state_name(tq_job_state_t s);
+/* Whether a job may go from one state to the other (the table in jobs.c). */
+bool tq_job_transition_legal(tq_job_state_t from, tq_job_state_t to);
 static inline bool tq_job_state_final(tq_job_state_t s)
 {
     return s >= TQ_JOB_SUCCEEDED;
@@ -46,15 +48,22 @@ typedef struct tq_bjob_t {
     char *err_code, *err_msg;
     int priority, max_attempts, attempts, rescues, timeout_ms;
     tq_job_state_t state;
-    tq_job_state_t committed; /* the state the journal holds (what STATUS reports) */
-    bool persisted;           /* its INSERT has committed */
-    bool in_update;           /* queued for the next journal UPDATE */
-    int journal_failures;     /* failed INSERT/UPDATE batches it was in: then written alone */
-    int64_t started_wall_ms;  /* wall-clock ms of the first dispatch; 0 before */
-    bool running_logged;      /* the journal knows it is running (this attempt) */
-    int64_t run_after_ms;     /* monotonic */
-    int64_t lease_until_ms;   /* monotonic, while running */
-    int64_t submitted_us;
+    tq_job_state_t committed;    /* the state the journal holds (what STATUS reports) */
+    bool persisted;              /* ACCEPTED was sent: STATUS, WAIT and CANCEL may see it */
+    bool row_written;            /* its INSERT has committed: state changes go in UPDATEs */
+    bool journaled;              /* false: a read-only op answered from memory, never written */
+    bool async;                  /* durability async: answered at once, written lazily */
+    bool answered;               /* async: its RESULT waiters were answered before the commit */
+    bool in_update;              /* queued for the next journal UPDATE */
+    int journal_failures;        /* failed INSERT/UPDATE batches it was in: then written alone */
+    int64_t started_wall_ms;     /* wall-clock ms of the first dispatch; 0 before */
+    bool running_logged;         /* the journal knows it is running (this attempt) */
+    int64_t run_after_ms;        /* monotonic */
+    int64_t lease_until_ms;      /* monotonic, while running */
+    int64_t submitted_us;        /* monotonic µs: SUBMIT read (profile, latency) */
+    int64_t accepted_us;         /* ... its ACCEPTED sent */
+    int64_t dispatched_us;       /* ... the last attempt handed to a worker */
+    int64_t finished_us;         /* ... the outcome came back */
     struct tq_bworker_t *worker; /* while running */
     tq_waiter_t *accept_waiters; /* want ACCEPTED (after the insert commits) */
     tq_waiter_t *result_waiters; /* want RESULT (after the outcome commits) */
@@ -75,6 +84,10 @@ void tq_jobs_destroy(tq_jobs_t **self_p);
 tq_bjob_t *tq_bjob_new(void);
 void tq_bjob_free(tq_bjob_t *job);
 void tq_bjob_set_error(tq_bjob_t *job, const char *code, const char *msg);
+/* The one place a job's state changes: checks the move against the table
+ * of legal transitions (abort on an illegal one: a broker bug) and traces
+ * it at debug level with why. A new job starts queued. */
+void tq_bjob_set_state(tq_bjob_t *job, tq_job_state_t to, const char *why);
 tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t ident_len,
                                 uint64_t rid);
 void tq_bjob_free_waiters(tq_waiter_t **list);

@@ -11,29 +11,42 @@
 #include <string.h>
 #include <time.h>
 
-/* Returns the ids that are in the journal after the statement: those it
- * inserted, and those a previous attempt inserted whose commit answer was
- * lost (the outer SELECT sees the snapshot before the INSERT). An id missing
- * from the answer hit an idempotency key held by another job. */
+/* The batch's commit mode: $N is "on" or "off", set for this statement's
+ * transaction only (is_local), read by PostgreSQL when it commits. */
+#define SYNC_COMMIT(n) "(SELECT set_config('synchronous_commit', $" n "::text, true)) AS sc"
+#define FINAL_STATES "('succeeded','failed','dead','cancelled')"
+
+/* Inserts each job in the state it has when the batch is built (queued,
+ * running, or already final with its outcome). Returns the ids that are in
+ * the journal after the statement: those it inserted, and those a previous
+ * attempt inserted whose commit answer was lost (the outer SELECT sees the
+ * snapshot before the INSERT). An id missing from the answer hit an
+ * idempotency key held by another job. */
 const char *const TQ_JOURNAL_INSERT_SQL =
     "WITH ins AS (INSERT INTO tq_jobs (id, tenant_id, op, state, max_attempts, priority,"
-    " timeout_ms, idempotency_key, payload)"
-    " SELECT u.id, u.tn, u.op, 'queued', u.ma, u.pr, u.tm, u.ik, u.pl"
+    " timeout_ms, idempotency_key, payload, attempts, rescues, result, error_code,"
+    " error_message, started_at, finished_at, run_after)"
+    " SELECT u.id, u.tn, u.op, u.st, u.ma, u.pr, u.tm, u.ik, u.pl, u.at, u.rs, u.res, u.ec, u.em,"
+    " to_timestamp(u.started / 1000.0),"
+    " CASE WHEN u.st IN " FINAL_STATES " THEN now() END,"
+    " now() + u.delay * interval '1 millisecond'"
     " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],"
-    " $7::text[], $8::bytea[]) AS u(id, tn, op, ma, pr, tm, ik, pl)"
-    " ON CONFLICT DO NOTHING RETURNING id)"
-    " SELECT id FROM ins UNION ALL SELECT id FROM tq_jobs WHERE id = ANY($1::uuid[])";
+    " $7::text[], $8::bytea[], $9::text[], $10::int[], $11::int[], $12::bytea[], $13::text[],"
+    " $14::text[], $15::bigint[], $16::bigint[])"
+    " AS u(id, tn, op, ma, pr, tm, ik, pl, st, at, rs, res, ec, em, started, delay), " SYNC_COMMIT(
+        "17") " ON CONFLICT DO NOTHING RETURNING id)"
+              " SELECT id FROM ins UNION ALL SELECT id FROM tq_jobs WHERE id = ANY($1::uuid[])";
 
 const char *const TQ_JOURNAL_UPDATE_SQL =
     "UPDATE tq_jobs j SET state = u.st, attempts = u.at, rescues = u.rs,"
     " result = coalesce(u.res, j.result), error_code = u.ec, error_message = u.em,"
     " started_at = coalesce(j.started_at, to_timestamp(u.started / 1000.0)),"
-    " finished_at = CASE WHEN u.st IN ('succeeded','failed','dead','cancelled') THEN now() END,"
+    " finished_at = CASE WHEN u.st IN " FINAL_STATES " THEN now() END,"
     " run_after = now() + u.delay * interval '1 millisecond'"
     " FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::bytea[], $6::text[],"
-    " $7::text[], $8::bigint[], $9::bigint[]) AS u(id, st, at, rs, res, ec, em, started, delay)"
-    " WHERE j.id = u.id AND j.attempts <= u.at"
-    " AND j.state NOT IN ('succeeded','failed','dead','cancelled')";
+    " $7::text[], $8::bigint[], $9::bigint[]) AS u(id, st, at, rs, res, ec, em, started, "
+    "delay), " SYNC_COMMIT("10") " WHERE j.id = u.id AND j.attempts <= u.at"
+                                 " AND j.state NOT IN " FINAL_STATES;
 
 #define LOOKUP_COLUMNS                                                                             \
     "SELECT id, tenant_id, op, state, attempts, result, error_code, error_message FROM tq_jobs "
@@ -210,12 +223,58 @@ static int seal(tq_vault_t *vault, const tq_bjob_t *j, const char *column, const
     return tq_vault_seal(vault, &aad, text, len, out, out_len, err);
 }
 
+/* The batch's synchronous_commit: off only when every row is async. */
+static const char *sync_param(tq_bjob_t *const *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!jobs[i]->async) return "on";
+    return "off";
+}
+
+/* The state columns both statements write: st, at, rs, res, ec, em,
+ * started, delay (b[0..7]). */
+static int put_state(tq_vault_t *vault, const tq_bjob_t *j, sbuf_t *b, int64_t now, tq_error_t *err)
+{
+    unsigned char *ct = NULL;
+    size_t ctn = 0;
+    if (j->result && j->state == TQ_JOB_SUCCEEDED &&
+        seal(vault, j, "result", j->result, j->result_len, &ct, &ctn, err))
+        return -1;
+    sb_text(&b[0], tq_job_state_name(j->state));
+    sb_int(&b[1], j->attempts);
+    sb_int(&b[2], j->rescues);
+    sb_bytea(&b[3], ct, ctn);
+    sb_text(&b[4], j->err_code);
+    sb_text(&b[5], j->err_msg);
+    if (j->started_wall_ms)
+        sb_int(&b[6], j->started_wall_ms);
+    else
+        sb_text(&b[6], NULL);
+    sb_int(&b[7], j->state == TQ_JOB_QUEUED && j->run_after_ms > now ? j->run_after_ms - now : 0);
+    free(ct);
+    return 0;
+}
+
+static int close_params(sbuf_t *b, int nparams, const char *sync, char **params, tq_error_t *err)
+{
+    int rc = 0;
+    for (int k = 0; k < nparams - 1; k++)
+        if (!(params[k] = sb_close(&b[k]))) rc = -1;
+    if (!(params[nparams - 1] = strdup(sync))) rc = -1;
+    if (rc) {
+        tq_journal_free_params(params, nparams);
+        return tq_error_set(err, "internal", "out of memory building a journal batch");
+    }
+    return 0;
+}
+
 int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
                              tq_error_t *err)
 {
     sbuf_t b[TQ_JOURNAL_INSERT_NPARAMS] = {0};
-    for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
+    for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS - 1; k++)
         sb_open(&b[k]);
+    int64_t now = tq_now_ms();
     for (size_t i = 0; i < n; i++) {
         const tq_bjob_t *j = jobs[i];
         unsigned char *ct;
@@ -234,58 +293,31 @@ int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n
         sb_text(&b[6], j->ikey);
         sb_bytea(&b[7], ct, ctn);
         free(ct);
+        if (put_state(vault, j, b + 8, now, err)) {
+            for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
+                free(b[k].s);
+            return -1;
+        }
     }
-    int rc = 0;
-    for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
-        if (!(params[k] = sb_close(&b[k]))) rc = -1;
-    if (rc) {
-        tq_journal_free_params(params, TQ_JOURNAL_INSERT_NPARAMS);
-        return tq_error_set(err, "internal", "out of memory building a journal batch");
-    }
-    return 0;
+    return close_params(b, TQ_JOURNAL_INSERT_NPARAMS, sync_param(jobs, n), params, err);
 }
 
 int tq_journal_update_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
                              tq_error_t *err)
 {
     sbuf_t b[TQ_JOURNAL_UPDATE_NPARAMS] = {0};
-    for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
+    for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS - 1; k++)
         sb_open(&b[k]);
     int64_t now = tq_now_ms();
     for (size_t i = 0; i < n; i++) {
-        const tq_bjob_t *j = jobs[i];
-        unsigned char *ct = NULL;
-        size_t ctn = 0;
-        if (j->result && j->state == TQ_JOB_SUCCEEDED &&
-            seal(vault, j, "result", j->result, j->result_len, &ct, &ctn, err)) {
+        sb_text(&b[0], jobs[i]->id);
+        if (put_state(vault, jobs[i], b + 1, now, err)) {
             for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
                 free(b[k].s);
             return -1;
         }
-        sb_text(&b[0], j->id);
-        sb_text(&b[1], tq_job_state_name(j->state));
-        sb_int(&b[2], j->attempts);
-        sb_int(&b[3], j->rescues);
-        sb_bytea(&b[4], ct, ctn);
-        sb_text(&b[5], j->err_code);
-        sb_text(&b[6], j->err_msg);
-        if (j->started_wall_ms)
-            sb_int(&b[7], j->started_wall_ms);
-        else
-            sb_text(&b[7], NULL);
-        int64_t delay =
-            j->state == TQ_JOB_QUEUED && j->run_after_ms > now ? j->run_after_ms - now : 0;
-        sb_int(&b[8], delay);
-        free(ct);
     }
-    int rc = 0;
-    for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
-        if (!(params[k] = sb_close(&b[k]))) rc = -1;
-    if (rc) {
-        tq_journal_free_params(params, TQ_JOURNAL_UPDATE_NPARAMS);
-        return tq_error_set(err, "internal", "out of memory building a journal batch");
-    }
-    return 0;
+    return close_params(b, TQ_JOURNAL_UPDATE_NPARAMS, sync_param(jobs, n), params, err);
 }
 
 /* --- reading back ------------------------------------------------------------- */
@@ -359,8 +391,9 @@ long tq_journal_recover(PGconn *db, tq_vault_t *vault, tq_jobs_t *jobs, int64_t 
         j->priority = atoi(PQgetvalue(res, r, 7));
         j->timeout_ms = atoi(PQgetvalue(res, r, 8));
         j->ikey = PQgetisnull(res, r, 9) ? NULL : strdup(PQgetvalue(res, r, 9));
-        j->state = TQ_JOB_QUEUED;
-        j->persisted = true;
+        j->persisted = true; /* a new job is queued (tq_bjob_new): no transition */
+        j->journaled = true;
+        j->row_written = true;
         j->run_after_ms = now_ms + atoll(PQgetvalue(res, r, 11));
         if (open_column(vault, res, r, 10, j->tenant, j->id, "payload", &j->payload,
                         &j->payload_len, err)) {

@@ -20,9 +20,12 @@
  * -1 when the system key is not installed. */
 int tq_journal_today_version(const tq_vault_t *vault);
 
-#define TQ_JOURNAL_INSERT_NPARAMS 8
+/* Both batch statements take, as their last parameter, the batch's
+ * synchronous_commit ("on" when any row is sync, "off" when every row is
+ * async), applied to that statement's transaction only (set_config local). */
+#define TQ_JOURNAL_INSERT_NPARAMS 17
 extern const char *const TQ_JOURNAL_INSERT_SQL; /* RETURNING id of rows inserted */
-#define TQ_JOURNAL_UPDATE_NPARAMS 9
+#define TQ_JOURNAL_UPDATE_NPARAMS 10
 extern const char *const TQ_JOURNAL_UPDATE_SQL;
 extern const char *const TQ_JOURNAL_LOOKUP_SQL;      /* $1 id, $2 tenant or NULL */
 extern const char *const TQ_JOURNAL_LOOKUP_IKEY_SQL; /* $1 tenant, $2 key */
@@ -30,8 +33,9 @@ extern const char *const TQ_JOURNAL_COUNTS_SQL;
 extern const char *const TQ_JOURNAL_PURGE_SQL; /* $1 retention hours */
 
 /* Builds the array parameters for a batch (malloc'd strings, free with
- * tq_journal_free_params). Update parameters snapshot each job's current
- * state. */
+ * tq_journal_free_params). Both snapshot each job's current state: a job
+ * whose outcome came back before its INSERT was built is inserted in its
+ * final state, with its result (one commit for a short job). */
 int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
                              tq_error_t *err);
 int tq_journal_update_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,

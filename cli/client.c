@@ -262,6 +262,8 @@ static void prepare_submit(tq_msg_t *m, uint64_t rid, const char *tenant, const 
         m->max_attempts = o->max_attempts;
         m->timeout_ms = o->timeout_ms;
         m->priority = o->priority;
+        m->durability = o->durability;
+        m->journal = o->journal;
     }
 }
 

@@ -66,6 +66,14 @@ int tq_cmd_submit(tq_cli_t *cli, int argc, char **argv)
             opts.timeout_ms = (int)(atof(argv[++i]) * 1000);
         else if (strcmp(a, "--no-wait") == 0)
             wait = false;
+        else if (strcmp(a, "--journal") == 0)
+            opts.journal = true;
+        else if (strcmp(a, "--durability") == 0 && v && strcmp(v, "sync") == 0 && ++i)
+            opts.durability = TQ_DURABILITY_SYNC;
+        else if (strcmp(a, "--durability") == 0 && v && strcmp(v, "async") == 0 && ++i)
+            opts.durability = TQ_DURABILITY_ASYNC;
+        else if (strcmp(a, "--durability") == 0)
+            return tq_cli_usage_error("submit", "--durability is sync or async%s", "");
         else if (a[0] != '-' && !op)
             op = a;
         else

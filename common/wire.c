@@ -130,7 +130,8 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     n += m->attempt != 0;
     n += m->credit != 0;
     n += m->pid != 0;
-    n += m->retryable + m->dup + m->wait + m->ok;
+    n += m->durability != 0;
+    n += m->retryable + m->dup + m->wait + m->ok + m->journal;
 
     msgpack_pack_map(&pk, (size_t)n);
     pack_key(&pk, "v");
@@ -167,6 +168,7 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     PACK_INT("at", attempt)
     PACK_INT("cr", credit)
     PACK_INT("pid", pid)
+    PACK_INT("du", durability)
 #undef PACK_INT
 #define PACK_BOOL(key, field)                                                                      \
     if (m->field) {                                                                                \
@@ -177,6 +179,7 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     PACK_BOOL("dup", dup)
     PACK_BOOL("w", wait)
     PACK_BOOL("ok", ok)
+    PACK_BOOL("jn", journal)
 #undef PACK_BOOL
     *out = (unsigned char *)sb.data;
     *out_len = sb.size;
@@ -329,6 +332,8 @@ static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t
     if (key_is(k, "dup")) return get_bool(v, "dup", &m->dup, err);
     if (key_is(k, "w")) return get_bool(v, "w", &m->wait, err);
     if (key_is(k, "ok")) return get_bool(v, "ok", &m->ok, err);
+    if (key_is(k, "jn")) return get_bool(v, "jn", &m->journal, err);
+    if (key_is(k, "du")) return get_int(v, "du", &m->durability, err);
     return 0; /* unknown key: ignored */
 }
 

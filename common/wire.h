@@ -14,7 +14,7 @@
 #define TQ_WIRE_VERSION 1
 #define TQ_JOB_ID_LEN 36      /* uuid text */
 #define TQ_WIRE_STR_MAX 255   /* tenant, op, idempotency key, codes */
-#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 25 keys) */
+#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 27 keys) */
 #define TQ_WIRE_SECRET_MAX 64 /* worker registration secret (hex) */
 /* The broker hands each worker it forks a fresh random secret (hex) in this
  * environment variable; the worker's READY carries it (field "sk"). */
@@ -76,7 +76,14 @@ typedef struct {
     bool dup;        /* ACCEPTED: an earlier job with the same idempotency key */
     bool wait;       /* SUBMIT: also send RESULT when the job ends */
     bool ok;         /* worker RESULT: success */
+    bool journal;       /* SUBMIT: journal a read-only op too (see broker/README.md) */
+    int64_t durability; /* SUBMIT: TQ_DURABILITY_* (0: the op's default from config) */
 } tq_msg_t;
+
+/* SUBMIT "du": when a job's row and outcome must be on disk (broker/README.md). */
+#define TQ_DURABILITY_DEFAULT 0 /* the op's default (jobs.async_ops) */
+#define TQ_DURABILITY_SYNC 1    /* ACCEPTED / RESULT only after the commit holds them */
+#define TQ_DURABILITY_ASYNC 2   /* answered at once; written with synchronous_commit=off */
 
 void tq_msg_init(tq_msg_t *msg, tq_msg_type_t type);
 void tq_msg_reset(tq_msg_t *msg);

@@ -36,7 +36,15 @@ typedef struct {
     int max_attempts;            /* 0 = broker default */
     int timeout_ms;              /* the job's lease; 0 = broker default */
     int priority;                /* higher first; default 0 */
+    int durability;              /* TQ_DURABILITY_SYNC / _ASYNC; 0 = the op's default */
+    bool journal;                /* journal a read-only op too (reads are unjournaled) */
 } tq_submit_opts_t;
+
+/* Durability classes (see the broker's README): sync answers ACCEPTED and
+ * RESULT after the commit that holds them; async answers at once and writes
+ * with synchronous_commit=off (a crash may lose the last moments). */
+#define TQ_DURABILITY_SYNC 1
+#define TQ_DURABILITY_ASYNC 2
 
 /* A job as the broker reports it. Strings are owned (tq_job_info_reset). */
 typedef struct {

@@ -4,7 +4,7 @@
 # shutdown with exit 0.
 source "$(dirname "$0")/lib.sh"
 tq_setup jobs
-tq_start_broker --workers 2
+tq_start_broker --workers 2 --set jobs.journal_reads=true # ping and sleep rows are checked
 
 check "ping round trip" toolq ping
 out=$(toolq --json submit ping --tenant acme --payload-json '{"hello":"world"}')
@@ -98,7 +98,7 @@ tq_stop_broker
 assert_eq 0 "$TQ_BROKER_EXIT" "SIGTERM: the broker exits 0 (no leak reports under ASan)"
 grep -q "broker stopped" "$TQ_DIR/broker.log" && ok "SIGTERM stops the broker cleanly" || fail "clean stop"
 n1=$(tq_psql -c "select count(*) from tq_migrations")
-tq_start_broker --workers 1
+tq_start_broker --workers 1 --set jobs.journal_reads=true
 assert_eq "$n1" "$(tq_psql -c "select count(*) from tq_migrations")" "migrations are not re-applied on restart"
 check "finished jobs survive a restart" test "$(toolq --json job "$(echo "$a" | jq -r .id)" | jq -r .state)" = succeeded
 

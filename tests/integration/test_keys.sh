@@ -12,7 +12,7 @@ as() { local uid=$1; shift; setpriv --reuid="$uid" --regid=65534 --clear-groups 
 extra=()
 [ "$(id -u)" = 0 ] && extra=(--set frontend.group=nogroup --set frontend.integrators=daemon)
 
-tq_start_broker --workers 1 "${extra[@]}"
+tq_start_broker --workers 1 --set jobs.journal_reads=true "${extra[@]}"
 j1=$(toolq --json submit ping --tenant acme --payload-json '{"before":"rotation"}' | jq -r .id)
 out=$(toolq --json submit credential.create --tenant acme --payload-json \
   '{"name":"gh","type":"bearer","origins":["https://api.github.com"],"fields":{"token":"TOKEN-BEFORE-ROTATION-1234"}}')
@@ -56,7 +56,7 @@ check "no .new key file is left" test ! -e "$TOOLQ_MASTER_KEY_FILE.new"
 check "the new key file is 0600" test "$(stat -c %a "$TOOLQ_MASTER_KEY_FILE")" = 600
 tq_stop_broker
 
-tq_start_broker --workers 1
+tq_start_broker --workers 1 --set jobs.journal_reads=true
 out=$(toolq --json job "$j1")
 assert_eq '{"before":"rotation"}' "$(echo "$out" | jq -c .result)" "a job written before both rotations opens after them"
 for c in gh gh2; do

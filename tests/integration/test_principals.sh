@@ -17,7 +17,7 @@ as() { local uid=$1; shift; setpriv --reuid="$uid" --regid=65534 --clear-groups 
 
 # --- the operator (the broker's own user) -----------------------------------------------
 chmod 755 "$TQ_DIR"
-tq_start_broker --workers 1
+tq_start_broker --workers 1 --set jobs.journal_reads=true # rows of reads are checked
 assert_eq 700 "$(stat -c %a "$TQ_DIR")" "the broker closes its socket folder (0700)"
 assert_eq 0 "$(( 0$(stat -c %a "$TQ_DIR/broker.sock") & 077 ))" "the frontend socket is owner-only"
 who=$(toolq --json whoami)
@@ -89,7 +89,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # --- other users: daemon (uid 1) a tenant of acme, nobody an integrator, bin nothing -----
-tq_start_broker --workers 1 --set frontend.group=nogroup --set frontend.integrators=nobody \
+tq_start_broker --workers 1 --set jobs.journal_reads=true --set frontend.group=nogroup --set frontend.integrators=nobody \
   --set frontend.tenants=1=acme
 victim=$(toolq submit ping --tenant victim --payload-json '{"v":1}' --no-wait)
 toolq wait "$victim" >/dev/null
@@ -146,7 +146,7 @@ tq_stop_broker
 # a socket folder that also holds another user's files (the postgres user's
 # cluster under TOOLQ_HOME with scripts/run as root) keeps its mode
 mkdir -p "$TQ_DIR/home2/pg"; chmod 755 "$TQ_DIR/home2"; chown 65534 "$TQ_DIR/home2/pg"
-TOOLQ_BROKER="ipc://$TQ_DIR/home2/broker.sock" tq_start_broker --workers 1
+TOOLQ_BROKER="ipc://$TQ_DIR/home2/broker.sock" tq_start_broker --workers 1 --set jobs.journal_reads=true
 assert_eq 755 "$(stat -c %a "$TQ_DIR/home2")" "a folder shared with another user's files keeps its mode"
 assert_eq 0 "$(( 0$(stat -c %a "$TQ_DIR/home2/broker.sock") & 077 ))" "... and the socket is still owner-only"
 check "... with a warning" grep -q "also holds files of uid 65534" "$TQ_DIR/broker.log"

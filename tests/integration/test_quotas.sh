@@ -8,7 +8,7 @@ tq_setup quotas
 rows() { tq_psql -c "select count(*) from tq_jobs"; }
 code() { jq -r '.error.code // empty'; }
 
-tq_start_broker --workers 1 --set quota.queued_jobs=3 --set quota.payload_bytes=4000 \
+tq_start_broker --workers 1 --set jobs.journal_reads=true --set quota.queued_jobs=3 --set quota.payload_bytes=4000 \
   --set quota.running=1 --set quota.max_sleep_ms=2000
 
 # running: one job of a tenant at a time, the others wait (parked) ---------------------

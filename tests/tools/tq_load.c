@@ -4,6 +4,7 @@
  *   tq-load -n N -c C [-k K] [--op OP] [--tenant T] [--payload JSON]   call mode
  *   tq-load ... --submit-only FILE    submit, write each ACCEPTED id to FILE
  *   tq-load --wait-ids FILE           wait for every id in FILE
+ *   --durability sync|async, --journal: passed with every submit
  * Exit 0 when every job ended in --expect (default succeeded), else 1. */
 #include "toolq/client.h"
 
@@ -18,6 +19,7 @@ typedef struct {
     const char *endpoint, *op, *tenant, *payload, *expect, *submit_only, *wait_ids;
     long n;
     int c, k, timeout_ms;
+    tq_submit_opts_t submit; /* --durability, --journal */
 } opts_t;
 
 typedef struct {
@@ -57,7 +59,7 @@ static void *run_calls(void *arg)
     double last_progress = now_ms();
     while (t->done + t->rejected < t->n) {
         while (submitted < t->n && outstanding < t->inflight) {
-            uint64_t rid = tq_client_send_submit(c, o->tenant, o->op, o->payload, NULL, wait);
+            uint64_t rid = tq_client_send_submit(c, o->tenant, o->op, o->payload, &o->submit, wait);
             if (!rid) {
                 fprintf(stderr, "tq-load: %s: %s\n", tq_client_error_code(c),
                         tq_client_error_message(c));
@@ -133,9 +135,13 @@ static void *run_waits(void *arg)
 
 int main(int argc, char **argv)
 {
-    opts_t o = {NULL, "ping", "bench", "{}", "succeeded", NULL, NULL, 1000, 1, 0, 120000};
+    opts_t o = {NULL, "ping", "bench", "{}", "succeeded", NULL, NULL, 1000, 1, 0, 120000, {0}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--journal") == 0) {
+            o.submit.journal = true;
+            continue;
+        }
         if (!v && strcmp(a, "--help") != 0) {
             fprintf(stderr, "tq-load: %s needs a value\n", a);
             return 2;
@@ -162,10 +168,14 @@ int main(int argc, char **argv)
             o.wait_ids = argv[++i];
         else if (strcmp(a, "--timeout-ms") == 0)
             o.timeout_ms = atoi(argv[++i]);
+        else if (strcmp(a, "--durability") == 0)
+            o.submit.durability =
+                strcmp(argv[++i], "async") == 0 ? TQ_DURABILITY_ASYNC : TQ_DURABILITY_SYNC;
         else {
             fprintf(stderr, "usage: tq-load [-n N] [-c C] [-k K] [--op OP] [--tenant T] "
                             "[--payload JSON] [--expect STATE] [--broker EP] "
-                            "[--submit-only FILE | --wait-ids FILE] [--timeout-ms MS]\n");
+                            "[--submit-only FILE | --wait-ids FILE] [--timeout-ms MS] "
+                            "[--durability sync|async] [--journal]\n");
             return 2;
         }
     }
@@ -224,9 +234,14 @@ int main(int argc, char **argv)
     qsort(all, (size_t)done, sizeof *all, cmp_double);
     double p50 = done ? all[(size_t)(done * 0.50)] : 0;
     double p99 = done ? all[(size_t)((done - 1) * 0.99)] : 0;
+    double sum = 0;
+    for (long i = 0; i < done; i++)
+        sum += all[i];
     printf("{\"jobs\":%ld,\"completed\":%ld,\"ok\":%ld,\"rejected\":%ld,\"seconds\":%.3f,"
-           "\"per_second\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"in_flight\":%d,\"clients\":%d}\n",
-           o.n, done, ok, rejected, elapsed, elapsed > 0 ? done / elapsed : 0, p50, p99, o.c, o.k);
+           "\"per_second\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.4f,"
+           "\"in_flight\":%d,\"clients\":%d}\n",
+           o.n, done, ok, rejected, elapsed, elapsed > 0 ? done / elapsed : 0, p50, p99,
+           done ? sum / (double)done : 0, o.c, o.k);
     if (idf) fclose(idf);
     for (long i = 0; i < nids; i++)
         free(ids[i]);

@@ -236,12 +236,51 @@ static void table_and_names(void **state)
     tq_bjob_free(j);
 }
 
+/* The one transition function (issue 12): the legal moves pass, every
+ * other move aborts the broker (a bug must never reach the journal). */
+static void transitions(void **state)
+{
+    (void)state;
+    enum {
+        Q = TQ_JOB_QUEUED,
+        R = TQ_JOB_RUNNING,
+        S = TQ_JOB_SUCCEEDED,
+        F = TQ_JOB_FAILED,
+        D = TQ_JOB_DEAD,
+        C = TQ_JOB_CANCELLED
+    };
+    const char *legal[] = {"QR", "QC", "RQ", "RS", "RF", "RD", "RC"};
+    const char *names = "QRSFDC";
+    int n = 0;
+    for (int from = Q; from <= C; from++)
+        for (int to = Q; to <= C; to++) {
+            char pair[3] = {names[from], names[to], 0};
+            bool want = false;
+            for (size_t i = 0; i < sizeof legal / sizeof *legal; i++)
+                if (strcmp(legal[i], pair) == 0) want = true;
+            assert_int_equal(tq_job_transition_legal((tq_job_state_t)from, (tq_job_state_t)to),
+                             want);
+            n += want;
+        }
+    assert_int_equal(n, 7);
+    assert_false(tq_job_transition_legal(TQ_JOB_QUEUED, (tq_job_state_t)9));
+    tq_bjob_t *j = tq_bjob_new();
+    assert_int_equal(j->state, TQ_JOB_QUEUED); /* a new job starts queued */
+    tq_bjob_set_state(j, TQ_JOB_RUNNING, "dispatch");
+    tq_bjob_set_state(j, TQ_JOB_QUEUED, "retry");
+    tq_bjob_set_state(j, TQ_JOB_RUNNING, "dispatch");
+    tq_bjob_set_state(j, TQ_JOB_SUCCEEDED, "RESULT ok");
+    assert_int_equal(j->state, TQ_JOB_SUCCEEDED);
+    tq_bjob_free(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ready_order),       cmocka_unit_test(delayed_and_promote),
         cmocka_unit_test(unqueue_and_move),  cmocka_unit_test(random_against_model),
         cmocka_unit_test(idempotency_index), cmocka_unit_test(table_and_names),
+        cmocka_unit_test(transitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
