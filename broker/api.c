@@ -360,6 +360,10 @@ static enum MHD_Result post_job(tq_api_t *api, struct MHD_Connection *conn, req_
                        "\"max_attempts\"?, \"priority\"?, \"timeout_ms\"?}");
     }
     tq_submit_opts_t o = {0};
+    /* a job resource: GET /v1/jobs/{id} must find it after it ended, so a
+     * read-only op submitted here is journaled too (the resource routes are
+     * answered directly: unjournaled reads, broker/README.md) */
+    o.journal = true;
     o.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
     o.max_attempts = (int)json_integer_value(json_object_get(b, "max_attempts"));
     o.priority = (int)json_integer_value(json_object_get(b, "priority"));
