@@ -1,13 +1,15 @@
 /* worker.c — the worker core: broker connection (DEALER), READY/credit,
  * heartbeats, JOB -> op handler dispatch, RESULT back. Owns the per-process
- * services handlers use (loop, config, database connection, vault). Never
- * interprets a job's payload itself: that is the handlers' business. */
+ * services handlers use (loop, config, database connection, vault). Checks
+ * every payload against its op's schema (common/opspec.h) before the handler
+ * runs; never interprets a payload beyond that: that is the handlers' business. */
 #include "worker.h"
 
 #include "ids.h"
 #include "keystore.h"
 #include "log.h"
 #include "ops.h"
+#include "opspec.h"
 #include "pg.h"
 #include "plugin/plugin_host.h"
 #include "vault.h"
@@ -351,6 +353,11 @@ static void start_job(tq_worker_t *w, tq_msg_t *m)
         tq_job_fail(job, "unknown_op", msg, false);
         return;
     }
+    tq_error_t err = {0};
+    if (tq_opspec_check_payload(job->op, job->payload, NULL, &err)) {
+        tq_job_fail_err(job, &err, false);
+        return;
+    }
     op->start(job);
 }
 
@@ -430,7 +437,7 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
 
 tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
 {
-    if (tq_ops_check(err)) return NULL;
+    if (tq_ops_check(err) || tq_opspec_check_all(err)) return NULL;
     unsigned char key[TQ_MASTER_KEY_LEN];
     if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err)) return NULL;
     tq_worker_t *w = calloc(1, sizeof *w);
