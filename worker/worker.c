@@ -100,6 +100,47 @@ json_t *tq_job_payload(const tq_job_t *job)
 {
     return job->payload;
 }
+
+json_t *tq_job_arg(const tq_job_t *job, const char *key)
+{
+    json_t *v = json_object_get(job->payload, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+const char *tq_job_arg_str(const tq_job_t *job, const char *key)
+{
+    const char *s = json_string_value(tq_job_arg(job, key));
+    return s && *s ? s : NULL;
+}
+
+int tq_job_arg_text(const tq_job_t *job, const char *key, size_t max, bool required,
+                    const char **out, tq_error_t *err)
+{
+    const json_t *v = tq_job_arg(job, key);
+    *out = NULL;
+    if (v && !json_is_string(v)) /* only a field the op's schema leaves untyped */
+        return tq_error_set(err, "invalid_argument", "%s must be a string", key);
+    if (v && strlen(json_string_value(v)) != json_string_length(v))
+        return tq_error_set(err, "invalid_argument", "%s holds a NUL character", key);
+    if (v && json_string_length(v) > max)
+        return tq_error_set(err, "invalid_argument", "%s is longer than %zu bytes", key, max);
+    *out = json_string_value(v);
+    if (required && (!*out || !**out))
+        return tq_error_set(err, "invalid_argument", "%s is required", key);
+    return 0;
+}
+
+bool tq_job_arg_bool(const tq_job_t *job, const char *key, bool def)
+{
+    const json_t *v = tq_job_arg(job, key);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+json_int_t tq_job_arg_int(const tq_job_t *job, const char *key, json_int_t def)
+{
+    const json_t *v = tq_job_arg(job, key);
+    return json_is_integer(v) ? json_integer_value(v) : def;
+}
 tq_loop_t *tq_job_loop(const tq_job_t *job)
 {
     return job->worker->loop;
