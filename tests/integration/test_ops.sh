@@ -42,3 +42,11 @@ assert_eq invalid_payload "$(echo "$err" | jq -r .error.code)" "provider.import 
 assert_eq 0 "$(tq_psql -c "select count(*) from tool_api_providers")" "a refused import leaves no provider"
 out=$(toolq --json submit provider.list --tenant acme --payload-json '{"unknown":1}')
 assert_eq succeeded "$(echo "$out" | jq -r .state)" "fields a schema does not name are ignored, as before"
+
+# the CLI's --help lists the ops from the same catalogue
+help=$(toolq --help)
+for op in $(grep '^TQ_OP(' "$def" | grep -v TQ_OPF_TEST | sed -E 's/^TQ_OP\("([^"]+)".*/\1/'); do
+  grep -qE "^  $op +(tenant|operator) " <<<"$help" || fail "toolq --help does not list $op"
+done
+check "toolq --help lists every catalogue op ($((want - tests)))" \
+  test "$(sed -n '/^ops /,/^$/p' <<<"$help" | grep -cE '^  [a-z_.]+ +(tenant|operator) ')" = $((want - tests))
