@@ -1,6 +1,8 @@
 /* main.c — the toolq command: global options, then one subcommand from the
- * table below. Subcommands live in cli/cmd_*.c, one file per area. */
+ * table below. Subcommands live in cli/cmd_*.c, one file per area. --help
+ * also lists the ops from the op catalogue (common/ops.def). */
 #include "cli.h"
+#include "opcat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +96,12 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         fprintf(out, "  %-8s %s\n           %s\n", s_commands[i].name, s_commands[i].usage,
                 s_commands[i].help);
+    size_t nops = 0;
+    const tq_opinfo_t *ops = tq_opcat_all(&nops);
+    fprintf(out, "\nops (any of them: toolq submit OP --payload-json JSON; docs/ops.md):\n");
+    for (size_t i = 0; i < nops; i++)
+        if (!(ops[i].flags & TQ_OPF_TEST))
+            fprintf(out, "  %-28s %-8s %s\n", ops[i].name, tq_role_name(ops[i].role), ops[i].doc);
     fprintf(out, "\nexit codes: 0 ok, 1 the job failed or was refused (forbidden, unknown_op, "
                  "quota_exceeded), 2 usage error, "
                  "3 broker unreachable or timed out\n"

@@ -38,6 +38,24 @@ int tq_job_timeout_ms(const tq_job_t *job); /* the job's own budget */
 /* The payload, parsed (always a JSON object; {} when empty). Borrowed. */
 json_t *tq_job_payload(const tq_job_t *job);
 
+/* Typed payload fields. The worker checked the payload against the op's
+ * schema (common/ops/<op>.json) before start(), so a field the schema
+ * declares has its declared type; a field given as null reads as absent.
+ * Borrowed values, valid while the job lives. */
+/* The field, or NULL when absent or null. */
+json_t *tq_job_arg(const tq_job_t *job, const char *key);
+/* A string field, or NULL when absent, null, empty or not a string. */
+const char *tq_job_arg_str(const tq_job_t *job, const char *key);
+/* A string field of at most max bytes: 0 with *out NULL when absent or null
+ * (and, with required, -1 "KEY is required" when absent or empty); -1 with
+ * invalid_argument when longer than max bytes or holding a NUL. */
+int tq_job_arg_text(const tq_job_t *job, const char *key, size_t max, bool required,
+                    const char **out, tq_error_t *err);
+/* A boolean field; def when absent or null. */
+bool tq_job_arg_bool(const tq_job_t *job, const char *key, bool def);
+/* An integer field; def when absent or null. */
+json_int_t tq_job_arg_int(const tq_job_t *job, const char *key, json_int_t def);
+
 /* Services of the worker process. */
 tq_loop_t *tq_job_loop(const tq_job_t *job);
 tq_config_t *tq_job_config(const tq_job_t *job);

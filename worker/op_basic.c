@@ -20,20 +20,18 @@ static void sleep_fire(tq_loop_t *loop, void *arg)
 {
     (void)loop;
     tq_job_t *job = arg;
-    tq_job_done(job, json_pack("{s:I}", "slept_ms",
-                               json_integer_value(json_object_get(tq_job_payload(job), "ms"))));
+    tq_job_done(job, json_pack("{s:I}", "slept_ms", tq_job_arg_int(job, "ms", 0)));
 }
 
 static void sleep_start(tq_job_t *job)
 {
-    json_t *ms = json_object_get(tq_job_payload(job), "ms");
-    if (!json_is_integer(ms) || json_integer_value(ms) < 0 ||
-        json_integer_value(ms) > 24 * 3600 * 1000) {
+    json_int_t ms = tq_job_arg_int(job, "ms", -1); /* an integer: the op's schema */
+    if (ms < 0 || ms > 24 * 3600 * 1000) {
         tq_job_fail(job, "invalid_payload", "sleep needs {\"ms\": N} with 0 <= N <= 86400000",
                     false);
         return;
     }
-    tq_loop_timer(tq_job_loop(job), (int64_t)json_integer_value(ms), sleep_fire, job);
+    tq_loop_timer(tq_job_loop(job), (int64_t)ms, sleep_fire, job);
 }
 
 const tq_op_t tq_op_sleep = {"sleep", sleep_start};
@@ -55,7 +53,7 @@ const tq_op_t tq_op_test_crash = {"test.crash", crash_start};
 static void fail_start(tq_job_t *job)
 {
     if (!test_ops_on(job)) return;
-    json_int_t n = json_integer_value(json_object_get(tq_job_payload(job), "fail_times"));
+    json_int_t n = tq_job_arg_int(job, "fail_times", 0);
     if (tq_job_attempt(job) <= n)
         tq_job_fail(job, "test_transient", "a transient failure, as asked", true);
     else

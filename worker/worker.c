@@ -1,13 +1,15 @@
 /* worker.c — the worker core: broker connection (DEALER), READY/credit,
  * heartbeats, JOB -> op handler dispatch, RESULT back. Owns the per-process
- * services handlers use (loop, config, database connection, vault). Never
- * interprets a job's payload itself: that is the handlers' business. */
+ * services handlers use (loop, config, database connection, vault). Checks
+ * every payload against its op's schema (common/opspec.h) before the handler
+ * runs; never interprets a payload beyond that: that is the handlers' business. */
 #include "worker.h"
 
 #include "ids.h"
 #include "keystore.h"
 #include "log.h"
 #include "ops.h"
+#include "opspec.h"
 #include "pg.h"
 #include "plugin/plugin_host.h"
 #include "vault.h"
@@ -97,6 +99,47 @@ int tq_job_timeout_ms(const tq_job_t *job)
 json_t *tq_job_payload(const tq_job_t *job)
 {
     return job->payload;
+}
+
+json_t *tq_job_arg(const tq_job_t *job, const char *key)
+{
+    json_t *v = json_object_get(job->payload, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+const char *tq_job_arg_str(const tq_job_t *job, const char *key)
+{
+    const char *s = json_string_value(tq_job_arg(job, key));
+    return s && *s ? s : NULL;
+}
+
+int tq_job_arg_text(const tq_job_t *job, const char *key, size_t max, bool required,
+                    const char **out, tq_error_t *err)
+{
+    const json_t *v = tq_job_arg(job, key);
+    *out = NULL;
+    if (v && !json_is_string(v)) /* only a field the op's schema leaves untyped */
+        return tq_error_set(err, "invalid_argument", "%s must be a string", key);
+    if (v && strlen(json_string_value(v)) != json_string_length(v))
+        return tq_error_set(err, "invalid_argument", "%s holds a NUL character", key);
+    if (v && json_string_length(v) > max)
+        return tq_error_set(err, "invalid_argument", "%s is longer than %zu bytes", key, max);
+    *out = json_string_value(v);
+    if (required && (!*out || !**out))
+        return tq_error_set(err, "invalid_argument", "%s is required", key);
+    return 0;
+}
+
+bool tq_job_arg_bool(const tq_job_t *job, const char *key, bool def)
+{
+    const json_t *v = tq_job_arg(job, key);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+json_int_t tq_job_arg_int(const tq_job_t *job, const char *key, json_int_t def)
+{
+    const json_t *v = tq_job_arg(job, key);
+    return json_is_integer(v) ? json_integer_value(v) : def;
 }
 tq_loop_t *tq_job_loop(const tq_job_t *job)
 {
@@ -351,6 +394,11 @@ static void start_job(tq_worker_t *w, tq_msg_t *m)
         tq_job_fail(job, "unknown_op", msg, false);
         return;
     }
+    tq_error_t err = {0};
+    if (tq_opspec_check_payload(job->op, job->payload, NULL, &err)) {
+        tq_job_fail_err(job, &err, false);
+        return;
+    }
     op->start(job);
 }
 
@@ -430,7 +478,7 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
 
 tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
 {
-    if (tq_ops_check(err)) return NULL;
+    if (tq_ops_check(err) || tq_opspec_check_all(err)) return NULL;
     unsigned char key[TQ_MASTER_KEY_LEN];
     if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err)) return NULL;
     tq_worker_t *w = calloc(1, sizeof *w);

@@ -27,10 +27,9 @@
 
 static void rotate_tenant_key_start(tq_job_t *job)
 {
-    const char *tenant = json_string_value(json_object_get(tq_job_payload(job), "tenant"));
+    const char *tenant = tq_job_arg_str(job, "tenant");
     char uuid[TQ_UUID_STR_LEN + 1];
-    if (!tenant || !*tenant ||
-        (strcmp(tenant, "*system*") != 0 && tq_tenant_uuid(tenant, uuid) != 0)) {
+    if (!tenant || (strcmp(tenant, "*system*") != 0 && tq_tenant_uuid(tenant, uuid) != 0)) {
         tq_job_fail(job, "invalid_payload",
                     "admin.rotate_tenant_key needs {\"tenant\": NAME} (a tenant name or uuid, or "
                     "*system*)",

@@ -24,15 +24,10 @@
 #define TQ_CREDENTIAL_MAX_VALUE 65536
 #define TQ_CREDENTIAL_MAX_ORIGINS 16
 
-static const char *payload_str(tq_job_t *job, const char *key)
-{
-    return json_string_value(json_object_get(tq_job_payload(job), key));
-}
-
 static int need_name(tq_job_t *job, const char **name)
 {
-    *name = payload_str(job, "name");
-    if (!*name || !**name || strlen(*name) > 255) {
+    *name = tq_job_arg_str(job, "name");
+    if (!*name || strlen(*name) > 255) {
         tq_job_fail(job, "invalid_argument", "name is required (1 to 255 characters)", false);
         return -1;
     }
@@ -62,9 +57,8 @@ static int dry_run(const tq_plugin_t *p, const char *type, const json_t *fields,
  * is then bound on first use. 0 with *out (NULL: unbound) or -1 with err. */
 static int bound_origins(tq_job_t *job, const char *type, json_t **out, tq_error_t *err)
 {
-    const json_t *pl = tq_job_payload(job);
-    const json_t *urls = json_object_get(pl, "origins");
-    const char *provider = json_string_value(json_object_get(pl, "provider"));
+    const json_t *urls = tq_job_arg(job, "origins");
+    const char *provider = tq_job_arg_str(job, "provider");
     *out = NULL;
     if (urls) {
         if (!json_is_array(urls) || !json_array_size(urls) ||
@@ -112,10 +106,10 @@ static int bound_origins(tq_job_t *job, const char *type, json_t **out, tq_error
 
 static void create_start(tq_job_t *job)
 {
-    const char *name, *type = payload_str(job, "type"), *plugin = payload_str(job, "plugin");
+    const char *name, *type = tq_job_arg_str(job, "type"), *plugin = tq_job_arg_str(job, "plugin");
     if (need_name(job, &name)) return;
-    json_t *fields = json_object_get(tq_job_payload(job), "fields");
-    if (!type || !*type) {
+    json_t *fields = tq_job_arg(job, "fields");
+    if (!type) {
         tq_job_fail(job, "invalid_argument", "type is required (e.g. apikey, basic, bearer)",
                     false);
         return;
@@ -164,7 +158,7 @@ static void create_start(tq_job_t *job)
         return;
     }
     json_t *meta = json_object();
-    json_t *given = json_object_get(tq_job_payload(job), "metadata");
+    json_t *given = tq_job_arg(job, "metadata");
     if (json_is_object(given)) json_object_update(meta, given);
     json_object_del(meta, "origins"); /* only the checked binding is stored */
     if (origins) json_object_set_new(meta, "origins", origins);

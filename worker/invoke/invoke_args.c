@@ -1,328 +1,17 @@
 /* invoke_args.c — validation and coercion of invoke arguments against the
- * tool's input_schema (docs/invoking.md "Arguments"). Owns the coercion
- * rules. Must never send, log or put an argument value into a message. */
+ * tool's input_schema (docs/invoking.md "Arguments"), through the shared
+ * checker (common/jschema.h) with coercion on. Owns the argument-level rules
+ * (unknown argument, null as absent). Must never send, log or put an
+ * argument value into a message. */
 #include "invoke_args.h"
 
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "invoke_buf.h"
+#include "jschema.h"
 
 int tq_invoke_args_is_file(const json_t *value)
 {
-    return json_is_object(value) && json_is_string(json_object_get(value, "data"));
-}
-
-static void problem(json_t *problems, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void problem(json_t *problems, const char *path, const char *fmt, ...)
-{
-    char msg[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_array_append_new(problems, json_pack("{s:s,s:s}", "argument", path, "problem", msg));
-}
-
-static const char *kind_of(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
-}
-
-/* Parses a whole string as an integer / a number. */
-static int parse_int(const char *s, json_int_t *out)
-{
-    char *end;
-    errno = 0;
-    while (*s == ' ')
-        s++;
-    if (!*s) return -1;
-    long long v = strtoll(s, &end, 10);
-    while (*end == ' ')
-        end++;
-    if (errno || *end) {
-        double d = strtod(s, &end);
-        while (*end == ' ')
-            end++;
-        if (*end || !isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0) return -1;
-        v = (long long)d;
-    }
-    *out = (json_int_t)v;
-    return 0;
-}
-
-static int parse_num(const char *s, double *out)
-{
-    char *end;
-    while (*s == ' ')
-        s++;
-    if (!*s) return -1;
-    errno = 0;
-    double d = strtod(s, &end);
-    while (*end == ' ')
-        end++;
-    if (errno || *end || !isfinite(d)) return -1;
-    *out = d;
-    return 0;
-}
-
-static json_t *check(const json_t *schema, json_t *v, const char *path, json_t *problems,
-                     int depth);
-
-/* The "$defs" of the input schema being checked (set by tq_invoke_args_check;
- * invoke runs in the loop thread only). */
-static const json_t *s_defs;
-
-/* The definition a {"$ref": "#/$defs/NAME"} schema names, chains followed;
- * schema itself when it is not such a ref or the name is unknown. */
-static const json_t *resolve(const json_t *schema)
-{
-    for (int hops = 0; hops < 64; hops++) {
-        const char *ref = json_string_value(json_object_get(schema, "$ref"));
-        const json_t *d =
-            ref && !strncmp(ref, "#/$defs/", 8) ? json_object_get(s_defs, ref + 8) : NULL;
-        if (!d) return schema;
-        schema = d;
-    }
-    return schema;
-}
-
-/* Tries v as type t; a new value or NULL (no problem recorded). Containers
- * are checked recursively into sub (problems of the nested values). */
-static json_t *as_type(const json_t *schema, const char *t, json_t *v, const char *path,
-                       json_t *sub, int depth)
-{
-    const char *fmt = json_string_value(json_object_get(schema, "format"));
-    if (!strcmp(t, "null")) return json_is_null(v) ? json_null() : NULL;
-    if (!strcmp(t, "boolean")) {
-        if (json_is_boolean(v)) return json_incref(v);
-        if (json_is_string(v)) {
-            const char *s = json_string_value(v);
-            if (!strcasecmp(s, "true") || !strcmp(s, "1")) return json_true();
-            if (!strcasecmp(s, "false") || !strcmp(s, "0")) return json_false();
-        }
-        return NULL;
-    }
-    if (!strcmp(t, "integer")) {
-        if (json_is_integer(v)) return json_incref(v);
-        if (json_is_real(v)) {
-            double d = json_real_value(v);
-            return d == floor(d) && fabs(d) <= 9007199254740992.0 ? json_integer((json_int_t)d)
-                                                                  : NULL;
-        }
-        json_int_t i;
-        if (json_is_string(v) && parse_int(json_string_value(v), &i) == 0) return json_integer(i);
-        return NULL;
-    }
-    if (!strcmp(t, "number")) {
-        if (json_is_number(v)) return json_incref(v);
-        json_int_t i;
-        double d;
-        if (json_is_string(v) && !strpbrk(json_string_value(v), ".eE") &&
-            parse_int(json_string_value(v), &i) == 0)
-            return json_integer(i);
-        if (json_is_string(v) && parse_num(json_string_value(v), &d) == 0) return json_real(d);
-        return NULL;
-    }
-    if (!strcmp(t, "string")) {
-        if (json_is_string(v)) return json_incref(v);
-        if (fmt && (!strcmp(fmt, "binary") || !strcmp(fmt, "byte")) && tq_invoke_args_is_file(v))
-            return json_incref(v);
-        if (json_is_integer(v)) return json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        if (json_is_real(v)) {
-            char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-            json_t *r = json_string(s);
-            free(s);
-            return r;
-        }
-        if (json_is_boolean(v)) return json_string(json_is_true(v) ? "true" : "false");
-        return NULL;
-    }
-    if (!strcmp(t, "array") || !strcmp(t, "object")) {
-        int want_array = !strcmp(t, "array");
-        json_t *parsed = NULL;
-        if (json_is_string(v)) {
-            parsed = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
-            if (want_array && !json_is_array(parsed)) {
-                /* a single value for an array: [value] */
-                json_decref(parsed);
-                parsed = json_pack("[O]", v);
-            }
-            v = parsed;
-        }
-        if (want_array ? !json_is_array(v) : !json_is_object(v)) {
-            json_decref(parsed);
-            return NULL;
-        }
-        json_t *out = want_array ? json_array() : json_object();
-        if (want_array) {
-            const json_t *items = json_object_get(schema, "items");
-            size_t i;
-            json_t *it;
-            json_array_foreach(v, i, it)
-            {
-                char p[512];
-                snprintf(p, sizeof p, "%s[%zu]", path, i);
-                json_t *c = items ? check(items, it, p, sub, depth + 1) : json_incref(it);
-                if (c) json_array_append_new(out, c);
-            }
-        } else {
-            const json_t *props = json_object_get(schema, "properties");
-            const json_t *addl = json_object_get(schema, "additionalProperties");
-            const char *k;
-            json_t *it;
-            json_object_foreach(v, k, it)
-            {
-                char p[512];
-                snprintf(p, sizeof p, "%s.%s", path, k);
-                const json_t *ps = json_object_get(props, k);
-                if (!ps && json_is_object(addl)) ps = addl;
-                if (!ps && json_is_false(addl)) {
-                    problem(sub, p, "unknown property");
-                    continue;
-                }
-                json_t *c = ps ? check(ps, it, p, sub, depth + 1) : json_incref(it);
-                if (c) json_object_set_new(out, k, c);
-            }
-            size_t i;
-            json_t *r;
-            json_array_foreach(json_object_get(schema, "required"), i, r)
-            {
-                const char *rk = json_string_value(r);
-                if (rk && !json_object_get(v, rk)) {
-                    char p[512];
-                    snprintf(p, sizeof p, "%s.%s", path, rk);
-                    problem(sub, p, "missing required property");
-                }
-            }
-        }
-        json_decref(parsed);
-        return out;
-    }
-    return NULL;
-}
-
-static int in_enum(const json_t *schema, const json_t *v)
-{
-    const json_t *e = json_object_get(schema, "enum");
-    const json_t *c = json_object_get(schema, "const");
-    if (c && !json_equal(c, v)) return 0;
-    if (!json_is_array(e)) return 1;
-    size_t i;
-    json_t *x;
-    json_array_foreach(e, i, x)
-    {
-        if (json_equal(x, v)) return 1;
-        if (json_is_number(x) && json_is_number(v) && json_number_value(x) == json_number_value(v))
-            return 1;
-    }
-    return 0;
-}
-
-/* Checks and coerces v against schema: a new value, or NULL with the
- * problems appended. */
-static json_t *check(const json_t *schema, json_t *v, const char *path, json_t *problems, int depth)
-{
-    if (depth > TQ_INVOKE_ARGS_MAX_DEPTH) {
-        problem(problems, path, "nested too deeply");
-        return NULL;
-    }
-    schema = resolve(schema);
-    if (!json_is_object(schema)) return json_incref(v);
-    const json_t *type = json_object_get(schema, "type");
-    const json_t *alts = json_object_get(schema, "oneOf");
-    if (!alts) alts = json_object_get(schema, "anyOf");
-    json_t *out = NULL;
-    if (!type && json_is_array(alts) && json_array_size(alts)) {
-        size_t i;
-        json_t *alt;
-        json_array_foreach(alts, i, alt)
-        {
-            json_t *sub = json_array();
-            json_t *c = check(alt, v, path, sub, depth + 1);
-            size_t nsub = json_array_size(sub);
-            json_decref(sub);
-            if (c && !nsub) {
-                out = c;
-                break;
-            }
-            json_decref(c);
-        }
-        if (!out) {
-            problem(problems, path, "matches none of the %zu allowed schemas",
-                    json_array_size(alts));
-            return NULL;
-        }
-    } else {
-        const char *types[8];
-        size_t nt = 0;
-        if (json_is_string(type)) {
-            types[nt++] = json_string_value(type);
-        } else if (json_is_array(type)) {
-            size_t i;
-            json_t *t;
-            json_array_foreach(type, i, t) if (json_is_string(t) && nt < 8) types[nt++] =
-                json_string_value(t);
-        } else if (json_object_get(schema, "properties")) {
-            types[nt++] = "object";
-        }
-        if (!nt) {
-            out = json_incref(v);
-        } else {
-            /* first a type the value already has, then coercions in order */
-            const char *native = kind_of(v);
-            for (int pass = 0; pass < 2 && !out; pass++) {
-                for (size_t i = 0; i < nt && !out; i++) {
-                    int same = !strcmp(types[i], native) ||
-                               (!strcmp(types[i], "number") && json_is_integer(v));
-                    if (pass == 0 && !same) continue;
-                    if (pass == 1 && same) continue;
-                    out = as_type(schema, types[i], v, path, problems, depth);
-                }
-            }
-            if (!out) {
-                char want[128] = "";
-                for (size_t i = 0; i < nt; i++) {
-                    if (i) strncat(want, " or ", sizeof want - strlen(want) - 1);
-                    strncat(want, types[i], sizeof want - strlen(want) - 1);
-                }
-                problem(problems, path, "expected %s, got %s", want, kind_of(v));
-                return NULL;
-            }
-        }
-    }
-    if (!in_enum(schema, out)) {
-        const json_t *e = json_object_get(schema, "enum");
-        char *allowed = e ? json_dumps(e, JSON_COMPACT) : NULL;
-        if (allowed && strlen(allowed) > 200) strcpy(allowed + 190, "...]");
-        problem(problems, path, "not one of the allowed values%s%s", allowed ? " " : "",
-                allowed ? allowed : "");
-        free(allowed);
-        json_decref(out);
-        return NULL;
-    }
-    return out;
+    return tq_jschema_is_file(value);
 }
 
 json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, json_t **problems_p,
@@ -332,9 +21,9 @@ json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, jso
     json_t *out = json_object();
     const json_t *props = json_object_get(input_schema, "properties");
     const json_t *required = json_object_get(input_schema, "required");
-    s_defs = json_object_get(input_schema, "$defs");
+    const tq_jschema_t s = {json_object_get(input_schema, "$defs"), "argument", TQ_JSCHEMA_COERCE};
     if (args && !json_is_object(args)) {
-        problem(problems, "(arguments)", "must be an object");
+        tq_jschema_problem(&s, problems, "(arguments)", "must be an object");
         args = NULL;
     }
     const char *k;
@@ -343,18 +32,18 @@ json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, jso
     {
         const json_t *ps = json_object_get(props, k);
         if (!ps) {
-            problem(problems, k, "unknown argument");
+            tq_jschema_problem(&s, problems, k, "unknown argument");
             continue;
         }
         if (json_is_null(v)) {
-            const json_t *t = json_object_get(resolve(ps), "type");
+            const json_t *t = json_object_get(tq_jschema_resolve(&s, ps), "type");
             int nullable = 0;
             size_t i;
             json_t *x;
             json_array_foreach(t, i, x) nullable |= !strcmp(json_string_value(x), "null");
             if (!nullable) continue; /* null for an optional argument = absent */
         }
-        json_t *c = check(ps, v, k, problems, 0);
+        json_t *c = tq_jschema_check(&s, ps, v, k, problems);
         if (c) json_object_set_new(out, k, c);
     }
     size_t i;
@@ -364,25 +53,10 @@ json_t *tq_invoke_args_check(const json_t *input_schema, const json_t *args, jso
         const char *rk = json_string_value(r);
         if (rk && !json_object_get(out, rk) &&
             !(json_object_get(args, rk) && !json_is_null(json_object_get(args, rk))))
-            problem(problems, rk, "missing required argument");
+            tq_jschema_problem(&s, problems, rk, "missing required argument");
     }
     if (json_array_size(problems)) {
-        tq_buf_t b = {0};
-        tq_buf_addf(&b, "%zu problem%s with the arguments: ", json_array_size(problems),
-                    json_array_size(problems) == 1 ? "" : "s");
-        json_t *p;
-        json_array_foreach(problems, i, p)
-        {
-            if (b.len > 400) {
-                tq_buf_addf(&b, "; ... (%zu more)", json_array_size(problems) - i);
-                break;
-            }
-            tq_buf_addf(&b, "%s%s: %s", i ? "; " : "",
-                        json_string_value(json_object_get(p, "argument")),
-                        json_string_value(json_object_get(p, "problem")));
-        }
-        tq_error_set(err, "invalid_argument", "%s", b.data);
-        tq_buf_free(&b);
+        tq_jschema_fail(&s, problems, "invalid_argument", "arguments", err);
         if (problems_p)
             *problems_p = problems;
         else

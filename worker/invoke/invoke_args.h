@@ -3,7 +3,8 @@
  * an integer, "true" -> true for a boolean, JSON text parsed for an object
  * or array, a number -> text for a string. Every problem (missing required,
  * wrong type, not in enum, unknown argument) is collected, so the caller
- * gets them all in one invalid_argument error.
+ * gets them all in one invalid_argument error. The checking itself is
+ * common/jschema.c.
  * Pure: no I/O, no logging, never echoes argument values in a message. */
 #ifndef TQ_INVOKE_ARGS_H
 #define TQ_INVOKE_ARGS_H
@@ -11,9 +12,6 @@
 #include <jansson.h>
 
 #include "error.h"
-
-/* Nesting depth checked inside one argument value. */
-#define TQ_INVOKE_ARGS_MAX_DEPTH 32
 
 /* args: a JSON object (NULL = {}). Returns a new object of coerced arguments
  * (optional arguments given as null are dropped), or NULL with

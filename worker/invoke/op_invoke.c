@@ -291,12 +291,11 @@ static void invoke_start(tq_job_t *job)
 
 static void invoke_run(tq_job_t *job, int oauth_flags)
 {
-    json_t *pl = tq_job_payload(job);
     tq_config_t *cfg = tq_job_config(job);
-    const char *provider = json_string_value(json_object_get(pl, "provider"));
-    const char *tool = json_string_value(json_object_get(pl, "tool"));
-    const char *cred_name = json_string_value(json_object_get(pl, "credential"));
-    const json_t *args = json_object_get(pl, "args");
+    const char *provider = tq_job_arg_str(job, "provider");
+    const char *tool = tq_job_arg_str(job, "tool");
+    const char *cred_name = tq_job_arg_str(job, "credential");
+    const json_t *args = tq_job_arg(job, "args");
     tq_error_t err = {0};
     if (!provider || !tool || (args && !json_is_object(args))) {
         tq_error_set(&err, "invalid_payload",
@@ -371,7 +370,7 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     o.http.connect_timeout_ms =
         (long)opt_int(creds, "connect_timeout_ms", tq_config_int(cfg, "invoke.connect_timeout_ms"));
     o.http.timeout_ms = (long)opt_int(creds, "timeout_ms", tq_config_int(cfg, "invoke.timeout_ms"));
-    o.http.timeout_ms = (long)opt_int(pl, "timeout_ms", o.http.timeout_ms);
+    o.http.timeout_ms = (long)opt_int(tq_job_payload(job), "timeout_ms", o.http.timeout_ms);
     o.http.max_bytes = (size_t)tq_config_int(cfg, "invoke.max_response_bytes");
     o.http.verify_tls = !json_is_false(json_object_get(creds, "tls_verify"));
     o.http.proxy = tq_config_str(cfg, "invoke.proxy");

@@ -24,12 +24,6 @@
 #include "oauth/oauth_token.h"
 #include "plugin/plugin_host.h"
 
-static const char *pstr(tq_job_t *job, const char *key)
-{
-    const char *v = json_string_value(json_object_get(tq_job_payload(job), key));
-    return v && *v ? v : NULL;
-}
-
 static void fail_err(tq_job_t *job, const tq_error_t *err)
 {
     tq_job_fail_err(job, err, tq_error_retryable(err->code));
@@ -38,8 +32,8 @@ static void fail_err(tq_job_t *job, const tq_error_t *err)
 /* plugin + provider from the payload; provider defaults to the plugin id. */
 static const tq_plugin_t *need_plugin(tq_job_t *job, const char **provider)
 {
-    const char *id = pstr(job, "plugin");
-    *provider = pstr(job, "provider");
+    const char *id = tq_job_arg_str(job, "plugin");
+    *provider = tq_job_arg_str(job, "provider");
     if (!id) {
         tq_job_fail(job, "invalid_argument", "plugin is required", false);
         return NULL;
@@ -63,8 +57,8 @@ static const tq_plugin_t *need_plugin(tq_job_t *job, const char **provider)
 /* client_id, client_secret and params{} of the payload as one update. */
 static json_t *client_update(tq_job_t *job)
 {
-    json_t *pl = tq_job_payload(job), *u = json_object();
-    json_t *params = json_object_get(pl, "params");
+    json_t *u = json_object();
+    json_t *params = tq_job_arg(job, "params");
     const char *k;
     json_t *v;
     json_object_foreach(params, k, v)
@@ -82,7 +76,7 @@ static json_t *client_update(tq_job_t *job)
                                       "redirect_uri",
                                       NULL};
     for (int i = 0; top[i]; i++) {
-        json_t *t = json_object_get(pl, top[i]);
+        json_t *t = tq_job_arg(job, top[i]);
         if (json_is_string(t)) json_object_set(u, top[i], t);
     }
     return u;
@@ -105,7 +99,7 @@ static void client_op(tq_job_t *job, int system, const char *action)
     int enabled = 1;
     if (!strcmp(action, "set")) {
         json_t *u = client_update(job);
-        json_t *en = json_object_get(tq_job_payload(job), "enabled");
+        json_t *en = tq_job_arg(job, "enabled");
         if (tq_oauth_client_check_params(p, system, u, &err) == 0)
             params = tq_oauth_client_set(db, vault, tenant, p->id, provider, u,
                                          json_is_boolean(en) ? json_is_true(en) : -1, &err);
@@ -279,8 +273,8 @@ static flow_t *flow_new(tq_job_t *job, const tq_plugin_t *p, const char *tenant,
 /* "scopes": array or space-separated string -> space-separated (NULL if none). */
 static char *payload_scopes(tq_job_t *job)
 {
-    json_t *s = json_object_get(tq_job_payload(job), "scopes");
-    if (!s) s = json_object_get(tq_job_payload(job), "scope");
+    json_t *s = tq_job_arg(job, "scopes");
+    if (!s) s = tq_job_arg(job, "scope");
     if (json_is_string(s)) return json_string_length(s) ? strdup(json_string_value(s)) : NULL;
     if (!json_is_array(s) || !json_array_size(s)) return NULL;
     size_t n = 0, i;
@@ -365,8 +359,7 @@ static void authorize_next(flow_t *f, json_t *params)
     const char *iss = json_string_value(json_object_get(params, "issuer"));
     const char *iss_sup = json_string_value(json_object_get(params, "iss_parameter_supported"));
     int ttl = (int)tq_config_int(tq_job_config(f->job), "oauth.state_ttl_s");
-    json_t *hl = json_object_get(tq_job_payload(f->job), "headless");
-    bool headless = json_is_true(hl);
+    bool headless = tq_job_arg_bool(f->job, "headless", false);
     char binding[TQ_OAUTH_B64_256] = "", bhash[65] = "";
     if (headless && tq_oauth_binding_new(binding, bhash, &err)) {
         flow_fail(f, &err, false);
@@ -437,7 +430,7 @@ static void authorize_start(tq_job_t *job)
     const char *provider;
     const tq_plugin_t *p = need_plugin(job, &provider);
     if (!p) return;
-    const char *name = pstr(job, "credential_name");
+    const char *name = tq_job_arg_str(job, "credential_name");
     if (name && strlen(name) > 255) {
         tq_job_fail(job, "invalid_argument", "credential_name is at most 255 characters", false);
         return;
@@ -488,7 +481,7 @@ static void exchange_token_done(tq_oauth_kind_t kind, json_t *tokens, const tq_e
 static void exchange_next(flow_t *f, json_t *params)
 {
     tq_error_t err = {0};
-    const char *iss = pstr(f->job, "iss");
+    const char *iss = tq_job_arg_str(f->job, "iss");
     const char *expected = f->state->issuer;
     /* RFC 9207: check iss when the server advertises it (or sends it) */
     if (iss && expected && strcmp(iss, expected)) {
@@ -506,7 +499,7 @@ static void exchange_next(flow_t *f, json_t *params)
         return;
     }
     json_object_set_new(params, "grant_type", json_string("authorization_code"));
-    json_object_set_new(params, "code", json_string(pstr(f->job, "code")));
+    json_object_set_new(params, "code", json_string(tq_job_arg_str(f->job, "code")));
     json_object_set_new(params, "redirect_uri", json_string(f->state->redirect_uri));
     if (f->state->code_verifier)
         json_object_set_new(params, "code_verifier", json_string(f->state->code_verifier));
@@ -518,9 +511,9 @@ static void exchange_next(flow_t *f, json_t *params)
 static void exchange_start(tq_job_t *job)
 {
     tq_error_t err = {0};
-    const char *state = pstr(job, "state");
-    const char *code = pstr(job, "code");
-    const char *error = pstr(job, "error");
+    const char *state = tq_job_arg_str(job, "state");
+    const char *code = tq_job_arg_str(job, "code");
+    const char *error = tq_job_arg_str(job, "error");
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
     if (!vault) {
@@ -528,7 +521,8 @@ static void exchange_start(tq_job_t *job)
         return;
     }
     /* the state is consumed whatever the outcome: single use */
-    tq_oauth_state_t *st = tq_oauth_state_consume(db, vault, state, pstr(job, "binding"), &err);
+    tq_oauth_state_t *st =
+        tq_oauth_state_consume(db, vault, state, tq_job_arg_str(job, "binding"), &err);
     if (!st) {
         fail_err(job, &err);
         return;
@@ -538,7 +532,7 @@ static void exchange_start(tq_job_t *job)
         snprintf(ecode, sizeof ecode, "oauth_%.36s", error ? error : "missing_code");
         for (char *c = ecode; *c; c++)
             if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) *c = '_';
-        const char *d = pstr(job, "error_description");
+        const char *d = tq_job_arg_str(job, "error_description");
         snprintf(msg, sizeof msg, "the authorization at %s was not granted: %.64s%s%.300s",
                  st->provider, error ? error : "the callback carries no code", d ? " — " : "",
                  d ? d : "");
@@ -580,7 +574,7 @@ static void cc_start(tq_job_t *job)
     const char *provider;
     const tq_plugin_t *p = need_plugin(job, &provider);
     if (!p) return;
-    const char *name = pstr(job, "credential_name");
+    const char *name = tq_job_arg_str(job, "credential_name");
     flow_t *f = flow_new(job, p, tq_job_tenant_uuid(job), provider);
     f->credential = strdup(name ? name : provider);
     f->scopes = payload_scopes(job);

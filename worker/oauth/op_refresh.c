@@ -48,21 +48,18 @@ static void refresh_done(const tq_oauth_refresh_result_t *res, void *arg)
 
 static void refresh_start(tq_job_t *job)
 {
-    json_t *pl = tq_job_payload(job);
     tq_oauth_refresh_req_t req = {.window_s = -1};
-    req.name = json_string_value(json_object_get(pl, "credential"));
-    req.id = json_string_value(json_object_get(pl, "credential_id"));
-    req.force = json_is_true(json_object_get(pl, "force"));
-    json_t *exp = json_object_get(pl, "expires_at_ms");
-    if (json_is_integer(exp)) req.expect_expires_ms = json_integer_value(exp);
-    if (((!req.name || !*req.name) && !req.id) || (req.id && !tq_uuid_valid(req.id))) {
+    req.name = tq_job_arg_str(job, "credential");
+    req.id = tq_job_arg_str(job, "credential_id");
+    req.force = tq_job_arg_bool(job, "force", false);
+    req.expect_expires_ms = tq_job_arg_int(job, "expires_at_ms", req.expect_expires_ms);
+    if ((!req.name && !req.id) || (req.id && !tq_uuid_valid(req.id))) {
         tq_job_fail(job, "invalid_argument",
                     "refresh needs {\"credential\": NAME} or "
                     "{\"credential_id\": UUID}",
                     false);
         return;
     }
-    if (req.name && !*req.name) req.name = NULL;
     /* renewed after this job was submitted = already renewed (job ids are UUIDv7) */
     req.not_before_ms = tq_oauth_uuid7_ms(tq_job_id(job));
     tq_oauth_refresh_t *r = tq_oauth_refresh_start(job, &req, refresh_done, job);

@@ -59,10 +59,9 @@ static void deleted(json_t *out, const char *tool, const char *provider_id, cons
 static void check_tools_start(tq_job_t *job)
 {
     tq_error_t err = {0};
-    json_t *payload = tq_job_payload(job);
-    json_t *agent = json_object_get(payload, "agent_mode");
-    if (!agent && json_object_get(payload, "tools")) agent = payload;
-    if (!agent || json_is_null(agent) || json_is_false(agent)) {
+    json_t *agent = tq_job_arg(job, "agent_mode");
+    if (!agent && tq_job_arg(job, "tools")) agent = tq_job_payload(job);
+    if (!agent || json_is_false(agent)) {
         tq_job_done(job, json_pack("{s:[],s:[]}", "deleted_tools", "problems"));
         return;
     }

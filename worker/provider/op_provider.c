@@ -47,10 +47,10 @@ static int has_ctl(const char *s)
 }
 
 /* Trimmed name copy into *out; invalid_argument when empty or with control characters. */
-static int read_name(const json_t *payload, char **out, tq_error_t *err)
+static int read_name(const tq_job_t *job, char **out, tq_error_t *err)
 {
     const char *raw;
-    if (tq_pj_req_str(payload, "name", TQ_PROVIDER_NAME_MAX, &raw, err)) return -1;
+    if (tq_job_arg_text(job, "name", TQ_PROVIDER_NAME_MAX, true, &raw, err)) return -1;
     while (isspace((unsigned char)*raw))
         raw++;
     size_t n = strlen(raw);
@@ -64,21 +64,22 @@ static int read_name(const json_t *payload, char **out, tq_error_t *err)
     return 0;
 }
 
-static int read_import_args(const json_t *p, bool update, tq_import_args_t *a, tq_error_t *err)
+static int read_import_args(const tq_job_t *job, bool update, tq_import_args_t *a, tq_error_t *err)
 {
     memset(a, 0, sizeof *a);
-    if (read_name(p, &a->name, err)) return -1;
-    if (update ? tq_pj_str(p, "schema", SIZE_MAX, &a->schema, err)
-               : tq_pj_req_str(p, "schema", SIZE_MAX, &a->schema, err))
-        return -1;
-    if (tq_pj_str(p, "document_path", TQ_PROVIDER_PATH_MAX, &a->document_path, err) ||
-        tq_pj_str(p, "server_url", TQ_PROVIDER_URL_MAX, &a->server_url, err) ||
-        tq_pj_str(p, "description", TQ_PROVIDER_TEXT_MAX, &a->description, err) ||
-        tq_pj_str(p, "privacy_policy", TQ_PROVIDER_SHORT_MAX, &a->privacy_policy, err) ||
-        tq_pj_str(p, "custom_disclaimer", TQ_PROVIDER_TEXT_MAX, &a->custom_disclaimer, err))
+    if (read_name(job, &a->name, err)) return -1;
+    if (tq_job_arg_text(job, "schema", SIZE_MAX, !update, &a->schema, err)) return -1;
+    if (tq_job_arg_text(job, "document_path", TQ_PROVIDER_PATH_MAX, false, &a->document_path,
+                        err) ||
+        tq_job_arg_text(job, "server_url", TQ_PROVIDER_URL_MAX, false, &a->server_url, err) ||
+        tq_job_arg_text(job, "description", TQ_PROVIDER_TEXT_MAX, false, &a->description, err) ||
+        tq_job_arg_text(job, "privacy_policy", TQ_PROVIDER_SHORT_MAX, false, &a->privacy_policy,
+                        err) ||
+        tq_job_arg_text(job, "custom_disclaimer", TQ_PROVIDER_TEXT_MAX, false,
+                        &a->custom_disclaimer, err))
         return -1;
 
-    json_t *icon = json_object_get(p, "icon");
+    json_t *icon = tq_job_arg(job, "icon");
     if (json_is_string(icon))
         a->icon = strdup(json_string_value(icon));
     else if (json_is_object(icon))
@@ -91,7 +92,7 @@ static int read_import_args(const json_t *p, bool update, tq_import_args_t *a, t
                             TQ_PROVIDER_SHORT_MAX);
 
     const char *user;
-    if (tq_pj_str(p, "user_id", 64, &user, err)) return -1;
+    if (tq_job_arg_text(job, "user_id", 64, false, &user, err)) return -1;
     if (user && tq_uuid_valid(user)) {
         for (size_t i = 0; i <= TQ_UUID_STR_LEN; i++)
             a->user_id[i] = (char)tolower((unsigned char)user[i]);
@@ -99,7 +100,7 @@ static int read_import_args(const json_t *p, bool update, tq_import_args_t *a, t
         snprintf(a->user_id, sizeof a->user_id, "%s", TQ_NIL_UUID);
     }
 
-    a->files = json_object_get(p, "files");
+    a->files = tq_job_arg(job, "files");
     if (a->files && !json_is_null(a->files)) {
         if (!json_is_object(a->files))
             return tq_error_set(err, "invalid_argument", "files must be an object {path: text}");
@@ -117,10 +118,10 @@ static int read_import_args(const json_t *p, bool update, tq_import_args_t *a, t
     } else {
         a->files = NULL;
     }
-    a->filter = json_object_get(p, "filter");
+    a->filter = tq_job_arg(job, "filter");
     if (json_is_null(a->filter)) a->filter = NULL;
     if (a->filter && tq_openapi_filter_check(a->filter, err)) return -1;
-    a->credentials = json_object_get(p, "credentials");
+    a->credentials = tq_job_arg(job, "credentials");
     if (json_is_null(a->credentials)) a->credentials = NULL;
     if (a->schema && strlen(a->schema) == 0)
         return tq_error_set(err, "invalid_argument", "schema is empty");
@@ -350,7 +351,7 @@ static void import_or_update(tq_job_t *job, bool update)
     }
     st->update = update;
     tq_openapi_opts_t o;
-    if (read_import_args(tq_job_payload(job), update, &st->a, &err)) goto fail;
+    if (read_import_args(job, update, &st->a, &err)) goto fail;
     if (!update && !(st->creds = tq_provider_creds_normalize(st->a.credentials, NULL, NULL, &err)))
         goto fail;
     if (!st->a.schema) { /* update without a document: no parse */
@@ -399,7 +400,7 @@ static void delete_start(tq_job_t *job)
     char *name = NULL;
     char id[TQ_UUID_STR_LEN + 1];
     PGconn *db = NULL;
-    if (read_name(tq_job_payload(job), &name, &err) || !(db = tq_job_db(job, &err)) ||
+    if (read_name(job, &name, &err) || !(db = tq_job_db(job, &err)) ||
         tq_provider_store_delete(db, tq_job_tenant_uuid(job), name, id, &err)) {
         tq_pj_fail(job, &err);
     } else {
@@ -418,17 +419,15 @@ static json_t *text_or_null(PGresult *res, int col)
 static void get_start(tq_job_t *job)
 {
     tq_error_t err = {0};
-    json_t *payload = tq_job_payload(job);
     char *name = NULL;
     PGresult *res = NULL;
     json_t *creds = NULL, *tools = NULL;
     PGconn *db = NULL;
     tq_vault_t *vault = NULL;
-    bool with_schema = json_is_true(json_object_get(payload, "include_schema"));
-    json_t *wt = json_object_get(payload, "include_tools");
-    bool with_tools = !wt || json_is_true(wt);
+    bool with_schema = tq_job_arg_bool(job, "include_schema", false);
+    bool with_tools = tq_job_arg_bool(job, "include_tools", true);
     const char *tenant = tq_job_tenant_uuid(job);
-    if (read_name(payload, &name, &err) || !(db = tq_job_db(job, &err)) ||
+    if (read_name(job, &name, &err) || !(db = tq_job_db(job, &err)) ||
         !(vault = tq_job_vault(job, &err)) ||
         !(res = tq_provider_store_get(db, tenant, name, with_schema, false, &err)))
         goto fail;

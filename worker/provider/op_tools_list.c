@@ -36,26 +36,25 @@ static int prefix_of(const char *s, tq_openapi_prefix_t *out, tq_error_t *err)
     return 0;
 }
 
-/* Optional non-negative integer field; def when absent. */
-static int read_count(const json_t *payload, const char *key, long max, long def, long *out,
+/* Optional integer field from 0 to max (its type checked by the op's schema);
+ * def when absent. */
+static int read_count(const tq_job_t *job, const char *key, long max, long def, long *out,
                       tq_error_t *err)
 {
-    const json_t *v = json_object_get(payload, key);
-    *out = def;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+    json_int_t v = tq_job_arg_int(job, key, def);
+    if (tq_job_arg(job, key) && (v < 0 || v > max))
         return tq_error_set(err, "invalid_argument", "%s must be an integer from 0 to %ld", key,
                             max);
-    *out = (long)json_integer_value(v);
+    *out = (long)v;
     return 0;
 }
 
 /* The cursor is the position of the page's first tool in the whole listing. */
-static int read_cursor(const json_t *payload, size_t *out, tq_error_t *err)
+static int read_cursor(const tq_job_t *job, size_t *out, tq_error_t *err)
 {
     const char *c;
     *out = 0;
-    if (tq_pj_str(payload, "cursor", 32, &c, err)) return -1;
+    if (tq_job_arg_text(job, "cursor", 32, false, &c, err)) return -1;
     if (!c || !*c) return 0;
     char *end;
     errno = 0;
@@ -247,7 +246,6 @@ static void listing_done(tq_job_t *job, void *arg)
 static void tools_list_start(tq_job_t *job)
 {
     tq_error_t err = {0};
-    json_t *payload = tq_job_payload(job);
     const char *provider = NULL, *format = NULL, *prefix = NULL;
     PGconn *db = NULL;
     listing_t *l = calloc(1, sizeof *l);
@@ -256,15 +254,15 @@ static void tools_list_start(tq_job_t *job)
         return;
     }
     tq_openapi_fn_opts_default(&l->fo);
-    json_t *filter = json_object_get(payload, "filter");
-    if (json_is_null(filter)) filter = NULL;
-    if (tq_pj_str(payload, "provider", 255, &provider, &err) ||
-        tq_pj_str(payload, "format", 16, &format, &err) ||
-        tq_pj_str(payload, "prefix", 16, &prefix, &err) || prefix_of(prefix, &l->fo.prefix, &err) ||
+    json_t *filter = tq_job_arg(job, "filter");
+    if (tq_job_arg_text(job, "provider", 255, false, &provider, &err) ||
+        tq_job_arg_text(job, "format", 16, false, &format, &err) ||
+        tq_job_arg_text(job, "prefix", 16, false, &prefix, &err) ||
+        prefix_of(prefix, &l->fo.prefix, &err) ||
         (filter && tq_openapi_filter_check(filter, &err)) ||
-        read_count(payload, "limit", 100000, 0, &l->limit, &err) ||
-        read_count(payload, "inline_depth", MAX_INLINE_DEPTH, -1, &l->depth, &err) ||
-        read_cursor(payload, &l->cursor, &err))
+        read_count(job, "limit", 100000, 0, &l->limit, &err) ||
+        read_count(job, "inline_depth", MAX_INLINE_DEPTH, -1, &l->depth, &err) ||
+        read_cursor(job, &l->cursor, &err))
         goto fail;
     if (!format) format = "toolq";
     if (strcmp(format, "toolq") && strcmp(format, "openai")) {
