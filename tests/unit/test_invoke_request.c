@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "invoke/invoke_args.h"
-#include "invoke/invoke_buf.h"
+#include "buf.h"
 #include "invoke/invoke_call.h"
 #include "invoke/invoke_request.h"
 #include "invoke/invoke_result.h"

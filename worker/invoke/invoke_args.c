@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "invoke_buf.h"
+#include "buf.h"
 
 int tq_invoke_args_is_file(const json_t *value)
 {

@@ -1,5 +1,5 @@
 /* invoke_call.c — redirects and retries around single exchanges
- * (invoke_http.c). Owns the request while the call runs. Must never log a
+ * (http/httpc.c). Owns the request while the call runs. Must never log a
  * URL or header, never follow a redirect without the SSRF guard, and never
  * retry a non-idempotent request unless told it carries an idempotency key. */
 #include "invoke_call.h"

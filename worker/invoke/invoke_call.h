@@ -8,7 +8,7 @@
 #ifndef TQ_INVOKE_CALL_H
 #define TQ_INVOKE_CALL_H
 
-#include "invoke_http.h"
+#include "http/httpc.h"
 #include "invoke_request.h"
 
 typedef struct tq_invoke_call_t tq_invoke_call_t;

@@ -10,7 +10,7 @@
 #define TQ_INVOKE_OAUTH_H
 
 #include "credential/credential_store.h"
-#include "invoke_http.h"
+#include "http/httpc.h"
 #include "op.h"
 
 #define TQ_INVOKE_OAUTH_PRE 1   /* the pre-use refresh ran */

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "invoke_args.h"
-#include "invoke_buf.h"
+#include "buf.h"
 #include "ssrf.h"
 
 static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",

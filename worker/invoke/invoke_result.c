@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "invoke_buf.h"
+#include "buf.h"
 #include "vault.h"
 
 static size_t base_len(const char *ct)

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "invoke_http.h"
+#include "http/httpc.h"
 
 #define TQ_INVOKE_REDACTED "[REDACTED]"
 

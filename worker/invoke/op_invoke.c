@@ -19,7 +19,7 @@
 #include "credential/credential_store.h"
 #include "ids.h"
 #include "invoke_args.h"
-#include "invoke_buf.h"
+#include "buf.h"
 #include "invoke_call.h"
 #include "invoke_oauth.h"
 #include "invoke_request.h"

@@ -1,5 +1,5 @@
 /* oauth_http.h — one OAuth exchange (token, discovery, revocation) on the
- * worker's HTTP engine (invoke/invoke_http.h): the same curl multi handle
+ * worker's HTTP engine (http/httpc.h): the same curl multi handle
  * and SSRF guard as tool calls, no second HTTP path. Exactly one exchange,
  * never retried here (a code exchange must not be replayed; refresh retries
  * are the broker's, with backoff). Never logs (requests hold secrets). */
@@ -8,7 +8,7 @@
 
 #include "config.h"
 #include "evloop.h"
-#include "invoke/invoke_http.h"
+#include "http/httpc.h"
 
 typedef struct tq_oauth_http_t tq_oauth_http_t;
 

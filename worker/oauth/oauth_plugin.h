@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "error.h"
-#include "invoke/invoke_http.h"
+#include "http/httpc.h"
 #include "invoke/invoke_request.h"
 #include "toolq/plugin.h"
 

@@ -1,8 +1,8 @@
-/* invoke_http.c — libcurl multi interface on the worker's event loop.
+/* httpc.c — libcurl multi interface on the worker's event loop.
  * Owns the process's multi handle (connection cache) and the easy handles
  * of running exchanges. Must never block the loop, follow a redirect, or
  * log a URL, header or body. */
-#include "invoke_http.h"
+#include "httpc.h"
 #include "vault.h"
 
 #include <curl/curl.h>

@@ -1,4 +1,4 @@
-/* invoke_buf.h — the byte buffer and encoders the invoker builds requests
+/* buf.h — the byte buffer and encoders the invoker builds requests
  * with: a growable buffer, percent-encoding (RFC 3986), base64.
  * Owns no request logic; never logs (buffers may hold secrets: callers wipe
  * them with tq_buf_wipe). Out of memory aborts (a worker cannot continue). */

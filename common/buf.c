@@ -1,6 +1,6 @@
-/* invoke_buf.c — growable buffer, percent-encoding and base64 for the
+/* buf.c — growable buffer, percent-encoding and base64 for the
  * invoker. Never logs. */
-#include "invoke_buf.h"
+#include "buf.h"
 #include "vault.h"
 
 #include <openssl/evp.h>

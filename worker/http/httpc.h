@@ -1,4 +1,4 @@
-/* invoke_http.h — the worker's HTTP engine: one libcurl multi handle per
+/* httpc.h — the worker's HTTP engine: one libcurl multi handle per
  * worker process, driven by the worker's event loop (socket and timer
  * callbacks -> tq_loop_add_fd / tq_loop_timer), so hundreds of exchanges run
  * at once with connection reuse, HTTP/1.1 and HTTP/2. One tq_http_xfer_t is
@@ -15,8 +15,8 @@
 
 #include "error.h"
 #include "evloop.h"
-#include "invoke_buf.h"
-#include "invoke_request.h"
+#include "buf.h"
+#include "invoke/invoke_request.h"
 #include "ssrf.h"
 
 typedef struct tq_http_t tq_http_t;
