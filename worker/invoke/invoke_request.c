@@ -408,64 +408,11 @@ static void cookie_value(tq_buf_t *c, const arg_t *a, const json_t *v)
     }
 }
 
-/* --- request object ------------------------------------------------------------------ */
-
-void tq_invoke_request_set_header(tq_invoke_request_t *self, const char *name, const char *value,
-                                  int from_auth)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < self->nheaders; i++) {
-        if (!strcasecmp(self->headers[i].name, name)) {
-            free(self->headers[i].name);
-            if (self->headers[i].value) {
-                tq_secure_wipe_str(self->headers[i].value);
-                free(self->headers[i].value);
-            }
-            continue;
-        }
-        self->headers[j++] = self->headers[i];
-    }
-    self->nheaders = j;
-    if (!value) return;
-    if (self->nheaders == self->cap) {
-        self->cap = self->cap ? self->cap * 2 : 8;
-        self->headers = realloc(self->headers, self->cap * sizeof *self->headers);
-        if (!self->headers) abort();
-    }
-    self->headers[self->nheaders++] =
-        (tq_invoke_header_t){xstrdup(name), xstrdup(value), from_auth};
-}
-
-const char *tq_invoke_request_header(const tq_invoke_request_t *self, const char *name)
-{
-    if (!strcasecmp(name, "cookie")) return self->cookie;
-    for (size_t i = 0; i < self->nheaders; i++)
-        if (!strcasecmp(self->headers[i].name, name)) return self->headers[i].value;
-    return NULL;
-}
-
 static void wipe_str(char *s)
 {
     if (!s) return;
     tq_secure_wipe_str(s);
     free(s);
-}
-
-void tq_invoke_request_destroy(tq_invoke_request_t **self_p)
-{
-    if (!self_p || !*self_p) return;
-    tq_invoke_request_t *r = *self_p;
-    for (size_t i = 0; i < r->nheaders; i++) {
-        free(r->headers[i].name);
-        wipe_str(r->headers[i].value);
-    }
-    free(r->headers);
-    wipe_str(r->url);
-    wipe_str(r->cookie);
-    if (r->body) tq_secure_wipe(r->body, r->body_len);
-    free(r->body);
-    free(r);
-    *self_p = NULL;
 }
 
 /* --- bodies -------------------------------------------------------------------------- */
@@ -576,7 +523,7 @@ static void random_boundary(char out[48])
 /* Encodes the body object/value for media type mt. fields: {name: value}
  * for form types (hoisted arguments or a non-hoisted object); encodings:
  * per-property encoding objects. */
-static int encode_body(tq_invoke_request_t *r, const char *mt, const json_t *value,
+static int encode_body(tq_httpc_request_t *r, const char *mt, const json_t *value,
                        const json_t *encodings, const tq_invoke_build_opts_t *opts, tq_error_t *err)
 {
     tq_buf_t b = {0};
@@ -645,7 +592,7 @@ static int encode_body(tq_invoke_request_t *r, const char *mt, const json_t *val
         free(s);
     }
     if (strchr(ctype, '*')) snprintf(ctype, sizeof ctype, "application/octet-stream");
-    tq_invoke_request_set_header(r, "Content-Type", ctype, 0);
+    tq_httpc_request_set_header(r, "Content-Type", ctype, 0);
     r->has_body = 1;
     r->body_len = b.len;
     r->body = (unsigned char *)tq_buf_take(&b);
@@ -661,8 +608,8 @@ static int forbidden_header(const char *name)
     return 0;
 }
 
-tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *args,
-                                             const tq_invoke_build_opts_t *opts, tq_error_t *err)
+tq_httpc_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *args,
+                                            const tq_invoke_build_opts_t *opts, tq_error_t *err)
 {
     const char *m = tq_invoke_method(json_string_value(json_object_get(bundle, "method")));
     if (!m) {
@@ -681,7 +628,7 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
         return NULL;
     }
     if (!path) path = "";
-    tq_invoke_request_t *r = calloc(1, sizeof *r);
+    tq_httpc_request_t *r = calloc(1, sizeof *r);
     if (!r) abort();
     snprintf(r->method, sizeof r->method, "%s", m);
 
@@ -761,7 +708,7 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
                              a.name);
                 goto fail;
             }
-            tq_invoke_request_set_header(r, a.wire, hv.data ? hv.data : "", 0);
+            tq_httpc_request_set_header(r, a.wire, hv.data ? hv.data : "", 0);
             tq_buf_free(&hv);
         } else if (!strcmp(a.in, "cookie")) {
             if (!valid_token(a.wire)) {
@@ -830,13 +777,13 @@ fail:
     tq_buf_free(&query);
     tq_buf_free(&cookie);
 fail_built:
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     return NULL;
 }
 
 /* --- plugins ------------------------------------------------------------------------------ */
 
-void tq_invoke_request_view(const tq_invoke_request_t *self, tq_plugin_kv_t *kv, long long now,
+void tq_invoke_request_view(const tq_httpc_request_t *self, tq_plugin_kv_t *kv, long long now,
                             tq_plugin_request_t *out)
 {
     size_t n = 0;
@@ -852,7 +799,7 @@ void tq_invoke_request_view(const tq_invoke_request_t *self, tq_plugin_kv_t *kv,
                                  .now = now};
 }
 
-void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_edits_t *edits)
+void tq_invoke_request_apply_edits(tq_httpc_request_t *self, const tq_plugin_edits_t *edits)
 {
     size_t n = tq_plugin_edits_count(edits);
     for (size_t i = 0; i < n; i++) {
@@ -864,7 +811,7 @@ void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_ed
                 self->cookie = xstrdup(e->value);
                 self->cookie_from_auth = 1;
             } else {
-                tq_invoke_request_set_header(self, e->name, e->value, 1);
+                tq_httpc_request_set_header(self, e->name, e->value, 1);
             }
         } else if (e->kind == TQ_EDIT_QUERY) {
             tq_buf_adds(&b, self->url);
@@ -887,20 +834,4 @@ void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_ed
             self->cookie_from_auth = 1;
         }
     }
-}
-
-char *tq_invoke_request_dump(const tq_invoke_request_t *self)
-{
-    tq_buf_t b = {0};
-    const char *u = self->url;
-    const char *p = strstr(u, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    const char *q = p ? NULL : strchr(strstr(u, "://") ? strstr(u, "://") + 3 : u, '?');
-    tq_buf_addf(&b, "%s %s%s\n", self->method, p ? "" : "/", p ? p : q ? q : "");
-    for (size_t i = 0; i < self->nheaders; i++)
-        tq_buf_addf(&b, "%s: %s\n", self->headers[i].name, self->headers[i].value);
-    if (self->cookie) tq_buf_addf(&b, "Cookie: %s\n", self->cookie);
-    tq_buf_addc(&b, '\n');
-    if (self->body) tq_buf_add(&b, self->body, self->body_len);
-    return tq_buf_take(&b);
 }

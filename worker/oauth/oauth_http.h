@@ -14,12 +14,12 @@ typedef struct tq_oauth_http_t tq_oauth_http_t;
 
 /* Called once from the loop with the response (status 0 and r->error set on
  * a transport error). The handle is freed right after the callback. */
-typedef void(tq_oauth_http_fn)(const tq_http_response_t *r, void *arg);
+typedef void(tq_oauth_http_fn)(const tq_httpc_response_t *r, void *arg);
 
 /* Sends req (taken) with the guard of ssrf.allow, invoke.connect_timeout_ms,
  * a 30 s total budget and a 1 MiB response cap. NULL with err when it
  * cannot start (ssrf_blocked, invalid_url). */
-tq_oauth_http_t *tq_oauth_http_send(tq_loop_t *loop, tq_config_t *cfg, tq_invoke_request_t *req,
+tq_oauth_http_t *tq_oauth_http_send(tq_loop_t *loop, tq_config_t *cfg, tq_httpc_request_t *req,
                                     tq_oauth_http_fn *done, void *arg, tq_error_t *err);
 /* Cancels an exchange in flight (the callback will not run). */
 void tq_oauth_http_cancel(tq_oauth_http_t **self_p);
