@@ -6,6 +6,7 @@
  * the value of a secret setting into an error message. Not thread-safe: one
  * owner per tq_config_t (reads fill a cache). */
 #include "config.h"
+#include "buf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -216,38 +217,6 @@ static char *xstrndup(const char *s, size_t n)
 static char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));
-}
-
-/* A growing string. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} tq_sb_t;
-
-static void sb_addn(tq_sb_t *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->buf, cap);
-        if (!p) oom();
-        b->buf = p;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-static void sb_add(tq_sb_t *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-static char *sb_finish(tq_sb_t *b)
-{
-    return b->buf ? b->buf : xstrdup("");
 }
 
 /* Copies s for an error message: control characters become '?', long text is
@@ -776,15 +745,15 @@ int tq_config_load_file(tq_config_t *self, const char *path, tq_error_t *err)
 static char *expand_home(const char *s, const char *home)
 {
     static const char token[] = "${home}";
-    tq_sb_t b = {0};
+    tq_buf_t b = {0};
     const char *p;
     while ((p = strstr(s, token)) != NULL) {
-        sb_addn(&b, s, (size_t)(p - s));
-        sb_add(&b, home);
+        tq_buf_add(&b, s, (size_t)(p - s));
+        tq_buf_adds(&b, home);
         s = p + sizeof token - 1;
     }
-    sb_add(&b, s);
-    return sb_finish(&b);
+    tq_buf_adds(&b, s);
+    return tq_buf_take(&b);
 }
 
 const char *tq_config_str(tq_config_t *self, const char *name)
@@ -839,18 +808,18 @@ char *tq_mask_secret(const char *value)
     size_t tail = len;
     for (seen = 0; tail > 0;)
         if (((unsigned char)value[--tail] & 0xC0) != 0x80 && ++seen == show) break;
-    tq_sb_t b = {0};
-    sb_addn(&b, value, head);
-    sb_add(&b, "***");
-    sb_addn(&b, value + tail, len - tail);
-    return sb_finish(&b);
+    tq_buf_t b = {0};
+    tq_buf_add(&b, value, head);
+    tq_buf_adds(&b, "***");
+    tq_buf_add(&b, value + tail, len - tail);
+    return tq_buf_take(&b);
 }
 
-static void add_masked(tq_sb_t *b, const char *s, size_t n)
+static void add_masked(tq_buf_t *b, const char *s, size_t n)
 {
     char *clear = xstrndup(s, n);
     char *masked = tq_mask_secret(clear);
-    sb_add(b, masked);
+    tq_buf_adds(b, masked);
     free(masked);
     free(clear);
 }
@@ -872,20 +841,20 @@ static int is_secret_key(const char *key, size_t n)
 static char *scrub(const char *s)
 {
     static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
-    tq_sb_t b = {0};
+    tq_buf_t b = {0};
     size_t i = 0;
     while (s[i]) {
         if (strncmp(s + i, "://", 3) == 0) {
             size_t a = i + 3, e = a + strcspn(s + a, "/?# \t\n"), at = e;
             while (at > a && s[at - 1] != '@')
                 at--;
-            sb_addn(&b, s + i, 3);
+            tq_buf_add(&b, s + i, 3);
             i = a;
             if (at > a) { /* userinfo is s[a, at-1) */
                 const char *colon = memchr(s + a, ':', at - 1 - a);
                 if (colon) {
                     size_t c = (size_t)(colon - s);
-                    sb_addn(&b, s + a, c + 1 - a);
+                    tq_buf_add(&b, s + a, c + 1 - a);
                     add_masked(&b, s + c + 1, at - 1 - (c + 1));
                     i = at - 1; /* continue at the '@' */
                 }
@@ -899,14 +868,14 @@ static char *scrub(const char *s)
             if (k > 0 && s[j] == '=' && is_secret_key(s + i, k)) {
                 for (j++; s[j] == ' ' || s[j] == '\t'; j++)
                     ;
-                sb_addn(&b, s + i, j - i);
+                tq_buf_add(&b, s + i, j - i);
                 size_t v = j;
                 if (s[j] == '\'') {
                     for (j++; s[j] && s[j] != '\''; j++)
                         if (s[j] == '\\' && s[j + 1]) j++;
-                    sb_add(&b, "'");
+                    tq_buf_adds(&b, "'");
                     add_masked(&b, s + v + 1, j - v - 1);
-                    sb_add(&b, "'");
+                    tq_buf_adds(&b, "'");
                     if (s[j] == '\'') j++;
                 } else {
                     j += strcspn(s + j, " \t\n&;");
@@ -916,32 +885,32 @@ static char *scrub(const char *s)
                 continue;
             }
         }
-        sb_addn(&b, s + i, 1);
+        tq_buf_add(&b, s + i, 1);
         i++;
     }
-    return sb_finish(&b);
+    return tq_buf_take(&b);
 }
 
 /* A YAML double-quoted scalar. */
 static char *yaml_quote(const char *s)
 {
-    tq_sb_t b = {0};
-    sb_add(&b, "\"");
+    tq_buf_t b = {0};
+    tq_buf_adds(&b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         char esc[8];
         if (c == '"' || c == '\\') {
             esc[0] = '\\', esc[1] = (char)c, esc[2] = '\0';
-            sb_add(&b, esc);
+            tq_buf_adds(&b, esc);
         } else if (c < 0x20 || c == 0x7f) {
             snprintf(esc, sizeof esc, "\\x%02x", c);
-            sb_add(&b, esc);
+            tq_buf_adds(&b, esc);
         } else {
-            sb_addn(&b, s, 1);
+            tq_buf_add(&b, s, 1);
         }
     }
-    sb_add(&b, "\"");
-    return sb_finish(&b);
+    tq_buf_adds(&b, "\"");
+    return tq_buf_take(&b);
 }
 
 static char *format_value(tq_config_t *self, size_t i)

@@ -4,6 +4,7 @@
  * reads the configuration (its context is filled in the loop thread). */
 #include "provider_fetch.h"
 
+#include "buf.h"
 #include "evloop.h"
 #include "ssrf.h"
 
@@ -12,33 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *data;
-    size_t len, cap, max;
-    bool too_large;
-} sink_t;
-
+/* The body, under import.max_document_bytes (sink.max). */
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
-    sink_t *s = arg;
-    size_t k = size * n;
-    if (s->len + k > s->max) {
-        s->too_large = true;
-        return 0; /* aborts the transfer */
-    }
-    if (s->len + k + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 65536;
-        while (cap < s->len + k + 1)
-            cap *= 2;
-        char *d = realloc(s->data, cap);
-        if (!d) return 0;
-        s->data = d;
-        s->cap = cap;
-    }
-    memcpy(s->data + s->len, p, k);
-    s->len += k;
-    s->data[s->len] = '\0';
-    return k;
+    tq_buf_t *sink = arg;
+    tq_buf_add(sink, p, size * n);
+    return sink->too_large ? 0 : size * n; /* 0 aborts the transfer */
 }
 
 void tq_provider_fetch_ctx_init(tq_provider_fetch_ctx_t *fc, tq_config_t *cfg, int64_t deadline_ms)
@@ -63,7 +43,7 @@ void tq_provider_fetch_ctx_clear(tq_provider_fetch_ctx_t *fc)
 
 /* One GET; *status and *location (malloc'd, for 3xx) on success. */
 static int get_once(const tq_ssrf_t *guard, const tq_provider_fetch_ctx_t *fc, CURL *easy,
-                    const char *url, sink_t *sink, long *status, char **location, tq_error_t *err)
+                    const char *url, tq_buf_t *sink, long *status, char **location, tq_error_t *err)
 {
     long timeout = fc->timeout_ms;
     if (fc->deadline_ms) {
@@ -120,7 +100,7 @@ int tq_provider_fetch(void *ctx, const char *url, char **body, size_t *len, tq_e
         tq_ssrf_destroy(&guard);
         return err && err->code[0] ? -1 : tq_error_set(err, "internal", "out of memory");
     }
-    sink_t sink = {.max = fc->max_bytes};
+    tq_buf_t sink = {.max = fc->max_bytes};
     int hops = (int)fc->max_redirects;
     char *current = strdup(url);
     int rc = -1;
