@@ -2,6 +2,7 @@
  * percent-encoding and base64. Owns only the buffer's memory. Never logs;
  * out of memory aborts. */
 #include "buf.h"
+#include "mem.h"
 #include "vault.h"
 
 #include <openssl/evp.h>
@@ -11,35 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fputs("toolq: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
-
 static void reserve(tq_buf_t *b, size_t extra)
 {
-    if (extra > SIZE_MAX / 4 - b->len) {
-        fputs("toolq: out of memory (buffer size overflow)\n", stderr);
-        abort();
-    }
+    if (extra > SIZE_MAX / 4 - b->len) tq_oom(); /* a size no allocation could satisfy */
     if (b->len + extra + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;
     if (b->secret && b->data) {
         /* realloc could leave a copy of the secret behind in freed memory */
-        char *grown = xrealloc(NULL, cap);
+        char *grown = tq_xrealloc(NULL, cap);
         memcpy(grown, b->data, b->len + 1);
         tq_secure_wipe(b->data, b->cap);
         free(b->data);
         b->data = grown;
     } else {
-        b->data = xrealloc(b->data, cap);
+        b->data = tq_xrealloc(b->data, cap);
     }
     b->cap = cap;
 }
@@ -129,7 +117,7 @@ void tq_buf_pct(tq_buf_t *b, const char *s, size_t n, const char *keep)
 
 char *tq_base64_encode(const unsigned char *p, size_t n)
 {
-    char *out = xrealloc(NULL, 4 * ((n + 2) / 3) + 1);
+    char *out = tq_xrealloc(NULL, 4 * ((n + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)out, p, (int)n);
     return out;
 }
@@ -137,7 +125,7 @@ char *tq_base64_encode(const unsigned char *p, size_t n)
 int tq_base64_decode(const char *s, unsigned char **out, size_t *out_len)
 {
     size_t n = strlen(s);
-    char *clean = xrealloc(NULL, n + 4);
+    char *clean = tq_xrealloc(NULL, n + 4);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -148,7 +136,7 @@ int tq_base64_decode(const char *s, unsigned char **out, size_t *out_len)
     }
     while (m % 4)
         clean[m++] = '=';
-    unsigned char *buf = xrealloc(NULL, m / 4 * 3 + 1);
+    unsigned char *buf = tq_xrealloc(NULL, m / 4 * 3 + 1);
     int r = m ? EVP_DecodeBlock(buf, (unsigned char *)clean, (int)m) : 0;
     if (r < 0) {
         free(clean);

@@ -7,6 +7,7 @@
  * owner per tq_config_t (reads fill a cache). */
 #include "config.h"
 #include "buf.h"
+#include "mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -193,32 +194,6 @@ struct tq_config_t {
 
 /* --- small helpers ------------------------------------------------------- */
 
-static void oom(void)
-{
-    fputs("toolq: config: out of memory\n", stderr);
-    abort();
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) oom();
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *p = xmalloc(n + 1);
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    return xstrndup(s, strlen(s));
-}
-
 /* Copies s for an error message: control characters become '?', long text is
  * cut with "...". */
 static void echo(char *out, size_t size, const char *s, size_t max)
@@ -397,8 +372,7 @@ static void retire(tq_config_t *self, char **p)
     if (!*p) return;
     if (self->nretired == self->retired_cap) {
         size_t cap = self->retired_cap ? self->retired_cap * 2 : 16;
-        char **r = realloc(self->retired, cap * sizeof *r);
-        if (!r) oom();
+        char **r = tq_xrealloc(self->retired, cap * sizeof *r);
         self->retired = r;
         self->retired_cap = cap;
     }
@@ -448,7 +422,7 @@ static void apply(tq_config_t *self, size_t i, const char *text, tq_source_t sou
     if (source < slot->source) return;
     int64_t num = 0;
     check_value(&s_settings[i], text, &num, NULL, 0);
-    char *copy = xstrdup(text);
+    char *copy = tq_xstrdup(text);
     free(slot->value);
     slot->value = copy;
     slot->num = num;
@@ -581,12 +555,11 @@ static int stage(tq_loader_t *ld, const char *name, size_t key_line, const yaml_
                                 name, ld->items[k].line);
     if (ld->n == ld->cap) {
         size_t cap = ld->cap ? ld->cap * 2 : 16;
-        tq_staged_t *p = realloc(ld->items, cap * sizeof *p);
-        if (!p) oom();
+        tq_staged_t *p = tq_xrealloc(ld->items, cap * sizeof *p);
         ld->items = p;
         ld->cap = cap;
     }
-    ld->items[ld->n++] = (tq_staged_t){(size_t)i, xstrdup(text), key_line};
+    ld->items[ld->n++] = (tq_staged_t){(size_t)i, tq_xstrdup(text), key_line};
     return 0;
 }
 
@@ -695,7 +668,7 @@ static char *read_file(const char *path, size_t *len, tq_error_t *err)
                      strerror(errno));
         return NULL;
     }
-    char *buf = xmalloc(TQ_CONFIG_FILE_MAX + 1);
+    char *buf = tq_xmalloc(TQ_CONFIG_FILE_MAX + 1);
     size_t n = fread(buf, 1, TQ_CONFIG_FILE_MAX + 1, f);
     int failed = ferror(f);
     int saved = errno;
@@ -725,7 +698,7 @@ int tq_config_load_file(tq_config_t *self, const char *path, tq_error_t *err)
     if (!text) return -1;
 
     tq_loader_t ld = {.path = path, .err = err};
-    if (!yaml_parser_initialize(&ld.parser)) oom();
+    if (!yaml_parser_initialize(&ld.parser)) tq_oom();
     yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
     int rc = parse_stream(&ld);
     yaml_parser_delete(&ld.parser);
@@ -763,7 +736,7 @@ const char *tq_config_str(tq_config_t *self, const char *name)
     if (!slot->shown) {
         size_t home = must_find("home", TQ_CFG_STR);
         /* home itself is never expanded: "${home}" inside it stays literal. */
-        slot->shown = (i == home) ? xstrdup(raw_value(self, i))
+        slot->shown = (i == home) ? tq_xstrdup(raw_value(self, i))
                                   : expand_home(raw_value(self, i), raw_value(self, home));
     }
     return slot->shown;
@@ -800,7 +773,7 @@ char *tq_mask_secret(const char *value)
         chars += ((unsigned char)value[k] & 0xC0) != 0x80;
     /* The one masking rule: under 8 characters nothing shows; under 16 at
      * most 2 (the first and the last); from 16 on the first 2 and last 2. */
-    if (chars < 8) return xstrdup("******");
+    if (chars < 8) return tq_xstrdup("******");
     size_t show = chars < 16 ? 1 : 2;
     size_t head = 0, seen = 0;
     for (; head < len; head++)
@@ -817,7 +790,7 @@ char *tq_mask_secret(const char *value)
 
 static void add_masked(tq_buf_t *b, const char *s, size_t n)
 {
-    char *clear = xstrndup(s, n);
+    char *clear = tq_xstrndup(s, n);
     char *masked = tq_mask_secret(clear);
     tq_buf_adds(b, masked);
     free(masked);
@@ -920,17 +893,17 @@ static char *format_value(tq_config_t *self, size_t i)
     switch (s->type) {
     case TQ_CFG_INT:
         snprintf(num, sizeof num, "%" PRId64, self->slot[i].num);
-        return xstrdup(num);
+        return tq_xstrdup(num);
     case TQ_CFG_BOOL:
-        return xstrdup(self->slot[i].num ? "true" : "false");
+        return tq_xstrdup(self->slot[i].num ? "true" : "false");
     case TQ_CFG_FRAC:
         snprintf(num, sizeof num, "%g", (double)self->slot[i].num / TQ_CONFIG_FRAC_ONE);
-        return xstrdup(num);
+        return tq_xstrdup(num);
     case TQ_CFG_STR:
         break;
     }
     const char *v = tq_config_str(self, s->name);
-    char *shown = s->secret ? (*v ? tq_mask_secret(v) : xstrdup("")) : scrub(v);
+    char *shown = s->secret ? (*v ? tq_mask_secret(v) : tq_xstrdup("")) : scrub(v);
     char *quoted = yaml_quote(shown);
     free(shown);
     return quoted;

@@ -10,13 +10,7 @@
 #include <strings.h>
 
 #include "buf.h"
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d) abort();
-    return d;
-}
+#include "mem.h"
 
 void tq_httpc_request_set_header(tq_httpc_request_t *self, const char *name, const char *value,
                                  int from_auth)
@@ -37,11 +31,10 @@ void tq_httpc_request_set_header(tq_httpc_request_t *self, const char *name, con
     if (!value) return;
     if (self->nheaders == self->cap) {
         self->cap = self->cap ? self->cap * 2 : 8;
-        self->headers = realloc(self->headers, self->cap * sizeof *self->headers);
-        if (!self->headers) abort();
+        self->headers = tq_xrealloc(self->headers, self->cap * sizeof *self->headers);
     }
     self->headers[self->nheaders++] =
-        (tq_httpc_request_header_t){xstrdup(name), xstrdup(value), from_auth};
+        (tq_httpc_request_header_t){tq_xstrdup(name), tq_xstrdup(value), from_auth};
 }
 
 const char *tq_httpc_request_header(const tq_httpc_request_t *self, const char *name)

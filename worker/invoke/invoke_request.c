@@ -17,6 +17,7 @@
 
 #include "invoke_args.h"
 #include "buf.h"
+#include "mem.h"
 #include "ssrf.h"
 
 static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",
@@ -33,13 +34,6 @@ const char *tq_invoke_method(const char *m)
     for (int i = 0; METHODS[i]; i++)
         if (!strcasecmp(m, METHODS[i])) return METHODS[i];
     return NULL;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d) abort();
-    return d;
 }
 
 /* --- scalars ---------------------------------------------------------------- */
@@ -247,7 +241,7 @@ static void deep_object(tq_buf_t *q, const char *prefix, const json_t *v, const 
         json_object_foreach((json_t *)v, k, it)
         {
             char *p = NULL;
-            if (asprintf(&p, "%s[%s]", prefix, k) < 0) abort();
+            if (asprintf(&p, "%s[%s]", prefix, k) < 0) tq_oom();
             deep_object(q, p, it, keep, depth + 1);
             free(p);
         }
@@ -257,7 +251,7 @@ static void deep_object(tq_buf_t *q, const char *prefix, const json_t *v, const 
         json_array_foreach(v, i, it)
         {
             char *p = NULL;
-            if (asprintf(&p, "%s[%zu]", prefix, i) < 0) abort();
+            if (asprintf(&p, "%s[%zu]", prefix, i) < 0) tq_oom();
             deep_object(q, p, it, keep, depth + 1);
             free(p);
         }
@@ -628,8 +622,7 @@ tq_httpc_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *
         return NULL;
     }
     if (!path) path = "";
-    tq_httpc_request_t *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    tq_httpc_request_t *r = tq_xcalloc(1, sizeof *r);
     snprintf(r->method, sizeof r->method, "%s", m);
 
     const json_t *params = json_object_get(bundle, "parameters");
@@ -808,7 +801,7 @@ void tq_invoke_request_apply_edits(tq_httpc_request_t *self, const tq_plugin_edi
         if (e->kind == TQ_EDIT_HEADER) {
             if (!strcasecmp(e->name, "cookie")) {
                 wipe_str(self->cookie);
-                self->cookie = xstrdup(e->value);
+                self->cookie = tq_xstrdup(e->value);
                 self->cookie_from_auth = 1;
             } else {
                 tq_httpc_request_set_header(self, e->name, e->value, 1);
