@@ -10,8 +10,12 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
 
-if out=$("$src/scripts/check-deps" 2>&1) && grep -q ', 0 cycles' <<<"$out"; then
-  ok "the tree: all edges allowed, 0 cycles"
+# With the build beside it (ctest sets TOOLQ_BIN_DIR), the symbol edges too.
+build=$(cd "${TOOLQ_BIN_DIR:-/nonexistent}/.." 2>/dev/null && pwd || true)
+nm_args=()
+[ -n "$build" ] && [ -d "$build/lib" ] && nm_args=(--nm "$build")
+if out=$("$src/scripts/check-deps" "${nm_args[@]}" 2>&1) && grep -q ', 0 cycles' <<<"$out"; then
+  ok "the tree: all edges allowed, 0 cycles (${nm_args[*]:-includes only})"
 else
   fail "scripts/check-deps on the tree"; echo "$out"
 fi
@@ -43,6 +47,23 @@ if out=$("$tmp/scripts/check-deps" 2>&1); then
 else
   grep -qF "worker/newarea/newarea.c:1: worker/newarea has no entry" <<<"$out" &&
     ok "an area missing from the allowed edges is refused" || { fail "new area message"; echo "$out"; }
+fi
+
+# Symbol edges: a worker core library that calls a handler of an area, and an
+# area that calls back into the core (the old --start-group cycle).
+mkdir -p "$tmp/build/lib"
+printf 'int tq_op_fake(void);\nint tq_worker_fake(void) { return tq_op_fake(); }\n' >"$tmp/core.c"
+printf 'int tq_worker_fake(void);\nint tq_op_fake(void) { return tq_worker_fake() + 1; }\n' >"$tmp/admin.c"
+cc -c -o "$tmp/core.o" "$tmp/core.c" && ar rc "$tmp/build/lib/libtoolq_worker_core.a" "$tmp/core.o"
+cc -c -o "$tmp/admin.o" "$tmp/admin.c" && ar rc "$tmp/build/lib/libtoolq_worker_admin.a" "$tmp/admin.o"
+rm -rf "$tmp/worker/newarea"
+if out=$("$tmp/scripts/check-deps" --nm "$tmp/build" 2>&1); then
+  fail "a core library calling an area is refused"; echo "$out"
+else
+  for want in "libtoolq_worker_core.a uses tq_op_fake from libtoolq_worker_admin.a: worker/core depending on worker/admin is not an allowed edge" \
+              "cycle in the symbol graph (nm): worker/admin -> worker/core -> worker/admin"; do
+    if grep -qF "$want" <<<"$out"; then ok "reported: $want"; else fail "not reported: $want"; echo "$out"; fi
+  done
 fi
 
 echo "passed $passed, failed $failed"
