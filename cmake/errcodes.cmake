@@ -12,7 +12,7 @@ add_custom_command(
   COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/gen-errcodes header ${TQ_ERRCODES_TXT} ${TQ_ERRCODES_H}
   DEPENDS ${TQ_ERRCODES_TXT} ${CMAKE_SOURCE_DIR}/scripts/gen-errcodes VERBATIM)
 add_custom_target(toolq_errcodes DEPENDS ${TQ_ERRCODES_H})
-foreach(t toolq_core toolq_client_shared toolq_client_static)
+foreach(t toolq_core toolq_client_obj)
   add_dependencies(${t} toolq_errcodes)
   target_include_directories(${t} PUBLIC ${CMAKE_BINARY_DIR}/generated)
 endforeach()

@@ -6,6 +6,8 @@
  * the value of a secret setting into an error message. Not thread-safe: one
  * owner per tq_config_t (reads fill a cache). */
 #include "config.h"
+#include "buf.h"
+#include "mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -210,64 +212,6 @@ struct tq_config_t {
 
 /* --- small helpers ------------------------------------------------------- */
 
-static void oom(void)
-{
-    fputs("toolq: config: out of memory\n", stderr);
-    abort();
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) oom();
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *p = xmalloc(n + 1);
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    return xstrndup(s, strlen(s));
-}
-
-/* A growing string. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} tq_sb_t;
-
-static void sb_addn(tq_sb_t *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->buf, cap);
-        if (!p) oom();
-        b->buf = p;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-static void sb_add(tq_sb_t *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-static char *sb_finish(tq_sb_t *b)
-{
-    return b->buf ? b->buf : xstrdup("");
-}
-
 /* Copies s for an error message: control characters become '?', long text is
  * cut with "...". */
 static void echo(char *out, size_t size, const char *s, size_t max)
@@ -446,8 +390,7 @@ static void retire(tq_config_t *self, char **p)
     if (!*p) return;
     if (self->nretired == self->retired_cap) {
         size_t cap = self->retired_cap ? self->retired_cap * 2 : 16;
-        char **r = realloc(self->retired, cap * sizeof *r);
-        if (!r) oom();
+        char **r = tq_xrealloc(self->retired, cap * sizeof *r);
         self->retired = r;
         self->retired_cap = cap;
     }
@@ -497,7 +440,7 @@ static void apply(tq_config_t *self, size_t i, const char *text, tq_source_t sou
     if (source < slot->source) return;
     int64_t num = 0;
     check_value(&s_settings[i], text, &num, NULL, 0);
-    char *copy = xstrdup(text);
+    char *copy = tq_xstrdup(text);
     free(slot->value);
     slot->value = copy;
     slot->num = num;
@@ -630,12 +573,11 @@ static int stage(tq_loader_t *ld, const char *name, size_t key_line, const yaml_
                                 name, ld->items[k].line);
     if (ld->n == ld->cap) {
         size_t cap = ld->cap ? ld->cap * 2 : 16;
-        tq_staged_t *p = realloc(ld->items, cap * sizeof *p);
-        if (!p) oom();
+        tq_staged_t *p = tq_xrealloc(ld->items, cap * sizeof *p);
         ld->items = p;
         ld->cap = cap;
     }
-    ld->items[ld->n++] = (tq_staged_t){(size_t)i, xstrdup(text), key_line};
+    ld->items[ld->n++] = (tq_staged_t){(size_t)i, tq_xstrdup(text), key_line};
     return 0;
 }
 
@@ -744,7 +686,7 @@ static char *read_file(const char *path, size_t *len, tq_error_t *err)
                      strerror(errno));
         return NULL;
     }
-    char *buf = xmalloc(TQ_CONFIG_FILE_MAX + 1);
+    char *buf = tq_xmalloc(TQ_CONFIG_FILE_MAX + 1);
     size_t n = fread(buf, 1, TQ_CONFIG_FILE_MAX + 1, f);
     int failed = ferror(f);
     int saved = errno;
@@ -774,7 +716,7 @@ int tq_config_load_file(tq_config_t *self, const char *path, tq_error_t *err)
     if (!text) return -1;
 
     tq_loader_t ld = {.path = path, .err = err};
-    if (!yaml_parser_initialize(&ld.parser)) oom();
+    if (!yaml_parser_initialize(&ld.parser)) tq_oom();
     yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
     int rc = parse_stream(&ld);
     yaml_parser_delete(&ld.parser);
@@ -794,15 +736,15 @@ int tq_config_load_file(tq_config_t *self, const char *path, tq_error_t *err)
 static char *expand_home(const char *s, const char *home)
 {
     static const char token[] = "${home}";
-    tq_sb_t b = {0};
+    tq_buf_t b = {0};
     const char *p;
     while ((p = strstr(s, token)) != NULL) {
-        sb_addn(&b, s, (size_t)(p - s));
-        sb_add(&b, home);
+        tq_buf_add(&b, s, (size_t)(p - s));
+        tq_buf_adds(&b, home);
         s = p + sizeof token - 1;
     }
-    sb_add(&b, s);
-    return sb_finish(&b);
+    tq_buf_adds(&b, s);
+    return tq_buf_take(&b);
 }
 
 const char *tq_config_str(tq_config_t *self, const char *name)
@@ -812,7 +754,7 @@ const char *tq_config_str(tq_config_t *self, const char *name)
     if (!slot->shown) {
         size_t home = must_find("home", TQ_CFG_STR);
         /* home itself is never expanded: "${home}" inside it stays literal. */
-        slot->shown = (i == home) ? xstrdup(raw_value(self, i))
+        slot->shown = (i == home) ? tq_xstrdup(raw_value(self, i))
                                   : expand_home(raw_value(self, i), raw_value(self, home));
     }
     return slot->shown;
@@ -849,7 +791,7 @@ char *tq_mask_secret(const char *value)
         chars += ((unsigned char)value[k] & 0xC0) != 0x80;
     /* The one masking rule: under 8 characters nothing shows; under 16 at
      * most 2 (the first and the last); from 16 on the first 2 and last 2. */
-    if (chars < 8) return xstrdup("******");
+    if (chars < 8) return tq_xstrdup("******");
     size_t show = chars < 16 ? 1 : 2;
     size_t head = 0, seen = 0;
     for (; head < len; head++)
@@ -857,18 +799,18 @@ char *tq_mask_secret(const char *value)
     size_t tail = len;
     for (seen = 0; tail > 0;)
         if (((unsigned char)value[--tail] & 0xC0) != 0x80 && ++seen == show) break;
-    tq_sb_t b = {0};
-    sb_addn(&b, value, head);
-    sb_add(&b, "***");
-    sb_addn(&b, value + tail, len - tail);
-    return sb_finish(&b);
+    tq_buf_t b = {0};
+    tq_buf_add(&b, value, head);
+    tq_buf_adds(&b, "***");
+    tq_buf_add(&b, value + tail, len - tail);
+    return tq_buf_take(&b);
 }
 
-static void add_masked(tq_sb_t *b, const char *s, size_t n)
+static void add_masked(tq_buf_t *b, const char *s, size_t n)
 {
-    char *clear = xstrndup(s, n);
+    char *clear = tq_xstrndup(s, n);
     char *masked = tq_mask_secret(clear);
-    sb_add(b, masked);
+    tq_buf_adds(b, masked);
     free(masked);
     free(clear);
 }
@@ -890,20 +832,20 @@ static int is_secret_key(const char *key, size_t n)
 static char *scrub(const char *s)
 {
     static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
-    tq_sb_t b = {0};
+    tq_buf_t b = {0};
     size_t i = 0;
     while (s[i]) {
         if (strncmp(s + i, "://", 3) == 0) {
             size_t a = i + 3, e = a + strcspn(s + a, "/?# \t\n"), at = e;
             while (at > a && s[at - 1] != '@')
                 at--;
-            sb_addn(&b, s + i, 3);
+            tq_buf_add(&b, s + i, 3);
             i = a;
             if (at > a) { /* userinfo is s[a, at-1) */
                 const char *colon = memchr(s + a, ':', at - 1 - a);
                 if (colon) {
                     size_t c = (size_t)(colon - s);
-                    sb_addn(&b, s + a, c + 1 - a);
+                    tq_buf_add(&b, s + a, c + 1 - a);
                     add_masked(&b, s + c + 1, at - 1 - (c + 1));
                     i = at - 1; /* continue at the '@' */
                 }
@@ -917,14 +859,14 @@ static char *scrub(const char *s)
             if (k > 0 && s[j] == '=' && is_secret_key(s + i, k)) {
                 for (j++; s[j] == ' ' || s[j] == '\t'; j++)
                     ;
-                sb_addn(&b, s + i, j - i);
+                tq_buf_add(&b, s + i, j - i);
                 size_t v = j;
                 if (s[j] == '\'') {
                     for (j++; s[j] && s[j] != '\''; j++)
                         if (s[j] == '\\' && s[j + 1]) j++;
-                    sb_add(&b, "'");
+                    tq_buf_adds(&b, "'");
                     add_masked(&b, s + v + 1, j - v - 1);
-                    sb_add(&b, "'");
+                    tq_buf_adds(&b, "'");
                     if (s[j] == '\'') j++;
                 } else {
                     j += strcspn(s + j, " \t\n&;");
@@ -934,32 +876,32 @@ static char *scrub(const char *s)
                 continue;
             }
         }
-        sb_addn(&b, s + i, 1);
+        tq_buf_add(&b, s + i, 1);
         i++;
     }
-    return sb_finish(&b);
+    return tq_buf_take(&b);
 }
 
 /* A YAML double-quoted scalar. */
 static char *yaml_quote(const char *s)
 {
-    tq_sb_t b = {0};
-    sb_add(&b, "\"");
+    tq_buf_t b = {0};
+    tq_buf_adds(&b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         char esc[8];
         if (c == '"' || c == '\\') {
             esc[0] = '\\', esc[1] = (char)c, esc[2] = '\0';
-            sb_add(&b, esc);
+            tq_buf_adds(&b, esc);
         } else if (c < 0x20 || c == 0x7f) {
             snprintf(esc, sizeof esc, "\\x%02x", c);
-            sb_add(&b, esc);
+            tq_buf_adds(&b, esc);
         } else {
-            sb_addn(&b, s, 1);
+            tq_buf_add(&b, s, 1);
         }
     }
-    sb_add(&b, "\"");
-    return sb_finish(&b);
+    tq_buf_adds(&b, "\"");
+    return tq_buf_take(&b);
 }
 
 static char *format_value(tq_config_t *self, size_t i)
@@ -969,17 +911,17 @@ static char *format_value(tq_config_t *self, size_t i)
     switch (s->type) {
     case TQ_CFG_INT:
         snprintf(num, sizeof num, "%" PRId64, self->slot[i].num);
-        return xstrdup(num);
+        return tq_xstrdup(num);
     case TQ_CFG_BOOL:
-        return xstrdup(self->slot[i].num ? "true" : "false");
+        return tq_xstrdup(self->slot[i].num ? "true" : "false");
     case TQ_CFG_FRAC:
         snprintf(num, sizeof num, "%g", (double)self->slot[i].num / TQ_CONFIG_FRAC_ONE);
-        return xstrdup(num);
+        return tq_xstrdup(num);
     case TQ_CFG_STR:
         break;
     }
     const char *v = tq_config_str(self, s->name);
-    char *shown = s->secret ? (*v ? tq_mask_secret(v) : xstrdup("")) : scrub(v);
+    char *shown = s->secret ? (*v ? tq_mask_secret(v) : tq_xstrdup("")) : scrub(v);
     char *quoted = yaml_quote(shown);
     free(shown);
     return quoted;

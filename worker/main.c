@@ -5,6 +5,7 @@
 #include "cmdline.h"
 #include "vault.h"
 #include "log.h"
+#include "ops.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
     tq_log_level_t level = TQ_LOG_INFO;
     tq_log_level_parse(tq_config_str(cfg, "log.level"), &level);
     tq_log_init("toolq-worker", level);
-    tq_worker_t *w = tq_worker_new(cfg, &err);
+    tq_worker_t *w = tq_ops_check(&err) ? NULL : tq_worker_new(cfg, tq_ops_table(), &err);
     if (!w) {
         tq_err("cannot start: %s: %s", err.code, err.message);
         tq_config_destroy(&cfg);

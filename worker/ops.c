@@ -1,6 +1,7 @@
 /* ops.c — the table of op handlers a worker knows, generated from the op
  * catalogue (common/ops.def): adding an op = one line there plus its handler
- * file `tq_op_<ident>`. Never contains handler logic itself. */
+ * file `tq_op_<ident>`. Built into the toolq-worker executable (with
+ * main.c), above the areas and the worker core. Never contains handler logic. */
 #include "ops.h"
 
 #include "opcat.h"
@@ -30,9 +31,7 @@ int tq_ops_check(tq_error_t *err)
     return 0;
 }
 
-const tq_op_t *tq_ops_find(const char *name)
+const tq_op_t *const *tq_ops_table(void)
 {
-    for (size_t i = 0; s_ops[i]; i++)
-        if (strcmp(s_ops[i]->name, name) == 0) return s_ops[i];
-    return NULL;
+    return s_ops;
 }

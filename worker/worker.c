@@ -8,7 +8,6 @@
 #include "ids.h"
 #include "keystore.h"
 #include "log.h"
-#include "ops.h"
 #include "opspec.h"
 #include "pg.h"
 #include "plugin/plugin_host.h"
@@ -64,6 +63,7 @@ struct tq_worker_t {
     tq_vault_t *vault;
     tq_job_t *live; /* jobs started and not yet finished */
     tq_plugin_host_t *plugins;
+    const tq_op_t *const *ops; /* the executable's op table (borrowed) */
     listen_t listens[MAX_LISTENS];
     int nlistens;
     int db_fd; /* watched for notifications; -1 when not connected */
@@ -361,6 +361,13 @@ static void reconnect(tq_worker_t *w)
     connect_broker(w);
 }
 
+static const tq_op_t *find_op(const tq_worker_t *w, const char *name)
+{
+    for (size_t i = 0; w->ops[i]; i++)
+        if (strcmp(w->ops[i]->name, name) == 0) return w->ops[i];
+    return NULL;
+}
+
 static void start_job(tq_worker_t *w, tq_msg_t *m)
 {
     tq_job_t *job = calloc(1, sizeof *job);
@@ -387,7 +394,7 @@ static void start_job(tq_worker_t *w, tq_msg_t *m)
         tq_job_fail(job, "invalid_payload", "the payload must be a JSON object", false);
         return;
     }
-    const tq_op_t *op = tq_ops_find(job->op);
+    const tq_op_t *op = find_op(w, job->op);
     if (!op) {
         char msg[300];
         snprintf(msg, sizeof msg, "unknown op '%.200s'", job->op);
@@ -476,9 +483,9 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
 
 /* --- lifecycle ----------------------------------------------------------------- */
 
-tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
+tq_worker_t *tq_worker_new(tq_config_t *cfg, const tq_op_t *const *ops, tq_error_t *err)
 {
-    if (tq_ops_check(err) || tq_opspec_check_all(err)) return NULL;
+    if (tq_opspec_check_all(err)) return NULL;
     unsigned char key[TQ_MASTER_KEY_LEN];
     if (tq_master_key_load(tq_config_str(cfg, "master_key_file"), key, err)) return NULL;
     tq_worker_t *w = calloc(1, sizeof *w);
@@ -487,6 +494,7 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err)
         return NULL;
     }
     w->cfg = cfg;
+    w->ops = ops;
     w->vault = tq_vault_new(key);
     tq_secure_wipe(key, sizeof key);
     w->loop = tq_loop_new();

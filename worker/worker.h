@@ -6,12 +6,15 @@
 
 #include "config.h"
 #include "error.h"
+#include "op.h"
 
 typedef struct tq_worker_t tq_worker_t;
 
 /* Loads the master key (a missing or wrong key is a start-up error) and
- * prepares the loop; connects nothing yet. */
-tq_worker_t *tq_worker_new(tq_config_t *cfg, tq_error_t *err);
+ * prepares the loop; connects nothing yet. ops: the op table, NULL-terminated
+ * (borrowed: must outlive the worker). The executable owns the table
+ * (worker/ops.c), so this core never names the areas' handlers. */
+tq_worker_t *tq_worker_new(tq_config_t *cfg, const tq_op_t *const *ops, tq_error_t *err);
 void tq_worker_destroy(tq_worker_t **self_p);
 /* Connects and runs until the broker says DISCONNECT(shutdown) or a signal
  * (SIGTERM/SIGINT) asks to stop. Returns the process exit code. */

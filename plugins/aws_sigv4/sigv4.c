@@ -2,6 +2,7 @@
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
  * Builds strings only; the secret key lives in stack buffers that are wiped. */
 #include "sigv4.h"
+#include "toolq/plugin_buf.h"
 
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -13,51 +14,18 @@
 #include <strings.h>
 #include <time.h>
 
-/* --- growable string ----------------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} buf_t;
-
-static void put(buf_t *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->s, cap);
-        if (!grown) {
-            b->oom = 1;
-            return;
-        }
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void puts_(buf_t *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
 /* AWS URI encoding: everything but A-Z a-z 0-9 - _ . ~ (and '/' if keep_slash). */
-static void put_encoded(buf_t *b, const char *s, size_t n, int keep_slash)
+static void put_encoded(tq_plugin_buf_t *b, const char *s, size_t n, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
             (keep_slash && c == '/')) {
-            put(b, (const char *)&c, 1);
+            tq_plugin_buf_add(b, (const char *)&c, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            put(b, e, 3);
+            tq_plugin_buf_add(b, e, 3);
         }
     }
 }
@@ -85,7 +53,7 @@ static size_t decode(const char *s, size_t n, char *out)
     return m;
 }
 
-static void put_decoded_encoded(buf_t *b, const char *s, size_t n, int keep_slash)
+static void put_decoded_encoded(tq_plugin_buf_t *b, const char *s, size_t n, int keep_slash)
 {
     char *tmp = malloc(n + 1);
     if (!tmp) {
@@ -151,7 +119,7 @@ static int split_url(const char *url, url_parts_t *u)
 /* RFC 3986 dot-segment removal plus empty-segment collapsing, then each
  * segment AWS-encoded (the path as sent, so '%' becomes %25: AWS's
  * "encode twice" for every service but S3). */
-static void put_canonical_path(buf_t *b, const char *path, size_t n)
+static void put_canonical_path(tq_plugin_buf_t *b, const char *path, size_t n)
 {
     const char **seg = malloc((n / 2 + 2) * sizeof *seg);
     size_t *len = malloc((n / 2 + 2) * sizeof *len);
@@ -181,12 +149,12 @@ static void put_canonical_path(buf_t *b, const char *path, size_t n)
         i = j + 1;
         if (j < n && j + 1 == n) trailing = 1;
     }
-    put(b, "/", 1);
+    tq_plugin_buf_add(b, "/", 1);
     for (size_t k = 0; k < count; k++) {
-        if (k) put(b, "/", 1);
+        if (k) tq_plugin_buf_add(b, "/", 1);
         put_encoded(b, seg[k], len[k], 0);
     }
-    if (count && trailing) put(b, "/", 1);
+    if (count && trailing) tq_plugin_buf_add(b, "/", 1);
     free(seg);
     free(len);
 }
@@ -204,13 +172,13 @@ static int param_cmp(const void *a, const void *b)
 
 static char *encoded_copy(const char *s, size_t n)
 {
-    buf_t b = {0};
+    tq_plugin_buf_t b = {0};
     put_decoded_encoded(&b, s, n, 0);
-    if (!b.s && !b.oom) return strdup("");
-    return b.oom ? (free(b.s), NULL) : b.s;
+    if (!b.data && !b.oom) return strdup("");
+    return b.oom ? (free(b.data), NULL) : b.data;
 }
 
-static void put_canonical_query(buf_t *b, const char *q, size_t n)
+static void put_canonical_query(tq_plugin_buf_t *b, const char *q, size_t n)
 {
     param_t *ps = calloc(n / 2 + 1, sizeof *ps);
     size_t count = 0;
@@ -235,10 +203,10 @@ static void put_canonical_query(buf_t *b, const char *q, size_t n)
     if (!b->oom) qsort(ps, count, sizeof *ps, param_cmp);
     for (size_t k = 0; k < count; k++) {
         if (!b->oom) {
-            if (k) put(b, "&", 1);
-            puts_(b, ps[k].key);
-            put(b, "=", 1);
-            puts_(b, ps[k].value);
+            if (k) tq_plugin_buf_add(b, "&", 1);
+            tq_plugin_buf_adds(b, ps[k].key);
+            tq_plugin_buf_add(b, "=", 1);
+            tq_plugin_buf_adds(b, ps[k].value);
         }
         free(ps[k].key);
         free(ps[k].value);
@@ -332,22 +300,22 @@ static int unsigned_header(const char *name, const tq_sigv4_key_t *key)
 }
 
 /* Writes the canonical headers block and the signed header list. */
-static void put_headers(buf_t *canon, buf_t *signed_list, headers_t *hs)
+static void put_headers(tq_plugin_buf_t *canon, tq_plugin_buf_t *signed_list, headers_t *hs)
 {
     qsort(hs->h, hs->count, sizeof *hs->h, header_cmp);
     for (size_t i = 0; i < hs->count; i++) {
         int first = i == 0 || strcmp(hs->h[i].name, hs->h[i - 1].name) != 0;
         int last = i + 1 == hs->count || strcmp(hs->h[i].name, hs->h[i + 1].name) != 0;
         if (first) {
-            puts_(canon, hs->h[i].name);
-            put(canon, ":", 1);
-            if (signed_list->len) put(signed_list, ";", 1);
-            puts_(signed_list, hs->h[i].name);
+            tq_plugin_buf_adds(canon, hs->h[i].name);
+            tq_plugin_buf_add(canon, ":", 1);
+            if (signed_list->len) tq_plugin_buf_add(signed_list, ";", 1);
+            tq_plugin_buf_adds(signed_list, hs->h[i].name);
         } else {
-            put(canon, ",", 1);
+            tq_plugin_buf_add(canon, ",", 1);
         }
-        puts_(canon, hs->h[i].value);
-        if (last) put(canon, "\n", 1);
+        tq_plugin_buf_adds(canon, hs->h[i].value);
+        if (last) tq_plugin_buf_add(canon, "\n", 1);
     }
 }
 
@@ -405,36 +373,36 @@ int tq_sigv4_sign(const tq_plugin_request_t *req, const tq_sigv4_key_t *key, tq_
     if (key->session_token) header_add(&hs, "x-amz-security-token", 20, key->session_token);
     if (key->content_sha256) header_add(&hs, "x-amz-content-sha256", 20, out->payload_hash);
 
-    buf_t creq = {0}, canon = {0}, signed_list = {0}, sts = {0}, auth = {0};
-    puts_(&creq, req->method);
-    put(&creq, "\n", 1);
+    tq_plugin_buf_t creq = {0}, canon = {0}, signed_list = {0}, sts = {0}, auth = {0};
+    tq_plugin_buf_adds(&creq, req->method);
+    tq_plugin_buf_add(&creq, "\n", 1);
     if (strcmp(key->service, "s3") == 0) {
         if (u.path_len)
             put_decoded_encoded(&creq, u.path, u.path_len, 1);
         else
-            put(&creq, "/", 1);
+            tq_plugin_buf_add(&creq, "/", 1);
     } else {
         put_canonical_path(&creq, u.path, u.path_len);
     }
-    put(&creq, "\n", 1);
+    tq_plugin_buf_add(&creq, "\n", 1);
     put_canonical_query(&creq, u.query, u.query_len);
-    put(&creq, "\n", 1);
+    tq_plugin_buf_add(&creq, "\n", 1);
     put_headers(&canon, &signed_list, &hs);
-    put(&creq, canon.s ? canon.s : "", canon.len);
-    put(&creq, "\n", 1);
-    put(&creq, signed_list.s ? signed_list.s : "", signed_list.len);
-    put(&creq, "\n", 1);
-    puts_(&creq, out->payload_hash);
+    tq_plugin_buf_add(&creq, canon.data ? canon.data : "", canon.len);
+    tq_plugin_buf_add(&creq, "\n", 1);
+    tq_plugin_buf_add(&creq, signed_list.data ? signed_list.data : "", signed_list.len);
+    tq_plugin_buf_add(&creq, "\n", 1);
+    tq_plugin_buf_adds(&creq, out->payload_hash);
 
     char scope[256], creq_hash[65];
     snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date, key->region, key->service);
-    sha256_hex(creq.s ? creq.s : "", creq.len, creq_hash);
-    puts_(&sts, "AWS4-HMAC-SHA256\n");
-    puts_(&sts, out->amz_date);
-    put(&sts, "\n", 1);
-    puts_(&sts, scope);
-    put(&sts, "\n", 1);
-    puts_(&sts, creq_hash);
+    sha256_hex(creq.data ? creq.data : "", creq.len, creq_hash);
+    tq_plugin_buf_adds(&sts, "AWS4-HMAC-SHA256\n");
+    tq_plugin_buf_adds(&sts, out->amz_date);
+    tq_plugin_buf_add(&sts, "\n", 1);
+    tq_plugin_buf_adds(&sts, scope);
+    tq_plugin_buf_add(&sts, "\n", 1);
+    tq_plugin_buf_adds(&sts, creq_hash);
 
     /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
     size_t sl = strlen(key->secret_access_key);
@@ -450,17 +418,17 @@ int tq_sigv4_sign(const tq_plugin_request_t *req, const tq_sigv4_key_t *key, tq_
         hmac(k, 32, key->region, k);
         hmac(k, 32, key->service, k);
         hmac(k, 32, "aws4_request", k);
-        hmac(k, 32, sts.s ? sts.s : "", sig);
+        hmac(k, 32, sts.data ? sts.data : "", sig);
         explicit_bzero(k, sizeof k);
         hex_of(sig, sizeof sig, sig_hex);
-        puts_(&auth, "AWS4-HMAC-SHA256 Credential=");
-        puts_(&auth, key->access_key_id);
-        put(&auth, "/", 1);
-        puts_(&auth, scope);
-        puts_(&auth, ", SignedHeaders=");
-        put(&auth, signed_list.s ? signed_list.s : "", signed_list.len);
-        puts_(&auth, ", Signature=");
-        puts_(&auth, sig_hex);
+        tq_plugin_buf_adds(&auth, "AWS4-HMAC-SHA256 Credential=");
+        tq_plugin_buf_adds(&auth, key->access_key_id);
+        tq_plugin_buf_add(&auth, "/", 1);
+        tq_plugin_buf_adds(&auth, scope);
+        tq_plugin_buf_adds(&auth, ", SignedHeaders=");
+        tq_plugin_buf_add(&auth, signed_list.data ? signed_list.data : "", signed_list.len);
+        tq_plugin_buf_adds(&auth, ", Signature=");
+        tq_plugin_buf_adds(&auth, sig_hex);
     }
 
     int oom = hs.oom || !k0 || creq.oom || canon.oom || signed_list.oom || sts.oom || auth.oom;
@@ -470,11 +438,11 @@ int tq_sigv4_sign(const tq_plugin_request_t *req, const tq_sigv4_key_t *key, tq_
         free(hs.h[i].value);
     }
     free(hs.h);
-    free(canon.s);
-    free(signed_list.s);
-    out->canonical_request = creq.s;
-    out->string_to_sign = sts.s;
-    out->authorization = auth.s;
+    free(canon.data);
+    free(signed_list.data);
+    out->canonical_request = creq.data;
+    out->string_to_sign = sts.data;
+    out->authorization = auth.data;
     if (oom) {
         tq_sigv4_clear(out);
         snprintf(errbuf, errlen, "out of memory");

@@ -56,18 +56,18 @@ static int revoke(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out, ch
     memmove(q + 1, q, n * sizeof *q);
     q[0] = tmp;
     json_t *f = json_object();
-    kit_buf_t u = {0};
+    tq_plugin_buf_t u = {0};
     int rc = kit_url_template(&u, url, q, n + 1, errbuf, errlen);
     if (!rc) rc = kit_client_auth(q, n + 1, f, out, errbuf, errlen);
     json_decref(f);
     free(q);
     json_t *body = json_pack("{s:s}", "access_token", token);
     if (!rc)
-        rc = kit_put(out, "method", "DELETE") || kit_put(out, "url", u.p) ||
+        rc = kit_put(out, "method", "DELETE") || kit_put(out, "url", u.data) ||
              kit_put(out, "header", "Accept: application/vnd.github+json") ||
              kit_put_body(body, "json", out, errbuf, errlen);
     kit_wipe_json(body);
-    kb_wipe(&u);
+    tq_plugin_buf_wipe(&u);
     return rc ? -1 : 0;
 }
 

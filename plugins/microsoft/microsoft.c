@@ -33,19 +33,19 @@ static int authorize(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out,
         return kit_build_authorize_url(p, n, out, errbuf, errlen);
     tq_plugin_kv_t *q = calloc(n + 1, sizeof *q);
     if (!q) return kit_fail(errbuf, errlen, "out of memory");
-    kit_buf_t s = {0};
-    kb_adds(&s, "offline_access");
+    tq_plugin_buf_t s = {0};
+    tq_plugin_buf_adds(&s, "offline_access");
     if (scope && *scope) {
-        kb_adds(&s, " ");
-        kb_adds(&s, scope);
+        tq_plugin_buf_adds(&s, " ");
+        tq_plugin_buf_adds(&s, scope);
     }
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (!p[i].name || strcmp(p[i].name, "scope")) q[m++] = p[i];
-    q[m++] = (tq_plugin_kv_t){"scope", s.p ? s.p : ""};
+    q[m++] = (tq_plugin_kv_t){"scope", s.data ? s.data : ""};
     int rc = s.oom ? kit_fail(errbuf, errlen, "out of memory")
                    : kit_build_authorize_url(q, m, out, errbuf, errlen);
-    kb_wipe(&s);
+    tq_plugin_buf_wipe(&s);
     free(q);
     return rc;
 }

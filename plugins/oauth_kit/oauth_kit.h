@@ -15,6 +15,7 @@
 #define TQ_OAUTH_KIT_H
 
 #include "toolq/plugin.h"
+#include "toolq/plugin_buf.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -47,69 +48,23 @@ typedef struct {
     const char *const *error_map;  /* {provider code, RFC 6749 code, ..., NULL} */
 } kit_profile_t;
 
-/* --- buffer ------------------------------------------------------------------ */
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} kit_buf_t;
-
-static KIT_UNUSED void kb_add(kit_buf_t *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *g = malloc(cap);
-        if (!g) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p) {
-            memcpy(g, b->p, b->len);
-            OPENSSL_cleanse(b->p, b->cap);
-            free(b->p);
-        }
-        b->p = g;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static KIT_UNUSED void kb_adds(kit_buf_t *b, const char *s)
-{
-    kb_add(b, s, strlen(s));
-}
+/* --- buffer (toolq/plugin_buf.h) ------------------------------------------- */
 
 /* RFC 3986 percent-encoding: unreserved characters stay, everything else
  * (space included, as %20) is encoded. Also the form encoding RFC 6749
  * §2.3.1 asks for before Basic authentication. */
-static KIT_UNUSED void kb_pct(kit_buf_t *b, const char *s)
+static KIT_UNUSED void kit_pct(tq_plugin_buf_t *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            kb_add(b, (const char *)&c, 1);
+            tq_plugin_buf_add(b, (const char *)&c, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            kb_add(b, e, 3);
+            tq_plugin_buf_add(b, e, 3);
         }
     }
-}
-
-static KIT_UNUSED void kb_wipe(kit_buf_t *b)
-{
-    if (b->p) {
-        OPENSSL_cleanse(b->p, b->cap);
-        free(b->p);
-    }
-    b->p = NULL;
-    b->len = b->cap = 0;
 }
 
 /* --- small helpers ----------------------------------------------------------- */
@@ -139,16 +94,16 @@ static KIT_UNUSED int kit_fail(char *errbuf, size_t errlen, const char *msg)
 }
 
 /* "{name}" placeholders of a URL template filled from params (encoded). */
-static KIT_UNUSED int kit_url_template(kit_buf_t *b, const char *tpl, const tq_plugin_kv_t *p,
+static KIT_UNUSED int kit_url_template(tq_plugin_buf_t *b, const char *tpl, const tq_plugin_kv_t *p,
                                        size_t n, char *errbuf, size_t errlen)
 {
     while (*tpl) {
         const char *o = strchr(tpl, '{');
         if (!o) {
-            kb_adds(b, tpl);
+            tq_plugin_buf_adds(b, tpl);
             break;
         }
-        kb_add(b, tpl, (size_t)(o - tpl));
+        tq_plugin_buf_add(b, tpl, (size_t)(o - tpl));
         const char *c = strchr(o, '}');
         if (!c || c - o > 64) return kit_fail(errbuf, errlen, "unterminated {placeholder} in URL");
         char name[66];
@@ -159,23 +114,23 @@ static KIT_UNUSED int kit_url_template(kit_buf_t *b, const char *tpl, const tq_p
             snprintf(errbuf, errlen, "the URL needs parameter '%s'", name);
             return -1;
         }
-        kb_pct(b, v);
+        kit_pct(b, v);
         tpl = c + 1;
     }
     return 0;
 }
 
 /* Appends name=value (encoded) to a query or form body. */
-static KIT_UNUSED void kit_form_pair(kit_buf_t *b, const char *name, const char *value)
+static KIT_UNUSED void kit_form_pair(tq_plugin_buf_t *b, const char *name, const char *value)
 {
-    if (b->len && b->p[b->len - 1] != '?') kb_add(b, "&", 1);
-    kb_pct(b, name);
-    kb_add(b, "=", 1);
-    kb_pct(b, value);
+    if (b->len && b->data[b->len - 1] != '?') tq_plugin_buf_add(b, "&", 1);
+    kit_pct(b, name);
+    tq_plugin_buf_add(b, "=", 1);
+    kit_pct(b, value);
 }
 
 /* The space-separated scope joined with sep ("," for GitHub, Slack). */
-static KIT_UNUSED void kit_scope_join(kit_buf_t *b, const char *scope, const char *sep)
+static KIT_UNUSED void kit_scope_join(tq_plugin_buf_t *b, const char *scope, const char *sep)
 {
     int first = 1;
     const char *s = scope;
@@ -184,8 +139,8 @@ static KIT_UNUSED void kit_scope_join(kit_buf_t *b, const char *scope, const cha
             s++;
         size_t n = strcspn(s, " ");
         if (!n) break;
-        if (!first) kb_adds(b, sep);
-        kb_add(b, s, n);
+        if (!first) tq_plugin_buf_adds(b, sep);
+        tq_plugin_buf_add(b, s, n);
         first = 0;
         s += n;
     }
@@ -244,13 +199,13 @@ static KIT_UNUSED int kit_build_authorize_url(const tq_plugin_kv_t *p, size_t n,
     const char *sep = kit_get_nonempty(p, n, "scope_separator");
     if (!url) return kit_fail(errbuf, errlen, "no authorize_url configured or discovered");
     if (!client_id) return kit_fail(errbuf, errlen, "no client_id configured");
-    kit_buf_t b = {0};
+    tq_plugin_buf_t b = {0};
     if (kit_url_template(&b, url, p, n, errbuf, errlen)) {
-        kb_wipe(&b);
+        tq_plugin_buf_wipe(&b);
         return -1;
     }
-    kb_adds(&b, strchr(b.p ? b.p : "", '?') ? "&" : "?");
-    if (b.p[b.len - 1] == '&') b.len--, b.p[b.len] = '\0';
+    tq_plugin_buf_adds(&b, strchr(b.data ? b.data : "", '?') ? "&" : "?");
+    if (b.data[b.len - 1] == '&') b.len--, b.data[b.len] = '\0';
     kit_form_pair(&b, "response_type", "code");
     kit_form_pair(&b, "client_id", client_id);
     const char *names[] = {"redirect_uri", "state", "code_challenge", "code_challenge_method"};
@@ -260,16 +215,16 @@ static KIT_UNUSED int kit_build_authorize_url(const tq_plugin_kv_t *p, size_t n,
     }
     const char *scope = kit_get_nonempty(p, n, "scope");
     if (scope) {
-        kit_buf_t s = {0};
+        tq_plugin_buf_t s = {0};
         kit_scope_join(&s, scope, sep ? sep : " ");
-        if (s.len) kit_form_pair(&b, "scope", s.p);
-        kb_wipe(&s);
+        if (s.len) kit_form_pair(&b, "scope", s.data);
+        tq_plugin_buf_wipe(&s);
     }
     for (size_t i = 0; i < n; i++)
         if (p[i].name && !strncmp(p[i].name, "authorize.", 10) && p[i].value && *p[i].value)
             kit_form_pair(&b, p[i].name + 10, p[i].value);
-    int rc = b.oom ? kit_fail(errbuf, errlen, "out of memory") : kit_put(out, "url", b.p);
-    kb_wipe(&b);
+    int rc = b.oom ? kit_fail(errbuf, errlen, "out of memory") : kit_put(out, "url", b.data);
+    tq_plugin_buf_wipe(&b);
     return rc;
 }
 
@@ -287,20 +242,20 @@ static KIT_UNUSED int kit_client_auth(const tq_plugin_kv_t *p, size_t n, json_t 
     if (!method) method = secret && *secret ? "client_secret_basic" : "none";
     if (!strcmp(method, "client_secret_basic")) {
         if (!secret) return kit_fail(errbuf, errlen, "no client_secret configured");
-        kit_buf_t u = {0};
-        kb_pct(&u, id);
-        kb_add(&u, ":", 1);
-        kb_pct(&u, secret);
-        char *b64 = u.oom ? NULL : kit_b64((const unsigned char *)u.p, u.len);
-        kb_wipe(&u);
+        tq_plugin_buf_t u = {0};
+        kit_pct(&u, id);
+        tq_plugin_buf_add(&u, ":", 1);
+        kit_pct(&u, secret);
+        char *b64 = u.oom ? NULL : kit_b64((const unsigned char *)u.data, u.len);
+        tq_plugin_buf_wipe(&u);
         if (!b64) return kit_fail(errbuf, errlen, "out of memory");
-        kit_buf_t h = {0};
-        kb_adds(&h, "Authorization: Basic ");
-        kb_adds(&h, b64);
+        tq_plugin_buf_t h = {0};
+        tq_plugin_buf_adds(&h, "Authorization: Basic ");
+        tq_plugin_buf_adds(&h, b64);
         OPENSSL_cleanse(b64, strlen(b64));
         free(b64);
-        int rc = h.oom ? -1 : kit_put(out, "header", h.p);
-        kb_wipe(&h);
+        int rc = h.oom ? -1 : kit_put(out, "header", h.data);
+        tq_plugin_buf_wipe(&h);
         return rc ? kit_fail(errbuf, errlen, "out of memory") : 0;
     }
     json_object_set_new(fields, "client_id", json_string(id));
@@ -330,11 +285,11 @@ static KIT_UNUSED int kit_put_body(json_t *fields, const char *format, tq_plugin
                                    char *errbuf, size_t errlen)
 {
     int json = format && !strcmp(format, "json");
-    kit_buf_t b = {0};
+    tq_plugin_buf_t b = {0};
     if (json) {
         char *t = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
         if (t) {
-            kb_adds(&b, t);
+            tq_plugin_buf_adds(&b, t);
             OPENSSL_cleanse(t, strlen(t));
             free(t);
         } else {
@@ -350,9 +305,9 @@ static KIT_UNUSED int kit_put_body(json_t *fields, const char *format, tq_plugin
         !kit_put(out, "header",
                  json ? "Content-Type: application/json"
                       : "Content-Type: application/x-www-form-urlencoded") &&
-        !out->put(out, "body", b.p ? b.p : "", b.len))
+        !out->put(out, "body", b.data ? b.data : "", b.len))
         rc = 0;
-    kb_wipe(&b);
+    tq_plugin_buf_wipe(&b);
     return rc ? kit_fail(errbuf, errlen, "out of memory") : 0;
 }
 
@@ -387,10 +342,10 @@ static KIT_UNUSED int kit_build_token_request(const tq_plugin_kv_t *p, size_t n,
         const char *scope = kit_get_nonempty(p, n, "scope");
         const char *sep = kit_get_nonempty(p, n, "scope_separator");
         if (scope) {
-            kit_buf_t s = {0};
+            tq_plugin_buf_t s = {0};
             kit_scope_join(&s, scope, sep ? sep : " ");
-            if (s.len) json_object_set_new(fields, "scope", json_string(s.p));
-            kb_wipe(&s);
+            if (s.len) json_object_set_new(fields, "scope", json_string(s.data));
+            tq_plugin_buf_wipe(&s);
         }
     } else {
         kit_wipe_json(fields);
@@ -400,15 +355,15 @@ static KIT_UNUSED int kit_build_token_request(const tq_plugin_kv_t *p, size_t n,
     for (size_t i = 0; i < n; i++)
         if (p[i].name && !strncmp(p[i].name, "token.", 6) && p[i].value && *p[i].value)
             json_object_set_new(fields, p[i].name + 6, json_string(p[i].value));
-    kit_buf_t u = {0};
+    tq_plugin_buf_t u = {0};
     int rc = kit_url_template(&u, url, p, n, errbuf, errlen);
     if (!rc && u.oom) rc = kit_fail(errbuf, errlen, "out of memory");
     if (!rc) rc = kit_client_auth(p, n, fields, out, errbuf, errlen);
     if (!rc)
-        rc = kit_put(out, "method", "POST") || kit_put(out, "url", u.p) ||
+        rc = kit_put(out, "method", "POST") || kit_put(out, "url", u.data) ||
              kit_put(out, "header", "Accept: application/json");
     if (!rc) rc = kit_put_body(fields, kit_get(p, n, "body_format"), out, errbuf, errlen);
-    kb_wipe(&u);
+    tq_plugin_buf_wipe(&u);
     kit_wipe_json(fields);
     return rc ? -1 : 0;
 }
@@ -518,21 +473,21 @@ static KIT_UNUSED int kit_put_error(const kit_profile_t *pr, tq_plugin_output_t 
 /* Scope as space-separated text, whatever the provider's separator. */
 static KIT_UNUSED int kit_put_scope(tq_plugin_output_t *out, const json_t *v)
 {
-    kit_buf_t b = {0};
+    tq_plugin_buf_t b = {0};
     if (json_is_string(v)) {
         for (const char *s = json_string_value(v); *s; s++)
-            kb_add(&b, (*s == ',' || *s == '+') ? " " : s, 1);
+            tq_plugin_buf_add(&b, (*s == ',' || *s == '+') ? " " : s, 1);
     } else if (json_is_array(v)) {
         size_t i;
         json_t *e;
         json_array_foreach(v, i, e) if (json_is_string(e))
         {
-            if (b.len) kb_add(&b, " ", 1);
-            kb_adds(&b, json_string_value(e));
+            if (b.len) tq_plugin_buf_add(&b, " ", 1);
+            tq_plugin_buf_adds(&b, json_string_value(e));
         }
     }
-    int rc = b.len ? kit_put(out, "scope", b.p) : 0;
-    kb_wipe(&b);
+    int rc = b.len ? kit_put(out, "scope", b.data) : 0;
+    tq_plugin_buf_wipe(&b);
     return rc;
 }
 
@@ -618,12 +573,12 @@ static KIT_UNUSED int kit_build_revoke_request(const tq_plugin_kv_t *p, size_t n
     json_object_set_new(fields, "token", json_string(token));
     const char *hint = kit_get_nonempty(p, n, "token_type_hint");
     if (hint) json_object_set_new(fields, "token_type_hint", json_string(hint));
-    kit_buf_t u = {0};
+    tq_plugin_buf_t u = {0};
     int rc = kit_url_template(&u, url, p, n, errbuf, errlen);
     if (!rc) rc = kit_client_auth(p, n, fields, out, errbuf, errlen);
-    if (!rc) rc = kit_put(out, "method", "POST") || kit_put(out, "url", u.p);
+    if (!rc) rc = kit_put(out, "method", "POST") || kit_put(out, "url", u.data);
     if (!rc) rc = kit_put_body(fields, "form", out, errbuf, errlen);
-    kb_wipe(&u);
+    tq_plugin_buf_wipe(&u);
     kit_wipe_json(fields);
     return rc ? -1 : 0;
 }
@@ -644,17 +599,17 @@ static KIT_UNUSED int kit_build_discovery_request(const tq_plugin_kv_t *p, size_
         len--;
     const char *path = strchr(hs + 3, '/');
     size_t host_end = path && (size_t)(path - issuer) < len ? (size_t)(path - issuer) : len;
-    kit_buf_t a = {0}, b = {0};
+    tq_plugin_buf_t a = {0}, b = {0};
     /* OIDC: {issuer}/.well-known/openid-configuration */
-    kb_add(&a, issuer, len);
-    kb_adds(&a, "/.well-known/openid-configuration");
+    tq_plugin_buf_add(&a, issuer, len);
+    tq_plugin_buf_adds(&a, "/.well-known/openid-configuration");
     /* RFC 8414: well-known segment between host and path */
-    kb_add(&b, issuer, host_end);
-    kb_adds(&b, "/.well-known/oauth-authorization-server");
-    kb_add(&b, issuer + host_end, len - host_end);
-    int rc = a.oom || b.oom || kit_put(out, "url", a.p) || kit_put(out, "url", b.p);
-    kb_wipe(&a);
-    kb_wipe(&b);
+    tq_plugin_buf_add(&b, issuer, host_end);
+    tq_plugin_buf_adds(&b, "/.well-known/oauth-authorization-server");
+    tq_plugin_buf_add(&b, issuer + host_end, len - host_end);
+    int rc = a.oom || b.oom || kit_put(out, "url", a.data) || kit_put(out, "url", b.data);
+    tq_plugin_buf_wipe(&a);
+    tq_plugin_buf_wipe(&b);
     return rc ? kit_fail(errbuf, errlen, "out of memory") : 0;
 }
 
@@ -700,16 +655,16 @@ static KIT_UNUSED int kit_parse_discovery_response(const tq_plugin_response_t *r
     }
     const json_t *am = json_object_get(doc, "token_endpoint_auth_methods_supported");
     if (json_is_array(am)) {
-        kit_buf_t b = {0};
+        tq_plugin_buf_t b = {0};
         size_t i;
         json_t *e;
         json_array_foreach(am, i, e) if (json_is_string(e))
         {
-            if (b.len) kb_add(&b, " ", 1);
-            kb_adds(&b, json_string_value(e));
+            if (b.len) tq_plugin_buf_add(&b, " ", 1);
+            tq_plugin_buf_adds(&b, json_string_value(e));
         }
-        if (b.len) rc |= kit_put(out, "token_auth_methods", b.p);
-        kb_wipe(&b);
+        if (b.len) rc |= kit_put(out, "token_auth_methods", b.data);
+        tq_plugin_buf_wipe(&b);
     }
     json_decref(doc);
     return rc ? kit_fail(errbuf, errlen, "out of memory") : 0;

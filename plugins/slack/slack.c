@@ -68,13 +68,13 @@ static int authorize(const tq_plugin_kv_t *p, size_t n, tq_plugin_output_t *out,
     if (!us) return kit_build_authorize_url(p, n, out, errbuf, errlen);
     tq_plugin_kv_t *q = calloc(n + 1, sizeof *q);
     if (!q) return kit_fail(errbuf, errlen, "out of memory");
-    kit_buf_t s = {0};
+    tq_plugin_buf_t s = {0};
     kit_scope_join(&s, us, ",");
     memcpy(q, p, n * sizeof *q);
-    q[n] = (tq_plugin_kv_t){"authorize.user_scope", s.p ? s.p : ""};
+    q[n] = (tq_plugin_kv_t){"authorize.user_scope", s.data ? s.data : ""};
     int rc = s.oom ? kit_fail(errbuf, errlen, "out of memory")
                    : kit_build_authorize_url(q, n + 1, out, errbuf, errlen);
-    kb_wipe(&s);
+    tq_plugin_buf_wipe(&s);
     free(q);
     return rc;
 }

@@ -85,4 +85,46 @@ r=$(toolq --json import --tenant t --name plugin "$WEB/manifest.json")
 p=$(toolq --json provider --tenant t plugin)
 assert_eq openai_plugin "$(echo "$p" | jq -r '.. | objects | .schema_type? // empty' | head -1)" \
   "a plugin manifest imports as openai_plugin from its api.url"
+tq_stop_broker
+
+# 4. fetch failures, each costing only its operation (the fetch goes through
+# worker/http/httpc_get.c; the importer names the failure in its own codes)
+head -c 1200000 /dev/zero | tr '\0' '#' >"$WEB/big.yaml"
+cat >"$WEB/failing.yaml" <<YAML
+openapi: 3.0.3
+info: {title: failing, version: "1"}
+servers: [{url: "$BASE"}]
+paths:
+  /missing:
+    get:
+      operationId: missing
+      parameters: [{name: q, in: query, schema: {\$ref: "$BASE/nothing-here.yaml#/Q"}}]
+      responses: {"200": {description: ok}}
+  /refused:
+    get:
+      operationId: refused
+      parameters: [{name: q, in: query, schema: {\$ref: "http://127.0.0.1:9/q.yaml#/Q"}}]
+      responses: {"200": {description: ok}}
+  /big:
+    get:
+      operationId: big
+      parameters: [{name: q, in: query, schema: {\$ref: "$BASE/big.yaml#/Q"}}]
+      responses: {"200": {description: ok}}
+  /fine:
+    get:
+      operationId: fine
+      responses: {"200": {description: ok}}
+YAML
+tq_start_broker --workers 1 --set import.allow_remote_refs=true --set import.max_document_bytes=1048576
+r=$(toolq --json import --tenant t --name failing "$WEB/failing.yaml")
+echo "$r" | jq -r '.. | objects | select(.code? and .message?) | "\(.code) \(.message)"' >"$TQ_DIR/warnings.txt"
+check "an HTTP 404 is remote_ref_failed, naming the status" \
+  grep -q "^remote_ref_failed GET $BASE/nothing-here.yaml: HTTP 404" "$TQ_DIR/warnings.txt"
+check "a refused connection is remote_ref_failed, naming the URL and the reason" \
+  grep -q "^remote_ref_failed GET http://127.0.0.1:9/q.yaml: ." "$TQ_DIR/warnings.txt"
+check "a remote document over import.max_document_bytes is document_too_large" \
+  grep -q "^document_too_large $BASE/big.yaml is larger than 1048576 bytes (import.max_document_bytes)" \
+  "$TQ_DIR/warnings.txt"
+assert_eq '["fine"]' "$(toolq --json tools --tenant t --provider failing | jq -c '[.. | objects | .operation_id? // empty]')" \
+  "only the operation without a failing \$ref is a tool"
 kill "$WEBPID" 2>/dev/null || true

@@ -35,7 +35,7 @@ static char *write_tmp(const char *text)
     size_t n = strlen(text);
     assert_int_equal(write(fd, text, n), (ssize_t)n);
     close(fd);
-    return xstrdup(path);
+    return tq_xstrdup(path);
 }
 
 static void drop_tmp(char *path)
@@ -637,7 +637,7 @@ static void test_print_masks_secrets_and_url_passwords(void **state)
     size_t settings = 0;
     for (char *p = text; *p;) {
         size_t n = strcspn(p, "\n");
-        char *l = xstrndup(p, n);
+        char *l = tq_xstrndup(p, n);
         if (n > 0 && l[0] != '#' && l[n - 1] != ':') {
             const char *c = strstr(l, "  # ");
             assert_non_null(c);

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "invoke/invoke_args.h"
-#include "invoke/invoke_buf.h"
+#include "buf.h"
 #include "invoke/invoke_call.h"
 #include "invoke/invoke_request.h"
 #include "invoke/invoke_result.h"
@@ -81,14 +81,14 @@ static char *build(const char *op, const char *args_json)
         return out;
     }
     tq_invoke_build_opts_t o = {.boundary = "BOUNDARY"};
-    tq_invoke_request_t *r = tq_invoke_request_build(b, coerced, &o, &err);
+    tq_httpc_request_t *r = tq_invoke_request_build(b, coerced, &o, &err);
     json_decref(coerced);
     if (!r) {
         if (asprintf(&out, "ERR %s: %s", err.code, err.message) < 0) abort();
         return out;
     }
-    out = tq_invoke_request_dump(r);
-    tq_invoke_request_destroy(&r);
+    out = tq_httpc_request_dump(r);
+    tq_httpc_request_destroy(&r);
     return out;
 }
 
@@ -192,7 +192,7 @@ static void test_unfilled_placeholder(void **state)
     json_object_set_new(b, "path", json_string("/status/{code}/{other}"));
     json_t *args = json_pack("{s:i}", "code", 200);
     tq_error_t err = {0};
-    tq_invoke_request_t *r = tq_invoke_request_build(b, args, NULL, &err);
+    tq_httpc_request_t *r = tq_invoke_request_build(b, args, NULL, &err);
     assert_null(r);
     assert_string_equal(err.code, "invalid_argument");
     assert_non_null(strstr(err.message, "{other}"));
@@ -232,9 +232,9 @@ static void test_origin_kept(void **state)
     json_object_set_new(b, "server_url", json_string("http://h:80"));
     json_object_set_new(b, "path", json_string("/a/{x}"));
     json_object_set_new(args, "x", json_string("b"));
-    tq_invoke_request_t *r = tq_invoke_request_build(b, args, NULL, &err);
+    tq_httpc_request_t *r = tq_invoke_request_build(b, args, NULL, &err);
     assert_non_null(r); /* the default port is the same origin */
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     char o[TQ_ORIGIN_MAX];
     assert_int_equal(tq_ssrf_url_origin("HTTPS://Api.Example:443/x?y", o, sizeof o), 0);
     assert_string_equal(o, "https://api.example:443");
@@ -264,7 +264,7 @@ static void test_edits(void **state)
     (void)state;
     json_t *args = json_pack("{s:s}", "id", "1");
     tq_error_t err = {0};
-    tq_invoke_request_t *r = tq_invoke_request_build(bundle("getItem"), args, NULL, &err);
+    tq_httpc_request_t *r = tq_invoke_request_build(bundle("getItem"), args, NULL, &err);
     assert_non_null(r);
     tq_plugin_edits_t *e = tq_plugin_edits_new();
     tq_plugin_request_edit_t *sink = tq_plugin_edits_sink(e);
@@ -272,12 +272,12 @@ static void test_edits(void **state)
     assert_int_equal(sink->add_query(sink, "api key", "a&b"), 0);
     assert_int_equal(sink->add_cookie(sink, "sid", "x y"), 0);
     tq_invoke_request_apply_edits(r, e);
-    char *d = tq_invoke_request_dump(r);
+    char *d = tq_httpc_request_dump(r);
     assert_string_equal(d, "GET /items/1?api%20key=a%26b\nAuthorization: Bearer t0k\n"
                            "Cookie: sid=x%20y\n\n");
     free(d);
     tq_plugin_edits_destroy(&e);
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     json_decref(args);
 }
 
@@ -313,13 +313,13 @@ static void test_redaction_forms(void **state)
     const char *const *v = (const char *const *)sec.v;
 
     /* octet-stream echo of the request, as in the review's reproduction */
-    tq_http_response_t r = {.status = 200};
+    tq_httpc_response_t r = {.status = 200};
     static char ct_name[] = "content-type", ct_val[] = "application/octet-stream";
     char hname[64], hval[128];
     snprintf(hname, sizeof hname, "x-%s", secret);
     snprintf(hval, sizeof hval, "token=p%%2Fss%%2Bw0rd-SECRET"); /* percent-encoded */
     tq_invoke_secrets_add(&sec, "p/ss+w0rd-SECRET");
-    tq_http_header_t hs[] = {{ct_name, ct_val}, {hname, hval}};
+    tq_httpc_header_t hs[] = {{ct_name, ct_val}, {hname, hval}};
     r.headers = hs;
     r.nheaders = 2;
     const char raw[] = "\xff\xfeGET /echo\r\nAuthorization: Bearer VICTIM-BEARER-SECRET-42\r\n";
@@ -342,7 +342,7 @@ static void test_redaction_forms(void **state)
     /* JSON: the secret as a key, and base64 of "Authorization: Bearer <secret>"
      * (the secret at an odd offset inside a longer encoded text) */
     static char json_ct[] = "application/json";
-    tq_http_header_t hj[] = {{ct_name, json_ct}};
+    tq_httpc_header_t hj[] = {{ct_name, json_ct}};
     r.headers = hj;
     r.nheaders = 1;
     for (int off = 0; off < 3; off++) {

@@ -68,9 +68,9 @@ static const char *s(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-static const char *header(const tq_invoke_request_t *r, const char *name)
+static const char *header(const tq_httpc_request_t *r, const char *name)
 {
-    return tq_invoke_request_header(r, name);
+    return tq_httpc_request_header(r, name);
 }
 
 static void test_generic_authorize_and_basic_auth(void **state)
@@ -95,7 +95,7 @@ static void test_generic_authorize_and_basic_auth(void **state)
     json_object_set_new(params, "code", json_string("c0de"));
     json_object_set_new(params, "code_verifier", json_string("v"));
     json_object_set_new(params, "token_auth_method", json_string("client_secret_basic"));
-    tq_invoke_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
+    tq_httpc_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
     assert_non_null(r);
     assert_string_equal(r->method, "POST");
     assert_string_equal(r->url, "https://as.example/token");
@@ -105,7 +105,7 @@ static void test_generic_authorize_and_basic_auth(void **state)
     assert_string_equal((char *)r->body, "grant_type=authorization_code&code=c0de&redirect_uri="
                                          "http%3A%2F%2F127.0.0.1%3A8765%2Foauth%2Fcallback"
                                          "&code_verifier=v");
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     /* client_secret_post: both in the body, no Authorization */
     json_object_set_new(params, "token_auth_method", json_string("client_secret_post"));
     json_object_set_new(params, "grant_type", json_string("refresh_token"));
@@ -115,7 +115,7 @@ static void test_generic_authorize_and_basic_auth(void **state)
     assert_null(header(r, "authorization"));
     assert_non_null(strstr((char *)r->body, "client_secret=p%40ss%3Aw%2Frd"));
     assert_non_null(strstr((char *)r->body, "grant_type=refresh_token&refresh_token=rt1"));
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     json_decref(params);
 }
 
@@ -192,11 +192,11 @@ static void test_github(void **state)
     free(url);
     json_object_set_new(params, "grant_type", json_string("authorization_code"));
     json_object_set_new(params, "code", json_string("c"));
-    tq_invoke_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
+    tq_httpc_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
     assert_non_null(r);
     assert_string_equal(header(r, "accept"), "application/json");
     assert_non_null(strstr((char *)r->body, "client_secret=sec"));
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     /* errors arrive with HTTP 200 */
     json_t *o =
         parse(p, 200,
@@ -238,7 +238,7 @@ static void test_github(void **state)
     assert_string_equal(r->url, "https://api.github.com/applications/Iv1.abc/grant");
     assert_non_null(header(r, "authorization"));
     assert_string_equal((char *)r->body, "{\"access_token\":\"gho_abc\"}");
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     json_decref(params);
 }
 
@@ -270,10 +270,10 @@ static void test_google(void **state)
     assert_string_equal(s(o, "error"), "invalid_grant");
     json_decref(o);
     json_object_set_new(params, "token", json_string("1//rt"));
-    tq_invoke_request_t *r = tq_oauth_plugin_revoke_request(p, params, &err);
+    tq_httpc_request_t *r = tq_oauth_plugin_revoke_request(p, params, &err);
     assert_non_null(r);
     assert_string_equal(r->url, "https://oauth2.googleapis.com/revoke");
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     json_decref(params);
 }
 
@@ -348,14 +348,14 @@ static void test_notion(void **state)
     free(url);
     json_object_set_new(params, "redirect_uri",
                         json_string("http://127.0.0.1:8765/oauth/callback"));
-    tq_invoke_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
+    tq_httpc_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
     assert_non_null(r);
     assert_string_equal(header(r, "authorization"), "Basic Y2lkOmNzZWM=");
     assert_string_equal(header(r, "content-type"), "application/json");
     assert_string_equal((char *)r->body,
                         "{\"code\":\"c1\",\"grant_type\":\"authorization_code\",\"redirect_uri\":"
                         "\"http://127.0.0.1:8765/oauth/callback\"}");
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     json_t *o = parse(p, 200,
                       "{\"access_token\":\"secret_abc\",\"token_type\":\"bearer\","
                       "\"refresh_token\":\"nrt\",\"bot_id\":\"b1\",\"workspace_name\":"
@@ -393,10 +393,10 @@ static void test_microsoft(void **state)
     json_object_set_new(params, "client_secret", json_string("x"));
     json_object_set_new(params, "grant_type", json_string("refresh_token"));
     json_object_set_new(params, "refresh_token", json_string("r"));
-    tq_invoke_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
+    tq_httpc_request_t *r = tq_oauth_plugin_token_request(p, params, &err);
     assert_non_null(r);
     assert_string_equal(r->url, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     json_t *o = parse(p, 400,
                       "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS700082: "
                       "The refresh token has expired due to inactivity.\",\"error_codes\":"

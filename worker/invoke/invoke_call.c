@@ -1,5 +1,5 @@
 /* invoke_call.c — redirects and retries around single exchanges
- * (invoke_http.c). Owns the request while the call runs. Must never log a
+ * (http/httpc.c). Owns the request while the call runs. Must never log a
  * URL or header, never follow a redirect without the SSRF guard, and never
  * retry a non-idempotent request unless told it carries an idempotency key. */
 #include "invoke_call.h"
@@ -15,11 +15,11 @@
 
 struct tq_invoke_call_t {
     tq_loop_t *loop;
-    tq_http_t *http;
-    tq_invoke_request_t *req;
+    tq_httpc_t *http;
+    tq_httpc_request_t *req;
     tq_invoke_call_opts_t opts;
-    tq_http_xfer_t *xfer;      /* running or last exchange */
-    tq_http_response_t failed; /* when an exchange could not start */
+    tq_httpc_xfer_t *xfer;      /* running or last exchange */
+    tq_httpc_response_t failed; /* when an exchange could not start */
     int use_failed;
     uint64_t timer;
     int attempts, redirects;
@@ -81,7 +81,7 @@ static void on_retry_timer(tq_loop_t *loop, void *arg)
 }
 
 /* Whether to try again, and after how long. */
-static int should_retry(tq_invoke_call_t *c, const tq_http_response_t *r, int64_t *wait)
+static int should_retry(tq_invoke_call_t *c, const tq_httpc_response_t *r, int64_t *wait)
 {
     if (c->attempts > c->opts.max_retries) return 0;
     if (!idempotent(c->req->method) && !c->opts.retry_unsafe) return 0;
@@ -92,7 +92,7 @@ static int should_retry(tq_invoke_call_t *c, const tq_http_response_t *r, int64_
         *wait = backoff_ms(c);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ra = tq_invoke_retry_after_ms(tq_http_xfer_header(c->xfer, "retry-after"),
+        int64_t ra = tq_invoke_retry_after_ms(tq_httpc_xfer_header(c->xfer, "retry-after"),
                                               (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
         if (ra > c->opts.retry_after_max_ms) return 0; /* the server wants longer: report it */
         if (ra >= 0) *wait = ra;
@@ -120,7 +120,7 @@ static int follow(tq_invoke_call_t *c, const char *location)
     char o1[TQ_ORIGIN_MAX], o2[TQ_ORIGIN_MAX];
     int cross = tq_ssrf_url_origin(c->req->url, o1, sizeof o1) ||
                 tq_ssrf_url_origin(next, o2, sizeof o2) || strcmp(o1, o2) != 0;
-    int status = c->xfer ? tq_http_xfer_response(c->xfer)->status : 0;
+    int status = c->xfer ? tq_httpc_xfer_response(c->xfer)->status : 0;
     if (status == 303 ? strcmp(c->req->method, "HEAD") != 0
                       : ((status == 301 || status == 302) && !strcmp(c->req->method, "POST"))) {
         strcpy(c->req->method, "GET");
@@ -128,14 +128,14 @@ static int follow(tq_invoke_call_t *c, const char *location)
         c->req->body = NULL;
         c->req->body_len = 0;
         c->req->has_body = 0;
-        tq_invoke_request_set_header(c->req, "Content-Type", NULL, 0);
+        tq_httpc_request_set_header(c->req, "Content-Type", NULL, 0);
     }
     if (cross) {
         /* credentials never follow to another origin */
         c->carries = 0;
         size_t j = 0;
         for (size_t i = 0; i < c->req->nheaders; i++) {
-            tq_invoke_header_t *h = &c->req->headers[i];
+            tq_httpc_request_header_t *h = &c->req->headers[i];
             if (h->from_auth || !strcasecmp(h->name, "authorization") ||
                 !strcasecmp(h->name, "proxy-authorization")) {
                 free(h->name);
@@ -160,14 +160,14 @@ static int follow(tq_invoke_call_t *c, const char *location)
     return 0;
 }
 
-static void on_exchange(tq_http_xfer_t *x, void *arg)
+static void on_exchange(tq_httpc_xfer_t *x, void *arg)
 {
     tq_invoke_call_t *c = arg;
-    const tq_http_response_t *r = tq_http_xfer_response(x);
+    const tq_httpc_response_t *r = tq_httpc_xfer_response(x);
     int64_t wait = 0;
     if (!tq_error_is_set(&r->error) && r->status >= 300 && r->status < 400 && r->status != 304 &&
         r->status != 300 && r->status != 305) {
-        const char *loc = tq_http_xfer_header(x, "location");
+        const char *loc = tq_httpc_xfer_header(x, "location");
         if (loc && *loc) {
             if (c->redirects >= c->opts.max_redirects) {
                 tq_error_set((tq_error_t *)&r->error, "too_many_redirects",
@@ -205,7 +205,7 @@ int tq_invoke_origin_listed(const json_t *origins, const char *origin)
 
 static void attempt(tq_invoke_call_t *c)
 {
-    tq_http_xfer_destroy(&c->xfer);
+    tq_httpc_xfer_destroy(&c->xfer);
     c->attempts++;
     char origin[TQ_ORIGIN_MAX];
     if (c->carries && (tq_ssrf_url_origin(c->req->url, origin, sizeof origin) ||
@@ -217,14 +217,14 @@ static void attempt(tq_invoke_call_t *c)
         c->timer = tq_loop_timer(c->loop, 0, on_start_failed, c);
         return;
     }
-    tq_http_opts_t o = c->opts.http;
+    tq_httpc_opts_t o = c->opts.http;
     if (c->opts.deadline_ms) {
         int64_t left = c->opts.deadline_ms - tq_now_ms();
         if (left < 1) left = 1;
         if (!o.timeout_ms || o.timeout_ms > left) o.timeout_ms = (long)left;
     }
     tq_error_t err = {0};
-    c->xfer = tq_http_send(c->http, c->req, &o, on_exchange, c, &err);
+    c->xfer = tq_httpc_send(c->http, c->req, &o, on_exchange, c, &err);
     if (!c->xfer) {
         memset(&c->failed, 0, sizeof c->failed);
         c->failed.error = err;
@@ -233,14 +233,14 @@ static void attempt(tq_invoke_call_t *c)
     }
 }
 
-tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_invoke_request_t *req,
+tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_httpc_request_t *req,
                                        const tq_invoke_call_opts_t *opts, tq_invoke_call_fn *done,
                                        void *arg)
 {
     tq_invoke_call_t *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->loop = loop;
-    c->http = tq_http_engine(loop);
+    c->http = tq_httpc_engine(loop);
     c->req = req;
     c->opts = *opts;
     c->done = done;
@@ -251,10 +251,10 @@ tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_invoke_request_t *req
     return c;
 }
 
-const tq_http_response_t *tq_invoke_call_response(const tq_invoke_call_t *call)
+const tq_httpc_response_t *tq_invoke_call_response(const tq_invoke_call_t *call)
 {
     if (call->use_failed || !call->xfer) return &call->failed;
-    return tq_http_xfer_response(call->xfer);
+    return tq_httpc_xfer_response(call->xfer);
 }
 
 int tq_invoke_call_attempts(const tq_invoke_call_t *call)
@@ -277,8 +277,8 @@ void tq_invoke_call_destroy(tq_invoke_call_t **call_p)
     if (!call_p || !*call_p) return;
     tq_invoke_call_t *c = *call_p;
     if (c->timer) tq_loop_cancel(c->loop, c->timer);
-    tq_http_xfer_destroy(&c->xfer);
-    tq_invoke_request_destroy(&c->req);
+    tq_httpc_xfer_destroy(&c->xfer);
+    tq_httpc_request_destroy(&c->req);
     free(c);
     *call_p = NULL;
 }

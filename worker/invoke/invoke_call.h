@@ -8,13 +8,13 @@
 #ifndef TQ_INVOKE_CALL_H
 #define TQ_INVOKE_CALL_H
 
-#include "invoke_http.h"
+#include "http/httpc.h"
 #include "invoke_request.h"
 
 typedef struct tq_invoke_call_t tq_invoke_call_t;
 
 typedef struct {
-    tq_http_opts_t http;    /* per exchange (timeout_ms = the per-attempt budget) */
+    tq_httpc_opts_t http;   /* per exchange (timeout_ms = the per-attempt budget) */
     int max_redirects;      /* invoke.max_redirects */
     int max_retries;        /* invoke.max_retries: attempts = 1 + retries at most */
     int retry_after_max_ms; /* a longer Retry-After is not waited for */
@@ -30,11 +30,11 @@ typedef void(tq_invoke_call_fn)(tq_invoke_call_t *call, void *arg);
 /* Starts the call; takes ownership of req. done runs once from the loop
  * (even when the first exchange cannot start: then after a 0 ms timer).
  * NULL only when out of memory. */
-tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_invoke_request_t *req,
+tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_httpc_request_t *req,
                                        const tq_invoke_call_opts_t *opts, tq_invoke_call_fn *done,
                                        void *arg);
 /* The final exchange's response (status, headers, body, error). */
-const tq_http_response_t *tq_invoke_call_response(const tq_invoke_call_t *call);
+const tq_httpc_response_t *tq_invoke_call_response(const tq_invoke_call_t *call);
 int tq_invoke_call_attempts(const tq_invoke_call_t *call);
 int tq_invoke_call_redirects(const tq_invoke_call_t *call);
 int64_t tq_invoke_call_elapsed_ms(const tq_invoke_call_t *call);

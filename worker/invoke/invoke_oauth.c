@@ -93,7 +93,7 @@ int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credential_t *c, int flag
     return 1;
 }
 
-int tq_invoke_oauth_wants_retry(const tq_http_response_t *r)
+int tq_invoke_oauth_wants_retry(const tq_httpc_response_t *r)
 {
     if (r->status != 401) return 0;
     for (size_t i = 0; i < r->nheaders; i++) {

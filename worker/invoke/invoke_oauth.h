@@ -10,7 +10,7 @@
 #define TQ_INVOKE_OAUTH_H
 
 #include "credential/credential_store.h"
-#include "invoke_http.h"
+#include "http/httpc.h"
 #include "op.h"
 
 #define TQ_INVOKE_OAUTH_PRE 1   /* the pre-use refresh ran */
@@ -23,7 +23,7 @@ typedef void(tq_invoke_restart_fn)(tq_job_t *job, int flags);
 int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credential_t *c, int flags,
                                tq_invoke_restart_fn *restart);
 /* Whether a response asks for a refresh + retry (RFC 6750 §3.1). */
-int tq_invoke_oauth_wants_retry(const tq_http_response_t *r);
+int tq_invoke_oauth_wants_retry(const tq_httpc_response_t *r);
 /* Starts the forced refresh of credential name (renewed after loaded_ms
  * counts as done) and then restart(job, flags|RETRY). */
 void tq_invoke_oauth_retry(tq_job_t *job, const char *name, long long loaded_ms, int flags,

@@ -16,7 +16,8 @@
 #include <strings.h>
 
 #include "invoke_args.h"
-#include "invoke_buf.h"
+#include "buf.h"
+#include "mem.h"
 #include "ssrf.h"
 
 static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",
@@ -33,13 +34,6 @@ const char *tq_invoke_method(const char *m)
     for (int i = 0; METHODS[i]; i++)
         if (!strcasecmp(m, METHODS[i])) return METHODS[i];
     return NULL;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d) abort();
-    return d;
 }
 
 /* --- scalars ---------------------------------------------------------------- */
@@ -247,7 +241,7 @@ static void deep_object(tq_buf_t *q, const char *prefix, const json_t *v, const 
         json_object_foreach((json_t *)v, k, it)
         {
             char *p = NULL;
-            if (asprintf(&p, "%s[%s]", prefix, k) < 0) abort();
+            if (asprintf(&p, "%s[%s]", prefix, k) < 0) tq_oom();
             deep_object(q, p, it, keep, depth + 1);
             free(p);
         }
@@ -257,7 +251,7 @@ static void deep_object(tq_buf_t *q, const char *prefix, const json_t *v, const 
         json_array_foreach(v, i, it)
         {
             char *p = NULL;
-            if (asprintf(&p, "%s[%zu]", prefix, i) < 0) abort();
+            if (asprintf(&p, "%s[%zu]", prefix, i) < 0) tq_oom();
             deep_object(q, p, it, keep, depth + 1);
             free(p);
         }
@@ -408,64 +402,11 @@ static void cookie_value(tq_buf_t *c, const arg_t *a, const json_t *v)
     }
 }
 
-/* --- request object ------------------------------------------------------------------ */
-
-void tq_invoke_request_set_header(tq_invoke_request_t *self, const char *name, const char *value,
-                                  int from_auth)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < self->nheaders; i++) {
-        if (!strcasecmp(self->headers[i].name, name)) {
-            free(self->headers[i].name);
-            if (self->headers[i].value) {
-                tq_secure_wipe_str(self->headers[i].value);
-                free(self->headers[i].value);
-            }
-            continue;
-        }
-        self->headers[j++] = self->headers[i];
-    }
-    self->nheaders = j;
-    if (!value) return;
-    if (self->nheaders == self->cap) {
-        self->cap = self->cap ? self->cap * 2 : 8;
-        self->headers = realloc(self->headers, self->cap * sizeof *self->headers);
-        if (!self->headers) abort();
-    }
-    self->headers[self->nheaders++] =
-        (tq_invoke_header_t){xstrdup(name), xstrdup(value), from_auth};
-}
-
-const char *tq_invoke_request_header(const tq_invoke_request_t *self, const char *name)
-{
-    if (!strcasecmp(name, "cookie")) return self->cookie;
-    for (size_t i = 0; i < self->nheaders; i++)
-        if (!strcasecmp(self->headers[i].name, name)) return self->headers[i].value;
-    return NULL;
-}
-
 static void wipe_str(char *s)
 {
     if (!s) return;
     tq_secure_wipe_str(s);
     free(s);
-}
-
-void tq_invoke_request_destroy(tq_invoke_request_t **self_p)
-{
-    if (!self_p || !*self_p) return;
-    tq_invoke_request_t *r = *self_p;
-    for (size_t i = 0; i < r->nheaders; i++) {
-        free(r->headers[i].name);
-        wipe_str(r->headers[i].value);
-    }
-    free(r->headers);
-    wipe_str(r->url);
-    wipe_str(r->cookie);
-    if (r->body) tq_secure_wipe(r->body, r->body_len);
-    free(r->body);
-    free(r);
-    *self_p = NULL;
 }
 
 /* --- bodies -------------------------------------------------------------------------- */
@@ -576,7 +517,7 @@ static void random_boundary(char out[48])
 /* Encodes the body object/value for media type mt. fields: {name: value}
  * for form types (hoisted arguments or a non-hoisted object); encodings:
  * per-property encoding objects. */
-static int encode_body(tq_invoke_request_t *r, const char *mt, const json_t *value,
+static int encode_body(tq_httpc_request_t *r, const char *mt, const json_t *value,
                        const json_t *encodings, const tq_invoke_build_opts_t *opts, tq_error_t *err)
 {
     tq_buf_t b = {0};
@@ -645,7 +586,7 @@ static int encode_body(tq_invoke_request_t *r, const char *mt, const json_t *val
         free(s);
     }
     if (strchr(ctype, '*')) snprintf(ctype, sizeof ctype, "application/octet-stream");
-    tq_invoke_request_set_header(r, "Content-Type", ctype, 0);
+    tq_httpc_request_set_header(r, "Content-Type", ctype, 0);
     r->has_body = 1;
     r->body_len = b.len;
     r->body = (unsigned char *)tq_buf_take(&b);
@@ -661,8 +602,8 @@ static int forbidden_header(const char *name)
     return 0;
 }
 
-tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *args,
-                                             const tq_invoke_build_opts_t *opts, tq_error_t *err)
+tq_httpc_request_t *tq_invoke_request_build(const json_t *bundle, const json_t *args,
+                                            const tq_invoke_build_opts_t *opts, tq_error_t *err)
 {
     const char *m = tq_invoke_method(json_string_value(json_object_get(bundle, "method")));
     if (!m) {
@@ -681,8 +622,7 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
         return NULL;
     }
     if (!path) path = "";
-    tq_invoke_request_t *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    tq_httpc_request_t *r = tq_xcalloc(1, sizeof *r);
     snprintf(r->method, sizeof r->method, "%s", m);
 
     const json_t *params = json_object_get(bundle, "parameters");
@@ -761,7 +701,7 @@ tq_invoke_request_t *tq_invoke_request_build(const json_t *bundle, const json_t 
                              a.name);
                 goto fail;
             }
-            tq_invoke_request_set_header(r, a.wire, hv.data ? hv.data : "", 0);
+            tq_httpc_request_set_header(r, a.wire, hv.data ? hv.data : "", 0);
             tq_buf_free(&hv);
         } else if (!strcmp(a.in, "cookie")) {
             if (!valid_token(a.wire)) {
@@ -830,13 +770,13 @@ fail:
     tq_buf_free(&query);
     tq_buf_free(&cookie);
 fail_built:
-    tq_invoke_request_destroy(&r);
+    tq_httpc_request_destroy(&r);
     return NULL;
 }
 
 /* --- plugins ------------------------------------------------------------------------------ */
 
-void tq_invoke_request_view(const tq_invoke_request_t *self, tq_plugin_kv_t *kv, long long now,
+void tq_invoke_request_view(const tq_httpc_request_t *self, tq_plugin_kv_t *kv, long long now,
                             tq_plugin_request_t *out)
 {
     size_t n = 0;
@@ -852,7 +792,7 @@ void tq_invoke_request_view(const tq_invoke_request_t *self, tq_plugin_kv_t *kv,
                                  .now = now};
 }
 
-void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_edits_t *edits)
+void tq_invoke_request_apply_edits(tq_httpc_request_t *self, const tq_plugin_edits_t *edits)
 {
     size_t n = tq_plugin_edits_count(edits);
     for (size_t i = 0; i < n; i++) {
@@ -861,10 +801,10 @@ void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_ed
         if (e->kind == TQ_EDIT_HEADER) {
             if (!strcasecmp(e->name, "cookie")) {
                 wipe_str(self->cookie);
-                self->cookie = xstrdup(e->value);
+                self->cookie = tq_xstrdup(e->value);
                 self->cookie_from_auth = 1;
             } else {
-                tq_invoke_request_set_header(self, e->name, e->value, 1);
+                tq_httpc_request_set_header(self, e->name, e->value, 1);
             }
         } else if (e->kind == TQ_EDIT_QUERY) {
             tq_buf_adds(&b, self->url);
@@ -887,20 +827,4 @@ void tq_invoke_request_apply_edits(tq_invoke_request_t *self, const tq_plugin_ed
             self->cookie_from_auth = 1;
         }
     }
-}
-
-char *tq_invoke_request_dump(const tq_invoke_request_t *self)
-{
-    tq_buf_t b = {0};
-    const char *u = self->url;
-    const char *p = strstr(u, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    const char *q = p ? NULL : strchr(strstr(u, "://") ? strstr(u, "://") + 3 : u, '?');
-    tq_buf_addf(&b, "%s %s%s\n", self->method, p ? "" : "/", p ? p : q ? q : "");
-    for (size_t i = 0; i < self->nheaders; i++)
-        tq_buf_addf(&b, "%s: %s\n", self->headers[i].name, self->headers[i].value);
-    if (self->cookie) tq_buf_addf(&b, "Cookie: %s\n", self->cookie);
-    tq_buf_addc(&b, '\n');
-    if (self->body) tq_buf_add(&b, self->body, self->body_len);
-    return tq_buf_take(&b);
 }

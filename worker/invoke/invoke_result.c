@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "invoke_buf.h"
+#include "buf.h"
 #include "vault.h"
 
 static size_t base_len(const char *ct)
@@ -250,13 +250,13 @@ static json_t *base64_value(const char *data, size_t n, const char *const *secre
     return v;
 }
 
-json_t *tq_invoke_result_new(const tq_http_response_t *resp, int attempts, int redirects,
+json_t *tq_invoke_result_new(const tq_httpc_response_t *resp, int attempts, int redirects,
                              int64_t elapsed_ms, const char *const *secrets, size_t excerpt_bytes)
 {
     json_t *headers = json_object();
     const char *ct = NULL;
     for (size_t i = 0; i < resp->nheaders; i++) {
-        const tq_http_header_t *h = &resp->headers[i];
+        const tq_httpc_header_t *h = &resp->headers[i];
         json_t *val = text_value(h->value, strlen(h->value), secrets);
         if (!val) val = json_string("");
         if (!ct && !strcmp(h->name, "content-type")) ct = h->value;

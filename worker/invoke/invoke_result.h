@@ -18,13 +18,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "invoke_http.h"
+#include "http/httpc.h"
 
 #define TQ_INVOKE_REDACTED "[REDACTED]"
 
 /* secrets: NULL-terminated list (may be NULL); strings shorter than 4 bytes
  * are ignored. excerpt_bytes bounds error.body_excerpt. New reference. */
-json_t *tq_invoke_result_new(const tq_http_response_t *resp, int attempts, int redirects,
+json_t *tq_invoke_result_new(const tq_httpc_response_t *resp, int attempts, int redirects,
                              int64_t elapsed_ms, const char *const *secrets, size_t excerpt_bytes);
 
 /* Media type classes. */

@@ -19,7 +19,7 @@
 #include "credential/credential_store.h"
 #include "ids.h"
 #include "invoke_args.h"
-#include "invoke_buf.h"
+#include "buf.h"
 #include "invoke_call.h"
 #include "invoke_oauth.h"
 #include "invoke_request.h"
@@ -78,7 +78,7 @@ static void on_call_done(tq_invoke_call_t *call, void *arg)
 {
     invoke_state_t *st = arg;
     tq_job_t *job = st->job;
-    const tq_http_response_t *r = tq_invoke_call_response(call);
+    const tq_httpc_response_t *r = tq_invoke_call_response(call);
     int attempts = tq_invoke_call_attempts(call);
     tq_job_on_drop(job, NULL, NULL);
     if (!tq_error_is_set(&r->error) && st->oauth_cred &&
@@ -132,7 +132,7 @@ static const char *idempotency_header(const json_t *bundle, const char **arg_nam
 }
 
 /* Authenticates req with type + fields through the matching plugin. */
-static int authenticate(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *req,
+static int authenticate(tq_job_t *job, invoke_state_t *st, tq_httpc_request_t *req,
                         const char *plugin_id, const char *type, const json_t *fields,
                         tq_error_t *err)
 {
@@ -178,7 +178,7 @@ static long long unix_ms(void)
 
 /* The credential may go to the request's origin (F5): origins is what it
  * is bound to (taken). Kept for the redirect hops (invoke_call.c). */
-static int bind_check(invoke_state_t *st, const tq_invoke_request_t *req, json_t *origins,
+static int bind_check(invoke_state_t *st, const tq_httpc_request_t *req, json_t *origins,
                       const char *what, tq_error_t *err)
 {
     char o[TQ_ORIGIN_MAX];
@@ -198,9 +198,8 @@ static int bind_check(invoke_state_t *st, const tq_invoke_request_t *req, json_t
 
 /* A named credential's binding: metadata.origins, or (an OAuth or older
  * credential that has none) the provider's tool origins, recorded now. */
-static int named_check(tq_job_t *job, invoke_state_t *st, const tq_invoke_request_t *req,
-                       PGconn *db, const tq_provider_entry_t *prov, const tq_credential_t *c,
-                       tq_error_t *err)
+static int named_check(tq_job_t *job, invoke_state_t *st, const tq_httpc_request_t *req, PGconn *db,
+                       const tq_provider_entry_t *prov, const tq_credential_t *c, tq_error_t *err)
 {
     json_t *origins = json_incref(json_object_get(c->metadata, "origins"));
     if (!json_is_array(origins)) {
@@ -227,7 +226,7 @@ static void note_oauth(invoke_state_t *st, const tq_credential_t *c)
 
 /* Inline provider credentials (credentials_str) -> plugin type + fields.
  * 1 when deferred by an OAuth pre-use refresh. */
-static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_invoke_request_t *req, PGconn *db,
+static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_httpc_request_t *req, PGconn *db,
                          tq_vault_t *vault, const tq_provider_entry_t *prov, const json_t *creds,
                          tq_error_t *err)
 {
@@ -320,7 +319,7 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     }
     const json_t *bundle = json_object_get(prov->tools, tool);
     json_t *coerced = NULL;
-    tq_invoke_request_t *req = NULL;
+    tq_httpc_request_t *req = NULL;
     json_t *creds = NULL;
     invoke_state_t *st = calloc(1, sizeof *st);
     if (!st) abort();
@@ -337,10 +336,10 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     const char *idem = idempotency_header(bundle, &idem_arg);
     req = tq_invoke_request_build(bundle, coerced, NULL, &err);
     if (!req) goto failed;
-    if (idem && !tq_invoke_request_header(req, idem)) {
+    if (idem && !tq_httpc_request_header(req, idem)) {
         char key[TQ_UUID_STR_LEN + 1];
         tq_uuid_v7(key);
-        tq_invoke_request_set_header(req, idem, key, 0);
+        tq_httpc_request_set_header(req, idem, key, 0);
     }
     tq_vault_t *vault = tq_job_vault(job, &err);
     if (!vault) goto failed;
@@ -393,14 +392,14 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
 deferred: /* an OAuth refresh runs first; invoke_run starts again after it */
     json_decref(coerced);
     json_decref(creds);
-    tq_invoke_request_destroy(&req);
+    tq_httpc_request_destroy(&req);
     state_free(st);
     return;
 
 failed:
     json_decref(coerced);
     json_decref(creds);
-    tq_invoke_request_destroy(&req);
+    tq_httpc_request_destroy(&req);
     fail(job, st, &err, tq_error_retryable(err.code));
 }
 

@@ -118,7 +118,7 @@ char *tq_oauth_plugin_authorize_url(const tq_plugin_t *p, const json_t *params, 
 }
 
 /* The method, url, header (repeatable) and body outputs as a request. */
-static tq_invoke_request_t *to_request(const tq_plugin_t *p, collector_t *c, tq_error_t *err)
+static tq_httpc_request_t *to_request(const tq_plugin_t *p, collector_t *c, tq_error_t *err)
 {
     const char *method = json_string_value(json_object_get(c->obj, "method"));
     const char *url = json_string_value(json_object_get(c->obj, "url"));
@@ -126,7 +126,7 @@ static tq_invoke_request_t *to_request(const tq_plugin_t *p, collector_t *c, tq_
         tq_error_set(err, "oauth_plugin_error", "plugin %s built a request without URL", p->id);
         return NULL;
     }
-    tq_invoke_request_t *r = calloc(1, sizeof *r);
+    tq_httpc_request_t *r = calloc(1, sizeof *r);
     if (!r) abort();
     snprintf(r->method, sizeof r->method, "%s", method ? method : "POST");
     r->url = strdup(url);
@@ -147,7 +147,7 @@ static tq_invoke_request_t *to_request(const tq_plugin_t *p, collector_t *c, tq_
             const char *val = colon + 1;
             while (*val == ' ')
                 val++;
-            tq_invoke_request_set_header(r, name, val, 1);
+            tq_httpc_request_set_header(r, name, val, 1);
         } else if (!strcmp(k, "body")) {
             size_t len = json_string_length(json_array_get(e, 1));
             r->body = malloc(len + 1);
@@ -161,18 +161,18 @@ static tq_invoke_request_t *to_request(const tq_plugin_t *p, collector_t *c, tq_
     return r;
 }
 
-tq_invoke_request_t *tq_oauth_plugin_token_request(const tq_plugin_t *p, const json_t *params,
-                                                   tq_error_t *err)
+tq_httpc_request_t *tq_oauth_plugin_token_request(const tq_plugin_t *p, const json_t *params,
+                                                  tq_error_t *err)
 {
     collector_t c;
     if (call(p, p->build_token_request, params, &c, err)) return NULL;
-    tq_invoke_request_t *r = to_request(p, &c, err);
+    tq_httpc_request_t *r = to_request(p, &c, err);
     collector_wipe(&c);
     return r;
 }
 
-tq_invoke_request_t *tq_oauth_plugin_revoke_request(const tq_plugin_t *p, const json_t *params,
-                                                    tq_error_t *err)
+tq_httpc_request_t *tq_oauth_plugin_revoke_request(const tq_plugin_t *p, const json_t *params,
+                                                   tq_error_t *err)
 {
     if (!TQ_PLUGIN_HAS(p, build_revoke_request) || !p->build_revoke_request) {
         tq_error_set(err, "oauth_revocation_unsupported", "plugin %s cannot revoke tokens", p->id);
@@ -180,7 +180,7 @@ tq_invoke_request_t *tq_oauth_plugin_revoke_request(const tq_plugin_t *p, const 
     }
     collector_t c;
     if (call(p, p->build_revoke_request, params, &c, err)) return NULL;
-    tq_invoke_request_t *r = to_request(p, &c, err);
+    tq_httpc_request_t *r = to_request(p, &c, err);
     collector_wipe(&c);
     return r;
 }
@@ -205,7 +205,7 @@ json_t *tq_oauth_plugin_discovery_urls(const tq_plugin_t *p, const json_t *param
 
 typedef int(parse_fn)(const tq_plugin_response_t *, tq_plugin_output_t *, char *, size_t);
 
-static json_t *parse(const tq_plugin_t *p, parse_fn *fn, int status, const tq_http_header_t *h,
+static json_t *parse(const tq_plugin_t *p, parse_fn *fn, int status, const tq_httpc_header_t *h,
                      size_t nh, const void *body, size_t len, tq_error_t *err)
 {
     tq_plugin_kv_t *kv = calloc(nh + 1, sizeof *kv);
@@ -227,7 +227,7 @@ static json_t *parse(const tq_plugin_t *p, parse_fn *fn, int status, const tq_ht
     return NULL;
 }
 
-json_t *tq_oauth_plugin_parse_token(const tq_plugin_t *p, int status, const tq_http_header_t *h,
+json_t *tq_oauth_plugin_parse_token(const tq_plugin_t *p, int status, const tq_httpc_header_t *h,
                                     size_t nh, const void *body, size_t len, tq_error_t *err)
 {
     return parse(p, p->parse_token_response, status, h, nh, body, len, err);

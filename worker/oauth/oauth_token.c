@@ -110,7 +110,7 @@ static const json_t *cached(const char *issuer)
 
 static int try_next_url(tq_oauth_call_t *c, const tq_error_t *last);
 
-static void on_discovery(const tq_http_response_t *r, void *arg)
+static void on_discovery(const tq_httpc_response_t *r, void *arg)
 {
     tq_oauth_call_t *c = arg;
     c->http = NULL; /* freed by oauth_http after this callback */
@@ -157,11 +157,11 @@ static int try_next_url(tq_oauth_call_t *c, const tq_error_t *last)
     tq_error_t err = {0};
     while (c->next_url < json_array_size(c->urls)) {
         const char *url = json_string_value(json_array_get(c->urls, c->next_url++));
-        tq_invoke_request_t *req = calloc(1, sizeof *req);
+        tq_httpc_request_t *req = calloc(1, sizeof *req);
         if (!req) abort();
         snprintf(req->method, sizeof req->method, "GET");
         req->url = strdup(url);
-        tq_invoke_request_set_header(req, "Accept", "application/json", 0);
+        tq_httpc_request_set_header(req, "Accept", "application/json", 0);
         c->http = tq_oauth_http_send(c->loop, c->cfg, req, on_discovery, c, &err);
         if (c->http) return 1;
         last = &err;
@@ -221,7 +221,7 @@ tq_oauth_call_t *tq_oauth_prepare(tq_loop_t *loop, tq_config_t *cfg, const tq_pl
 
 /* --- token and revocation ------------------------------------------------------------ */
 
-static void on_token(const tq_http_response_t *r, void *arg)
+static void on_token(const tq_httpc_response_t *r, void *arg)
 {
     tq_oauth_call_t *c = arg;
     c->http = NULL;
@@ -265,7 +265,7 @@ static void on_deferred_token(tq_loop_t *loop, void *arg)
 }
 
 static tq_oauth_call_t *send_built(tq_loop_t *loop, tq_config_t *cfg, const tq_plugin_t *plugin,
-                                   stage_t stage, tq_invoke_request_t *req, tq_error_t *err,
+                                   stage_t stage, tq_httpc_request_t *req, tq_error_t *err,
                                    tq_oauth_token_fn *done, void *arg)
 {
     tq_oauth_call_t *c = calloc(1, sizeof *c);
@@ -284,7 +284,7 @@ tq_oauth_call_t *tq_oauth_token(tq_loop_t *loop, tq_config_t *cfg, const tq_plug
                                 const json_t *params, tq_oauth_token_fn *done, void *arg)
 {
     tq_error_t err = {0};
-    tq_invoke_request_t *req = tq_oauth_plugin_token_request(plugin, params, &err);
+    tq_httpc_request_t *req = tq_oauth_plugin_token_request(plugin, params, &err);
     return send_built(loop, cfg, plugin, STAGE_TOKEN, req, &err, done, arg);
 }
 
@@ -292,6 +292,6 @@ tq_oauth_call_t *tq_oauth_revoke(tq_loop_t *loop, tq_config_t *cfg, const tq_plu
                                  const json_t *params, tq_oauth_token_fn *done, void *arg)
 {
     tq_error_t err = {0};
-    tq_invoke_request_t *req = tq_oauth_plugin_revoke_request(plugin, params, &err);
+    tq_httpc_request_t *req = tq_oauth_plugin_revoke_request(plugin, params, &err);
     return send_built(loop, cfg, plugin, STAGE_REVOKE, req, &err, done, arg);
 }

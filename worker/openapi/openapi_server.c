@@ -3,31 +3,10 @@
  * Must never contact a server or judge whether an address is allowed: the
  * invoker's SSRF guard does that at call time. */
 #include "openapi_server.h"
+#include "buf.h"
 
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf_t;
-
-static void sb_add(sbuf_t *b, const char *s, size_t n)
-{
-    if (n > (SIZE_MAX >> 2) - b->len) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->s, cap);
-        if (!p) return;
-        b->s = p;
-        b->cap = cap;
-    }
-    if (!b->s) return;
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
 
 static int has_scheme(const char *u)
 {
@@ -48,15 +27,15 @@ static char *finish(tq_oa_ctx_t *ctx, char *url)
     } else if (!has_scheme(url)) {
         const char *doc = o->document_url;
         if (doc && has_scheme(doc)) {
-            sbuf_t b = {0};
+            tq_buf_t b = {0};
             const char *host = strstr(doc, "://") + 3;
             const char *end = url[0] == '/' ? strchr(host, '/') : strrchr(host, '/');
             if (!end) end = doc + strlen(doc);
-            sb_add(&b, doc, (size_t)(end - doc));
-            if (url[0] != '/') sb_add(&b, "/", 1);
-            sb_add(&b, url, strlen(url));
+            tq_buf_add(&b, doc, (size_t)(end - doc));
+            if (url[0] != '/') tq_buf_add(&b, "/", 1);
+            tq_buf_add(&b, url, strlen(url));
             free(url);
-            url = b.s;
+            url = tq_buf_take(&b);
         } else if (!ctx->relative_server_warned) {
             ctx->relative_server_warned = 1;
             tq_oa_warn(ctx, "relative_server_url",
@@ -77,16 +56,16 @@ char *tq_oa_server_from_list(tq_oa_ctx_t *ctx, const json_t *servers)
     const char *tmpl = tq_oa_str(server, "url");
     if (!tmpl) return finish(ctx, strdup("/"));
     const json_t *vars = json_object_get(server, "variables");
-    sbuf_t b = {0};
-    sb_add(&b, "", 0);
+    tq_buf_t b = {0};
+    tq_buf_add(&b, "", 0);
     for (const char *p = tmpl; *p;) {
         const char *open = strchr(p, '{');
         const char *close = open ? strchr(open, '}') : NULL;
         if (!open || !close) {
-            sb_add(&b, p, strlen(p));
+            tq_buf_add(&b, p, strlen(p));
             break;
         }
-        sb_add(&b, p, (size_t)(open - p));
+        tq_buf_add(&b, p, (size_t)(open - p));
         char name[256];
         size_t n = (size_t)(close - open - 1);
         snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), open + 1);
@@ -97,15 +76,15 @@ char *tq_oa_server_from_list(tq_oa_ctx_t *ctx, const json_t *servers)
             val =
                 tq_oa_scalar_text(json_array_get(json_object_get(var, "enum"), 0), num, sizeof num);
         if (val) {
-            sb_add(&b, val, strlen(val));
+            tq_buf_add(&b, val, strlen(val));
         } else {
             tq_oa_warn(ctx, "server_variable_missing",
                        "server variable {%s} has no default; kept as written", name);
-            sb_add(&b, open, (size_t)(close - open + 1));
+            tq_buf_add(&b, open, (size_t)(close - open + 1));
         }
         p = close + 1;
     }
-    return finish(ctx, b.s);
+    return finish(ctx, tq_buf_take(&b));
 }
 
 char *tq_oa_server_from_swagger(tq_oa_ctx_t *ctx, const json_t *root)
@@ -125,18 +104,18 @@ char *tq_oa_server_from_swagger(tq_oa_ctx_t *ctx, const json_t *root)
         const char *doc = ctx->opts->document_url;
         scheme = doc && !strncmp(doc, "http://", 7) ? "http" : "https";
     }
-    sbuf_t b = {0};
-    sb_add(&b, "", 0);
+    tq_buf_t b = {0};
+    tq_buf_add(&b, "", 0);
     if (host) {
-        sb_add(&b, scheme, strlen(scheme));
-        sb_add(&b, "://", 3);
-        sb_add(&b, host, strlen(host));
+        tq_buf_add(&b, scheme, strlen(scheme));
+        tq_buf_add(&b, "://", 3);
+        tq_buf_add(&b, host, strlen(host));
     }
     if (base) {
-        if (base[0] != '/') sb_add(&b, "/", 1);
-        sb_add(&b, base, strlen(base));
+        if (base[0] != '/') tq_buf_add(&b, "/", 1);
+        tq_buf_add(&b, base, strlen(base));
     } else if (!host) {
-        sb_add(&b, "/", 1);
+        tq_buf_add(&b, "/", 1);
     }
-    return finish(ctx, b.s);
+    return finish(ctx, tq_buf_take(&b));
 }

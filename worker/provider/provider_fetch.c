@@ -1,45 +1,17 @@
-/* provider_fetch.c — blocking, SSRF-guarded GET of a remote document for the
+/* provider_fetch.c — blocking, SSRF-guarded GET (http/httpc_get.h) of a remote document for the
  * importer (provider_fetch.h), run in an import thread. Never sends
  * credentials; never follows a redirect without checking its target; never
  * reads the configuration (its context is filled in the loop thread). */
 #include "provider_fetch.h"
 
+#include "buf.h"
+#include "http/httpc_get.h"
 #include "evloop.h"
 #include "ssrf.h"
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    char *data;
-    size_t len, cap, max;
-    bool too_large;
-} sink_t;
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    sink_t *s = arg;
-    size_t k = size * n;
-    if (s->len + k > s->max) {
-        s->too_large = true;
-        return 0; /* aborts the transfer */
-    }
-    if (s->len + k + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 65536;
-        while (cap < s->len + k + 1)
-            cap *= 2;
-        char *d = realloc(s->data, cap);
-        if (!d) return 0;
-        s->data = d;
-        s->cap = cap;
-    }
-    memcpy(s->data + s->len, p, k);
-    s->len += k;
-    s->data[s->len] = '\0';
-    return k;
-}
 
 void tq_provider_fetch_ctx_init(tq_provider_fetch_ctx_t *fc, tq_config_t *cfg, int64_t deadline_ms)
 {
@@ -61,9 +33,10 @@ void tq_provider_fetch_ctx_clear(tq_provider_fetch_ctx_t *fc)
     memset(fc, 0, sizeof *fc);
 }
 
-/* One GET; *status and *location (malloc'd, for 3xx) on success. */
-static int get_once(const tq_ssrf_t *guard, const tq_provider_fetch_ctx_t *fc, CURL *easy,
-                    const char *url, sink_t *sink, long *status, char **location, tq_error_t *err)
+/* One GET (http/httpc_get.h) under the job's deadline; its errors in the
+ * importer's words. */
+static int get_once(const tq_ssrf_t *guard, const tq_provider_fetch_ctx_t *fc, tq_httpc_get_t *get,
+                    const char *url, tq_buf_t *sink, long *status, char **location, tq_error_t *err)
 {
     long timeout = fc->timeout_ms;
     if (fc->deadline_ms) {
@@ -74,60 +47,41 @@ static int get_once(const tq_ssrf_t *guard, const tq_provider_fetch_ctx_t *fc, C
                                 "timeout");
         if (left < timeout) timeout = (long)left;
     }
-    tq_ssrf_curl_t sctx = {0};
-    if (tq_ssrf_curl_setup(guard, easy, url, &sctx, err) ||
-        tq_ssrf_curl_proxy(guard, easy, fc->proxy, &sctx, err)) {
-        tq_ssrf_curl_done(&sctx);
-        return -1;
-    }
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, fc->connect_timeout_ms);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, sink);
-    sink->len = 0;
-    CURLcode rc = curl_easy_perform(easy);
-    tq_ssrf_curl_done(&sctx);
-    if (sctx.error.code[0]) {
-        *err = sctx.error;
-        return -1;
-    }
+    tq_httpc_get_opts_t o = {.ssrf = guard,
+                             .proxy = fc->proxy,
+                             .connect_timeout_ms = fc->connect_timeout_ms,
+                             .timeout_ms = timeout};
+    if (tq_httpc_get(get, url, &o, sink, status, location, err) == 0) return 0;
     char shown[512]; /* error messages are stored in clear: no userinfo, no query */
-    if (sink->too_large)
+    if (!strcmp(err->code, "response_too_large"))
         return tq_error_set(err, "document_too_large",
                             "%s is larger than %zu bytes "
                             "(import.max_document_bytes)",
                             tq_ssrf_url_for_message(url, shown, sizeof shown), sink->max);
-    if (rc != CURLE_OK)
-        return tq_error_set(err, "remote_ref_failed", "GET %s: %s",
-                            tq_ssrf_url_for_message(url, shown, sizeof shown),
-                            curl_easy_strerror(rc));
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
-    char *loc = NULL;
-    curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &loc);
-    *location = loc ? strdup(loc) : NULL;
-    return 0;
+    if (!strcmp(err->code, "network_error")) {
+        tq_error_t e = *err; /* the message already says "GET <url>: <reason>" */
+        return tq_error_set(err, "remote_ref_failed", "%s", e.message);
+    }
+    return -1;
 }
 
 int tq_provider_fetch(void *ctx, const char *url, char **body, size_t *len, tq_error_t *err)
 {
     const tq_provider_fetch_ctx_t *fc = ctx;
     tq_ssrf_t *guard = tq_ssrf_new(fc->ssrf_allow, err);
-    CURL *easy = guard ? curl_easy_init() : NULL;
-    if (!easy) {
+    tq_httpc_get_t *get = guard ? tq_httpc_get_new() : NULL;
+    if (!get) {
         tq_ssrf_destroy(&guard);
         return err && err->code[0] ? -1 : tq_error_set(err, "internal", "out of memory");
     }
-    sink_t sink = {.max = fc->max_bytes};
+    tq_buf_t sink = {.max = fc->max_bytes};
     int hops = (int)fc->max_redirects;
     char *current = strdup(url);
     int rc = -1;
     for (int hop = 0; current; hop++) {
         long status = 0;
         char *next = NULL;
-        if (get_once(guard, fc, easy, current, &sink, &status, &next, err)) break;
+        if (get_once(guard, fc, get, current, &sink, &status, &next, err)) break;
         if (status >= 300 && status < 400 && next) {
             free(current);
             current = next;
@@ -154,7 +108,7 @@ int tq_provider_fetch(void *ctx, const char *url, char **body, size_t *len, tq_e
     }
     free(current);
     free(sink.data);
-    curl_easy_cleanup(easy);
+    tq_httpc_get_destroy(&get);
     tq_ssrf_destroy(&guard);
     return rc;
 }

@@ -1,8 +1,8 @@
-/* invoke_http.c — libcurl multi interface on the worker's event loop.
+/* httpc.c — libcurl multi interface on the worker's event loop.
  * Owns the process's multi handle (connection cache) and the easy handles
  * of running exchanges. Must never block the loop, follow a redirect, or
  * log a URL, header or body. */
-#include "invoke_http.h"
+#include "httpc.h"
 #include "vault.h"
 
 #include <curl/curl.h>
@@ -13,42 +13,42 @@
 
 #define TQ_HTTP_MAX_HEADERS 500
 
-struct tq_http_t {
+struct tq_httpc_t {
     tq_loop_t *loop;
     CURLM *multi;
     uint64_t timer;
     size_t active;
 };
 
-struct tq_http_xfer_t {
-    tq_http_t *http;
+struct tq_httpc_xfer_t {
+    tq_httpc_t *http;
     CURL *easy;
     struct curl_slist *hdrs;
     tq_ssrf_curl_t ssrf;
     size_t max_bytes;
     int too_large;
     int running;
-    tq_http_response_t resp;
-    tq_http_done_fn *done;
+    tq_httpc_response_t resp;
+    tq_httpc_done_fn *done;
     void *arg;
     int64_t start_us;
     char errbuf[CURL_ERROR_SIZE];
 };
 
 typedef struct {
-    tq_http_t *http;
+    tq_httpc_t *http;
     int fd;
 } sock_t;
 
-static tq_http_t *s_engine;
+static tq_httpc_t *s_engine;
 
-static void check_done(tq_http_t *h);
+static void check_done(tq_httpc_t *h);
 
 static void on_io(tq_loop_t *loop, int revents, void *arg)
 {
     (void)loop;
     sock_t *s = arg;
-    tq_http_t *h = s->http;
+    tq_httpc_t *h = s->http;
     int flags = 0, running = 0;
     if (revents & ZMQ_POLLIN) flags |= CURL_CSELECT_IN;
     if (revents & ZMQ_POLLOUT) flags |= CURL_CSELECT_OUT;
@@ -60,7 +60,7 @@ static void on_io(tq_loop_t *loop, int revents, void *arg)
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     (void)easy;
-    tq_http_t *h = userp;
+    tq_httpc_t *h = userp;
     sock_t *s = socketp;
     if (what == CURL_POLL_REMOVE) {
         if (h->loop) tq_loop_remove_fd(h->loop, fd);
@@ -85,7 +85,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 static void on_timer(tq_loop_t *loop, void *arg)
 {
     (void)loop;
-    tq_http_t *h = arg;
+    tq_httpc_t *h = arg;
     int running = 0;
     h->timer = 0;
     curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -95,14 +95,14 @@ static void on_timer(tq_loop_t *loop, void *arg)
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
-    tq_http_t *h = userp;
+    tq_httpc_t *h = userp;
     if (h->timer) tq_loop_cancel(h->loop, h->timer);
     h->timer = 0;
     if (timeout_ms >= 0) h->timer = tq_loop_timer(h->loop, timeout_ms, on_timer, h);
     return 0;
 }
 
-tq_http_t *tq_http_engine(tq_loop_t *loop)
+tq_httpc_t *tq_httpc_engine(tq_loop_t *loop)
 {
     if (s_engine && s_engine->loop == loop) return s_engine;
     if (s_engine) {
@@ -113,7 +113,7 @@ tq_http_t *tq_http_engine(tq_loop_t *loop)
         s_engine = NULL;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    tq_http_t *h = calloc(1, sizeof *h);
+    tq_httpc_t *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->loop = loop;
     h->multi = curl_multi_init();
@@ -127,7 +127,7 @@ tq_http_t *tq_http_engine(tq_loop_t *loop)
     return h;
 }
 
-size_t tq_http_active(const tq_http_t *self)
+size_t tq_httpc_active(const tq_httpc_t *self)
 {
     return self->active;
 }
@@ -136,7 +136,7 @@ size_t tq_http_active(const tq_http_t *self)
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
-    tq_http_xfer_t *x = arg;
+    tq_httpc_xfer_t *x = arg;
     size_t len = size * n;
     if (x->max_bytes && x->resp.body.len + len > x->max_bytes) {
         x->too_large = 1;
@@ -146,7 +146,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static void clear_headers(tq_http_response_t *r)
+static void clear_headers(tq_httpc_response_t *r)
 {
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);
@@ -159,7 +159,7 @@ static void clear_headers(tq_http_response_t *r)
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
-    tq_http_xfer_t *x = arg;
+    tq_httpc_xfer_t *x = arg;
     size_t len = size * n;
     size_t l = len;
     while (l && (p[l - 1] == '\r' || p[l - 1] == '\n'))
@@ -169,9 +169,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
         return len;
     }
     if (!l) return len;
-    tq_http_response_t *r = &x->resp;
+    tq_httpc_response_t *r = &x->resp;
     if ((p[0] == ' ' || p[0] == '\t') && r->nheaders) { /* obsolete line folding */
-        tq_http_header_t *h = &r->headers[r->nheaders - 1];
+        tq_httpc_header_t *h = &r->headers[r->nheaders - 1];
         size_t old = strlen(h->value);
         char *nv = realloc(h->value, old + l + 1);
         if (!nv) return 0;
@@ -189,7 +189,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     size_t vl = (size_t)(p + l - v);
     while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
         vl--;
-    tq_http_header_t *nh = realloc(r->headers, (r->nheaders + 1) * sizeof *nh);
+    tq_httpc_header_t *nh = realloc(r->headers, (r->nheaders + 1) * sizeof *nh);
     if (!nh) return 0;
     r->headers = nh;
     char *name = strndup(p, nl), *value = strndup(v, vl);
@@ -200,13 +200,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     }
     for (char *c = name; *c; c++)
         if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
-    r->headers[r->nheaders++] = (tq_http_header_t){name, value};
+    r->headers[r->nheaders++] = (tq_httpc_header_t){name, value};
     return len;
 }
 
 /* --- error classification ------------------------------------------------------- */
 
-static void classify(tq_http_xfer_t *x, CURLcode rc)
+static void classify(tq_httpc_xfer_t *x, CURLcode rc)
 {
     tq_error_t *e = &x->resp.error;
     const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
@@ -265,7 +265,7 @@ static void classify(tq_http_xfer_t *x, CURLcode rc)
     tq_error_set(e, "network_error", "the exchange with %s failed (%s)", x->ssrf.host, detail);
 }
 
-static void finish(tq_http_xfer_t *x, CURLcode rc)
+static void finish(tq_httpc_xfer_t *x, CURLcode rc)
 {
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -281,7 +281,7 @@ static void finish(tq_http_xfer_t *x, CURLcode rc)
     x->resp.elapsed_us = tq_now_us() - x->start_us;
 }
 
-static void check_done(tq_http_t *h)
+static void check_done(tq_httpc_t *h)
 {
     CURLMsg *m;
     int left;
@@ -289,7 +289,7 @@ static void check_done(tq_http_t *h)
         if (m->msg != CURLMSG_DONE) continue;
         CURL *easy = m->easy_handle;
         CURLcode rc = m->data.result;
-        tq_http_xfer_t *x = NULL;
+        tq_httpc_xfer_t *x = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(h->multi, easy);
         if (!x) continue;
@@ -302,16 +302,16 @@ static void check_done(tq_http_t *h)
 
 /* --- transfers ------------------------------------------------------------------- */
 
-static int has_header(const tq_invoke_request_t *req, const char *name)
+static int has_header(const tq_httpc_request_t *req, const char *name)
 {
-    return tq_invoke_request_header(req, name) != NULL;
+    return tq_httpc_request_header(req, name) != NULL;
 }
 
-tq_http_xfer_t *tq_http_send(tq_http_t *self, const tq_invoke_request_t *req,
-                             const tq_http_opts_t *opts, tq_http_done_fn *done, void *arg,
-                             tq_error_t *err)
+tq_httpc_xfer_t *tq_httpc_send(tq_httpc_t *self, const tq_httpc_request_t *req,
+                               const tq_httpc_opts_t *opts, tq_httpc_done_fn *done, void *arg,
+                               tq_error_t *err)
 {
-    tq_http_xfer_t *x = calloc(1, sizeof *x);
+    tq_httpc_xfer_t *x = calloc(1, sizeof *x);
     if (!x) abort();
     x->http = self;
     x->done = done;
@@ -322,7 +322,7 @@ tq_http_xfer_t *tq_http_send(tq_http_t *self, const tq_invoke_request_t *req,
     CURL *e = x->easy;
     if (tq_ssrf_curl_setup(opts->ssrf, e, req->url, &x->ssrf, err) ||
         tq_ssrf_curl_proxy(opts->ssrf, e, opts->proxy, &x->ssrf, err)) {
-        tq_http_xfer_destroy(&x);
+        tq_httpc_xfer_destroy(&x);
         return NULL;
     }
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* the path as built: no dot-segment folding */
@@ -382,7 +382,7 @@ tq_http_xfer_t *tq_http_send(tq_http_t *self, const tq_invoke_request_t *req,
     x->start_us = tq_now_us();
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
         tq_error_set(err, "internal", "cannot start the HTTP transfer");
-        tq_http_xfer_destroy(&x);
+        tq_httpc_xfer_destroy(&x);
         return NULL;
     }
     x->running = 1;
@@ -390,22 +390,22 @@ tq_http_xfer_t *tq_http_send(tq_http_t *self, const tq_invoke_request_t *req,
     return x;
 }
 
-const tq_http_response_t *tq_http_xfer_response(const tq_http_xfer_t *xfer)
+const tq_httpc_response_t *tq_httpc_xfer_response(const tq_httpc_xfer_t *xfer)
 {
     return &xfer->resp;
 }
 
-const char *tq_http_xfer_header(const tq_http_xfer_t *xfer, const char *name)
+const char *tq_httpc_xfer_header(const tq_httpc_xfer_t *xfer, const char *name)
 {
     for (size_t i = 0; i < xfer->resp.nheaders; i++)
         if (!strcmp(xfer->resp.headers[i].name, name)) return xfer->resp.headers[i].value;
     return NULL;
 }
 
-void tq_http_xfer_destroy(tq_http_xfer_t **xfer_p)
+void tq_httpc_xfer_destroy(tq_httpc_xfer_t **xfer_p)
 {
     if (!xfer_p || !*xfer_p) return;
-    tq_http_xfer_t *x = *xfer_p;
+    tq_httpc_xfer_t *x = *xfer_p;
     if (x->running) {
         curl_multi_remove_handle(x->http->multi, x->easy);
         x->http->active--;
