@@ -836,6 +836,13 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
     }
     tq_principal_t who;
     tq_principals_identify(b->principals, peer, is_broker_pid, b, &who);
+    if (m.ob_role && tq_principal_on_behalf(&who, who.pid == getpid(), m.ob_role, m.ob_tenant,
+                                            m.ob_name, &err)) {
+        tq_info("refused a request on behalf of another principal from %s", who.name);
+        reject(b, ident, ilen, m.rid, err.code, err.message);
+        tq_msg_reset(&m);
+        return;
+    }
     switch (m.type) {
     case TQ_MSG_WHOAMI:
         answer_whoami(b, ident, ilen, m.rid, &who);

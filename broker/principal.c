@@ -201,6 +201,32 @@ void tq_principals_identify(const tq_principals_t *s, const char *peer_address,
         }
 }
 
+int tq_principal_on_behalf(tq_principal_t *p, bool own_process, const char *role,
+                           const char *tenant, const char *name, tq_error_t *err)
+{
+    if (p->role != TQ_ROLE_BROKER || !own_process)
+        return tq_error_set(err, "forbidden",
+                            "requests on behalf of another principal are the broker's own; %s "
+                            "is %s",
+                            p->name, tq_role_name(p->role));
+    tq_role_t r = TQ_ROLE_NONE;
+    if (role && strcmp(role, "tenant") == 0) r = TQ_ROLE_TENANT;
+    if (role && strcmp(role, "integrator") == 0) r = TQ_ROLE_INTEGRATOR;
+    if (role && strcmp(role, "operator") == 0) r = TQ_ROLE_OPERATOR;
+    if (r == TQ_ROLE_NONE)
+        return tq_error_set(err, "invalid_argument",
+                            "on-behalf role must be tenant, integrator "
+                            "or operator");
+    if (r == TQ_ROLE_TENANT && (!tenant || !*tenant || tq_tenant_reserved(tenant)))
+        return tq_error_set(err, "invalid_argument",
+                            "an on-behalf tenant principal needs its "
+                            "tenant");
+    p->role = r;
+    snprintf(p->tenant, sizeof p->tenant, "%s", tenant ? tenant : "");
+    snprintf(p->name, sizeof p->name, "%.63s", name && *name ? name : "an API key");
+    return 0;
+}
+
 static int forbidden(tq_error_t *err, const tq_principal_t *p, const char *what, const char *need)
 {
     return tq_error_set(err, "forbidden", "%s needs the %s role; %s is %s", what, need, p->name,

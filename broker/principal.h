@@ -46,6 +46,16 @@ void tq_principals_identify(const tq_principals_t *self, const char *peer_addres
                             bool (*is_broker_pid)(pid_t pid, void *arg), void *arg,
                             tq_principal_t *out);
 
+/* A request the broker's own process makes for another principal (its
+ * HTTP API, for a verified API key; wire fields ob, obt, obn): replaces *p
+ * with that principal, so the rules below apply to it as to an ipc peer
+ * with its role. Only the principal "broker" from the broker's own process
+ * (own_process) may: anyone else is forbidden. A role other than tenant,
+ * integrator or operator, or a tenant role without a valid tenant, is
+ * invalid_argument. */
+int tq_principal_on_behalf(tq_principal_t *p, bool own_process, const char *role,
+                           const char *tenant, const char *name, tq_error_t *err);
+
 /* A reserved tenant name (`*…*`, anything starting with '*'). */
 bool tq_tenant_reserved(const char *tenant);
 /* An idempotency key only the broker may use ("sweep:", "refresh:"). */

@@ -21,7 +21,8 @@ struct tq_client_t {
     void *sock;
     char *endpoint;
     uint64_t next_rid;
-    char *tenant; /* scope of STATUS / WAIT / CANCEL, or NULL */
+    char *tenant;                        /* scope of STATUS / WAIT / CANCEL, or NULL */
+    char *ob_role, *ob_tenant, *ob_name; /* tq_client_set_on_behalf */
     bool connect_failed;
     char err_code[64];
     char err_msg[512];
@@ -70,6 +71,9 @@ TQ_API void tq_client_destroy(tq_client_t **self_p)
     if (c->ctx) zmq_ctx_term(c->ctx);
     free(c->endpoint);
     free(c->tenant);
+    free(c->ob_role);
+    free(c->ob_tenant);
+    free(c->ob_name);
     free(c);
     *self_p = NULL;
 }
@@ -84,6 +88,17 @@ TQ_API void tq_client_set_tenant(tq_client_t *c, const char *tenant)
     free(c->tenant);
     c->tenant = tenant ? strdup(tenant) : NULL;
 }
+TQ_API void tq_client_set_on_behalf(tq_client_t *c, const char *role, const char *tenant,
+                                    const char *name)
+{
+    free(c->ob_role);
+    free(c->ob_tenant);
+    free(c->ob_name);
+    c->ob_role = role ? strdup(role) : NULL;
+    c->ob_tenant = role && tenant ? strdup(tenant) : NULL;
+    c->ob_name = role && name ? strdup(name) : NULL;
+}
+
 TQ_API const char *tq_client_error_code(const tq_client_t *c)
 {
     return c->err_code;
@@ -126,6 +141,9 @@ static int send_msg(tq_client_t *c, tq_msg_t *m)
         return TQ_CLIENT_TIMEOUT;
     }
     if (check_reachable(c)) return TQ_CLIENT_TIMEOUT;
+    m->ob_role = c->ob_role; /* borrowed: the caller's message is never reset */
+    m->ob_tenant = c->ob_tenant;
+    m->ob_name = c->ob_name;
     /* never block: messages queue on the connection's pipe (unbounded HWM) */
     if (tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT) < 0) {
         if (errno == EAGAIN) {

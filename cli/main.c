@@ -22,6 +22,7 @@ int tq_cmd_delete_provider(tq_cli_t *, int, char **);
 int tq_cmd_check_app(tq_cli_t *, int, char **);
 int tq_cmd_invoke(tq_cli_t *, int, char **);
 int tq_cmd_credential(tq_cli_t *, int, char **);
+int tq_cmd_apikey(tq_cli_t *, int, char **);
 int tq_cmd_plugins(tq_cli_t *, int, char **);
 int tq_cmd_oauth(tq_cli_t *, int, char **);
 int tq_cmd_refresh(tq_cli_t *, int, char **);
@@ -70,6 +71,10 @@ static const tq_cli_command_t s_commands[] = {
      "add|list|show|delete --tenant T [NAME] [--type TYPE] [--plugin ID] [field=value|field=- ...]",
      "named credentials (values masked on every read)", tq_cmd_credential},
     {"plugins", "", "auth plugins the workers loaded", tq_cmd_plugins},
+    {"apikey",
+     "create --tenant T [--name N] [--role tenant|integrator|operator] [--expires N{s|m|h|d}] | "
+     "list --tenant T | revoke --tenant T ID|NAME",
+     "API keys of the HTTP API (create prints the key once)", tq_cmd_apikey},
     {"oauth",
      "system-client set|show|delete --plugin P [--provider X] [--client-id ID] "
      "[--client-secret S|-] [--param k=v ...] | tenant-client set|show|enable|disable|delete "

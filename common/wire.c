@@ -20,6 +20,9 @@ void tq_msg_reset(tq_msg_t *msg)
     free(msg->tenant);
     free(msg->op);
     free(msg->ikey);
+    free(msg->ob_role);
+    free(msg->ob_tenant);
+    free(msg->ob_name);
     free(msg->payload);
     free(msg->result);
     free(msg->state);
@@ -120,6 +123,7 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     n += m->id[0] != 0;
     n += !!m->tenant + !!m->op + !!m->ikey + !!m->payload + !!m->result + !!m->state;
     n += !!m->err_code + !!m->err_msg + !!m->secret;
+    n += !!m->ob_role + !!m->ob_tenant + !!m->ob_name;
     n += m->max_attempts != 0;
     n += m->timeout_ms != 0;
     n += m->priority != 0;
@@ -149,6 +153,9 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     if (m->err_code) pack_str(&pk, "ec", m->err_code, strlen(m->err_code));
     if (m->err_msg) pack_str(&pk, "em", m->err_msg, strlen(m->err_msg));
     if (m->secret) pack_str(&pk, "sk", m->secret, strlen(m->secret));
+    if (m->ob_role) pack_str(&pk, "ob", m->ob_role, strlen(m->ob_role));
+    if (m->ob_tenant) pack_str(&pk, "obt", m->ob_tenant, strlen(m->ob_tenant));
+    if (m->ob_name) pack_str(&pk, "obn", m->ob_name, strlen(m->ob_name));
 #define PACK_INT(key, field)                                                                       \
     if (m->field) {                                                                                \
         pack_key(&pk, key);                                                                        \
@@ -306,6 +313,9 @@ static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t
     if (key_is(k, "st")) return get_str(v, "st", 32, &m->state, NULL, err);
     if (key_is(k, "ec")) return get_str(v, "ec", TQ_WIRE_STR_MAX, &m->err_code, NULL, err);
     if (key_is(k, "em")) return get_str(v, "em", 4096, &m->err_msg, NULL, err);
+    if (key_is(k, "ob")) return get_str(v, "ob", 32, &m->ob_role, NULL, err);
+    if (key_is(k, "obt")) return get_str(v, "obt", TQ_WIRE_STR_MAX, &m->ob_tenant, NULL, err);
+    if (key_is(k, "obn")) return get_str(v, "obn", TQ_WIRE_STR_MAX, &m->ob_name, NULL, err);
     if (key_is(k, "sk")) return get_str(v, "sk", TQ_WIRE_SECRET_MAX, &m->secret, NULL, err);
     if (key_is(k, "pl")) return get_str(v, "pl", max_len, &m->payload, &m->payload_len, err);
     if (key_is(k, "rs")) return get_str(v, "rs", max_len, &m->result, &m->result_len, err);

@@ -67,6 +67,11 @@ typedef struct {
     int64_t credit;  /* READY */
     int64_t pid;     /* READY */
     char *secret;    /* READY: the registration secret the broker gave the worker */
+    /* client requests from the broker's own process only (its HTTP API):
+     * the principal the request is made for (principal.h) */
+    char *ob_role;   /* "tenant", "integrator" or "operator" */
+    char *ob_tenant; /* its tenant */
+    char *ob_name;   /* its name, for logs and WHOAMI */
     bool retryable;  /* worker RESULT */
     bool dup;        /* ACCEPTED: an earlier job with the same idempotency key */
     bool wait;       /* SUBMIT: also send RESULT when the job ends */

@@ -79,6 +79,14 @@ TQ_API const char *tq_client_error_message(const tq_client_t *self);
  * is always scoped to its own tenant). */
 TQ_API void tq_client_set_tenant(tq_client_t *self, const char *tenant);
 
+/* Makes every later request of this client one made for another principal
+ * (role "tenant", "integrator" or "operator", its tenant, a name for logs);
+ * NULL role: the client's own again. The broker honours it only from its
+ * own process (its HTTP API, after checking an API key) and refuses it from
+ * anyone else with forbidden. */
+TQ_API void tq_client_set_on_behalf(tq_client_t *self, const char *role, const char *tenant,
+                                    const char *name);
+
 /* Submits and returns once the job is durable (ACCEPTED). tenant may be NULL
  * for a principal bound to one tenant (the broker fills it in). A request the
  * caller's role does not allow is TQ_CLIENT_REJECTED with code "forbidden";
