@@ -20,6 +20,7 @@
  *   /metrics         GET, HEAD: STATS as Prometheus text exposition 0.0.4.
  *   Both use one STATS answer for http.stats_cache_ms (one request at a time
  *   asks the broker), so a flood never becomes one journal count each.
+ *   /mcp             GET, POST, DELETE: the MCP endpoint (mcp_http.c; API key).
  *
  * Threads: libmicrohttpd runs one thread per connection (bounded by
  * HTTP_MAX_CONNECTIONS); each request borrows a tq_client_t from a small pool
@@ -37,6 +38,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "mcp_http.h"
 #include "oauth_gate.h"
 #include "opcat.h"
 #include "toolq/client.h"
@@ -96,6 +98,7 @@ struct tq_http_t {
     int state_ttl_s;
     int callback_timeout_ms;
     tq_oauth_gate_t *gate;
+    tq_mcp_http_t *mcp; /* /mcp (mcp_http.c) */
     /* STATS cache (stats_mu also makes one request at a time ask the broker) */
     pthread_mutex_t stats_mu;
     int stats_cache_ms;
@@ -1152,6 +1155,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = h;
         atomic_fetch_add(&h->active, 1);
     }
+    bool mcp = strcmp(url, "/mcp") == 0;
+    if (mcp && tq_mcp_http_continues(conn)) /* its body: checks ran on its first call */
+        return tq_mcp_http_serve(h->mcp, conn, method, upload_data, upload_data_size);
     if (*upload_data_size) { /* a GET with a body: ignore the body */
         *upload_data_size = 0;
         return MHD_YES;
@@ -1168,6 +1174,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!tq_http_host_ok(host, h->hosts, h->https))
         return respond_text(conn, MHD_HTTP_MISDIRECTED_REQUEST,
                             "misdirected_request: this listener does not serve that host\n");
+    if (mcp) return tq_mcp_http_serve(h->mcp, conn, method, upload_data, upload_data_size);
     if (!known) return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
     /* HEAD (link scanners, prefetch) never starts or finishes an authorization */
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
@@ -1288,6 +1295,11 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         h->hosts = sb_take(&b);
     }
     h->gate = tq_oauth_gate_new(tq_config_str(cfg, "database.url"));
+    h->mcp = tq_mcp_http_new(cfg, tq_config_str(cfg, "broker.frontend"), h->hosts, h->https, err);
+    if (!h->mcp) {
+        tq_http_destroy(&h);
+        return NULL;
+    }
     pthread_mutex_init(&h->mu, NULL);
     atomic_init(&h->stopping, false);
     atomic_init(&h->active, 0);
@@ -1321,7 +1333,7 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         tq_http_destroy(&h);
         return NULL;
     }
-    tq_info("http: serving /oauth/start, /oauth/callback, /healthz, /metrics on %s", listen);
+    tq_info("http: serving /oauth/start, /oauth/callback, /healthz, /metrics, /mcp on %s", listen);
     return h;
 }
 
@@ -1334,6 +1346,7 @@ void tq_http_destroy(tq_http_t **self_p)
          * give their answers a moment to go out before connections close. */
         MHD_socket lfd = MHD_quiesce_daemon(h->daemon);
         atomic_store(&h->stopping, true);
+        tq_mcp_http_stop(h->mcp); /* open /mcp streams end */
         for (int ms = 0; ms < HTTP_STOP_GRACE_MS && atomic_load(&h->active) > 0; ms += 10)
             usleep(10000);
         MHD_stop_daemon(h->daemon);
@@ -1345,6 +1358,7 @@ void tq_http_destroy(tq_http_t **self_p)
     pthread_mutex_destroy(&h->stats_mu);
     pthread_mutex_destroy(&h->rate_mu);
     tq_oauth_gate_destroy(&h->gate);
+    tq_mcp_http_destroy(&h->mcp);
     free(h->stats_text);
     free(h->hosts);
     free(h->frontend);

@@ -72,7 +72,8 @@ static const tq_cli_command_t s_commands[] = {
      "named credentials (values masked on every read)", tq_cmd_credential},
     {"plugins", "", "auth plugins the workers loaded", tq_cmd_plugins},
     {"apikey",
-     "create --tenant T [--name N] [--role tenant|integrator|operator] [--expires N{s|m|h|d}] | "
+     "create --tenant T [--name N] [--role tenant|integrator|operator] [--expires N{s|m|h|d}] "
+     "[--tools PROVIDER/OP,...] | "
      "list --tenant T | revoke --tenant T ID|NAME",
      "API keys of the HTTP API (create prints the key once)", tq_cmd_apikey},
     {"oauth",

@@ -41,7 +41,7 @@ typedef struct inflight {
 
 struct tq_mcp_t {
     pthread_mutex_t mu;
-    char *endpoint, *tenant, *tools;
+    char *endpoint, *tenant, *tools, *behalf_role, *behalf_name;
     bool list_changed;
     int page_size, call_timeout_ms, max_description;
     char version[16];  /* "" before initialize */
@@ -115,13 +115,16 @@ tq_mcp_t *tq_mcp_new(const tq_mcp_opts_t *opts, tq_error_t *err)
     s->endpoint = opts->endpoint ? strdup(opts->endpoint) : NULL;
     s->tenant = opts->tenant ? strdup(opts->tenant) : NULL;
     s->tools = opts->tools && *opts->tools ? strdup(opts->tools) : NULL;
+    s->behalf_role = opts->behalf_role ? strdup(opts->behalf_role) : NULL;
+    s->behalf_name = strdup(opts->behalf_name ? opts->behalf_name : "mcp");
     s->list_changed = opts->list_changed;
     s->page_size = opts->page_size > 0 ? opts->page_size : 100;
     s->call_timeout_ms = opts->call_timeout_ms > 0 ? opts->call_timeout_ms : 300000;
     s->max_description =
         opts->max_description > 0 ? opts->max_description : TQ_OPENAPI_DEFAULT_MAX_DESCRIPTION;
     if ((opts->endpoint && !s->endpoint) || (opts->tenant && !s->tenant) ||
-        (s->tools == NULL && opts->tools && *opts->tools)) {
+        (s->tools == NULL && opts->tools && *opts->tools) ||
+        (opts->behalf_role && !s->behalf_role) || !s->behalf_name) {
         tq_mcp_destroy(&s);
         tq_error_set(err, "internal", "out of memory");
         return NULL;
@@ -146,6 +149,8 @@ void tq_mcp_destroy(tq_mcp_t **self_p)
     free(s->endpoint);
     free(s->tenant);
     free(s->tools);
+    free(s->behalf_role);
+    free(s->behalf_name);
     pthread_mutex_destroy(&s->mu);
     free(s);
     *self_p = NULL;
@@ -186,6 +191,8 @@ static tq_client_t *client_take(tq_mcp_t *s)
     if (!c) {
         c = tq_client_new(s->endpoint);
         if (c && s->tenant) tq_client_set_tenant(c, s->tenant);
+        if (c && s->behalf_role)
+            tq_client_set_on_behalf(c, s->behalf_role, s->tenant, s->behalf_name);
     }
     return c;
 }

@@ -35,13 +35,16 @@
 typedef struct tq_mcp_t tq_mcp_t;
 
 typedef struct {
-    const char *endpoint; /* broker frontend; NULL: libtoolq's default */
-    const char *tenant;   /* NULL: the principal's own (one-tenant principals) */
-    const char *tools;    /* comma-separated "provider/operation" globs; NULL or "": all */
-    bool list_changed;    /* the transport can deliver notifications/tools/list_changed */
-    int page_size;        /* tools per tools/list page (mcp.page_size) */
-    int call_timeout_ms;  /* longest wait for a tools/call (mcp.call_timeout_ms) */
-    int max_description;  /* characters of a tool description (import.max_description) */
+    const char *endpoint;    /* broker frontend; NULL: libtoolq's default */
+    const char *tenant;      /* NULL: the principal's own (one-tenant principals) */
+    const char *tools;       /* comma-separated "provider/operation" globs; NULL or "": all */
+    const char *behalf_role; /* set: every job is made on behalf of this principal (an API
+                              * key's role; the HTTP transport) — tq_client_set_on_behalf */
+    const char *behalf_name; /* the principal's name for logs */
+    bool list_changed;       /* the transport can deliver notifications/tools/list_changed */
+    int page_size;           /* tools per tools/list page (mcp.page_size) */
+    int call_timeout_ms;     /* longest wait for a tools/call (mcp.call_timeout_ms) */
+    int max_description;     /* characters of a tool description (import.max_description) */
 } tq_mcp_opts_t;
 
 /* Sends one notification (a JSON-RPC message without id) while a request
