@@ -45,6 +45,7 @@
 #include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,8 +144,9 @@ static int64_t now_ms(void)
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *ctype,
                                  char *text, const char *session_id)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        text ? strlen(text) : 0, text ? text : (char *)"", MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r =
+        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -830,7 +832,13 @@ tq_mcp_http_t *tq_mcp_http_new(tq_config_t *cfg, const char *frontend, const cha
         tq_mcp_http_destroy(&m);
         return NULL;
     }
-    if (pthread_create(&m->listener, NULL, listen_thread, m) != 0) {
+    /* the broker takes its signals through a signalfd: block them here too */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int prc = pthread_create(&m->listener, NULL, listen_thread, m);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
         tq_error_set(err, "internal", "cannot start the provider change listener");
         tq_mcp_http_destroy(&m);
         return NULL;
