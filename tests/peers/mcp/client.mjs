@@ -12,6 +12,7 @@
 //   ["wait_list_changed", MS]         prints {"ready": true} at once, then
 //                                     {"list_changed": true|false} within MS
 //   ["ping"]                          {"pong": true}
+//   ["sleep", MS]                     waits in the session: {"slept": MS}
 //   ["info"]                          {"version", "capabilities", "serverInfo"}
 // Exits 0 when every action ran (a tool error is a result, not a failure).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -88,6 +89,9 @@ for (const a of actions) {
       const until = Date.now() + a[1];
       while (listChanged === before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       out({ list_changed: listChanged > before });
+    } else if (a[0] === "sleep") {
+      await new Promise((r) => setTimeout(r, a[1]));
+      out({ slept: a[1] });
     } else if (a[0] === "ping") {
       await client.ping();
       out({ pong: true });
