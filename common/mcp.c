@@ -96,7 +96,8 @@ static int check_patterns(const char *patterns, tq_error_t *err)
                                 "commas (e.g. 'github/*,petstore/getPetById'), not '%.*s'",
                                 (int)(n > 64 ? 64 : n), p);
         p += n;
-        if (*p == ',') p++;
+        if (*p == ',' && !*++p) /* a trailing comma */
+            return tq_error_set(err, "invalid_argument", "tool patterns: a trailing comma");
     }
     return 0;
 }
