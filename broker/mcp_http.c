@@ -332,6 +332,7 @@ typedef struct {
     event_t *head, *tail;
     bool done; /* the call answered (or was cancelled) */
     int refs;
+    int fd;        /* the connection's socket: a client that hung up ends the stream */
     unsigned seen; /* GET stream: list_changed events sent */
     int64_t last_sent_ms;
 } stream_t;
@@ -445,6 +446,15 @@ static void stream_poll_session(stream_t *st)
     }
 }
 
+/* Whether the client closed its end (no byte will ever be sent on this
+ * connection again): its stream slot and thread are freed at once instead of
+ * at the next failed write. */
+static bool hung_up(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -471,7 +481,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         bool done = st->done;
         pthread_mutex_unlock(&st->mu);
-        if (done) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (done || hung_up(st->fd)) return MHD_CONTENT_READER_END_OF_STREAM;
         if (now_ms() - st->last_sent_ms >= SSE_KEEPALIVE_MS) {
             static const char ka[] = ": keep-alive\n\n";
             st->last_sent_ms = now_ms();
@@ -504,6 +514,9 @@ static stream_t *stream_new(tq_mcp_http_t *m, session_t *s, json_t *msg)
 static enum MHD_Result send_stream(struct MHD_Connection *conn, stream_t *st,
                                    const char *session_id)
 {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    st->fd = ci ? ci->connect_fd : -1;
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_free);
     if (!r) {
