@@ -6,7 +6,8 @@
 # limited to one provider, a session used with another key) and the guards
 # (Origin, Host, MCP-Protocol-Version, batches, sessions ending), each refusal
 # leaving no job behind; notifications/tools/list_changed on the session's
-# stream when a provider of its tenant is imported (and not for another tenant).
+# stream when a provider of its tenant is imported (and not for another tenant);
+# GET streams whose clients hung up give their connections back at once.
 source "$(dirname "$0")/lib.sh"
 PEER="$TOOLQ_SOURCE_DIR/tests/peers/mcp"
 [ -d "$PEER/node_modules/@modelcontextprotocol/sdk" ] || { echo "skip: npm ci in $PEER"; exit 77; }
@@ -124,6 +125,18 @@ r=$(rpc "$KEY" "$SID" '{"jsonrpc":"2.0","id":5,"method":"resources/list"}')
 assert_eq -32601 "$(echo "$r" | tail -1 | jq .error.code)" "a method a tools-only server lacks: method not found"
 assert_eq 204 "$(curl -s -i -X DELETE "$U" -H "Authorization: Bearer $KEY" -H "Mcp-Session-Id: $SID" | status)" "DELETE ends the session"
 assert_eq 404 "$(rpc "$KEY" "$SID" "$LIST" | status)" "an ended session: 404"
+
+# --- streams of clients that hung up free their connection at once ----------------------
+# (more than the listener's 32 connections, one after another: each GET stream
+# is dropped by its client after 0.1 s and must not keep its slot for the
+# 10 s until a keep-alive write would fail)
+for i in $(seq 1 36); do
+  s=$(rpc "$KEY" "" "$INIT" | grep -i '^Mcp-Session-Id:' | awk '{print $2}' | tr -d '\r')
+  curl -s -m 0.1 -o /dev/null "$U" -H "Authorization: Bearer $KEY" -H "Mcp-Session-Id: $s" \
+    -H "Accept: text/event-stream" || true
+done
+s=$(rpc "$KEY" "" "$INIT" -m 3 | grep -i '^Mcp-Session-Id:' | awk '{print $2}' | tr -d '\r')
+assert_eq 200 "$(rpc "$KEY" "$s" "$LIST" -m 3 | status)" "36 abandoned GET streams left connections free"
 
 # --- list_changed ------------------------------------------------------------------------
 exec 6< <(mcp "$KEY" '[["wait_list_changed",8000]]')
