@@ -127,16 +127,22 @@ assert_eq 204 "$(curl -s -i -X DELETE "$U" -H "Authorization: Bearer $KEY" -H "M
 assert_eq 404 "$(rpc "$KEY" "$SID" "$LIST" | status)" "an ended session: 404"
 
 # --- streams of clients that hung up free their connection at once ----------------------
-# (more than the listener's 32 connections, one after another: each GET stream
-# is dropped by its client after 0.1 s and must not keep its slot for the
-# 10 s until a keep-alive write would fail)
+# 36 GET streams (more than the listener's 32 connections) opened at once and
+# dropped by their clients after 0.3 s must not keep their slots for the 10 s
+# until a keep-alive write would fail: a request 1.5 s later is served.
+sids=()
 for i in $(seq 1 36); do
-  s=$(rpc "$KEY" "" "$INIT" | grep -i '^Mcp-Session-Id:' | awk '{print $2}' | tr -d '\r')
-  curl -s -m 0.1 -o /dev/null "$U" -H "Authorization: Bearer $KEY" -H "Mcp-Session-Id: $s" \
-    -H "Accept: text/event-stream" || true
+  sids+=("$(rpc "$KEY" "" "$INIT" | grep -i '^Mcp-Session-Id:' | awk '{print $2}' | tr -d '\r')")
 done
-s=$(rpc "$KEY" "" "$INIT" -m 3 | grep -i '^Mcp-Session-Id:' | awk '{print $2}' | tr -d '\r')
-assert_eq 200 "$(rpc "$KEY" "$s" "$LIST" -m 3 | status)" "36 abandoned GET streams left connections free"
+pids=()
+for s in "${sids[@]}"; do
+  curl -s -m 0.3 -o /dev/null "$U" -H "Authorization: Bearer $KEY" -H "Mcp-Session-Id: $s" \
+    -H "Accept: text/event-stream" &
+  pids+=($!)
+done
+wait "${pids[@]}" || true
+sleep 1.5
+assert_eq 200 "$(rpc "$KEY" "${sids[0]}" "$LIST" -m 3 | status)" "36 abandoned GET streams left connections free"
 
 # --- list_changed ------------------------------------------------------------------------
 exec 6< <(mcp "$KEY" '[["wait_list_changed",8000]]')
