@@ -151,8 +151,8 @@ static void cache_drop(tq_apikeys_t *ks, const char *hash)
 #define KEY_ROW                                                                                    \
     "SELECT id, key_hash, tenant, name, role, "                                                    \
     "COALESCE(extract(epoch FROM expires_at)::bigint, 0), "                                        \
-    "revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= now()) "                  \
-    "FROM tq_api_keys WHERE key_hash = $1"
+    "revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= now()), "                 \
+    "COALESCE(tools, '') FROM tq_api_keys WHERE key_hash = $1"
 
 /* Reads the key's row: 1 found and live, 0 unknown/revoked/expired, -1 db. */
 static int lookup(tq_apikeys_t *ks, const char *hash, tq_apikey_who_t *who, int64_t *expires_s,
@@ -185,6 +185,7 @@ static int lookup(tq_apikeys_t *ks, const char *hash, tq_apikey_who_t *who, int6
         snprintf(who->tenant, sizeof who->tenant, "%s", PQgetvalue(r, 0, 2));
         snprintf(who->name, sizeof who->name, "%s", PQgetvalue(r, 0, 3));
         who->role = tq_apikey_role_parse(PQgetvalue(r, 0, 4));
+        snprintf(who->tools, sizeof who->tools, "%s", PQgetvalue(r, 0, 7));
         memcpy(who->hash, hash, 65);
         *expires_s = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
         rc = who->role != TQ_ROLE_NONE;

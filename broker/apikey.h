@@ -27,6 +27,7 @@ typedef struct {
     char tenant[256]; /* the tenant its jobs run under */
     tq_role_t role;   /* TQ_ROLE_TENANT, _INTEGRATOR or _OPERATOR */
     char hash[65];    /* SHA-256 hex of the key: finds its rate bucket */
+    char tools[1024]; /* "provider/operation" globs the key is limited to (MCP); "": all */
 } tq_apikey_who_t;
 
 /* Reads database.url, apikey.cache_ms, apikey.rate_per_second,

@@ -20,6 +20,7 @@
  *   /metrics         GET, HEAD: STATS as Prometheus text exposition 0.0.4.
  *   Both use one STATS answer for http.stats_cache_ms (one request at a time
  *   asks the broker), so a flood never becomes one journal count each.
+ *   /mcp             GET, POST, DELETE: the MCP endpoint (mcp_http.c; API key).
  *
  *   /v1/...          the HTTP/JSON API: api.c (after the Host check).
  *
@@ -40,6 +41,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "mcp_http.h"
 #include "oauth_gate.h"
 #include "opcat.h"
 #include "toolq/client.h"
@@ -99,6 +101,7 @@ struct tq_http_t {
     int state_ttl_s;
     int callback_timeout_ms;
     tq_oauth_gate_t *gate;
+    tq_mcp_http_t *mcp; /* /mcp (mcp_http.c) */
     /* STATS cache (stats_mu also makes one request at a time ask the broker) */
     pthread_mutex_t stats_mu;
     int stats_cache_ms;
@@ -1164,6 +1167,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 "misdirected_request: this listener does not serve that host\n");
         return tq_api_request(h->api, conn, url, method, upload_data, upload_data_size, con_cls);
     }
+    bool mcp = strcmp(url, "/mcp") == 0;
+    if (mcp && tq_mcp_http_continues(conn)) /* its body: checks ran on its first call */
+        return tq_mcp_http_serve(h->mcp, conn, method, upload_data, upload_data_size);
     if (*upload_data_size) { /* a GET with a body: ignore the body */
         *upload_data_size = 0;
         return MHD_YES;
@@ -1180,6 +1186,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!tq_http_host_ok(host, h->hosts, h->https))
         return respond_text(conn, MHD_HTTP_MISDIRECTED_REQUEST,
                             "misdirected_request: this listener does not serve that host\n");
+    if (mcp) return tq_mcp_http_serve(h->mcp, conn, method, upload_data, upload_data_size);
     if (!known) return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
     /* HEAD (link scanners, prefetch) never starts or finishes an authorization */
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
@@ -1351,6 +1358,11 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         h->hosts = sb_take(&b);
     }
     h->gate = tq_oauth_gate_new(tq_config_str(cfg, "database.url"));
+    h->mcp = tq_mcp_http_new(cfg, tq_config_str(cfg, "broker.frontend"), h->hosts, h->https, err);
+    if (!h->mcp) {
+        tq_http_destroy(&h);
+        return NULL;
+    }
     pthread_mutex_init(&h->mu, NULL);
     atomic_init(&h->stopping, false);
     atomic_init(&h->active, 0);
@@ -1401,8 +1413,8 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         tq_http_destroy(&h);
         return NULL;
     }
-    tq_info("http: serving /v1, /oauth/start, /oauth/callback, /healthz, /metrics on %s%s", listen,
-            tls ? " (HTTPS)" : "");
+    tq_info("http: serving /v1, /mcp, /oauth/start, /oauth/callback, /healthz, /metrics on %s%s",
+            listen, tls ? " (HTTPS)" : "");
     return h;
 }
 
@@ -1415,6 +1427,7 @@ void tq_http_destroy(tq_http_t **self_p)
          * give their answers a moment to go out before connections close. */
         MHD_socket lfd = MHD_quiesce_daemon(h->daemon);
         atomic_store(&h->stopping, true);
+        tq_mcp_http_stop(h->mcp); /* open /mcp streams end */
         for (int ms = 0; ms < HTTP_STOP_GRACE_MS && atomic_load(&h->active) > 0; ms += 10)
             usleep(10000);
         MHD_stop_daemon(h->daemon);
@@ -1430,6 +1443,7 @@ void tq_http_destroy(tq_http_t **self_p)
     if (h->tls_key) OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
     free(h->tls_key);
     free(h->tls_cert);
+    tq_mcp_http_destroy(&h->mcp);
     free(h->stats_text);
     free(h->hosts);
     free(h->frontend);

@@ -2,6 +2,7 @@
  * API, docs/api.md):
  *   toolq apikey create --tenant T [--name N] [--role tenant|integrator|operator]
  *                       [--expires DURATION]   (N s|m|h|d; e.g. 90d)
+ *                       [--tools PATTERNS]   (MCP: only these provider/operation globs)
  *   toolq apikey list --tenant T
  *   toolq apikey revoke --tenant T ID-or-NAME
  * create draws the key here (common/apitoken.h), sends only its SHA-256
@@ -60,7 +61,8 @@ int tq_cmd_apikey(tq_cli_t *cli, int argc, char **argv)
     if (argc < 2)
         return tq_cli_usage_error("apikey", "usage: apikey create|list|revoke --tenant T ...%s",
                                   "");
-    const char *sub = argv[1], *tenant = NULL, *name = NULL, *role = "tenant", *which = NULL;
+    const char *sub = argv[1], *tenant = NULL, *name = NULL, *role = "tenant", *which = NULL,
+               *tools = NULL;
     long long expires = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -68,6 +70,8 @@ int tq_cmd_apikey(tq_cli_t *cli, int argc, char **argv)
             tenant = argv[++i];
         } else if (!strcmp(a, "--name") && v) {
             name = argv[++i];
+        } else if (!strcmp(a, "--tools") && v) {
+            tools = argv[++i];
         } else if (!strcmp(a, "--role") && v) {
             role = argv[++i];
         } else if (!strcmp(a, "--expires") && v) {
@@ -96,6 +100,7 @@ int tq_cmd_apikey(tq_cli_t *cli, int argc, char **argv)
         json_t *pl = json_pack("{s:s}", "hash", hash);
         if (name) json_object_set_new(pl, "name", json_string(name));
         if (expires) json_object_set_new(pl, "expires_in_s", json_integer(expires));
+        if (tools) json_object_set_new(pl, "tools", json_string(tools));
         bool grant = strcmp(role, "tenant") != 0;
         if (grant) {
             json_object_set_new(pl, "tenant", json_string(tenant));

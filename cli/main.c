@@ -29,6 +29,7 @@ int tq_cmd_plugins(tq_cli_t *, int, char **);
 int tq_cmd_oauth(tq_cli_t *, int, char **);
 int tq_cmd_refresh(tq_cli_t *, int, char **);
 int tq_cmd_sweep(tq_cli_t *, int, char **);
+int tq_cmd_mcp(tq_cli_t *, int, char **);
 
 static const tq_cli_command_t s_commands[] = {
     {"ping", "[--tenant T]", "round trip through the broker and a worker", tq_cmd_ping},
@@ -75,7 +76,8 @@ static const tq_cli_command_t s_commands[] = {
      "named credentials (values masked on every read)", tq_cmd_credential},
     {"plugins", "", "auth plugins the workers loaded", tq_cmd_plugins},
     {"apikey",
-     "create --tenant T [--name N] [--role tenant|integrator|operator] [--expires N{s|m|h|d}] | "
+     "create --tenant T [--name N] [--role tenant|integrator|operator] [--expires N{s|m|h|d}] "
+     "[--tools PROVIDER/OP,...] | "
      "list --tenant T | revoke --tenant T ID|NAME",
      "API keys of the HTTP API (create prints the key once)", tq_cmd_apikey},
     {"oauth",
@@ -88,6 +90,8 @@ static const tq_cli_command_t s_commands[] = {
     {"refresh", "--tenant T CREDENTIAL [--force]", "refresh an OAuth credential now",
      tq_cmd_refresh},
     {"sweep", "", "refresh every OAuth credential due within oauth.refresh_ahead_s", tq_cmd_sweep},
+    {"mcp", "[--tenant T] [--tools PATTERNS]",
+     "serve the tenant's tools as an MCP server on stdin/stdout (docs/mcp.md)", tq_cmd_mcp},
 };
 
 static void usage(FILE *out)

@@ -1,11 +1,13 @@
 /* op_apikey.c — the API key ops (common/ops.def; keys: docs/api.md):
  *
- *   apikey.create {"hash": H, "name": N?, "expires_in_s": S?}  stores a key
- *       with role tenant for the job's tenant. H is the SHA-256 hex of a key
+ *   apikey.create {"hash": H, "name": N?, "expires_in_s": S?, "tools": P?}
+ *       stores a key with role tenant for the job's tenant; P limits what
+ *       the key reaches over MCP ("provider/operation" globs, comma-separated,
+ *       schemas/009_apikey_tools.sql). H is the SHA-256 hex of a key
  *       the caller drew (the toolq command: common/apitoken.h), so the key
  *       itself never reaches a payload, a result or the journal.
  *   apikey.grant {"tenant": T, "role": R, "hash": H, "name": N?,
- *       "expires_in_s": S?}  (operators only) the same with any role.
+ *       "expires_in_s": S?, "tools": P?}  (operators only) the same with any role.
  *   apikey.list {}  the tenant's keys: id, name, role, created_at,
  *       expires_at, revoked_at — never a hash.
  *   apikey.revoke {"key": ID-or-NAME}  marks a live key revoked.
@@ -24,6 +26,23 @@
 
 #define MAX_NAME 127
 #define MAX_EXPIRES_S (10LL * 366 * 86400)
+#define MAX_TOOLS 1000
+
+/* "provider/operation" globs separated by commas, each part non-empty and
+ * without '/' or ',' (the CHECK of schemas/009_apikey_tools.sql). */
+static bool tools_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n < 3 || n > MAX_TOOLS) return false;
+    for (const char *p = t;;) {
+        size_t len = strcspn(p, ","), a = strcspn(p, "/,");
+        if (!a || a >= len || p[a + 1] == ',' || a + 1 == len ||
+            memchr(p + a + 1, '/', len - a - 1))
+            return false;
+        if (!p[len]) return true;
+        p += len + 1;
+    }
+}
 
 static void fail_db(tq_job_t *job, const tq_error_t *err)
 {
@@ -36,7 +55,16 @@ static void store(tq_job_t *job, const char *tenant, const char *role)
     json_t *pl = tq_job_payload(job);
     const char *hash = json_string_value(json_object_get(pl, "hash"));
     json_t *jname = json_object_get(pl, "name"), *jexp = json_object_get(pl, "expires_in_s");
+    json_t *jtools = json_object_get(pl, "tools");
     const char *name = jname ? json_string_value(jname) : "";
+    const char *tools = jtools ? json_string_value(jtools) : NULL;
+    if (jtools && (!tools || !tools_ok(tools))) {
+        tq_job_fail(job, "invalid_payload",
+                    "tools: \"provider/operation\" globs separated by commas, at most 1000 "
+                    "characters (e.g. \"github/*,petstore/getPetById\")",
+                    false);
+        return;
+    }
     char uuid[TQ_UUID_STR_LEN + 1], id[TQ_UUID_STR_LEN + 1], exp[32] = "";
     bool printable = name != NULL;
     for (const char *c = name; c && *c; c++)
@@ -70,14 +98,14 @@ static void store(tq_job_t *job, const char *tenant, const char *role)
         snprintf(gen_name, sizeof gen_name, "key-%.8s", id + 28);
         name = gen_name;
     }
-    const char *p[] = {id, hash, tenant, uuid, name, role, exp[0] ? exp : NULL};
+    const char *p[] = {id, hash, tenant, uuid, name, role, exp[0] ? exp : NULL, tools};
     PGresult *r =
         tq_pg_exec(db, &err,
                    "INSERT INTO tq_api_keys (id, key_hash, tenant, tenant_id, name, role, "
-                   "expires_at) VALUES ($1, $2, $3, $4, $5, $6, "
-                   "now() + make_interval(secs => $7::bigint)) "
+                   "expires_at, tools) VALUES ($1, $2, $3, $4, $5, $6, "
+                   "now() + make_interval(secs => $7::bigint), $8) "
                    "ON CONFLICT DO NOTHING RETURNING created_at, expires_at",
-                   7, p);
+                   8, p);
     if (!r) {
         fail_db(job, &err);
         return;
@@ -92,6 +120,7 @@ static void store(tq_job_t *job, const char *tenant, const char *role)
                             "role", role, "created_at", PQgetvalue(r, 0, 0));
     json_object_set_new(out, "expires_at",
                         PQgetisnull(r, 0, 1) ? json_null() : json_string(PQgetvalue(r, 0, 1)));
+    json_object_set_new(out, "tools", tools ? json_string(tools) : json_null());
     PQclear(r);
     tq_job_done(job, out);
 }
