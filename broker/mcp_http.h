@@ -2,7 +2,7 @@
  * HTTP listener (broker/http.c dispatches the path here). Every request is
  * authenticated first (Authorization: Bearer <API key>, broker/apikey.c),
  * then its Origin is checked; only then is a body read, a session looked up
- * or a job submitted. The protocol itself is the MCP engine (common/mcp.c),
+ * or a job submitted. The protocol itself is the MCP engine (mcp/mcp.c),
  * the same code `toolq mcp` runs over stdio. docs/mcp.md describes it. */
 #ifndef TQ_MCP_HTTP_H
 #define TQ_MCP_HTTP_H

@@ -1,6 +1,6 @@
 /* cmd_mcp.c — `toolq mcp --tenant T [--tools PATTERNS]`: the MCP stdio
  * transport for desktop agents. Reads newline-delimited JSON-RPC messages on
- * stdin, hands each to the MCP engine (common/mcp.c, the same engine the
+ * stdin, hands each to the MCP engine (mcp/mcp.c, the same engine the
  * broker's /mcp endpoint uses) and writes its answers, one per line, on
  * stdout. tools/call runs on a thread of its own, so a ping or a
  * notifications/cancelled is read while a call is in flight; at most

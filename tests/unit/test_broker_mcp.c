@@ -1,4 +1,4 @@
-/* test_broker_mcp.c — the MCP engine (common/mcp.c) on the messages it
+/* test_broker_mcp.c — the MCP engine (mcp/mcp.c) on the messages it
  * answers without the broker: revision negotiation, JSON-RPC envelope errors,
  * methods before initialize, notifications and client responses (no answer),
  * tool-limit patterns (parsing and matching). Calls that need jobs are
