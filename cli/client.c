@@ -4,6 +4,7 @@
  * safe retries passes an idempotency key). */
 #include "toolq/client.h"
 
+#include "curvekey.h"
 #include "evloop.h"
 #include "wire.h"
 
@@ -23,6 +24,8 @@ struct tq_client_t {
     uint64_t next_rid;
     char *tenant; /* scope of STATUS / WAIT / CANCEL, or NULL */
     bool connect_failed;
+    bool curve_failed; /* err_code/err_msg say why (curve_keys) */
+    bool multi;        /* several endpoints: the ipc file check is skipped */
     char err_code[64];
     char err_msg[512];
 };
@@ -31,6 +34,38 @@ static void set_err(tq_client_t *c, const char *code, const char *fmt, const cha
 {
     snprintf(c->err_code, sizeof c->err_code, "%s", code);
     snprintf(c->err_msg, sizeof c->err_msg, fmt, arg ? arg : "");
+}
+
+/* Connects to every endpoint of a comma-separated list (an active broker and
+ * its standbys). With more than one, ZMQ_IMMEDIATE sends only to a broker
+ * that completed its handshake: whichever answers; libzmq reconnects on its
+ * own. tcp:// endpoints are CURVE clients with the keys named by
+ * TOOLQ_CURVE_SERVER_KEY and TOOLQ_CURVE_KEY (files `toolq keygen` wrote). */
+static int connect_all(tq_client_t *c)
+{
+    if (strchr(c->endpoint, ',')) {
+        int one = 1;
+        zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+        c->multi = true;
+    }
+    char *list = strdup(c->endpoint), *save = NULL;
+    if (!list) return -1;
+    int rc = 0;
+    for (char *e = strtok_r(list, ",", &save); e && !rc; e = strtok_r(NULL, ",", &save)) {
+        while (*e == ' ')
+            e++;
+        if (tq_curve_endpoint(e) &&
+            tq_curve_client(c->sock, getenv("TOOLQ_CURVE_SERVER_KEY"), getenv("TOOLQ_CURVE_KEY"),
+                            c->err_msg, sizeof c->err_msg)) {
+            snprintf(c->err_code, sizeof c->err_code, "curve_keys");
+            c->curve_failed = true;
+            rc = -1;
+        } else if (zmq_connect(c->sock, e) != 0) {
+            rc = -1;
+        }
+    }
+    free(list);
+    return rc;
 }
 
 TQ_API tq_client_t *tq_client_new(const char *endpoint)
@@ -57,7 +92,7 @@ TQ_API tq_client_t *tq_client_new(const char *endpoint)
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_RCVHWM, &zero, sizeof zero);
-    c->connect_failed = zmq_connect(c->sock, c->endpoint) != 0;
+    c->connect_failed = connect_all(c) != 0;
     c->next_rid = 1;
     return c;
 }
@@ -106,7 +141,7 @@ TQ_API void tq_job_info_reset(tq_job_info_t *j)
 /* A clearer error than a time-out when the ipc socket file is not there. */
 static int check_reachable(tq_client_t *c)
 {
-    if (strncmp(c->endpoint, "ipc://", 6) == 0) {
+    if (!c->multi && strncmp(c->endpoint, "ipc://", 6) == 0) {
         struct stat st;
         if (stat(c->endpoint + 6, &st) != 0) {
             set_err(c, "broker_not_running",
@@ -120,6 +155,7 @@ static int check_reachable(tq_client_t *c)
 
 static int send_msg(tq_client_t *c, tq_msg_t *m)
 {
+    if (c->curve_failed) return TQ_CLIENT_TIMEOUT; /* err_code curve_keys, set at connect */
     if (c->connect_failed) {
         set_err(c, "broker_unreachable", "cannot connect to %s (bad endpoint or host)",
                 c->endpoint);
