@@ -26,6 +26,7 @@ struct tq_client_t {
     bool connect_failed;
     bool curve_failed; /* err_code/err_msg say why (curve_keys) */
     bool multi;        /* several endpoints: the ipc file check is skipped */
+    int send_wait_ms;  /* submit/call: how long the next send may wait for a broker */
     char err_code[64];
     char err_msg[512];
 };
@@ -153,7 +154,21 @@ static int check_reachable(tq_client_t *c)
     return 0;
 }
 
-static int send_msg(tq_client_t *c, tq_msg_t *m)
+/* With several endpoints (ZMQ_IMMEDIATE) nothing can be queued before a
+ * broker completed its handshake: wait up to wait_ms for one to. */
+static bool await_broker(tq_client_t *c, int wait_ms)
+{
+    int64_t deadline = tq_now_ms() + wait_ms;
+    for (;;) {
+        int64_t left = deadline - tq_now_ms();
+        if (left <= 0) return false;
+        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLOUT, 0};
+        int r = zmq_poll(&it, 1, (long)(left > 50 ? 50 : left));
+        if (r > 0 && (it.revents & ZMQ_POLLOUT)) return true;
+    }
+}
+
+static int send_msg(tq_client_t *c, tq_msg_t *m, int wait_ms)
 {
     if (c->curve_failed) return TQ_CLIENT_TIMEOUT; /* err_code curve_keys, set at connect */
     if (c->connect_failed) {
@@ -163,7 +178,10 @@ static int send_msg(tq_client_t *c, tq_msg_t *m)
     }
     if (check_reachable(c)) return TQ_CLIENT_TIMEOUT;
     /* never block: messages queue on the connection's pipe (unbounded HWM) */
-    if (tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT) < 0) {
+    int rc = tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT);
+    if (rc < 0 && errno == EAGAIN && c->multi && wait_ms > 0 && await_broker(c, wait_ms))
+        rc = tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT);
+    if (rc < 0) {
         if (errno == EAGAIN) {
             set_err(c, "broker_unreachable", "cannot send to %s", c->endpoint);
             return TQ_CLIENT_TIMEOUT;
@@ -247,7 +265,9 @@ TQ_API uint64_t tq_client_send_submit(tq_client_t *c, const char *tenant, const 
     tq_msg_t m;
     uint64_t rid = c->next_rid++;
     prepare_submit(&m, rid, tenant, op, payload, o, wait);
-    return send_msg(c, &m) == 0 ? rid : 0;
+    int wait_ms = c->send_wait_ms;
+    c->send_wait_ms = 0;
+    return send_msg(c, &m, wait_ms) == 0 ? rid : 0;
 }
 
 TQ_API int tq_client_recv(tq_client_t *c, int timeout_ms, tq_client_event_t *ev)
@@ -309,6 +329,7 @@ static int await(tq_client_t *c, uint64_t rid, int timeout_ms, bool want_result,
 TQ_API int tq_client_submit(tq_client_t *c, const char *tenant, const char *op, const char *payload,
                             const tq_submit_opts_t *o, int timeout_ms, char job_id[37], bool *dup)
 {
+    c->send_wait_ms = timeout_ms;
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, false);
     if (!rid)
         return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT : TQ_CLIENT_ERROR;
@@ -325,6 +346,7 @@ TQ_API int tq_client_call(tq_client_t *c, const char *tenant, const char *op, co
                           const tq_submit_opts_t *o, int timeout_ms, tq_job_info_t *out)
 {
     memset(out, 0, sizeof *out);
+    c->send_wait_ms = timeout_ms;
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, true);
     if (!rid)
         return strcmp(c->err_code, "broker_not_running") == 0 ? TQ_CLIENT_TIMEOUT : TQ_CLIENT_ERROR;
@@ -354,7 +376,7 @@ static int job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int t
     m.rid = c->next_rid++;
     snprintf(m.id, sizeof m.id, "%s", id ? id : "");
     m.tenant = c->tenant;
-    int rc = send_msg(c, &m);
+    int rc = send_msg(c, &m, timeout_ms);
     if (rc) return rc;
     tq_msg_t r;
     rc = await(c, m.rid, timeout_ms, false, &r);
@@ -384,7 +406,7 @@ static int json_request(tq_client_t *c, tq_msg_type_t type, int timeout_ms, char
     tq_msg_t m;
     tq_msg_init(&m, type);
     m.rid = c->next_rid++;
-    int rc = send_msg(c, &m);
+    int rc = send_msg(c, &m, timeout_ms);
     if (rc) return rc;
     tq_msg_t r;
     rc = await(c, m.rid, timeout_ms, false, &r);
