@@ -17,15 +17,17 @@ K=$TQ_DIR/keys; AL=$TQ_DIR/allowed
 mkdir -p "$K" "$AL"
 toolq keygen broker --dir "$K" >/dev/null
 toolq keygen op --role operator --dir "$K" >/dev/null
-cp "$K/op.key" "$AL/"
-P0=$(tq_free_port); P1=$(tq_free_port)
-PORT=("$P0" "$P1"); PID=("" ""); NAME=(a b)
+toolq keygen wk --role worker --dir "$K" >/dev/null
+cp "$K/op.key" "$K/wk.key" "$AL/"
+P0=$(tq_free_port); P1=$(tq_free_port); Q0=$(tq_free_port); Q1=$(tq_free_port)
+PORT=("$P0" "$P1"); BACK=("$Q0" "$Q1"); PID=("" ""); NAME=(a b)
 
 start() { # start I: broker I (own home), active or standby
   local h=$TQ_DIR/${NAME[$1]}
   mkdir -p "$h"; chmod 700 "$h"
   env -u TOOLQ_BROKER TOOLQ_HOME="$h" "$TOOLQ_BIN_DIR/toolq-broker" --workers 2 --set http.listen= \
     --set broker.frontend_tcp="tcp://127.0.0.1:${PORT[$1]}" \
+    --set broker.backend_tcp="tcp://127.0.0.1:${BACK[$1]}" \
     --set curve.secret_key_file="$K/broker.key_secret" --set curve.allow_dir="$AL" \
     >>"$h/broker.log" 2>&1 &
   PID[$1]=$!
@@ -43,6 +45,16 @@ start 1
 STARTS[1]=1
 tq_wait_for 20 standby 1 && ok "a second broker on the same database waits as a standby" || fail "no standby"
 check "the standby does not exit" kill -0 "${PID[1]}"
+
+# a remote worker that knows both brokers (its own home)
+mkdir -p "$TQ_DIR/remote"; chmod 700 "$TQ_DIR/remote"
+cp "$TOOLQ_MASTER_KEY_FILE" "$TQ_DIR/remote/master.key"
+env -u TOOLQ_BROKER -u TOOLQ_MASTER_KEY_FILE TOOLQ_HOME="$TQ_DIR/remote" "$TOOLQ_BIN_DIR/toolq-worker" \
+  --broker "tcp://127.0.0.1:$Q0,tcp://127.0.0.1:$Q1" --curve-server-key "$K/broker.key" \
+  --curve-key "$K/wk.key_secret" >"$TQ_DIR/remote/worker.log" 2>&1 &
+RW=$!
+remote_registered() { toolq --json stats | jq -e '[.workers[] | select(.where | endswith("key wk"))] | length == 1' >/dev/null; }
+tq_wait_for 20 remote_registered && ok "a remote worker with both brokers' endpoints registered" || fail "remote worker"
 
 "$TOOLQ_BIN_DIR/tq-failover" -n 5000 -c 8 --rate 300 --op sleep --payload '{"ms":20}' --prefix fo --ids "$TQ_DIR/ids.txt" \
   >"$TQ_DIR/stream.json" 2>"$TQ_DIR/stream.err" &
@@ -81,6 +93,9 @@ median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
 echo "takeover times (ms): $sorted; median $median ms (broker.takeover_ms 3000)"
 check "median takeover within broker.takeover_ms (3000)" test "$median" -le 3000
 
+tq_wait_for 20 remote_registered && ok "the remote worker re-registered with the broker that took over (5 times)" \
+  || fail "the remote worker did not follow the takeovers"
+
 # fencing in the database: a write with a stale epoch is refused
 epoch=$(tq_psql -c "select epoch from tq_broker_epoch")
 set +e
@@ -108,7 +123,9 @@ check "... saying it lost the lock" grep -q "lost the database lock" "$TQ_DIR/${
 wait "${PID[$active]}" 2>/dev/null || true
 check "jobs still run on the new active broker" toolq --timeout 10 ping --tenant after
 
+kill -TERM "$RW" 2>/dev/null || true
 for i in 0 1; do
   kill -TERM "${PID[$i]}" 2>/dev/null || true
 done
+wait "$RW" 2>/dev/null || true
 for i in 0 1; do wait "${PID[$i]}" 2>/dev/null || true; done
