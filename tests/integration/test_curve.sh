@@ -19,6 +19,8 @@ check "keygen never overwrites" bash -c "! '$TOOLQ_BIN_DIR/toolq' keygen op --ro
 set +e; toolq keygen x --role root --dir "$K" >/dev/null 2>&1; rc=$?; set -e
 assert_eq 2 "$rc" "keygen: an unknown role is a usage error"
 cp "$K/op.key" "$K/ten.key" "$K/wk.key" "$K/gone.key" "$A/"   # not stranger
+toolq keygen forged --role operator --dir "$K" >/dev/null          # allowed, with a bad role
+sed 's/role = "operator"/role = "root"/' "$K/forged.key" >"$A/forged.key"
 
 FP=$(tq_free_port); BP=$(tq_free_port)
 CURVE=(--set broker.frontend_tcp="tcp://127.0.0.1:$FP" --set broker.backend_tcp="tcp://127.0.0.1:$BP"
@@ -58,6 +60,9 @@ set +e
 as stranger whoami >/dev/null 2>&1; rc=$?
 assert_eq 3 "$rc" "an unknown key is refused (no answer: unreachable)"
 check "... the broker logged the refusal" grep -q "CURVE: refused .*key not allowed" "$TQ_DIR/broker.log"
+as forged whoami >/dev/null 2>&1; rc=$?
+assert_eq 3 "$rc" "a key whose role is not one of the four is refused"
+check "... logged at load" grep -q "forged.key has no valid role" "$TQ_DIR/broker.log"
 as wk whoami >/dev/null 2>&1; rc=$?
 assert_eq 3 "$rc" "a worker key is refused on the frontend"
 check "... logged" grep -q "a worker key is for the backend only" "$TQ_DIR/broker.log"
