@@ -70,7 +70,8 @@ static const tq_setting_t s_settings[] = {
     STR("broker.backend_tcp", NULL, "",
         "remote worker endpoints over tcp:// (comma-separated), CURVE only: worker keys"),
     INT("broker.takeover_ms", NULL, 3000,
-        "a standby broker (database lock held by another) takes over within this"),
+        "a standby broker (database lock held by another) takes over within this; 0 = no standby "
+        "(broker_running)"),
     STR("curve.secret_key_file", NULL, "${home}/curve/broker.key_secret",
         "the broker's CURVE key pair (toolq keygen; must be 0600)"),
     STR("curve.allow_dir", NULL, "${home}/curve/allowed",
