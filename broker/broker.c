@@ -76,8 +76,9 @@ struct tq_broker_t {
     int sigfd;
     tq_vault_t *vault;
     tq_pglane_t *ingest, *update, *misc;
-    PGconn *lockdb;  /* the one-broker-per-database advisory lock */
-    long long epoch; /* tq_broker_epoch.epoch this broker took with the lock */
+    PGconn *lockdb;             /* the one-broker-per-database advisory lock */
+    long long epoch;            /* tq_broker_epoch.epoch this broker took with the lock */
+    int64_t relock_deadline_ms; /* lock connection lost: give up after this */
     bool beat_inflight;
     tq_jobs_t *jobs;
     tq_supervisor_t *sup;
@@ -1405,25 +1406,89 @@ out:
     return rc;
 }
 
-/* The lock session ended (the database restarted, or a standby ended it):
- * another broker may own the jobs now. Stop writing at once: no drain, no
- * further statement; the workers die with us (PR_SET_PDEATHSIG). */
+/* Another broker may own the jobs now: stop writing at once (no drain, no
+ * further statement; the workers die with us through PR_SET_PDEATHSIG). */
 static void lock_lost(tq_broker_t *b, const char *why)
 {
     tq_err("lost the database lock (epoch %lld): %s; stopping at once", (long long)b->epoch, why);
     _exit(1);
 }
 
+static void on_lockdb(tq_loop_t *loop, int revents, void *arg);
+
+/* One attempt to take the lock again on a new session: only while the epoch
+ * is still ours (a standby that took over bumped it). 1: retry later. */
+static int relock_once(tq_broker_t *b, char *why, size_t whylen)
+{
+    tq_error_t err = {0};
+    PGconn *db = tq_pg_connect(tq_config_str(b->cfg, "database.url"), &err);
+    if (!db) {
+        snprintf(why, whylen, "%s", err.message);
+        return 1;
+    }
+    char e[32];
+    snprintf(e, sizeof e, "%lld", (long long)b->epoch);
+    const char *p[1] = {e};
+    PGresult *r = PQexecParams(db,
+                               "SELECT pg_try_advisory_lock(" BROKER_LOCK_KEY "), "
+                               "(SELECT epoch = $1::bigint FROM tq_broker_epoch)",
+                               1, NULL, p, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    bool locked = ok && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    bool ours = ok && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    if (!ok) {
+        snprintf(why, whylen, "%s", PQerrorMessage(db));
+        PQfinish(db);
+        return 1;
+    }
+    if (!locked || !ours) {
+        PQfinish(db); /* ends the session: an advisory lock taken here goes with it */
+        snprintf(why, whylen, "%s",
+                 locked ? "a newer epoch holds the database" : "another broker holds the lock");
+        return -1;
+    }
+    PQclear(PQexecParams(db,
+                         "UPDATE tq_broker_epoch SET holder_pid = pg_backend_pid() "
+                         "WHERE epoch = $1::bigint",
+                         1, NULL, p, NULL, NULL, 0));
+    b->lockdb = db;
+    tq_loop_add_fd(b->loop, PQsocket(db), ZMQ_POLLIN, on_lockdb, b);
+    tq_warn("took the database lock again at epoch %lld", (long long)b->epoch);
+    return 0;
+}
+
+static void on_relock(tq_loop_t *loop, void *arg)
+{
+    tq_broker_t *b = arg;
+    char why[512] = "";
+    int rc = relock_once(b, why, sizeof why);
+    if (rc < 0 || (rc > 0 && tq_now_ms() > b->relock_deadline_ms)) lock_lost(b, why);
+    if (rc > 0) tq_loop_timer(loop, 100, on_relock, b);
+}
+
+/* The lock session ended (the database restarted, a connection was cut, or
+ * a standby ended it). Until the lock is ours again the journal writes are
+ * still fenced by the epoch in the database; the lock is taken again only if
+ * no standby took over (the epoch is unchanged), within broker.takeover_ms,
+ * else the broker stops. */
 static void on_lockdb(tq_loop_t *loop, int revents, void *arg)
 {
-    (void)loop;
     (void)revents;
     tq_broker_t *b = arg;
-    if (!PQconsumeInput(b->lockdb) || PQstatus(b->lockdb) != CONNECTION_OK)
-        lock_lost(b, PQerrorMessage(b->lockdb));
-    PGnotify *n;
-    while ((n = PQnotifies(b->lockdb)) != NULL)
-        PQfreemem(n);
+    if (PQconsumeInput(b->lockdb) && PQstatus(b->lockdb) == CONNECTION_OK) {
+        PGnotify *n;
+        while ((n = PQnotifies(b->lockdb)) != NULL)
+            PQfreemem(n);
+        return;
+    }
+    tq_warn("the database lock connection was lost (%s): taking the lock again",
+            PQerrorMessage(b->lockdb));
+    tq_loop_remove_fd(loop, PQsocket(b->lockdb));
+    PQfinish(b->lockdb);
+    b->lockdb = NULL;
+    b->relock_deadline_ms = tq_now_ms() + tq_config_int(b->cfg, "broker.takeover_ms");
+    tq_loop_timer(loop, 0, on_relock, b);
 }
 
 static void on_beat(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)

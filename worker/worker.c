@@ -53,6 +53,7 @@ struct tq_worker_t {
     int sigfd;
     zhashx_t *keys_gen; /* tenant uuid -> key generation loaded (tq_job_vault) */
     int credit;
+    uint64_t ready_timer;                /* a READY waiting for a connected broker */
     char secret[TQ_WIRE_SECRET_MAX + 1]; /* registration secret from the broker */
     int inflight;
     int heartbeat_ms;
@@ -278,6 +279,18 @@ void tq_job_fail_err(tq_job_t *job, const tq_error_t *err, bool retryable)
 
 /* --- broker connection ------------------------------------------------------ */
 
+static void send_simple(tq_worker_t *w, tq_msg_type_t type);
+
+/* With several endpoints (ZMQ_IMMEDIATE) a READY sent before any broker
+ * completed its handshake is not queued: try again shortly. */
+static void on_ready_retry(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_worker_t *w = arg;
+    w->ready_timer = 0;
+    if (w->dealer) send_simple(w, TQ_MSG_READY);
+}
+
 static void send_simple(tq_worker_t *w, tq_msg_type_t type)
 {
     tq_msg_t m;
@@ -287,14 +300,16 @@ static void send_simple(tq_worker_t *w, tq_msg_type_t type)
         m.pid = getpid();
         m.secret = w->secret[0] ? w->secret : NULL;
     }
-    tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT);
+    if (tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT) < 0 && errno == EAGAIN &&
+        type == TQ_MSG_READY && !w->ready_timer)
+        w->ready_timer = tq_loop_timer(w->loop, 50, on_ready_retry, w);
 }
 
 static void on_dealer(tq_loop_t *loop, int revents, void *arg);
 
 /* Connects to every endpoint of broker.backend (comma-separated: an active
- * broker and its standbys); with ZMQ_IMMEDIATE messages go only to a broker
- * that completed its handshake, so whichever answers gets READY. tcp://
+ * broker and its standbys); with more than one, ZMQ_IMMEDIATE sends only to a
+ * broker that completed its handshake, so whichever answers gets READY. tcp://
  * endpoints are CURVE (curve.server_key_file, curve.key_file). */
 static int connect_broker(tq_worker_t *w)
 {
@@ -304,7 +319,7 @@ static int connect_broker(tq_worker_t *w)
     zmq_setsockopt(w->dealer, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(w->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(w->dealer, ZMQ_IMMEDIATE, &one, sizeof one);
+    if (strchr(endpoints, ',')) zmq_setsockopt(w->dealer, ZMQ_IMMEDIATE, &one, sizeof one);
     char *list = strdup(endpoints), *save = NULL;
     int rc = list ? 0 : -1;
     for (char *e = list ? strtok_r(list, ",", &save) : NULL; e && !rc;

@@ -10,7 +10,7 @@ tq_setup curve
 K=$TQ_DIR/keys; A=$TQ_DIR/allowed
 mkdir -p "$K" "$A"
 toolq keygen broker --dir "$K" >/dev/null
-for spec in op:operator ten:tenant:acme wk:worker gone:integrator stranger:operator; do
+for spec in op:operator ten:tenant:acme wk:worker gone:integrator stranger:operator late:integrator; do
   toolq keygen "${spec%%:*}" --role "${spec#*:}" --dir "$K" >/dev/null
 done
 check "keygen: the secret file is 0600" test "$(stat -c %a "$K/op.key_secret")" = 600
@@ -18,7 +18,7 @@ check "keygen: the public file carries the role" grep -q 'role = "tenant:acme"' 
 check "keygen never overwrites" bash -c "! '$TOOLQ_BIN_DIR/toolq' keygen op --role operator --dir '$K' 2>/dev/null"
 set +e; toolq keygen x --role root --dir "$K" >/dev/null 2>&1; rc=$?; set -e
 assert_eq 2 "$rc" "keygen: an unknown role is a usage error"
-cp "$K/op.key" "$K/ten.key" "$K/wk.key" "$K/gone.key" "$A/"   # not stranger
+cp "$K/op.key" "$K/ten.key" "$K/wk.key" "$K/gone.key" "$K/late.key" "$A/"   # not stranger
 toolq keygen forged --role operator --dir "$K" >/dev/null          # allowed, with a bad role
 sed 's/role = "operator"/role = "root"/' "$K/forged.key" >"$A/forged.key"
 
@@ -92,6 +92,17 @@ assert_eq integrator "$(as gone --json whoami | jq -r .role)" "the 'gone' key wo
 rm "$A/gone.key"
 set +e; as gone whoami >/dev/null 2>&1; rc=$?; set -e
 assert_eq 3 "$rc" "a revoked (removed) key is refused at the handshake"
+# ... and a connection it opened before has no role from the next heartbeat on
+TOOLQ_BROKER=$TCP TOOLQ_CURVE_SERVER_KEY="$K/broker.key" TOOLQ_CURVE_KEY="$K/late.key_secret" \
+  "$TOOLQ_BIN_DIR/tq-failover" -n 200 -c 1 --rate 40 --tenant t9 --prefix late --deadline-s 30 \
+  >"$TQ_DIR/late.json" 2>"$TQ_DIR/late.err" &
+late=$!
+accepted_late() { [ "$(tq_psql -c "select count(*) from tq_jobs where idempotency_key like 'late-%'")" -ge 20 ]; }
+tq_wait_for 20 accepted_late || fail "the 'late' key's stream did not start"
+rm "$A/late.key"
+wait $late || true
+check "submits on the live connection are refused once the key is removed" grep -q "refused: forbidden" "$TQ_DIR/late.err"
+check "... so the stream did not complete" test "$(jq .accepted "$TQ_DIR/late.json")" -lt 200
 
 # ipc keeps the uid rule (same broker)
 assert_eq operator "$(toolq --json whoami | jq -r .role)" "ipc: the broker's own uid is still operator"
