@@ -7,6 +7,7 @@
  * its outcome commits. Never blocks on PostgreSQL after start-up. */
 #include "broker.h"
 
+#include "curve.h"
 #include "http.h"
 #include "ids.h"
 #include "jobs.h"
@@ -46,6 +47,8 @@ typedef struct tq_bworker_t {
     size_t ident_len;
     char key[520]; /* hex of ident: the registry key */
     pid_t pid;
+    bool remote;     /* admitted by its CURVE worker key (tcp), not forked by us */
+    char where[160]; /* "local" or "tcp <address> key <name>" */
     int credit;
     int64_t last_heard_ms;
     tq_bjob_t **running; /* jobs in flight on this worker */
@@ -82,7 +85,10 @@ struct tq_broker_t {
     int sigfd;
     tq_vault_t *vault;
     tq_pglane_t *ingest, *update, *misc;
-    PGconn *lockdb; /* the one-broker-per-database advisory lock */
+    PGconn *lockdb;             /* the one-broker-per-database advisory lock */
+    long long epoch;            /* tq_broker_epoch.epoch this broker took with the lock */
+    int64_t relock_deadline_ms; /* lock connection lost: give up after this */
+    bool beat_inflight;
     tq_jobs_t *jobs;
     tq_supervisor_t *sup;
     zhashx_t *workers; /* key -> tq_bworker_t */
@@ -105,6 +111,7 @@ struct tq_broker_t {
     tq_http_t *http;             /* HTTP listener (a frontend client), NULL when off */
     tq_scheduler_t *sched;       /* periodic refresh.sweep (a frontend client), NULL when off */
     tq_principals_t *principals; /* who may do what on the frontend */
+    tq_curve_t *curve;           /* tcp:// endpoints (CURVE), NULL when none */
     bool test_ops;               /* worker.test_ops: test.* ops are known */
     int max_credit;              /* worker.concurrency: the most a READY may claim */
     bool stopping;
@@ -278,6 +285,7 @@ static void stage_update(tq_broker_t *b, tq_bjob_t *j)
 }
 
 static void dispatch(tq_broker_t *b);
+static void beat(tq_broker_t *b);
 static void schedule_promote(tq_broker_t *b);
 
 /* A final state reached in memory: unjournaled reads and async jobs are
@@ -935,10 +943,10 @@ static void on_counts(tq_pglane_t *lane, PGresult *res, const char *errmsg, void
     int running = 0;
     for (tq_bworker_t *w = zhashx_first(b->workers); w; w = zhashx_next(b->workers)) {
         running += w->nrunning;
-        json_array_append_new(workers,
-                              json_pack("{s:i,s:i,s:i,s:I}", "pid", (int)w->pid, "credit",
-                                        w->credit, "in_flight", w->nrunning, "last_heard_ms_ago",
-                                        (json_int_t)(tq_now_ms() - w->last_heard_ms)));
+        json_array_append_new(workers, json_pack("{s:i,s:s,s:i,s:i,s:I}", "pid", (int)w->pid,
+                                                 "where", w->where, "credit", w->credit,
+                                                 "in_flight", w->nrunning, "last_heard_ms_ago",
+                                                 (json_int_t)(tq_now_ms() - w->last_heard_ms)));
     }
     json_t *stats = json_pack(
         "{s:I,s:I,s:i,s:I,s:o,s:o,s:i,s:i,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "queue_depth",
@@ -1008,7 +1016,7 @@ static void answer_whoami(tq_broker_t *b, const unsigned char *ident, size_t ile
 }
 
 static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
-                                const void *data, size_t len, const char *peer)
+                                const void *data, size_t len, const char *user_id, const char *peer)
 {
     tq_msg_t m;
     tq_error_t err = {0};
@@ -1018,7 +1026,7 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
         return;
     }
     tq_principal_t who;
-    tq_principals_identify(b->principals, peer, is_broker_pid, b, &who);
+    tq_principals_identify(b->principals, user_id, peer, is_broker_pid, b, &who);
     if (m.ob_role && tq_principal_on_behalf(&who, who.pid == getpid(), m.ob_role, m.ob_tenant,
                                             m.ob_name, &err)) {
         tq_info("refused a request on behalf of another principal from %s", who.name);
@@ -1075,11 +1083,12 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
 }
 
 /* Reads [identity][frame] messages; anything else is drained and dropped.
- * The handler gets the connection's Peer-Address metadata (ipc: ":uid:gid:pid"
- * from SO_PEERCRED, see principal.h), or NULL. */
+ * The handler gets the connection's User-Id (CURVE: the Z85 key the ZAP
+ * handler admitted, curve.c) and Peer-Address metadata (ipc: ":uid:gid:pid"
+ * from SO_PEERCRED, see principal.h; tcp: the peer's IP), or NULL. */
 static void read_router(tq_broker_t *b, void *sock,
                         void (*handle)(tq_broker_t *, const unsigned char *, size_t, const void *,
-                                       size_t, const char *))
+                                       size_t, const char *, const char *))
 {
     for (int budget = 0; budget < 2048; budget++) {
         zmq_msg_t id, body;
@@ -1104,7 +1113,8 @@ static void read_router(tq_broker_t *b, void *sock,
             tq_debug("dropping a multi-frame message");
         else if (zmq_msg_size(&id) <= 255)
             handle(b, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body),
-                   zmq_msg_size(&body), zmq_msg_gets(&body, "Peer-Address"));
+                   zmq_msg_size(&body), zmq_msg_gets(&body, "User-Id"),
+                   zmq_msg_gets(&body, "Peer-Address"));
         zmq_msg_close(&id);
         zmq_msg_close(&body);
     }
@@ -1151,11 +1161,17 @@ static void handle_result(tq_broker_t *b, tq_bworker_t *w, tq_msg_t *m)
     outcome_known(b, j);
 }
 
-/* Only a process this broker forked may register: the peer's pid (from
- * SO_PEERCRED) must be the pid its READY claims, a live child, holding that
- * child's one-time secret. */
-static bool worker_admitted(tq_broker_t *b, const tq_msg_t *m, const char *peer)
+/* On ipc, only a process this broker forked may register: the peer's pid
+ * (from SO_PEERCRED) must be the pid its READY claims, a live child, holding
+ * that child's one-time secret. On tcp, the ZAP handler admitted the
+ * connection by its CURVE key; the key must still have the worker role. */
+static bool worker_admitted(tq_broker_t *b, const tq_msg_t *m, const char *user_id,
+                            const char *peer)
 {
+    if (user_id && *user_id) {
+        bool is_worker = false;
+        return tq_principals_key(b->principals, user_id, &is_worker, NULL) && is_worker;
+    }
     pid_t peer_pid = 0;
     const char *last = peer ? strrchr(peer, ':') : NULL;
     if (last) peer_pid = (pid_t)atol(last + 1);
@@ -1164,7 +1180,7 @@ static bool worker_admitted(tq_broker_t *b, const tq_msg_t *m, const char *peer)
 }
 
 static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size_t ilen,
-                                const void *data, size_t len, const char *peer)
+                                const void *data, size_t len, const char *user_id, const char *peer)
 {
     tq_msg_t m;
     tq_error_t err = {0};
@@ -1174,9 +1190,12 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
     }
     char key[520];
     tq_bworker_t *w = worker_find(b, ident, ilen, key);
-    if (m.type == TQ_MSG_READY && !worker_admitted(b, &m, peer)) {
-        tq_warn("refused a READY from a process the broker did not fork (claimed pid %lld)",
-                (long long)m.pid);
+    if (m.type == TQ_MSG_READY && !worker_admitted(b, &m, user_id, peer)) {
+        if (user_id && *user_id)
+            tq_warn("refused a READY from key %s: not (or no longer) a worker key", user_id);
+        else
+            tq_warn("refused a READY from a process the broker did not fork (claimed pid %lld)",
+                    (long long)m.pid);
         if (w) worker_gone(b, w, "failed to authenticate");
         tq_msg_reset(&m);
         return; /* no answer: nothing to learn */
@@ -1187,7 +1206,16 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
         w->ident_len = ilen;
         memcpy(w->key, key, sizeof w->key);
         zhashx_insert(b->workers, key, w);
-        tq_info("worker pid %lld registered (credit %lld)", (long long)m.pid, (long long)m.credit);
+        w->remote = user_id && *user_id;
+        const char *name = NULL;
+        if (w->remote) tq_principals_key(b->principals, user_id, NULL, &name);
+        if (w->remote)
+            snprintf(w->where, sizeof w->where, "tcp %.64s key %.48s", peer ? peer : "?",
+                     name ? name : "?");
+        else
+            snprintf(w->where, sizeof w->where, "local");
+        tq_info("worker pid %lld registered (credit %lld, %s)", (long long)m.pid,
+                (long long)m.credit, w->where);
     }
     if (!w) {
         if (m.type != TQ_MSG_DISCONNECT) {
@@ -1234,6 +1262,8 @@ static void on_heartbeat(tq_loop_t *loop, void *arg)
     tq_broker_t *b = arg;
     int64_t now = tq_now_ms();
     int64_t dead_after = (int64_t)b->heartbeat_ms * b->liveness;
+    tq_curve_refresh(b->curve);
+    beat(b);
     tq_bworker_t *w = zhashx_first(b->workers);
     while (w) {
         tq_bworker_t *next = zhashx_next(b->workers);
@@ -1384,8 +1414,8 @@ static int bind_socket(void *sock, const char *endpoint, const char *group, tq_e
 {
     if (strncmp(endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
         return tq_error_set(err, "invalid_config",
-                            "%s: only ipc:// endpoints in a folder are supported (tcp needs CURVE, "
-                            "not supported yet)",
+                            "%s: only ipc:// endpoints in a folder are supported here (tcp:// "
+                            "goes in broker.frontend_tcp / broker.backend_tcp, CURVE only)",
                             endpoint);
     const char *path = endpoint + 6;
     char dir[4096];
@@ -1466,9 +1496,77 @@ static void *router(void *ctx, size_t max_frame, int sndhwm)
     return s;
 }
 
-/* One broker per database: its in-memory queue owns the open jobs, so a
- * second broker would run them again. The lock lives as long as b->lockdb. */
+/* One active broker per database: its in-memory queue owns the open jobs, so
+ * a second broker would run them again. The lock lives as long as b->lockdb.
+ * A second broker is a standby: it waits for the lock (broker.takeover_ms;
+ * 0 = refuse with broker_running), and ends the holder's session when the
+ * holder has not beaten for that long. Taking the lock bumps the epoch that
+ * every journal write is checked against in the database
+ * (schemas/010_broker_epoch.sql). */
 #define BROKER_LOCK_KEY "7214530124"
+
+static int take_lock(tq_broker_t *b, PGconn *db, tq_error_t *err)
+{
+    int takeover_ms = (int)tq_config_int(b->cfg, "broker.takeover_ms");
+    int poll_ms = takeover_ms / 10 < 50 ? 50 : takeover_ms / 10;
+    bool told = false;
+    for (;;) {
+        PGresult *lock =
+            tq_pg_exec(db, err, "SELECT pg_try_advisory_lock(" BROKER_LOCK_KEY ")", 0, NULL);
+        if (!lock) return -1;
+        bool locked = strcmp(PQgetvalue(lock, 0, 0), "t") == 0;
+        PQclear(lock);
+        if (locked) return 0;
+        if (takeover_ms <= 0)
+            return tq_error_set(err, "broker_running",
+                                "another toolq-broker already uses this database "
+                                "(broker.takeover_ms is 0: no standby)");
+        if (!told) {
+            tq_info("standby: another broker holds the database; taking over when it stops "
+                    "(broker.takeover_ms %d)",
+                    takeover_ms);
+            told = true;
+        }
+        /* A holder silent for takeover_ms (hung, partitioned) loses its
+         * session, hence the lock; its late writes fail on the epoch. The
+         * table exists only once the first broker migrated. */
+        char ms[32];
+        snprintf(ms, sizeof ms, "%d", takeover_ms);
+        const char *p[1] = {ms};
+        PGresult *r = PQexecParams(
+            db,
+            "SELECT pg_terminate_backend(holder_pid) FROM tq_broker_epoch "
+            "WHERE to_regclass('tq_broker_epoch') IS NOT NULL AND holder_pid IS NOT NULL "
+            "AND beat_at < now() - $1::int * interval '1 millisecond'",
+            1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+            tq_warn("standby: the active broker has not beaten for %d ms: ending its session",
+                    takeover_ms);
+        PQclear(r);
+        usleep((useconds_t)poll_ms * 1000);
+    }
+}
+
+/* Sets toolq.epoch on every later connection of this process (lanes and
+ * their reconnects) through PGOPTIONS; the forked workers inherit it, which
+ * fences their writes to tq_jobs (none today) with ours. */
+static int bump_epoch(tq_broker_t *b, PGconn *db, tq_error_t *err)
+{
+    PGresult *r = tq_pg_exec(db, err,
+                             "UPDATE tq_broker_epoch SET epoch = epoch + 1, "
+                             "holder_pid = pg_backend_pid(), beat_at = now() RETURNING epoch",
+                             0, NULL);
+    if (!r) return -1;
+    b->epoch = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    const char *old = getenv("PGOPTIONS");
+    char opts[1024];
+    snprintf(opts, sizeof opts, "%s%s-c toolq.epoch=%lld", old ? old : "", old && *old ? " " : "",
+             (long long)b->epoch);
+    setenv("PGOPTIONS", opts, 1);
+    tq_info("holding the database lock at epoch %lld", (long long)b->epoch);
+    return 0;
+}
 
 static int startup_db(tq_broker_t *b, tq_error_t *err)
 {
@@ -1476,17 +1574,8 @@ static int startup_db(tq_broker_t *b, tq_error_t *err)
     if (!db) return -1;
     int rc = -1;
     unsigned char key[TQ_MASTER_KEY_LEN];
-    PGresult *lock =
-        tq_pg_exec(db, err, "SELECT pg_try_advisory_lock(" BROKER_LOCK_KEY ")", 0, NULL);
-    bool locked = lock && strcmp(PQgetvalue(lock, 0, 0), "t") == 0;
-    PQclear(lock);
-    if (!locked) {
-        if (lock)
-            tq_error_set(err, "broker_running",
-                         "another toolq-broker already uses this database (one per database)");
-        goto out;
-    }
-    if (tq_migrate(db, err) < 0) goto out;
+    if (take_lock(b, db, err)) goto out;
+    if (tq_migrate(db, err) < 0 || bump_epoch(b, db, err)) goto out;
     if (tq_master_key_load(tq_config_str(b->cfg, "master_key_file"), key, err)) goto out;
     b->vault = tq_vault_new(key);
     tq_secure_wipe(key, sizeof key);
@@ -1503,6 +1592,113 @@ out:
     else
         PQfinish(db);
     return rc;
+}
+
+/* Another broker may own the jobs now: stop writing at once (no drain, no
+ * further statement; the workers die with us through PR_SET_PDEATHSIG). */
+static void lock_lost(tq_broker_t *b, const char *why)
+{
+    tq_err("lost the database lock (epoch %lld): %s; stopping at once", (long long)b->epoch, why);
+    _exit(1);
+}
+
+static void on_lockdb(tq_loop_t *loop, int revents, void *arg);
+
+/* One attempt to take the lock again on a new session: only while the epoch
+ * is still ours (a standby that took over bumped it). 1: retry later. */
+static int relock_once(tq_broker_t *b, char *why, size_t whylen)
+{
+    tq_error_t err = {0};
+    PGconn *db = tq_pg_connect(tq_config_str(b->cfg, "database.url"), &err);
+    if (!db) {
+        snprintf(why, whylen, "%s", err.message);
+        return 1;
+    }
+    char e[32];
+    snprintf(e, sizeof e, "%lld", (long long)b->epoch);
+    const char *p[1] = {e};
+    PGresult *r = PQexecParams(db,
+                               "SELECT pg_try_advisory_lock(" BROKER_LOCK_KEY "), "
+                               "(SELECT epoch = $1::bigint FROM tq_broker_epoch)",
+                               1, NULL, p, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    bool locked = ok && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    bool ours = ok && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    if (!ok) {
+        snprintf(why, whylen, "%s", PQerrorMessage(db));
+        PQfinish(db);
+        return 1;
+    }
+    if (!locked || !ours) {
+        PQfinish(db); /* ends the session: an advisory lock taken here goes with it */
+        snprintf(why, whylen, "%s",
+                 locked ? "a newer epoch holds the database" : "another broker holds the lock");
+        return -1;
+    }
+    PQclear(PQexecParams(db,
+                         "UPDATE tq_broker_epoch SET holder_pid = pg_backend_pid() "
+                         "WHERE epoch = $1::bigint",
+                         1, NULL, p, NULL, NULL, 0));
+    b->lockdb = db;
+    tq_loop_add_fd(b->loop, PQsocket(db), ZMQ_POLLIN, on_lockdb, b);
+    tq_warn("took the database lock again at epoch %lld", (long long)b->epoch);
+    return 0;
+}
+
+static void on_relock(tq_loop_t *loop, void *arg)
+{
+    tq_broker_t *b = arg;
+    char why[512] = "";
+    int rc = relock_once(b, why, sizeof why);
+    if (rc < 0 || (rc > 0 && tq_now_ms() > b->relock_deadline_ms)) lock_lost(b, why);
+    if (rc > 0) tq_loop_timer(loop, 100, on_relock, b);
+}
+
+/* The lock session ended (the database restarted, a connection was cut, or
+ * a standby ended it). Until the lock is ours again the journal writes are
+ * still fenced by the epoch in the database; the lock is taken again only if
+ * no standby took over (the epoch is unchanged), within broker.takeover_ms,
+ * else the broker stops. */
+static void on_lockdb(tq_loop_t *loop, int revents, void *arg)
+{
+    (void)revents;
+    tq_broker_t *b = arg;
+    if (PQconsumeInput(b->lockdb) && PQstatus(b->lockdb) == CONNECTION_OK) {
+        PGnotify *n;
+        while ((n = PQnotifies(b->lockdb)) != NULL)
+            PQfreemem(n);
+        return;
+    }
+    tq_warn("the database lock connection was lost (%s): taking the lock again",
+            PQerrorMessage(b->lockdb));
+    tq_loop_remove_fd(loop, PQsocket(b->lockdb));
+    PQfinish(b->lockdb);
+    b->lockdb = NULL;
+    b->relock_deadline_ms = tq_now_ms() + tq_config_int(b->cfg, "broker.takeover_ms");
+    tq_loop_timer(loop, 0, on_relock, b);
+}
+
+static void on_beat(tq_pglane_t *lane, PGresult *res, const char *errmsg, void *arg)
+{
+    (void)lane;
+    tq_broker_t *b = arg;
+    b->beat_inflight = false;
+    if (res && atoll(PQcmdTuples(res)) == 0) lock_lost(b, "a newer epoch holds the database");
+    if (!res) tq_warn("cannot record the broker's beat: %s", errmsg);
+}
+
+/* Tells standbys this broker lives (tq_broker_epoch.beat_at); 0 rows: a
+ * newer broker took the epoch. */
+static void beat(tq_broker_t *b)
+{
+    if (b->beat_inflight) return;
+    char e[32];
+    snprintf(e, sizeof e, "%lld", (long long)b->epoch);
+    const char *p[1] = {e};
+    b->beat_inflight = true;
+    tq_pglane_query(b->misc, "UPDATE tq_broker_epoch SET beat_at = now() WHERE epoch = $1", 1, p,
+                    on_beat, b);
 }
 
 tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_t *err)
@@ -1575,6 +1771,16 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
         tq_broker_destroy(&b);
         return NULL;
     }
+    /* tcp:// endpoints after the ipc ones: each listener keeps the CURVE
+     * options set when it was bound, so ipc stays on the uid rule. */
+    const char *ftcp = tq_config_str(cfg, "broker.frontend_tcp");
+    const char *btcp = tq_config_str(cfg, "broker.backend_tcp");
+    if ((*ftcp || *btcp) && (!(b->curve = tq_curve_new(b->ctx, b->loop, b->principals, cfg, err)) ||
+                             (*btcp && tq_curve_bind(b->curve, b->back, btcp, true, err)) ||
+                             (*ftcp && tq_curve_bind(b->curve, b->front, ftcp, false, err)))) {
+        tq_broker_destroy(&b);
+        return NULL;
+    }
     /* HTTP listener and scheduler: clients of the frontend just bound. */
     if ((!(b->http = tq_http_new(cfg, err)) && tq_error_is_set(err)) ||
         (!(b->sched = tq_scheduler_new(cfg, err)) && tq_error_is_set(err))) {
@@ -1621,6 +1827,7 @@ void tq_broker_destroy(tq_broker_t **self_p)
         }
         zhashx_destroy(&b->workers);
     }
+    tq_curve_destroy(&b->curve);
     if (b->front) zmq_close(b->front);
     if (b->back) zmq_close(b->back);
     if (b->ctx) zmq_ctx_term(b->ctx);
@@ -1655,6 +1862,7 @@ int tq_broker_run(tq_broker_t *b)
     signal(SIGPIPE, SIG_IGN);
     b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     tq_loop_add_fd(b->loop, b->sigfd, ZMQ_POLLIN, on_signal, b);
+    tq_loop_add_fd(b->loop, PQsocket(b->lockdb), ZMQ_POLLIN, on_lockdb, b);
     tq_loop_add_socket(b->loop, b->front, ZMQ_POLLIN, on_front, b);
     tq_loop_add_socket(b->loop, b->back, ZMQ_POLLIN, on_back, b);
     tq_loop_on_turn(b->loop, on_turn, b);

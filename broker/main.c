@@ -58,15 +58,28 @@ int main(int argc, char **argv)
     tq_log_level_parse(tq_config_str(cfg, "log.level"), &level);
     tq_log_init("toolq-broker", level);
 
-    /* Workers get the same configuration flags plus --die-with-parent. */
+    /* Workers get the same configuration flags plus --die-with-parent; for
+     * toolq-worker --broker names the backend, so ours goes as a --set. */
     char **wargv = calloc((size_t)first + 1, sizeof *wargv);
+    char *front = NULL;
     int n = 0;
-    for (int i = 1; i < first; i++)
-        wargv[n++] = argv[i];
+    for (int i = 1; i < first; i++) {
+        if (strcmp(argv[i], "--broker") == 0 && i + 1 < first && !front) {
+            size_t len = strlen(argv[i + 1]) + 32;
+            if ((front = malloc(len)) != NULL)
+                snprintf(front, len, "broker.frontend=%s", argv[i + 1]);
+            wargv[n++] = "--set";
+            wargv[n++] = front ? front : "broker.frontend=";
+            i++;
+        } else {
+            wargv[n++] = argv[i];
+        }
+    }
     wargv[n++] = "--die-with-parent";
     wargv[n] = NULL;
     b = tq_broker_new(cfg, wargv, &err);
     free(wargv);
+    free(front);
     if (!b) {
         tq_err("cannot start: %s: %s", err.code, err.message);
         rc = 1;

@@ -2,11 +2,16 @@
  * principal.h and docs/security.md). */
 #include "principal.h"
 
+#include "log.h"
+
 #include <ctype.h>
+#include <czmq.h>
+#include <dirent.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -15,10 +20,22 @@ typedef struct {
     char *tenant; /* TQ_ROLE_TENANT */
 } grant_t;
 
+typedef struct {
+    char z85[41]; /* CURVE public key */
+    char name[48];
+    tq_role_t role;
+    bool worker;
+    char *tenant; /* TQ_ROLE_TENANT */
+} key_grant_t;
+
 struct tq_principals_t {
     uid_t self_uid;
     grant_t *grants;
     size_t ngrants;
+    key_grant_t *keys;
+    size_t nkeys;
+    struct timespec keys_mtime; /* of the allowlist folder when last read */
+    bool keys_loaded;
 };
 
 bool tq_tenant_reserved(const char *tenant)
@@ -144,8 +161,101 @@ void tq_principals_destroy(tq_principals_t **self_p)
     for (size_t i = 0; i < s->ngrants; i++)
         free(s->grants[i].tenant);
     free(s->grants);
+    for (size_t i = 0; i < s->nkeys; i++)
+        free(s->keys[i].tenant);
+    free(s->keys);
     free(s);
     *self_p = NULL;
+}
+
+/* A key file's `role`: operator, integrator, tenant:<name> or worker. */
+static bool parse_key_role(const char *role, key_grant_t *k)
+{
+    if (!role) return false;
+    if (strcmp(role, "operator") == 0) {
+        k->role = TQ_ROLE_OPERATOR;
+    } else if (strcmp(role, "integrator") == 0) {
+        k->role = TQ_ROLE_INTEGRATOR;
+    } else if (strcmp(role, "worker") == 0) {
+        k->role = TQ_ROLE_NONE; /* no role on the frontend */
+        k->worker = true;
+    } else if (strncmp(role, "tenant:", 7) == 0 && role[7] && strlen(role + 7) <= 255 &&
+               !tq_tenant_reserved(role + 7)) {
+        k->role = TQ_ROLE_TENANT;
+        k->tenant = strdup(role + 7);
+        return k->tenant != NULL;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+int tq_principals_load_keys(tq_principals_t *s, const char *dir, bool force, tq_error_t *err)
+{
+    struct stat st;
+    if (!dir || !*dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tq_error_set(err, "invalid_config", "curve.allow_dir: no folder '%.200s'",
+                            dir ? dir : "");
+    if (!force && s->keys_loaded && st.st_mtim.tv_sec == s->keys_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == s->keys_mtime.tv_nsec)
+        return (int)s->nkeys;
+    DIR *d = opendir(dir);
+    if (!d)
+        return tq_error_set(err, "invalid_config", "curve.allow_dir: cannot read '%.200s'", dir);
+    key_grant_t *keys = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".key") != 0 || e->d_name[0] == '.') continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        zcert_t *cert = zcert_load(path);
+        key_grant_t k = {0};
+        snprintf(k.name, sizeof k.name, "%.*s", (int)(len - 4), e->d_name);
+        if (!cert || !parse_key_role(zcert_meta(cert, "role"), &k)) {
+            tq_warn("curve.allow_dir: %s has no valid role (operator, integrator, tenant:<name>, "
+                    "worker): its key is refused",
+                    path);
+            zcert_destroy(&cert);
+            continue;
+        }
+        snprintf(k.z85, sizeof k.z85, "%s", zcert_public_txt(cert));
+        zcert_destroy(&cert);
+        key_grant_t *grown = realloc(keys, (n + 1) * sizeof *keys);
+        if (!grown) {
+            free(k.tenant);
+            break;
+        }
+        keys = grown;
+        keys[n++] = k;
+    }
+    closedir(d);
+    for (size_t i = 0; i < s->nkeys; i++)
+        free(s->keys[i].tenant);
+    free(s->keys);
+    s->keys = keys;
+    s->nkeys = n;
+    s->keys_mtime = st.st_mtim;
+    s->keys_loaded = true;
+    return (int)n;
+}
+
+static const key_grant_t *find_key(const tq_principals_t *s, const char *z85)
+{
+    for (size_t i = 0; z85 && i < s->nkeys; i++)
+        if (strcmp(s->keys[i].z85, z85) == 0) return &s->keys[i];
+    return NULL;
+}
+
+bool tq_principals_key(const tq_principals_t *s, const char *z85, bool *is_worker,
+                       const char **name)
+{
+    const key_grant_t *k = find_key(s, z85);
+    if (!k) return false;
+    if (is_worker) *is_worker = k->worker;
+    if (name) *name = k->name;
+    return true;
 }
 
 /* ":uid:gid:pid" at the end of the Peer-Address (libzmq, ipc + SO_PEERCRED). */
@@ -171,11 +281,22 @@ static bool parse_peer(const char *addr, uid_t *uid, pid_t *pid)
     return true;
 }
 
-void tq_principals_identify(const tq_principals_t *s, const char *peer_address,
+void tq_principals_identify(const tq_principals_t *s, const char *user_id, const char *peer_address,
                             bool (*is_broker_pid)(pid_t pid, void *arg), void *arg,
                             tq_principal_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (user_id && *user_id) { /* CURVE: the ZAP handler admitted this key */
+        const key_grant_t *k = find_key(s, user_id);
+        out->curve = true;
+        out->known = k != NULL;
+        snprintf(out->name, sizeof out->name, "key %.48s", k ? k->name : "(revoked)");
+        if (k) {
+            out->role = k->role;
+            if (k->tenant) snprintf(out->tenant, sizeof out->tenant, "%s", k->tenant);
+        }
+        return;
+    }
     if (!parse_peer(peer_address, &out->uid, &out->pid)) {
         snprintf(out->name, sizeof out->name, "unknown peer");
         return;
@@ -200,7 +321,7 @@ const char *tq_principal_display(const tq_principal_t *p, char buf[TQ_PRINCIPAL_
 {
     char pwbuf[1024];
     struct passwd pw, *res = NULL;
-    if (p->known && getpwuid_r(p->uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
+    if (p->known && !p->curve && getpwuid_r(p->uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
         snprintf(buf, TQ_PRINCIPAL_DISPLAY, "%s (%.40s)", p->name, res->pw_name);
     else
         snprintf(buf, TQ_PRINCIPAL_DISPLAY, "%s", p->name);

@@ -8,8 +8,15 @@
  * forked are the principal "broker" (its HTTP listener, scheduler and refresh
  * sweeps), the only one that may use reserved tenants and idempotency keys.
  *
- * Owns: the role map (built once at start) and every access decision of the
- * frontend. Must never: trust a role, uid or tenant stated in a message. */
+ * On tcp:// endpoints (CURVE only, broker/curve.c) a peer is its CURVE public
+ * key instead: the allowlist folder (curve.allow_dir) holds one zcert public
+ * file per key, whose metadata `role` is operator, integrator, tenant:<name>
+ * or worker — the same roles as the uid map. A key removed from the folder is
+ * revoked: refused at the next handshake and of no role on live connections.
+ *
+ * Owns: the role map (uids built once at start, keys reloaded when the folder
+ * changes) and every access decision of the frontend. Must never: trust a role, uid or tenant
+ * stated in a message. */
 #ifndef TQ_PRINCIPAL_H
 #define TQ_PRINCIPAL_H
 
@@ -25,7 +32,8 @@
 
 typedef struct {
     tq_role_t role;
-    bool known; /* credentials were available */
+    bool known; /* credentials were available (uid or CURVE key) */
+    bool curve; /* a CURVE key (tcp): uid and pid are not known */
     uid_t uid;
     pid_t pid;
     char name[64];    /* "uid 1000" (tq_principal_display adds the user name) */
@@ -39,12 +47,24 @@ typedef struct tq_principals_t tq_principals_t;
 tq_principals_t *tq_principals_new(tq_config_t *cfg, tq_error_t *err);
 void tq_principals_destroy(tq_principals_t **self_p);
 
-/* The principal behind a message's Peer-Address metadata (NULL: unknown,
- * role none). is_broker_pid(pid, arg) tells whether pid is the broker or
- * one of its workers. */
-void tq_principals_identify(const tq_principals_t *self, const char *peer_address,
-                            bool (*is_broker_pid)(pid_t pid, void *arg), void *arg,
-                            tq_principal_t *out);
+/* The principal behind a message: its User-Id metadata (set by the ZAP
+ * handler to the Z85 public key on a CURVE connection) or else its
+ * Peer-Address (NULL: unknown, role none). is_broker_pid(pid, arg) tells
+ * whether pid is the broker or one of its workers. A CURVE key's role is
+ * never TQ_ROLE_BROKER; a worker key has role none on the frontend. */
+void tq_principals_identify(const tq_principals_t *self, const char *user_id,
+                            const char *peer_address, bool (*is_broker_pid)(pid_t pid, void *arg),
+                            void *arg, tq_principal_t *out);
+
+/* CURVE keys. (Re)reads the allowlist folder when its modification time
+ * changed (or force): every `*.key` zcert public file with metadata `role`.
+ * A file with a bad role is skipped with a warning (its key is refused).
+ * Returns the number of keys, or -1 (invalid_config: no such folder). */
+int tq_principals_load_keys(tq_principals_t *self, const char *dir, bool force, tq_error_t *err);
+/* The key's role and name (file name without .key) when it is allowed.
+ * is_worker: the key has the worker role. */
+bool tq_principals_key(const tq_principals_t *self, const char *z85, bool *is_worker,
+                       const char **name);
 
 /* "uid 1000 (alice)": looks the user name up (only for refusals and WHOAMI,
  * never per message). */

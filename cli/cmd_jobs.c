@@ -179,6 +179,14 @@ int tq_cmd_stats(tq_cli_t *cli, int argc, char **argv)
         printf("workers       %lld alive, %lld restarts\n",
                (long long)json_integer_value(json_object_get(s, "workers_alive")),
                (long long)json_integer_value(json_object_get(s, "worker_restarts")));
+        size_t wi;
+        json_t *wk;
+        json_array_foreach(json_object_get(s, "workers"), wi, wk)
+            printf("  worker pid %-7lld %s, credit %lld, in flight %lld\n",
+                   (long long)json_integer_value(json_object_get(wk, "pid")),
+                   json_string_value(json_object_get(wk, "where")),
+                   (long long)json_integer_value(json_object_get(wk, "credit")),
+                   (long long)json_integer_value(json_object_get(wk, "in_flight")));
         printf("jobs by state (journal):");
         const char *k;
         json_t *v;

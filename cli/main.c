@@ -30,6 +30,7 @@ int tq_cmd_oauth(tq_cli_t *, int, char **);
 int tq_cmd_refresh(tq_cli_t *, int, char **);
 int tq_cmd_sweep(tq_cli_t *, int, char **);
 int tq_cmd_mcp(tq_cli_t *, int, char **);
+int tq_cmd_keygen(tq_cli_t *, int, char **);
 
 static const tq_cli_command_t s_commands[] = {
     {"ping", "[--tenant T]", "round trip through the broker and a worker", tq_cmd_ping},
@@ -44,6 +45,8 @@ static const tq_cli_command_t s_commands[] = {
     {"wait", "ID [--tenant T]", "wait for a job to end", tq_cmd_wait},
     {"cancel", "ID [--tenant T]", "cancel a queued or running job", tq_cmd_cancel},
     {"stats", "", "queue depth, jobs by state, workers (operators only)", tq_cmd_stats},
+    {"keygen", "NAME --role operator|integrator|tenant:T|worker [--dir DIR]",
+     "write a CURVE key pair for tcp:// (NAME.key public, NAME.key_secret 0600)", tq_cmd_keygen},
     {"whoami", "", "the principal and role the broker takes this caller for", tq_cmd_whoami},
     {"admin", "rotate-master | rotate-tenant-key --tenant T",
      "key rotation (operators only; rotate-master: restart the broker after)", tq_cmd_admin},

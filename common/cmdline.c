@@ -13,6 +13,8 @@ static const struct {
     {"--workers", "broker.workers"},
     {"--log-level", "log.level"},
     {"--plugin-path", "plugins.path"},
+    {"--curve-server-key", "curve.server_key_file"},
+    {"--curve-key", "curve.key_file"},
     {"--config", "config"},
     {"-c", "config"},
 };

@@ -56,7 +56,7 @@ static const tq_setting_t s_settings[] = {
     STR("master_key_file", "TOOLQ_MASTER_KEY_FILE", "${home}/master.key",
         "base64 32-byte key; never invented for an existing database"),
     STR("broker.frontend", "TOOLQ_BROKER", "ipc://${home}/broker.sock",
-        "client endpoint (ipc:// only, owner-only; tcp:// is refused until CURVE)"),
+        "client endpoint (ipc:// only, owner-only; tcp:// goes in broker.frontend_tcp)"),
     STR("frontend.operators", "TOOLQ_FRONTEND_OPERATORS", "",
         "users (names or uids, comma-separated) with the operator role; the broker's own "
         "user always has it"),
@@ -68,7 +68,23 @@ static const tq_setting_t s_settings[] = {
         "group admitted to connect to the frontend socket (socket 0660, folder 0710); "
         "empty = the broker's user only"),
     STR("broker.backend", "TOOLQ_BACKEND", "ipc://${home}/backend.sock",
-        "worker endpoint (ipc:// only; only workers the broker forked may register)"),
+        "worker endpoint (ipc:// only; only workers the broker forked may register); "
+        "toolq-worker --broker sets it"),
+    STR("broker.frontend_tcp", NULL, "",
+        "client endpoints over tcp:// (comma-separated), CURVE only: keys in curve.allow_dir"),
+    STR("broker.backend_tcp", NULL, "",
+        "remote worker endpoints over tcp:// (comma-separated), CURVE only: worker keys"),
+    INT("broker.takeover_ms", NULL, 3000,
+        "a standby broker (database lock held by another) takes over within this; 0 = no standby "
+        "(broker_running)"),
+    STR("curve.secret_key_file", NULL, "${home}/curve/broker.key_secret",
+        "the broker's CURVE key pair (toolq keygen; must be 0600)"),
+    STR("curve.allow_dir", NULL, "${home}/curve/allowed",
+        "public keys admitted on tcp:// (NAME.key files; metadata role); remove one to revoke"),
+    STR("curve.server_key_file", "TOOLQ_CURVE_SERVER_KEY", "",
+        "worker/client side of tcp://: the broker's public key file"),
+    STR("curve.key_file", "TOOLQ_CURVE_KEY", "",
+        "worker/client side of tcp://: this side's secret key file (.key_secret)"),
     INT("broker.workers", "TOOLQ_WORKERS", 0, "local workers to fork; 0 = number of cores"),
     STR("broker.worker_binary", "TOOLQ_WORKER_BINARY", "",
         "path of toolq-worker; empty = beside toolq-broker"),

@@ -4,6 +4,7 @@
  * safe retries passes an idempotency key). */
 #include "toolq/client.h"
 
+#include "curvekey.h"
 #include "evloop.h"
 #include "wire.h"
 
@@ -27,6 +28,9 @@ struct tq_client_t {
     char *ob_role, *ob_tenant, *ob_name; /* tq_client_set_on_behalf */
     bool connect_failed;
     bool owner_check; /* the default endpoint: folder and socket must be the caller's */
+    bool curve_failed; /* err_code/err_msg say why (curve_keys) */
+    bool multi;        /* several endpoints: the ipc file check is skipped */
+    int send_wait_ms;  /* submit/call: how long the next send may wait for a broker */
     char err_code[64];
     char err_msg[512];
 };
@@ -82,6 +86,38 @@ static int owner_ok(tq_client_t *c)
     return -1;
 }
 
+/* Connects to every endpoint of a comma-separated list (an active broker and
+ * its standbys). With more than one, ZMQ_IMMEDIATE sends only to a broker
+ * that completed its handshake: whichever answers; libzmq reconnects on its
+ * own. tcp:// endpoints are CURVE clients with the keys named by
+ * TOOLQ_CURVE_SERVER_KEY and TOOLQ_CURVE_KEY (files `toolq keygen` wrote). */
+static int connect_all(tq_client_t *c)
+{
+    if (strchr(c->endpoint, ',')) {
+        int one = 1;
+        zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+        c->multi = true;
+    }
+    char *list = strdup(c->endpoint), *save = NULL;
+    if (!list) return -1;
+    int rc = 0;
+    for (char *e = strtok_r(list, ",", &save); e && !rc; e = strtok_r(NULL, ",", &save)) {
+        while (*e == ' ')
+            e++;
+        if (tq_curve_endpoint(e) &&
+            tq_curve_client(c->sock, getenv("TOOLQ_CURVE_SERVER_KEY"), getenv("TOOLQ_CURVE_KEY"),
+                            c->err_msg, sizeof c->err_msg)) {
+            snprintf(c->err_code, sizeof c->err_code, "curve_keys");
+            c->curve_failed = true;
+            rc = -1;
+        } else if (zmq_connect(c->sock, e) != 0) {
+            rc = -1;
+        }
+    }
+    free(list);
+    return rc;
+}
+
 TQ_API tq_client_t *tq_client_new(const char *endpoint)
 {
     tq_client_t *c = calloc(1, sizeof *c);
@@ -103,7 +139,7 @@ TQ_API tq_client_t *tq_client_new(const char *endpoint)
     zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt(c->sock, ZMQ_RCVHWM, &zero, sizeof zero);
-    c->connect_failed = zmq_connect(c->sock, c->endpoint) != 0;
+    c->connect_failed = connect_all(c) != 0;
     c->next_rid = 1;
     return c;
 }
@@ -167,7 +203,7 @@ TQ_API void tq_job_info_reset(tq_job_info_t *j)
 static int check_reachable(tq_client_t *c)
 {
     if (c->owner_check && owner_ok(c)) return TQ_CLIENT_TIMEOUT;
-    if (strncmp(c->endpoint, "ipc://", 6) == 0) {
+    if (!c->multi && strncmp(c->endpoint, "ipc://", 6) == 0) {
         struct stat st;
         if (stat(c->endpoint + 6, &st) != 0) {
             set_err(c, "broker_not_running",
@@ -179,8 +215,23 @@ static int check_reachable(tq_client_t *c)
     return 0;
 }
 
-static int send_msg(tq_client_t *c, tq_msg_t *m)
+/* With several endpoints (ZMQ_IMMEDIATE) nothing can be queued before a
+ * broker completed its handshake: wait up to wait_ms for one to. */
+static bool await_broker(tq_client_t *c, int wait_ms)
 {
+    int64_t deadline = tq_now_ms() + wait_ms;
+    for (;;) {
+        int64_t left = deadline - tq_now_ms();
+        if (left <= 0) return false;
+        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLOUT, 0};
+        int r = zmq_poll(&it, 1, (long)(left > 50 ? 50 : left));
+        if (r > 0 && (it.revents & ZMQ_POLLOUT)) return true;
+    }
+}
+
+static int send_msg(tq_client_t *c, tq_msg_t *m, int wait_ms)
+{
+    if (c->curve_failed) return TQ_CLIENT_TIMEOUT; /* err_code curve_keys, set at connect */
     if (c->connect_failed) {
         set_err(c, "broker_unreachable", "cannot connect to %s (bad endpoint or host)",
                 c->endpoint);
@@ -191,7 +242,10 @@ static int send_msg(tq_client_t *c, tq_msg_t *m)
     m->ob_tenant = c->ob_tenant;
     m->ob_name = c->ob_name;
     /* never block: messages queue on the connection's pipe (unbounded HWM) */
-    if (tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT) < 0) {
+    int rc = tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT);
+    if (rc < 0 && errno == EAGAIN && c->multi && wait_ms > 0 && await_broker(c, wait_ms))
+        rc = tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT);
+    if (rc < 0) {
         if (errno == EAGAIN) {
             set_err(c, "broker_unreachable", "cannot send to %s", c->endpoint);
             return TQ_CLIENT_TIMEOUT;
@@ -277,7 +331,9 @@ TQ_API uint64_t tq_client_send_submit(tq_client_t *c, const char *tenant, const 
     tq_msg_t m;
     uint64_t rid = c->next_rid++;
     prepare_submit(&m, rid, tenant, op, payload, o, wait);
-    return send_msg(c, &m) == 0 ? rid : 0;
+    int wait_ms = c->send_wait_ms;
+    c->send_wait_ms = 0;
+    return send_msg(c, &m, wait_ms) == 0 ? rid : 0;
 }
 
 TQ_API int tq_client_recv(tq_client_t *c, int timeout_ms, tq_client_event_t *ev)
@@ -339,6 +395,7 @@ static int await(tq_client_t *c, uint64_t rid, int timeout_ms, bool want_result,
 TQ_API int tq_client_submit(tq_client_t *c, const char *tenant, const char *op, const char *payload,
                             const tq_submit_opts_t *o, int timeout_ms, char job_id[37], bool *dup)
 {
+    c->send_wait_ms = timeout_ms;
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, false);
     if (!rid)
         return strcmp(c->err_code, "broker_not_running") == 0 ||
@@ -358,6 +415,7 @@ TQ_API int tq_client_call(tq_client_t *c, const char *tenant, const char *op, co
                           const tq_submit_opts_t *o, int timeout_ms, tq_job_info_t *out)
 {
     memset(out, 0, sizeof *out);
+    c->send_wait_ms = timeout_ms;
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, true);
     if (!rid)
         return strcmp(c->err_code, "broker_not_running") == 0 ||
@@ -390,7 +448,7 @@ static int job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int t
     m.rid = c->next_rid++;
     snprintf(m.id, sizeof m.id, "%s", id ? id : "");
     m.tenant = c->tenant;
-    int rc = send_msg(c, &m);
+    int rc = send_msg(c, &m, timeout_ms);
     if (rc) return rc;
     tq_msg_t r;
     rc = await(c, m.rid, timeout_ms, false, &r);
@@ -420,7 +478,7 @@ static int json_request(tq_client_t *c, tq_msg_type_t type, int timeout_ms, char
     tq_msg_t m;
     tq_msg_init(&m, type);
     m.rid = c->next_rid++;
-    int rc = send_msg(c, &m);
+    int rc = send_msg(c, &m, timeout_ms);
     if (rc) return rc;
     tq_msg_t r;
     rc = await(c, m.rid, timeout_ms, false, &r);

@@ -1,7 +1,12 @@
 /* main.c — toolq-worker: reads configuration (flags > env > file > default),
  * then runs one worker process. Normally forked and exec'd by toolq-broker,
  * which passes its own configuration flags along and a one-time registration
- * secret (environment); a worker started by hand has none and is refused. */
+ * secret (environment); a worker started by hand has none and is refused on
+ * ipc. A remote worker is started by an operator on another host:
+ *   toolq-worker --broker tcp://HOST:PORT[,tcp://STANDBY:PORT]
+ *                --curve-server-key broker.key --curve-key NAME.key_secret
+ * and is admitted by its CURVE worker key (docs/scaling.md). For the worker,
+ * --broker names the broker's backend (broker.backend), not its frontend. */
 #include "cmdline.h"
 #include "vault.h"
 #include "log.h"
@@ -9,6 +14,7 @@
 #include "worker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <signal.h>
@@ -19,7 +25,26 @@ int main(int argc, char **argv)
     tq_config_t *cfg = tq_config_new();
     tq_error_t err = {0};
     int first = 0;
-    if (tq_cmdline_load(cfg, argc, argv, &first, &err)) {
+    /* --broker X means broker.backend=X here (cmdline.c maps it to the
+     * frontend, which is what clients and the broker mean by it). */
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    char *set = NULL;
+    for (int i = 0; args && i < argc; i++) {
+        if (strcmp(argv[i], "--broker") == 0 && i + 1 < argc && !set) {
+            size_t n = strlen(argv[i + 1]) + 32;
+            set = malloc(n);
+            if (set) snprintf(set, n, "broker.backend=%s", argv[i + 1]);
+            args[i] = "--set";
+            args[i + 1] = set;
+            i++;
+        } else {
+            args[i] = argv[i];
+        }
+    }
+    if (!args) return 2;
+    int rc0 = tq_cmdline_load(cfg, argc, args, &first, &err);
+    argv = args;
+    if (rc0) {
         fprintf(stderr, "toolq-worker: %s: %s\n", err.code, err.message);
         tq_config_destroy(&cfg);
         return 2;
@@ -52,5 +77,7 @@ int main(int argc, char **argv)
     int rc = tq_worker_run(w);
     tq_worker_destroy(&w);
     tq_config_destroy(&cfg);
+    free(set);
+    free(args);
     return rc;
 }

@@ -5,6 +5,7 @@
  * runs; never interprets a payload beyond that: that is the handlers' business. */
 #include "worker.h"
 
+#include "curvekey.h"
 #include "ids.h"
 #include "keystore.h"
 #include "log.h"
@@ -53,6 +54,7 @@ struct tq_worker_t {
     int sigfd;
     zhashx_t *keys_gen; /* tenant uuid -> key generation loaded (tq_job_vault) */
     int credit;
+    uint64_t ready_timer;                /* a READY waiting for a connected broker */
     char secret[TQ_WIRE_SECRET_MAX + 1]; /* registration secret from the broker */
     int inflight;
     int heartbeat_ms;
@@ -320,6 +322,18 @@ void tq_job_fail_err(tq_job_t *job, const tq_error_t *err, bool retryable)
 
 /* --- broker connection ------------------------------------------------------ */
 
+static void send_simple(tq_worker_t *w, tq_msg_type_t type);
+
+/* With several endpoints (ZMQ_IMMEDIATE) a READY sent before any broker
+ * completed its handshake is not queued: try again shortly. */
+static void on_ready_retry(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_worker_t *w = arg;
+    w->ready_timer = 0;
+    if (w->dealer) send_simple(w, TQ_MSG_READY);
+}
+
 static void send_simple(tq_worker_t *w, tq_msg_type_t type)
 {
     tq_msg_t m;
@@ -329,23 +343,45 @@ static void send_simple(tq_worker_t *w, tq_msg_type_t type)
         m.pid = getpid();
         m.secret = w->secret[0] ? w->secret : NULL;
     }
-    tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT);
+    if (tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT) < 0 && errno == EAGAIN &&
+        type == TQ_MSG_READY && !w->ready_timer)
+        w->ready_timer = tq_loop_timer(w->loop, 50, on_ready_retry, w);
 }
 
 static void on_dealer(tq_loop_t *loop, int revents, void *arg);
 
+/* Connects to every endpoint of broker.backend (comma-separated: an active
+ * broker and its standbys); with more than one, ZMQ_IMMEDIATE sends only to a
+ * broker that completed its handshake, so whichever answers gets READY. tcp://
+ * endpoints are CURVE (curve.server_key_file, curve.key_file). */
 static int connect_broker(tq_worker_t *w)
 {
-    const char *endpoint = tq_config_str(w->cfg, "broker.backend");
+    const char *endpoints = tq_config_str(w->cfg, "broker.backend");
     w->dealer = zmq_socket(w->ctx, ZMQ_DEALER);
-    int zero = 0, hwm = 0;
+    int zero = 0, hwm = 0, one = 1;
     zmq_setsockopt(w->dealer, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(w->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (zmq_connect(w->dealer, endpoint) != 0) {
-        tq_err("cannot connect to broker backend %s: %s", endpoint, zmq_strerror(errno));
-        return -1;
+    if (strchr(endpoints, ',')) zmq_setsockopt(w->dealer, ZMQ_IMMEDIATE, &one, sizeof one);
+    char *list = strdup(endpoints), *save = NULL;
+    int rc = list ? 0 : -1;
+    for (char *e = list ? strtok_r(list, ",", &save) : NULL; e && !rc;
+         e = strtok_r(NULL, ",", &save)) {
+        while (*e == ' ')
+            e++;
+        char why[400];
+        if (tq_curve_endpoint(e) &&
+            tq_curve_client(w->dealer, tq_config_str(w->cfg, "curve.server_key_file"),
+                            tq_config_str(w->cfg, "curve.key_file"), why, sizeof why)) {
+            tq_err("broker backend %s: %s", e, why);
+            rc = -1;
+        } else if (zmq_connect(w->dealer, e) != 0) {
+            tq_err("cannot connect to broker backend %s: %s", e, zmq_strerror(errno));
+            rc = -1;
+        }
     }
+    free(list);
+    if (rc) return -1;
     tq_loop_add_socket(w->loop, w->dealer, ZMQ_POLLIN, on_dealer, w);
     w->last_heard_ms = tq_now_ms();
     send_simple(w, TQ_MSG_READY);

@@ -74,7 +74,14 @@ typedef struct {
  * TOOLQ_HOME defaulting to ./.toolq, made absolute; that default is used
  * only while its folder and socket belong to the caller (or root) and the
  * folder is writable by nobody else, else calls fail "endpoint_unsafe".
- * Never fails for a down broker: calls time out instead. */
+ * Never fails for a down broker: calls time out instead. A comma-separated
+ * list (an active broker and its standbys: "tcp://a:5555,tcp://b:5555")
+ * connects to all; requests go to whichever broker completed its handshake,
+ * and libzmq reconnects by itself. A request in flight when its broker died
+ * gets no answer (timeout): repeat a submit with the same idempotency key.
+ * tcp:// endpoints are CURVE: the broker's public key file in
+ * $TOOLQ_CURVE_SERVER_KEY, this client's secret key file in $TOOLQ_CURVE_KEY
+ * (`toolq keygen`); missing: error curve_keys. */
 TQ_API tq_client_t *tq_client_new(const char *endpoint);
 TQ_API void tq_client_destroy(tq_client_t **self_p);
 TQ_API const char *tq_client_endpoint(const tq_client_t *self);
@@ -125,7 +132,8 @@ TQ_API int tq_client_stats(tq_client_t *self, int timeout_ms, char **json);
 TQ_API int tq_client_whoami(tq_client_t *self, int timeout_ms, char **json);
 
 /* Pipelined: returns the request id (> 0) or 0 on error. With wait, a RESULT
- * event follows the ACCEPTED one. */
+ * event follows the ACCEPTED one. Never waits: with several endpoints and no
+ * broker connected at that moment it returns 0 (broker_unreachable). */
 TQ_API uint64_t tq_client_send_submit(tq_client_t *self, const char *tenant, const char *op,
                                       const char *payload_json, const tq_submit_opts_t *opts,
                                       bool wait);

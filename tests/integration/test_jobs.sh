@@ -85,10 +85,10 @@ st=$(toolq --json stats)
 assert_eq 2 "$(echo "$st" | jq .workers_alive)" "stats shows 2 workers"
 check "stats counts succeeded jobs" test "$(echo "$st" | jq .jobs_by_state.succeeded)" -ge 1000
 
-# a second broker on the same database is refused
+# with broker.takeover_ms=0 (no standby) a second broker on the same database is refused
 set +e
 timeout 20 "$TOOLQ_BIN_DIR/toolq-broker" --set http.listen= --broker "ipc://$TQ_DIR/b2.sock" \
-  --set broker.backend="ipc://$TQ_DIR/b2back.sock" >"$TQ_DIR/second.log" 2>&1; rc=$?
+  --set broker.backend="ipc://$TQ_DIR/b2back.sock" --set broker.takeover_ms=0 >"$TQ_DIR/second.log" 2>&1; rc=$?
 set -e
 assert_eq 1 "$rc" "a second broker on the same database refuses to start"
 check "it says why" grep -q broker_running "$TQ_DIR/second.log"
