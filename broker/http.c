@@ -40,6 +40,7 @@
 #include "http.h"
 
 #include "api.h"
+#include "buf.h"
 #include "log.h"
 #include "mcp_http.h"
 #include "oauth_gate.h"
@@ -118,141 +119,71 @@ struct tq_http_t {
     int nidle;
 };
 
-/* --- growable text ---------------------------------------------------------------- */
+/* --- text: common/buf.h (tq_buf_t) ------------------------------------------------ */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool oom;
-} sb_t;
-
-static void sb_addn(sb_t *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (n > SIZE_MAX / 4 || b->len > SIZE_MAX / 4) {
-        b->oom = true;
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->buf, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->buf = p;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-static void sb_add(sb_t *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-static void sb_printf(sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sb_t *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) {
-        sb_addn(b, tmp, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_addn(b, big, (size_t)n);
-    free(big);
-}
-
-/* Returns the text (caller frees) or NULL when memory ran out. */
-static char *sb_take(sb_t *b)
-{
-    if (b->oom) {
-        free(b->buf);
-        return NULL;
-    }
-    return b->buf ? b->buf : strdup("");
-}
-
-static void sb_html(sb_t *b, const char *s)
+static void sb_html(tq_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
         case '&':
-            sb_add(b, "&amp;");
+            tq_buf_adds(b, "&amp;");
             break;
         case '<':
-            sb_add(b, "&lt;");
+            tq_buf_adds(b, "&lt;");
             break;
         case '>':
-            sb_add(b, "&gt;");
+            tq_buf_adds(b, "&gt;");
             break;
         case '"':
-            sb_add(b, "&quot;");
+            tq_buf_adds(b, "&quot;");
             break;
         case '\'':
-            sb_add(b, "&#39;");
+            tq_buf_adds(b, "&#39;");
             break;
         default:
             if (c < 0x20 || c == 0x7f)
-                sb_add(b, "\xef\xbf\xbd"); /* U+FFFD */
+                tq_buf_adds(b, "\xef\xbf\xbd"); /* U+FFFD */
             else
-                sb_addn(b, s, 1);
+                tq_buf_add(b, s, 1);
         }
     }
 }
 
 char *tq_http_html_escape(const char *s)
 {
-    sb_t b = {0};
+    tq_buf_t b = {0};
     sb_html(&b, s);
-    return sb_take(&b);
+    return tq_buf_take(&b);
 }
 
-static void sb_urlenc(sb_t *b, const char *s)
+static void sb_urlenc(tq_buf_t *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            sb_addn(b, s, 1);
+            tq_buf_add(b, s, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_addn(b, e, 3);
+            tq_buf_add(b, e, 3);
         }
     }
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
-static void sb_label(sb_t *b, const char *s)
+static void sb_label(tq_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         if (*s == '\\')
-            sb_add(b, "\\\\");
+            tq_buf_adds(b, "\\\\");
         else if (*s == '"')
-            sb_add(b, "\\\"");
+            tq_buf_adds(b, "\\\"");
         else if (*s == '\n')
-            sb_add(b, "\\n");
+            tq_buf_adds(b, "\\n");
         else
-            sb_addn(b, s, 1);
+            tq_buf_add(b, s, 1);
     }
 }
 
@@ -563,10 +494,10 @@ static enum MHD_Result serve_healthz(tq_http_t *h, struct MHD_Connection *conn)
     char why[256];
     json_t *stats = fetch_stats(h, why, sizeof why);
     if (!stats) {
-        sb_t b = {0};
-        sb_printf(&b, "unavailable: %s\n", why);
-        return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", sb_take(&b),
-                       NULL);
+        tq_buf_t b = {0};
+        tq_buf_addf(&b, "unavailable: %s\n", why);
+        return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                       tq_buf_take(&b), NULL);
     }
     /* Registered (heard-from) workers, not merely forked ones: a frozen worker
      * stops counting after broker.heartbeat_liveness missed heartbeats. */
@@ -589,15 +520,16 @@ static json_int_t jint(json_t *o, const char *key)
     return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
-static void metric_head(sb_t *b, const char *name, const char *type, const char *help)
+static void metric_head(tq_buf_t *b, const char *name, const char *type, const char *help)
 {
-    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    tq_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void metric_int(sb_t *b, const char *name, const char *type, const char *help, json_int_t v)
+static void metric_int(tq_buf_t *b, const char *name, const char *type, const char *help,
+                       json_int_t v)
 {
     metric_head(b, name, type, help);
-    sb_printf(b, "%s %lld\n", name, (long long)v);
+    tq_buf_addf(b, "%s %lld\n", name, (long long)v);
 }
 
 char *tq_http_metrics_text(const char *stats_json)
@@ -607,7 +539,7 @@ char *tq_http_metrics_text(const char *stats_json)
         json_decref(s);
         return NULL;
     }
-    sb_t b = {0};
+    tq_buf_t b = {0};
     const char *key;
     json_t *v;
 
@@ -628,8 +560,8 @@ char *tq_http_metrics_text(const char *stats_json)
                                          "failed", "dead",    "cancelled"};
     json_t *by_state = json_object_get(s, "jobs_by_state");
     for (size_t i = 0; i < sizeof states / sizeof *states; i++)
-        sb_printf(&b, "toolq_jobs{state=\"%s\"} %lld\n", states[i],
-                  (long long)jint(by_state, states[i]));
+        tq_buf_addf(&b, "toolq_jobs{state=\"%s\"} %lld\n", states[i],
+                    (long long)jint(by_state, states[i]));
 
     metric_head(&b, "toolq_jobs_total", "counter",
                 "Job events since the broker started, by outcome.");
@@ -637,9 +569,9 @@ char *tq_http_metrics_text(const char *stats_json)
     json_object_foreach(since, key, v)
     {
         if (!json_is_integer(v)) continue;
-        sb_add(&b, "toolq_jobs_total{outcome=\"");
+        tq_buf_adds(&b, "toolq_jobs_total{outcome=\"");
         sb_label(&b, key);
-        sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(v));
+        tq_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(v));
     }
 
     metric_int(&b, "toolq_workers_alive", "gauge", "Worker processes the broker supervises.",
@@ -653,12 +585,12 @@ char *tq_http_metrics_text(const char *stats_json)
     metric_head(&b, "toolq_worker_in_flight", "gauge", "Jobs in flight per worker.");
     size_t i;
     json_array_foreach(workers, i, v)
-        sb_printf(&b, "toolq_worker_in_flight{pid=\"%lld\"} %lld\n", (long long)jint(v, "pid"),
-                  (long long)jint(v, "in_flight"));
+        tq_buf_addf(&b, "toolq_worker_in_flight{pid=\"%lld\"} %lld\n", (long long)jint(v, "pid"),
+                    (long long)jint(v, "in_flight"));
     metric_head(&b, "toolq_worker_credit", "gauge", "Jobs each worker accepts at once.");
     json_array_foreach(workers, i, v)
-        sb_printf(&b, "toolq_worker_credit{pid=\"%lld\"} %lld\n", (long long)jint(v, "pid"),
-                  (long long)jint(v, "credit"));
+        tq_buf_addf(&b, "toolq_worker_credit{pid=\"%lld\"} %lld\n", (long long)jint(v, "pid"),
+                    (long long)jint(v, "credit"));
 
     /* Per op, since start: outcomes, error codes, latency. */
     json_t *by_op = json_object_get(s, "by_op");
@@ -668,9 +600,9 @@ char *tq_http_metrics_text(const char *stats_json)
     json_object_foreach(by_op, key, v)
     {
         for (size_t k = 0; k < sizeof finals / sizeof *finals; k++) {
-            sb_add(&b, "toolq_op_jobs_total{op=\"");
+            tq_buf_adds(&b, "toolq_op_jobs_total{op=\"");
             sb_label(&b, key);
-            sb_printf(&b, "\",state=\"%s\"} %lld\n", finals[k], (long long)jint(v, finals[k]));
+            tq_buf_addf(&b, "\",state=\"%s\"} %lld\n", finals[k], (long long)jint(v, finals[k]));
         }
     }
     metric_head(&b, "toolq_op_errors_total", "counter",
@@ -682,11 +614,11 @@ char *tq_http_metrics_text(const char *stats_json)
         json_t *n;
         json_object_foreach(json_object_get(v, "errors"), code, n)
         {
-            sb_add(&b, "toolq_op_errors_total{op=\"");
+            tq_buf_adds(&b, "toolq_op_errors_total{op=\"");
             sb_label(&b, key);
-            sb_add(&b, "\",code=\"");
+            tq_buf_adds(&b, "\",code=\"");
             sb_label(&b, code);
-            sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(n));
+            tq_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(n));
         }
     }
     /* Refresh outcomes: "succeeded" or the error code of the refresh job. */
@@ -694,17 +626,17 @@ char *tq_http_metrics_text(const char *stats_json)
                 "Outcomes of refresh jobs since the broker started: succeeded or the error "
                 "code (reauth_required, transient ...).");
     json_t *refresh = json_object_get(by_op, "refresh");
-    sb_printf(&b, "toolq_refresh_outcomes_total{outcome=\"succeeded\"} %lld\n",
-              (long long)jint(refresh, "succeeded"));
+    tq_buf_addf(&b, "toolq_refresh_outcomes_total{outcome=\"succeeded\"} %lld\n",
+                (long long)jint(refresh, "succeeded"));
     {
         const char *code;
         json_t *n;
         json_object_foreach(json_object_get(refresh, "errors"), code, n)
         {
             if (strcmp(code, "succeeded") == 0) continue;
-            sb_add(&b, "toolq_refresh_outcomes_total{outcome=\"");
+            tq_buf_adds(&b, "toolq_refresh_outcomes_total{outcome=\"");
             sb_label(&b, code);
-            sb_printf(&b, "\"} %lld\n", (long long)json_integer_value(n));
+            tq_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(n));
         }
     }
     metric_head(&b, "toolq_job_duration_seconds", "histogram",
@@ -719,23 +651,23 @@ char *tq_http_metrics_text(const char *stats_json)
         long long cum = 0;
         for (size_t k = 0; k < json_array_size(counts); k++) {
             cum += (long long)json_integer_value(json_array_get(counts, k));
-            sb_add(&b, "toolq_job_duration_seconds_bucket{op=\"");
+            tq_buf_adds(&b, "toolq_job_duration_seconds_bucket{op=\"");
             sb_label(&b, key);
             if (k < json_array_size(bounds))
-                sb_printf(&b, "\",le=\"%g\"} %lld\n", json_number_value(json_array_get(bounds, k)),
-                          cum);
+                tq_buf_addf(&b, "\",le=\"%g\"} %lld\n",
+                            json_number_value(json_array_get(bounds, k)), cum);
             else
-                sb_printf(&b, "\",le=\"+Inf\"} %lld\n", cum);
+                tq_buf_addf(&b, "\",le=\"+Inf\"} %lld\n", cum);
         }
-        sb_add(&b, "toolq_job_duration_seconds_sum{op=\"");
+        tq_buf_adds(&b, "toolq_job_duration_seconds_sum{op=\"");
         sb_label(&b, key);
-        sb_printf(&b, "\"} %.9g\n", json_number_value(json_object_get(lat, "sum_s")));
-        sb_add(&b, "toolq_job_duration_seconds_count{op=\"");
+        tq_buf_addf(&b, "\"} %.9g\n", json_number_value(json_object_get(lat, "sum_s")));
+        tq_buf_adds(&b, "toolq_job_duration_seconds_count{op=\"");
         sb_label(&b, key);
-        sb_printf(&b, "\"} %lld\n", cum);
+        tq_buf_addf(&b, "\"} %lld\n", cum);
     }
     json_decref(s);
-    return sb_take(&b);
+    return tq_buf_take(&b);
 }
 
 static enum MHD_Result serve_metrics(tq_http_t *h, struct MHD_Connection *conn)
@@ -743,12 +675,12 @@ static enum MHD_Result serve_metrics(tq_http_t *h, struct MHD_Connection *conn)
     char why[256];
     json_t *stats = fetch_stats(h, why, sizeof why);
     if (!stats) {
-        sb_t b = {0};
-        sb_printf(&b, "# %s\n", why);
-        sb_add(&b, "# HELP toolq_up 1 when the broker answered STATS.\n"
-                   "# TYPE toolq_up gauge\ntoolq_up 0\n");
+        tq_buf_t b = {0};
+        tq_buf_addf(&b, "# %s\n", why);
+        tq_buf_adds(&b, "# HELP toolq_up 1 when the broker answered STATS.\n"
+                        "# TYPE toolq_up gauge\ntoolq_up 0\n");
         return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-                       "text/plain; version=0.0.4; charset=utf-8", sb_take(&b), NULL);
+                       "text/plain; version=0.0.4; charset=utf-8", tq_buf_take(&b), NULL);
     }
     char *text = json_dumps(stats, JSON_COMPACT);
     json_decref(stats);
@@ -917,24 +849,24 @@ static void run_exchange(tq_http_t *h, const char *payload, const char *state, o
     client_give(h, c, false);
 }
 
-static void page_row(sb_t *b, const char *label, const char *value)
+static void page_row(tq_buf_t *b, const char *label, const char *value)
 {
     if (!value || !*value) return;
-    sb_printf(b, "<dt>%s</dt><dd>", label);
+    tq_buf_addf(b, "<dt>%s</dt><dd>", label);
     sb_html(b, value);
-    sb_add(b, "</dd>\n");
+    tq_buf_adds(b, "</dd>\n");
 }
 
 static char *render_page(const outcome_t *o)
 {
-    sb_t b = {0};
+    tq_buf_t b = {0};
     const char *title = o->connected ? "Account connected" : "Connection failed";
-    sb_add(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-               "<meta name=\"robots\" content=\"noindex\">"
-               "<meta name=\"viewport\" content=\"width=device-width\">");
-    sb_printf(&b, "<title>toolq: %s</title></head>\n<body>\n<h1>%s</h1>\n", title, title);
-    sb_printf(&b, "<p>status: <strong id=\"status\">%s</strong></p>\n<dl>\n",
-              o->connected ? "connected" : "failed");
+    tq_buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                    "<meta name=\"robots\" content=\"noindex\">"
+                    "<meta name=\"viewport\" content=\"width=device-width\">");
+    tq_buf_addf(&b, "<title>toolq: %s</title></head>\n<body>\n<h1>%s</h1>\n", title, title);
+    tq_buf_addf(&b, "<p>status: <strong id=\"status\">%s</strong></p>\n<dl>\n",
+                o->connected ? "connected" : "failed");
     if (o->connected) {
         page_row(&b, "Credential", o->cred_name);
         page_row(&b, "Credential id", o->cred_id);
@@ -948,29 +880,29 @@ static char *render_page(const outcome_t *o)
         page_row(&b, "Provider error", o->prov_error);
         page_row(&b, "Provider description", o->prov_desc);
     }
-    sb_add(&b, "</dl>\n<p>You can close this window.</p>\n</body></html>\n");
-    return sb_take(&b);
+    tq_buf_adds(&b, "</dl>\n<p>You can close this window.</p>\n</body></html>\n");
+    return tq_buf_take(&b);
 }
 
 static char *redirect_url(const char *base, const outcome_t *o)
 {
-    sb_t b = {0};
+    tq_buf_t b = {0};
     size_t n = strcspn(base, "#"); /* the query goes before a fragment */
     const char *hash = base[n] ? base + n : NULL;
-    sb_addn(&b, base, n);
+    tq_buf_add(&b, base, n);
     if (strcspn(base, "?") >= n)
-        sb_add(&b, "?");
+        tq_buf_adds(&b, "?");
     else if (base[n - 1] != '?' && base[n - 1] != '&')
-        sb_add(&b, "&");
+        tq_buf_adds(&b, "&");
     if (o->connected) {
-        sb_add(&b, "status=connected&credential_id=");
+        tq_buf_adds(&b, "status=connected&credential_id=");
         sb_urlenc(&b, o->cred_id);
     } else {
-        sb_add(&b, "status=failed&error=");
+        tq_buf_adds(&b, "status=failed&error=");
         sb_urlenc(&b, o->code);
     }
-    if (hash) sb_add(&b, hash);
-    return sb_take(&b);
+    if (hash) tq_buf_adds(&b, hash);
+    return tq_buf_take(&b);
 }
 
 static const char *arg(struct MHD_Connection *conn, const char *name)
@@ -1021,10 +953,10 @@ static void cookie_name(const tq_http_t *h, const char *state, char out[64])
 /* Set-Cookie value: the token for max_age seconds, or a removal (token NULL). */
 static char *cookie_header(const tq_http_t *h, const char *name, const char *token, int max_age)
 {
-    sb_t b = {0};
-    sb_printf(&b, "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s", name, token ? token : "",
-              token ? max_age : 0, h->https ? "; Secure" : "");
-    return sb_take(&b);
+    tq_buf_t b = {0};
+    tq_buf_addf(&b, "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s", name, token ? token : "",
+                token ? max_age : 0, h->https ? "; Secure" : "");
+    return tq_buf_take(&b);
 }
 
 static unsigned gate_status(const tq_error_t *err)
@@ -1351,11 +1283,11 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
     h->https = strncmp(redirect, "https://", 8) == 0;
     h->state_ttl_s = (int)tq_config_int(cfg, "oauth.state_ttl_s");
     {
-        sb_t b = {0};
+        tq_buf_t b = {0};
         const char *extra = tq_config_str(cfg, "http.allowed_hosts");
-        sb_addn(&b, auth, alen);
-        sb_printf(&b, ",%s%s%s", listen, extra && *extra ? "," : "", extra ? extra : "");
-        h->hosts = sb_take(&b);
+        tq_buf_add(&b, auth, alen);
+        tq_buf_addf(&b, ",%s%s%s", listen, extra && *extra ? "," : "", extra ? extra : "");
+        h->hosts = tq_buf_take(&b);
     }
     h->gate = tq_oauth_gate_new(tq_config_str(cfg, "database.url"));
     h->mcp = tq_mcp_http_new(cfg, tq_config_str(cfg, "broker.frontend"), h->hosts, h->https, err);

@@ -3,6 +3,8 @@
  * so no value can change the statement. */
 #include "journal.h"
 
+#include "buf.h"
+
 #include "evloop.h"
 #include "log.h"
 
@@ -64,97 +66,69 @@ const char *const TQ_JOURNAL_PURGE_SQL =
 
 /* --- array literal builder ---------------------------------------------------- */
 
-typedef struct {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} sbuf_t;
+/* On common/buf.h: one element after another, "{a,b,...}". */
 
-static void sb_put(sbuf_t *b, const char *p, size_t n)
+static void sb_open(tq_buf_t *b)
 {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, p, n);
-    b->n += n;
-    b->s[b->n] = '\0';
+    tq_buf_add(b, "{", 1);
 }
 
-static void sb_open(sbuf_t *b)
+static void sb_sep(tq_buf_t *b)
 {
-    sb_put(b, "{", 1);
+    if (b->len > 1) tq_buf_add(b, ",", 1);
 }
 
-static void sb_sep(sbuf_t *b)
+static char *sb_close(tq_buf_t *b)
 {
-    if (b->n > 1) sb_put(b, ",", 1);
-}
-
-static char *sb_close(sbuf_t *b)
-{
-    sb_put(b, "}", 1);
-    if (b->oom) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
+    tq_buf_add(b, "}", 1);
+    return tq_buf_take(b);
 }
 
 /* A quoted text element (NULL -> unquoted NULL). */
-static void sb_text(sbuf_t *b, const char *v)
+static void sb_text(tq_buf_t *b, const char *v)
 {
     sb_sep(b);
     if (!v) {
-        sb_put(b, "NULL", 4);
+        tq_buf_add(b, "NULL", 4);
         return;
     }
-    sb_put(b, "\"", 1);
+    tq_buf_add(b, "\"", 1);
     for (const char *p = v; *p; p++) {
-        if (*p == '"' || *p == '\\') sb_put(b, "\\", 1);
-        sb_put(b, p, 1);
+        if (*p == '"' || *p == '\\') tq_buf_add(b, "\\", 1);
+        tq_buf_add(b, p, 1);
     }
-    sb_put(b, "\"", 1);
+    tq_buf_add(b, "\"", 1);
 }
 
-static void sb_int(sbuf_t *b, long long v)
+static void sb_int(tq_buf_t *b, long long v)
 {
     char t[32];
     sb_sep(b);
-    sb_put(b, t, (size_t)snprintf(t, sizeof t, "%lld", v));
+    tq_buf_add(b, t, (size_t)snprintf(t, sizeof t, "%lld", v));
 }
 
 /* bytea element in hex form: "\\xABCD" inside the array literal. */
-static void sb_bytea(sbuf_t *b, const unsigned char *p, size_t n)
+static void sb_bytea(tq_buf_t *b, const unsigned char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     sb_sep(b);
     if (!p) {
-        sb_put(b, "NULL", 4);
+        tq_buf_add(b, "NULL", 4);
         return;
     }
-    sb_put(b, "\"\\\\x", 4);
+    tq_buf_add(b, "\"\\\\x", 4);
     char chunk[128];
     size_t c = 0;
     for (size_t i = 0; i < n; i++) {
         chunk[c++] = hex[p[i] >> 4];
         chunk[c++] = hex[p[i] & 15];
         if (c == sizeof chunk) {
-            sb_put(b, chunk, c);
+            tq_buf_add(b, chunk, c);
             c = 0;
         }
     }
-    sb_put(b, chunk, c);
-    sb_put(b, "\"", 1);
+    tq_buf_add(b, chunk, c);
+    tq_buf_add(b, "\"", 1);
 }
 
 void tq_journal_free_params(char **params, int n)
@@ -233,7 +207,8 @@ static const char *sync_param(tq_bjob_t *const *jobs, size_t n)
 
 /* The state columns both statements write: st, at, rs, res, ec, em,
  * started, delay (b[0..7]). */
-static int put_state(tq_vault_t *vault, const tq_bjob_t *j, sbuf_t *b, int64_t now, tq_error_t *err)
+static int put_state(tq_vault_t *vault, const tq_bjob_t *j, tq_buf_t *b, int64_t now,
+                     tq_error_t *err)
 {
     unsigned char *ct = NULL;
     size_t ctn = 0;
@@ -255,13 +230,11 @@ static int put_state(tq_vault_t *vault, const tq_bjob_t *j, sbuf_t *b, int64_t n
     return 0;
 }
 
-static int close_params(sbuf_t *b, int nparams, const char *sync, char **params, tq_error_t *err)
+static int close_params(tq_buf_t *b, int nparams, const char *sync, char **params, tq_error_t *err)
 {
-    int rc = 0;
     for (int k = 0; k < nparams - 1; k++)
-        if (!(params[k] = sb_close(&b[k]))) rc = -1;
-    if (!(params[nparams - 1] = strdup(sync))) rc = -1;
-    if (rc) {
+        params[k] = sb_close(&b[k]);
+    if (!(params[nparams - 1] = strdup(sync))) {
         tq_journal_free_params(params, nparams);
         return tq_error_set(err, "internal", "out of memory building a journal batch");
     }
@@ -271,7 +244,7 @@ static int close_params(sbuf_t *b, int nparams, const char *sync, char **params,
 int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
                              tq_error_t *err)
 {
-    sbuf_t b[TQ_JOURNAL_INSERT_NPARAMS] = {0};
+    tq_buf_t b[TQ_JOURNAL_INSERT_NPARAMS] = {0};
     for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS - 1; k++)
         sb_open(&b[k]);
     int64_t now = tq_now_ms();
@@ -281,7 +254,7 @@ int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n
         size_t ctn;
         if (seal(vault, j, "payload", j->payload, j->payload_len, &ct, &ctn, err)) {
             for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
-                free(b[k].s);
+                tq_buf_free(&b[k]);
             return -1;
         }
         sb_text(&b[0], j->id);
@@ -295,7 +268,7 @@ int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n
         free(ct);
         if (put_state(vault, j, b + 8, now, err)) {
             for (int k = 0; k < TQ_JOURNAL_INSERT_NPARAMS; k++)
-                free(b[k].s);
+                tq_buf_free(&b[k]);
             return -1;
         }
     }
@@ -305,7 +278,7 @@ int tq_journal_insert_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n
 int tq_journal_update_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n, char **params,
                              tq_error_t *err)
 {
-    sbuf_t b[TQ_JOURNAL_UPDATE_NPARAMS] = {0};
+    tq_buf_t b[TQ_JOURNAL_UPDATE_NPARAMS] = {0};
     for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS - 1; k++)
         sb_open(&b[k]);
     int64_t now = tq_now_ms();
@@ -313,7 +286,7 @@ int tq_journal_update_params(tq_vault_t *vault, tq_bjob_t *const *jobs, size_t n
         sb_text(&b[0], jobs[i]->id);
         if (put_state(vault, jobs[i], b + 1, now, err)) {
             for (int k = 0; k < TQ_JOURNAL_UPDATE_NPARAMS; k++)
-                free(b[k].s);
+                tq_buf_free(&b[k]);
             return -1;
         }
     }

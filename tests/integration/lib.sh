@@ -75,6 +75,21 @@ while True:
 PY
 }
 
+# tq_check_function_names JSON — the OpenAI form of a tools listing: at least
+# one function, every name matches ^[a-zA-Z0-9_-]{1,64}$ and is unique.
+# Sets TQ_FN_COUNT to how many functions there are (not in a subshell: the
+# checks count).
+tq_check_function_names() {
+  local n
+  n=$(echo "$1" | jq '.result.tools | length')
+  check "openai form lists functions" test "$n" -gt 0
+  assert_eq "$n" "$(echo "$1" | jq '[.result.tools[].function.name | select(test("^[a-zA-Z0-9_-]{1,64}$"))] | length')" \
+    "every function name matches ^[a-zA-Z0-9_-]{1,64}$"
+  assert_eq "$n" "$(echo "$1" | jq '[.result.tools[].function.name] | unique | length')" \
+    "function names are unique across providers"
+  TQ_FN_COUNT=$n
+}
+
 tq_cleanup() {
   local rc=$?
   tq_stop_broker 2>/dev/null || true

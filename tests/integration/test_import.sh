@@ -134,12 +134,8 @@ toolq --json import --tenant fn --allow-outside "$DATA/multi" "$TOOLQ_SOURCE_DIR
   "$TOOLQ_SOURCE_DIR/tests/data/openapi/petstore-2.0.json" "$DATA/library-3.1.json" \
   "$DATA/multi/api/openapi.yaml" >/dev/null
 fns=$(toolq --json tools --tenant fn --format openai)
-n=$(echo "$fns" | jq '.result.tools | length')
-check "openai form lists functions" test "$n" -gt 0
-assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name | select(test("^[a-zA-Z0-9_-]{1,64}$"))] | length')" \
-  "every function name matches ^[a-zA-Z0-9_-]{1,64}$"
-assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name] | unique | length')" \
-  "function names are unique across providers"
+tq_check_function_names "$fns"
+n=$TQ_FN_COUNT
 assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[] | select(.type=="function" and (.function.parameters|type)=="object")] | length')" \
   "each is {type: function, function: {name, description, parameters}}"
 # invoke validation follows \$ref into \$defs exactly

@@ -45,12 +45,7 @@ assert_eq 0 "$(jq -s '[.[] | select(.name=="oai-webhook-example") | .result.tool
 toolq --json import --tenant fn "$SPECS/oai-v2-uber.json" "$SPECS/readme-parameters-style.json" \
   "$SPECS/oai-v2-petstore.json" >/dev/null
 fns=$(toolq --json tools --tenant fn --format openai)
-n=$(echo "$fns" | jq '.result.tools | length')
-check "openai form lists functions" test "$n" -gt 0
-assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name | select(test("^[a-zA-Z0-9_-]{1,64}$"))] | length')" \
-  "every function name matches ^[a-zA-Z0-9_-]{1,64}$"
-assert_eq "$n" "$(echo "$fns" | jq '[.result.tools[].function.name] | unique | length')" \
-  "function names are unique across providers"
+tq_check_function_names "$fns"
 k8s=$(toolq --json providers --tenant corpus | jq '.result.providers[] | select(.name=="kubernetes-v1.12-swagger") | .tools')
 assert_eq "$k8s" "$(toolq --json tools --tenant corpus --provider kubernetes-v1.12-swagger --format openai | jq '.result.tools | length')" \
   "openai form of kubernetes: one function per tool"

@@ -60,7 +60,7 @@ info=$(echo "$out" | sed -n 1p)
 assert_eq "2025-11-25 true" "$(echo "$info" | jq -r '[.version, .capabilities.tools.listChanged] | join(" ")')" \
   "initialize: newest revision, tools.listChanged"
 list=$(echo "$out" | sed -n 2p)
-assert_eq 16 "$(echo "$list" | jq '.tools | length')" "tools/list: every tool of the key's tenant (15 + 1)"
+assert_eq 17 "$(echo "$list" | jq '.tools | length')" "tools/list: every tool of the key's tenant (16 of echo.yaml + 1)"
 assert_eq true "$(echo "$list" | jq '[.tools[] | select(.name == "getItem")][0].annotations.readOnlyHint')" \
   "tools/list: annotations"
 call=$(echo "$out" | sed -n 3p)

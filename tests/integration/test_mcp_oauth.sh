@@ -24,13 +24,8 @@ toolq oauth system-client set --plugin oauth2 --provider oidc --client-id basic-
   --client-secret basic-secret --param issuer="$AS" --param "scopes=openid offline_access" \
   --param authorize.prompt=consent --param token_auth_method=client_secret_basic >/dev/null
 auth=$(toolq --json oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me --headless)
-jar=$TQ_DIR/jar
-q() { curl -s -o /dev/null -w '%{redirect_url}' -b "$jar" -c "$jar" "$@"; }
-L=$(q "$(jq -r .authorization_url <<<"$auth")")
-L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=login -d login=alice -d password=x)
-L=$(q "$L")
-L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=consent)
-L=$(q "$L")
+source "$PEERS/login.sh" # drive_login: login and consent
+L=$(drive_login "$(jq -r .authorization_url <<<"$auth")")
 assert_eq true "$(toolq --json oauth callback "$L" --binding "$(jq -r .binding <<<"$auth")" | jq -r .connected)" \
   "the OAuth credential is connected"
 cat >"$TQ_DIR/userinfo.yaml" <<YAML

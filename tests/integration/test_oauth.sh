@@ -75,19 +75,7 @@ toolq oauth tenant-client enable --tenant $T --plugin oauth2 --provider oidc >/d
 assert_eq tenant "$(tier)" "re-enabled tenant client"
 
 # --- authorize -> login/consent -> callback -> credential ------------------
-drive_login() { # URL [JAR] -> prints the callback URL; a start URL first goes
-  # through the listener's /oauth/start, which leaves its binding cookie in JAR
-  local jar=${2:-$TQ_DIR/jar.$RANDOM} q L
-  q() { curl -s -o /dev/null -w '%{redirect_url}' -b "$jar" -c "$jar" "$@"; }
-  L=$1
-  if [[ $L == */oauth/start\?* ]]; then L=$(q "$L"); fi
-  L=$(q "$L")
-  L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=login -d login=alice -d password=x)
-  L=$(q "$L")
-  L=$(q -X POST "$AS/interaction/${L##*/}" -d prompt=consent)
-  L=$(q "$L")
-  echo "$L"
-}
+source "$PEERS/login.sh" # drive_login URL [JAR]: login and consent, prints the callback URL
 # headless: the provider's URL and the binding token; `oauth callback --binding`
 auth=$(toolq --json oauth authorize --tenant $T --plugin oauth2 --provider oidc --credential-name me --headless)
 url=$(jq -r .authorization_url <<<"$auth"); bnd=$(jq -r .binding <<<"$auth")

@@ -72,13 +72,13 @@ int tq_provider_store_insert(PGconn *db, const tq_provider_row_t *r, tq_error_t 
     return inserted ? 0 : 1;
 }
 
-int tq_provider_store_id(PGconn *db, const char *tenant_id, const char *name,
-                         char id[TQ_UUID_STR_LEN + 1], tq_error_t *err)
+/* Runs sql ($1 tenant, $2 name) returning one id: 0 with id, or -1 with
+ * provider_not_found when no row came back (or the statement's error). */
+static int id_by_name(PGconn *db, const char *sql, const char *tenant_id, const char *name,
+                      char id[TQ_UUID_STR_LEN + 1], tq_error_t *err)
 {
     const char *p[2] = {tenant_id, name};
-    PGresult *res = tq_pg_exec(
-        db, err, "SELECT id::text FROM tool_api_providers WHERE tenant_id = $1 AND name = $2", 2,
-        p);
+    PGresult *res = tq_pg_exec(db, err, sql, 2, p);
     if (!res) return -1;
     int n = PQntuples(res);
     if (n) snprintf(id, TQ_UUID_STR_LEN + 1, "%s", PQgetvalue(res, 0, 0));
@@ -87,6 +87,14 @@ int tq_provider_store_id(PGconn *db, const char *tenant_id, const char *name,
         return tq_error_set(err, "provider_not_found", "no provider named '%.255s' in this tenant",
                             name);
     return 0;
+}
+
+int tq_provider_store_id(PGconn *db, const char *tenant_id, const char *name,
+                         char id[TQ_UUID_STR_LEN + 1], tq_error_t *err)
+{
+    return id_by_name(db,
+                      "SELECT id::text FROM tool_api_providers WHERE tenant_id = $1 AND name = $2",
+                      tenant_id, name, id, err);
 }
 
 int tq_provider_store_update(PGconn *db, const tq_provider_row_t *r, tq_error_t *err)
@@ -146,18 +154,9 @@ PGresult *tq_provider_store_get(PGconn *db, const char *tenant_id, const char *n
 int tq_provider_store_delete(PGconn *db, const char *tenant_id, const char *name,
                              char id[TQ_UUID_STR_LEN + 1], tq_error_t *err)
 {
-    const char *p[2] = {tenant_id, name};
-    PGresult *res = tq_pg_exec(
-        db, err, "DELETE FROM tool_api_providers WHERE tenant_id = $1 AND name = $2 RETURNING id",
-        2, p);
-    if (!res) return -1;
-    int n = PQntuples(res);
-    if (n) snprintf(id, TQ_UUID_STR_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (!n)
-        return tq_error_set(err, "provider_not_found", "no provider named '%.255s' in this tenant",
-                            name);
-    return 0;
+    return id_by_name(
+        db, "DELETE FROM tool_api_providers WHERE tenant_id = $1 AND name = $2 RETURNING id",
+        tenant_id, name, id, err);
 }
 
 PGresult *tq_provider_store_list(PGconn *db, const char *tenant_id, tq_error_t *err)

@@ -1,5 +1,5 @@
-# login.sh — sourced by tests/integration/test_oauth_refresh.sh (after
-# lib.sh): the OAuth authorization steps of a test, headless.
+# login.sh — sourced by tests/integration/test_oauth.sh and
+# test_oauth_refresh.sh (after lib.sh): the OAuth authorization steps of a test, headless.
 #   oauth_authorize ARGS...  `toolq oauth authorize ARGS`: sets AUTH_URL (the
 #                            provider's URL) and AUTH_BINDING (the browser
 #                            binding token when the broker binds states to a
