@@ -69,13 +69,13 @@ typedef struct {
     char *secret;    /* READY: the registration secret the broker gave the worker */
     /* client requests from the broker's own process only (its HTTP API):
      * the principal the request is made for (principal.h) */
-    char *ob_role;   /* "tenant", "integrator" or "operator" */
-    char *ob_tenant; /* its tenant */
-    char *ob_name;   /* its name, for logs and WHOAMI */
-    bool retryable;  /* worker RESULT */
-    bool dup;        /* ACCEPTED: an earlier job with the same idempotency key */
-    bool wait;       /* SUBMIT: also send RESULT when the job ends */
-    bool ok;         /* worker RESULT: success */
+    char *ob_role;      /* "tenant", "integrator" or "operator" */
+    char *ob_tenant;    /* its tenant */
+    char *ob_name;      /* its name, for logs and WHOAMI */
+    bool retryable;     /* worker RESULT */
+    bool dup;           /* ACCEPTED: an earlier job with the same idempotency key */
+    bool wait;          /* SUBMIT: also send RESULT when the job ends */
+    bool ok;            /* worker RESULT: success */
     bool journal;       /* SUBMIT: journal a read-only op too (see broker/README.md) */
     int64_t durability; /* SUBMIT: TQ_DURABILITY_* (0: the op's default from config) */
 } tq_msg_t;

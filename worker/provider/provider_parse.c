@@ -38,7 +38,7 @@ typedef struct task_s {
     struct task_s *next;
 } task_t;
 
-static char *s_db_url;        /* database.url, copied at pool start */
+static char *s_db_url;             /* database.url, copied at pool start */
 static _Thread_local PGconn *s_db; /* each pool thread's own connection */
 
 PGconn *tq_provider_pool_db(tq_error_t *err)
