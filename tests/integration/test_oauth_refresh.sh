@@ -27,12 +27,11 @@ tq_setup oauth_refresh
 
 PEERS="$TOOLQ_SOURCE_DIR/tests/peers/oauth"
 if [ ! -d "$PEERS/node_modules/oidc-provider" ]; then
-  (cd "$PEERS" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "SKIP: npm ci failed"; exit 0; }
+  (cd "$PEERS" && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "the OAuth peer is not installed (npm ci failed in tests/peers/oauth): skipped"; exit 77; }
 fi
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-AP=$(free_port); MP=$(free_port); CP=$(free_port)
+AP=$(tq_free_port); MP=$(tq_free_port); CP=$(tq_free_port)
 AS="http://127.0.0.1:$AP"; MS="http://127.0.0.1:$MP"; CS="http://127.0.0.1:$CP"
-REDIRECT="http://127.0.0.1:$(free_port)/oauth/callback" # never followed: drive_login stops there
+REDIRECT="http://127.0.0.1:$(tq_free_port)/oauth/callback" # never followed: drive_login stops there
 PEER_PIDS=()
 stop_peers() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap 'rc=$?; stop_peers; (exit $rc); tq_cleanup' EXIT
@@ -61,7 +60,7 @@ exp_ms() { tq_psql -c "SELECT (extract(epoch from expires_at)*1000)::bigint FROM
 status() { toolq --json credential list --tenant $T | jq -r ".result.credentials[] | select(.name==\"$1\") | .status"; }
 
 # --- the broker names the HTTP port it could not bind ------------------------
-BP=$(free_port)
+BP=$(tq_free_port)
 python3 -c "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',$BP));s.listen();time.sleep(60)" &
 holder=$!
 sleep 0.3
