@@ -42,6 +42,7 @@
 #include "api.h"
 #include "buf.h"
 #include "log.h"
+#include "vault.h"
 #include "mcp_http.h"
 #include "oauth_gate.h"
 #include "opcat.h"
@@ -51,7 +52,6 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <strings.h>
@@ -930,7 +930,7 @@ static void submit_callback(tq_http_t *h, outcome_t *o, const char *state, const
         char *payload = json_dumps(p, JSON_COMPACT);
         if (payload) {
             run_exchange(h, payload, state, o);
-            OPENSSL_cleanse(payload, strlen(payload));
+            tq_secure_wipe(payload, strlen(payload));
         } else {
             fail_with(o, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
         }
@@ -1007,7 +1007,7 @@ static enum MHD_Result serve_start(tq_http_t *h, struct MHD_Connection *conn)
             token[2 * i + 1] = hex[rnd[i] & 15];
         }
         token[64] = '\0';
-        OPENSSL_cleanse(rnd, sizeof rnd);
+        tq_secure_wipe(rnd, sizeof rnd);
         tq_oauth_gate_sha256_hex(token, token_hash);
         int ttl = h->state_ttl_s;
         url = tq_oauth_gate_start(h->gate, state, token_hash, &ttl, &err);
@@ -1015,7 +1015,7 @@ static enum MHD_Result serve_start(tq_http_t *h, struct MHD_Connection *conn)
         if (url) {
             cookie_name(h, state, name);
             char *cookie = cookie_header(h, name, token, ttl);
-            OPENSSL_cleanse(token, sizeof token);
+            tq_secure_wipe(token, sizeof token);
             enum MHD_Result ret =
                 cookie
                     ? respond_full(conn, MHD_HTTP_FOUND, "text/plain; charset=utf-8",
@@ -1027,7 +1027,7 @@ static enum MHD_Result serve_start(tq_http_t *h, struct MHD_Connection *conn)
             return ret;
         }
     }
-    OPENSSL_cleanse(token, sizeof token);
+    tq_secure_wipe(token, sizeof token);
     enum MHD_Result ret =
         respond(conn, o.http_status, "text/html; charset=utf-8", render_page(&o), NULL);
     outcome_reset(&o);
@@ -1372,7 +1372,7 @@ void tq_http_destroy(tq_http_t **self_p)
     pthread_mutex_destroy(&h->rate_mu);
     tq_oauth_gate_destroy(&h->gate);
     tq_api_destroy(&h->api);
-    if (h->tls_key) OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
+    if (h->tls_key) tq_secure_wipe(h->tls_key, strlen(h->tls_key));
     free(h->tls_key);
     free(h->tls_cert);
     tq_mcp_http_destroy(&h->mcp);

@@ -4,6 +4,7 @@
 #include "supervisor.h"
 
 #include "log.h"
+#include "vault.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -101,7 +102,7 @@ static void free_env(char **env)
     size_t k = 0;
     while (env[k])
         k++;
-    OPENSSL_cleanse(env[k - 1], strlen(env[k - 1])); /* the secret is last */
+    tq_secure_wipe(env[k - 1], strlen(env[k - 1])); /* the secret is last */
     free(env[k - 1]);
     free(env);
 }
@@ -115,7 +116,7 @@ static int spawn(tq_supervisor_t *self, slot_t *s)
     }
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(s->secret + 2 * i, 3, "%02x", raw[i]);
-    OPENSSL_cleanse(raw, sizeof raw);
+    tq_secure_wipe(raw, sizeof raw);
     char **env = child_env(s->secret);
     if (!env) {
         tq_err("cannot fork a worker: out of memory");
@@ -180,7 +181,7 @@ void tq_supervisor_reap(tq_supervisor_t *self)
         if (self->on_exit) self->on_exit(pid, status, self->arg);
         if (!s) continue;
         s->pid = 0;
-        OPENSSL_cleanse(s->secret, sizeof s->secret);
+        tq_secure_wipe(s->secret, sizeof s->secret);
         if (self->stopping) continue;
         if (WIFSIGNALED(status))
             tq_warn("worker pid %d killed by signal %d", (int)pid, WTERMSIG(status));

@@ -248,6 +248,12 @@ void tq_secure_wipe_str(char *s)
     if (s) OPENSSL_cleanse(s, strlen(s));
 }
 
+void tq_secure_free_str(char *s)
+{
+    tq_secure_wipe_str(s);
+    free(s);
+}
+
 void tq_secure_process(void)
 {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -38,6 +38,8 @@ int tq_master_key_load(const char *path, unsigned char key[TQ_MASTER_KEY_LEN], t
 void tq_secure_wipe(void *p, size_t n);
 /* Wipes a NUL-terminated string in place (NULL is fine). */
 void tq_secure_wipe_str(char *s);
+/* Wipes, then frees, a malloc'd string that held a secret (NULL is fine). */
+void tq_secure_free_str(char *s);
 /* Keeps key material out of core dumps: marks the process not dumpable
  * (PR_SET_DUMPABLE 0, which also refuses ptrace by other processes of the
  * same user). Broker and workers call it first thing. */

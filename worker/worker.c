@@ -16,7 +16,6 @@
 #include "wire.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,7 +539,7 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, const tq_op_t *const *ops, tq_error
     const char *secret = getenv(TQ_WORKER_SECRET_ENV);
     if (secret) {
         snprintf(w->secret, sizeof w->secret, "%s", secret);
-        OPENSSL_cleanse((char *)secret, strlen(secret));
+        tq_secure_wipe((char *)secret, strlen(secret));
         unsetenv(TQ_WORKER_SECRET_ENV); /* not inherited by anything we start */
     }
     w->heartbeat_ms = (int)tq_config_int(cfg, "broker.heartbeat_ms");

@@ -16,11 +16,11 @@
  * database rotation did not commit. */
 #include "keystore.h"
 #include "op.h"
+#include "vault.h"
 
 #include "ids.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,7 +76,7 @@ static void rotate_master_start(tq_job_t *job)
     int n = -1;
     if (tq_master_key_load(fresh, key, &err) == 0 && (next = tq_vault_new(key)) != NULL)
         n = tq_keystore_rotate_master(db, old, next, &err);
-    OPENSSL_cleanse(key, sizeof key);
+    tq_secure_wipe(key, sizeof key);
     tq_vault_destroy(&next);
     if (n < 0) {
         unlink(fresh);

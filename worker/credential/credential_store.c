@@ -58,13 +58,6 @@ json_t *tq_credential_mask_fields(const json_t *fields)
     return out;
 }
 
-static void wipe_free(char *s)
-{
-    if (!s) return;
-    tq_secure_wipe_str(s);
-    free(s);
-}
-
 int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant_id,
                                const char *name, const char *type, const char *plugin_id,
                                const json_t *fields, const json_t *metadata, char id_out[37],
@@ -75,7 +68,7 @@ int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant
     char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
     tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
     char *sealed = plain ? tq_vault_seal_text(vault, &aad, plain, err) : NULL;
-    wipe_free(plain);
+    tq_secure_free_str(plain);
     if (!sealed) return -1;
     char *meta = json_is_object(metadata) ? json_dumps(metadata, JSON_COMPACT) : strdup("{}");
     const char *p[] = {id, tenant_id, name, type, plugin_id, sealed, meta};

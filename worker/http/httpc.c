@@ -17,7 +17,6 @@ struct tq_httpc_t {
     tq_loop_t *loop;
     CURLM *multi;
     uint64_t timer;
-    size_t active;
 };
 
 struct tq_httpc_xfer_t {
@@ -125,11 +124,6 @@ tq_httpc_t *tq_httpc_engine(tq_loop_t *loop)
     curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 1024L);
     s_engine = h;
     return h;
-}
-
-size_t tq_httpc_active(const tq_httpc_t *self)
-{
-    return self->active;
 }
 
 /* --- callbacks of one transfer ------------------------------------------------ */
@@ -294,7 +288,6 @@ static void check_done(tq_httpc_t *h)
         curl_multi_remove_handle(h->multi, easy);
         if (!x) continue;
         x->running = 0;
-        h->active--;
         finish(x, rc);
         x->done(x, x->arg);
     }
@@ -386,7 +379,6 @@ tq_httpc_xfer_t *tq_httpc_send(tq_httpc_t *self, const tq_httpc_request_t *req,
         return NULL;
     }
     x->running = 1;
-    self->active++;
     return x;
 }
 
@@ -408,7 +400,6 @@ void tq_httpc_xfer_destroy(tq_httpc_xfer_t **xfer_p)
     tq_httpc_xfer_t *x = *xfer_p;
     if (x->running) {
         curl_multi_remove_handle(x->http->multi, x->easy);
-        x->http->active--;
     }
     if (x->easy) curl_easy_cleanup(x->easy);
     tq_ssrf_curl_done(&x->ssrf);

@@ -24,8 +24,6 @@ typedef struct tq_httpc_xfer_t tq_httpc_xfer_t;
 
 /* The engine of this process for loop (created on first use). */
 tq_httpc_t *tq_httpc_engine(tq_loop_t *loop);
-/* Transfers in flight. */
-size_t tq_httpc_active(const tq_httpc_t *self);
 
 typedef struct {
     const tq_ssrf_t *ssrf;   /* required */

@@ -45,24 +45,17 @@ const char *tq_httpc_request_header(const tq_httpc_request_t *self, const char *
     return NULL;
 }
 
-static void wipe_str(char *s)
-{
-    if (!s) return;
-    tq_secure_wipe_str(s);
-    free(s);
-}
-
 void tq_httpc_request_destroy(tq_httpc_request_t **self_p)
 {
     if (!self_p || !*self_p) return;
     tq_httpc_request_t *r = *self_p;
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);
-        wipe_str(r->headers[i].value);
+        tq_secure_free_str(r->headers[i].value);
     }
     free(r->headers);
-    wipe_str(r->url);
-    wipe_str(r->cookie);
+    tq_secure_free_str(r->url);
+    tq_secure_free_str(r->cookie);
     if (r->body) tq_secure_wipe(r->body, r->body_len);
     free(r->body);
     free(r);

@@ -402,13 +402,6 @@ static void cookie_value(tq_buf_t *c, const arg_t *a, const json_t *v)
     }
 }
 
-static void wipe_str(char *s)
-{
-    if (!s) return;
-    tq_secure_wipe_str(s);
-    free(s);
-}
-
 /* --- bodies -------------------------------------------------------------------------- */
 
 static int is_json_type(const char *mt)
@@ -800,7 +793,7 @@ void tq_invoke_request_apply_edits(tq_httpc_request_t *self, const tq_plugin_edi
         tq_buf_t b = {0};
         if (e->kind == TQ_EDIT_HEADER) {
             if (!strcasecmp(e->name, "cookie")) {
-                wipe_str(self->cookie);
+                tq_secure_free_str(self->cookie);
                 self->cookie = tq_xstrdup(e->value);
                 self->cookie_from_auth = 1;
             } else {
@@ -812,7 +805,7 @@ void tq_invoke_request_apply_edits(tq_httpc_request_t *self, const tq_plugin_edi
             encs(&b, e->name, NULL);
             tq_buf_addc(&b, '=');
             encs(&b, e->value, NULL);
-            wipe_str(self->url);
+            tq_secure_free_str(self->url);
             self->url = tq_buf_take(&b);
         } else {
             if (self->cookie) {
@@ -822,7 +815,7 @@ void tq_invoke_request_apply_edits(tq_httpc_request_t *self, const tq_plugin_edi
             tq_buf_adds(&b, e->name);
             tq_buf_addc(&b, '=');
             encs(&b, e->value, NULL);
-            wipe_str(self->cookie);
+            tq_secure_free_str(self->cookie);
             self->cookie = tq_buf_take(&b);
             self->cookie_from_auth = 1;
         }

@@ -25,20 +25,13 @@ struct tq_oauth_revoke_t {
     void *arg;
 };
 
-static void wipe_str(char *s)
-{
-    if (!s) return;
-    tq_secure_wipe_str(s);
-    free(s);
-}
-
 static void v_free(tq_oauth_revoke_t *v)
 {
     if (v->timer) tq_loop_cancel(tq_job_loop(v->job), v->timer);
     tq_oauth_call_cancel(&v->call);
     tq_oauth_json_wipe(v->params);
     json_decref(v->params);
-    wipe_str(v->access_token);
+    tq_secure_free_str(v->access_token);
     json_decref(v->meta);
     free(v);
 }
@@ -77,7 +70,7 @@ static void on_revoked(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *e
     if (kind != TQ_OAUTH_OK && v->access_token && !strcmp(err->code, "oauth_plugin_error")) {
         json_object_set_new(v->params, "token", json_string(v->access_token));
         json_object_set_new(v->params, "token_type_hint", json_string("access_token"));
-        wipe_str(v->access_token);
+        tq_secure_free_str(v->access_token);
         v->access_token = NULL;
         v->call = tq_oauth_revoke(tq_job_loop(v->job), tq_job_config(v->job), v->plugin, v->params,
                                   on_revoked, v);
