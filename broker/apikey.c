@@ -7,6 +7,7 @@
  * compare hashes with memcmp; take a tenant or role from anything but the
  * key's row; run on the broker loop. */
 #include "apikey.h"
+#include "evloop.h"
 
 #include "apitoken.h"
 #include "pg.h"
@@ -41,13 +42,6 @@ struct tq_apikeys_t {
     double rate_per_ms, burst;
     slot_t slots[CACHE_SLOTS];
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 tq_role_t tq_apikey_role_parse(const char *s)
 {
@@ -133,10 +127,10 @@ static void cache_put(tq_apikeys_t *ks, const char *hash, const tq_apikey_who_t 
         s->used = true;
         memcpy(s->hash, hash, 65);
         s->tokens = ks->burst;
-        s->last_ms = mono_ms();
+        s->last_ms = tq_now_ms();
     }
     s->who = *who;
-    s->checked_ms = mono_ms();
+    s->checked_ms = tq_now_ms();
     s->expires_s = expires_s;
 }
 
@@ -212,7 +206,7 @@ int tq_apikeys_verify(tq_apikeys_t *ks, const char *authorization, tq_apikey_who
     int64_t now_s = (int64_t)time(NULL);
     pthread_mutex_lock(&ks->mu);
     slot_t *s = cache_find(ks, hash);
-    bool hit = s && mono_ms() - s->checked_ms < ks->cache_ms &&
+    bool hit = s && tq_now_ms() - s->checked_ms < ks->cache_ms &&
                (s->expires_s == 0 || s->expires_s > now_s);
     if (hit) *who = s->who;
     pthread_mutex_unlock(&ks->mu);
@@ -234,7 +228,7 @@ bool tq_apikeys_rate_take(tq_apikeys_t *ks, const tq_apikey_who_t *who, int *ret
 {
     if (ks->rate_per_ms <= 0) return true;
     bool ok = true;
-    int64_t t = mono_ms();
+    int64_t t = tq_now_ms();
     pthread_mutex_lock(&ks->mu);
     slot_t *s = cache_find(ks, who->hash); /* a verified key is cached */
     if (s) {

@@ -701,16 +701,6 @@ static void on_update_idle(tq_pglane_t *lane, void *arg)
 
 /* --- client requests ---------------------------------------------------------------- */
 
-static bool valid_op_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
-}
-
 static bool printable(const char *s)
 {
     for (; *s; s++)
@@ -739,9 +729,7 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
     if (!m->tenant || !*m->tenant || !printable(m->tenant))
         return reject(b, ident, ilen, m->rid, "invalid_argument",
                       "tenant is required (1-255 printable characters)");
-    if (!m->op || !valid_op_name(m->op))
-        return reject(b, ident, ilen, m->rid, "invalid_argument",
-                      "op is required: 1-64 characters of [A-Za-z0-9._-]");
+    /* m->op is a catalogue op: tq_principal_may_submit refused any other */
     if (m->ikey && (!*m->ikey || !printable(m->ikey)))
         return reject(b, ident, ilen, m->rid, "invalid_argument",
                       "idempotency key must be 1-255 printable characters");
@@ -1027,7 +1015,7 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
     }
     tq_principal_t who;
     tq_principals_identify(b->principals, user_id, peer, is_broker_pid, b, &who);
-    if (m.ob_role && tq_principal_on_behalf(&who, who.pid == getpid(), m.ob_role, m.ob_tenant,
+    if (m.ob_role && tq_principal_on_behalf(&who, who.pid == b->self_pid, m.ob_role, m.ob_tenant,
                                             m.ob_name, &err)) {
         tq_info("refused a request on behalf of another principal from %s", who.name);
         reject(b, ident, ilen, m.rid, err.code, err.message);

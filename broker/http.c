@@ -38,6 +38,7 @@
  * ids, error codes and the fields the op returns for display); print anything
  * it did not escape; block the broker loop. */
 #include "http.h"
+#include "evloop.h"
 
 #include "api.h"
 #include "buf.h"
@@ -265,13 +266,6 @@ static void client_give(tq_http_t *h, tq_client_t *c, bool clean)
     tq_client_destroy(&c);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* STATS text from the broker, or NULL with a reason (no secrets in it). */
 static char *ask_stats(tq_http_t *h, char *why, size_t whylen)
 {
@@ -297,13 +291,13 @@ static char *ask_stats(tq_http_t *h, char *why, size_t whylen)
 static json_t *fetch_stats(tq_http_t *h, char *why, size_t whylen)
 {
     pthread_mutex_lock(&h->stats_mu);
-    int64_t t = now_ms();
+    int64_t t = tq_now_ms();
     if (!h->stats_text || t - h->stats_at_ms >= h->stats_cache_ms) {
         char *text = ask_stats(h, why, whylen);
         if (text) {
             free(h->stats_text);
             h->stats_text = text;
-            h->stats_at_ms = now_ms();
+            h->stats_at_ms = tq_now_ms();
         } else {
             pthread_mutex_unlock(&h->stats_mu);
             return NULL;
@@ -391,7 +385,7 @@ static bool rate_take(tq_http_t *h, struct MHD_Connection *conn, int *retry_s)
     uint32_t hash = 2166136261u; /* FNV-1a */
     for (int i = 0; i < 16; i++)
         hash = (hash ^ key[i]) * 16777619u;
-    int64_t t = now_ms();
+    int64_t t = tq_now_ms();
     pthread_mutex_lock(&h->rate_mu);
     rate_slot_t *slot = NULL, *oldest = NULL;
     for (int i = 0; i < RATE_PROBE && !slot; i++) {
@@ -1290,11 +1284,6 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         h->hosts = tq_buf_take(&b);
     }
     h->gate = tq_oauth_gate_new(tq_config_str(cfg, "database.url"));
-    h->mcp = tq_mcp_http_new(cfg, tq_config_str(cfg, "broker.frontend"), h->hosts, h->https, err);
-    if (!h->mcp) {
-        tq_http_destroy(&h);
-        return NULL;
-    }
     pthread_mutex_init(&h->mu, NULL);
     atomic_init(&h->stopping, false);
     atomic_init(&h->active, 0);
@@ -1307,6 +1296,13 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
         return NULL;
     }
     if (!(h->api = tq_api_new(cfg, &h->stopping, err))) {
+        tq_http_destroy(&h);
+        return NULL;
+    }
+    /* /mcp checks keys with the API's store: one cache, one rate bucket per key */
+    h->mcp = tq_mcp_http_new(cfg, tq_config_str(cfg, "broker.frontend"), h->hosts, h->https,
+                             tq_api_keys(h->api), err);
+    if (!h->mcp) {
         tq_http_destroy(&h);
         return NULL;
     }
@@ -1371,11 +1367,11 @@ void tq_http_destroy(tq_http_t **self_p)
     pthread_mutex_destroy(&h->stats_mu);
     pthread_mutex_destroy(&h->rate_mu);
     tq_oauth_gate_destroy(&h->gate);
-    tq_api_destroy(&h->api);
     if (h->tls_key) tq_secure_wipe(h->tls_key, strlen(h->tls_key));
     free(h->tls_key);
     free(h->tls_cert);
-    tq_mcp_http_destroy(&h->mcp);
+    tq_mcp_http_destroy(&h->mcp); /* before the API: it borrows the API's key store */
+    tq_api_destroy(&h->api);
     free(h->stats_text);
     free(h->hosts);
     free(h->frontend);

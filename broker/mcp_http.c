@@ -30,6 +30,7 @@
  * used by another key; log a key, an argument or a result; block the broker
  * loop (it runs on listener threads only). */
 #include "mcp_http.h"
+#include "evloop.h"
 
 #include "apikey.h"
 #include "http.h"
@@ -73,7 +74,7 @@ typedef struct session {
 } session_t;
 
 struct tq_mcp_http_t {
-    tq_apikeys_t *keys;
+    tq_apikeys_t *keys; /* borrowed: the API's (broker/api.c) */
     char *frontend, *hosts, *conninfo;
     bool https;
     int max_sessions, idle_s, page_size, call_timeout_ms, max_description;
@@ -130,13 +131,6 @@ static void req_done(void)
 bool tq_mcp_http_continues(struct MHD_Connection *conn)
 {
     return req_get(conn) != NULL;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- responses ---------------------------------------------------------------------- */
@@ -225,7 +219,7 @@ static bool session_unlink(tq_mcp_http_t *m, session_t *s)
  * to free are returned in *dead. */
 static void sweep_idle(tq_mcp_http_t *m, session_t **dead)
 {
-    int64_t now = now_ms();
+    int64_t now = tq_now_ms();
     for (session_t *s = m->sessions, *next; s; s = next) {
         next = s->next;
         if (now - s->last_ms > (int64_t)m->idle_s * 1000 && s->refs == 1 && session_unlink(m, s)) {
@@ -254,7 +248,7 @@ static session_t *session_find(tq_mcp_http_t *m, const char *id, const char *key
     for (session_t *s = m->sessions; s && id; s = s->next)
         if (strcmp(s->id, id) == 0 && strcmp(s->key_hash, key_hash) == 0 && !s->closed) {
             s->refs++;
-            s->last_ms = now_ms();
+            s->last_ms = tq_now_ms();
             found = s;
             break;
         }
@@ -290,7 +284,7 @@ static session_t *session_new(tq_mcp_http_t *m, const tq_apikey_who_t *who, tq_e
         return NULL;
     }
     s->refs = 1;
-    s->last_ms = now_ms();
+    s->last_ms = tq_now_ms();
     return s;
 }
 
@@ -475,16 +469,16 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
                 free(e->text);
                 free(e);
             }
-            st->last_sent_ms = now_ms();
+            st->last_sent_ms = tq_now_ms();
             pthread_mutex_unlock(&st->mu);
             return (ssize_t)n;
         }
         bool done = st->done;
         pthread_mutex_unlock(&st->mu);
         if (done || hung_up(st->fd)) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (now_ms() - st->last_sent_ms >= SSE_KEEPALIVE_MS) {
+        if (tq_now_ms() - st->last_sent_ms >= SSE_KEEPALIVE_MS) {
             static const char ka[] = ": keep-alive\n\n";
-            st->last_sent_ms = now_ms();
+            st->last_sent_ms = tq_now_ms();
             if (max < sizeof ka - 1) return 0;
             memcpy(buf, ka, sizeof ka - 1);
             return (ssize_t)(sizeof ka - 1);
@@ -505,7 +499,7 @@ static stream_t *stream_new(tq_mcp_http_t *m, session_t *s, json_t *msg)
     st->session = s;
     st->msg = msg;
     st->refs = 1;
-    st->last_sent_ms = now_ms();
+    st->last_sent_ms = tq_now_ms();
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     return st;
@@ -806,7 +800,7 @@ enum MHD_Result tq_mcp_http_serve(tq_mcp_http_t *m, struct MHD_Connection *conn,
 /* --- lifecycle ---------------------------------------------------------------------------- */
 
 tq_mcp_http_t *tq_mcp_http_new(tq_config_t *cfg, const char *frontend, const char *hosts,
-                               bool https, tq_error_t *err)
+                               bool https, tq_apikeys_t *keys, tq_error_t *err)
 {
     int64_t max_sessions = tq_config_int(cfg, "mcp.max_sessions");
     int64_t idle = tq_config_int(cfg, "mcp.session_idle_s");
@@ -840,7 +834,8 @@ tq_mcp_http_t *tq_mcp_http_new(tq_config_t *cfg, const char *frontend, const cha
     m->frontend = strdup(frontend);
     m->hosts = strdup(hosts);
     m->conninfo = strdup(tq_config_str(cfg, "database.url"));
-    if (!m->frontend || !m->hosts || !m->conninfo || !(m->keys = tq_apikeys_new(cfg, err))) {
+    m->keys = keys;
+    if (!m->frontend || !m->hosts || !m->conninfo) {
         if (!tq_error_is_set(err)) tq_error_set(err, "internal", "out of memory");
         tq_mcp_http_destroy(&m);
         return NULL;
@@ -893,7 +888,6 @@ void tq_mcp_http_destroy(tq_mcp_http_t **self_p)
     }
     pthread_mutex_unlock(&m->mu);
     free_dead(dead);
-    tq_apikeys_destroy(&m->keys);
     free(m->frontend);
     free(m->hosts);
     free(m->conninfo);

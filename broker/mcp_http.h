@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 
+#include "apikey.h"
 #include "config.h"
 #include "error.h"
 
@@ -19,10 +20,11 @@ typedef struct tq_mcp_http_t tq_mcp_http_t;
  * mcp.call_timeout_ms, http.max_body_bytes, import.max_description,
  * database.url (the provider change listener and the API keys) and
  * apikey.*. hosts: the Host values the listener accepts (an Origin must name
- * one of them); https: the listener's public URL is https. NULL with err set
+ * one of them); https: the listener's public URL is https; keys: the API's
+ * key store (borrowed: it outlives this, tq_api_keys). NULL with err set
  * (invalid_config) when a setting is out of range. */
 tq_mcp_http_t *tq_mcp_http_new(tq_config_t *cfg, const char *frontend, const char *hosts,
-                               bool https, tq_error_t *err);
+                               bool https, tq_apikeys_t *keys, tq_error_t *err);
 /* Ends every session and stream (call after the daemon stopped accepting). */
 void tq_mcp_http_destroy(tq_mcp_http_t **self_p);
 /* Tells open streams to end (the listener is stopping). */

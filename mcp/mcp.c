@@ -9,6 +9,7 @@
  * another tenant (every job names the session's tenant and the broker checks
  * it); put an argument value or a result into a log; answer a cancelled call. */
 #include "mcp.h"
+#include "evloop.h"
 
 #include <fnmatch.h>
 #include <pthread.h>
@@ -51,13 +52,6 @@ struct tq_mcp_t {
     tq_client_t *idle[MCP_POOL_MAX];
     int nidle;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- patterns ------------------------------------------------------------------------- */
 
@@ -578,11 +572,11 @@ static json_t *do_tools_call(tq_mcp_t *s, const json_t *id, const json_t *params
     free(text);
     json_t *res = NULL;
     bool clean = false;
-    int64_t start = now_ms(), deadline = start + s->call_timeout_ms;
+    int64_t start = tq_now_ms(), deadline = start + s->call_timeout_ms;
     int64_t next_progress = start + MCP_PROGRESS_MS;
     int ticks = 0;
     while (rid && !res) {
-        int64_t now = now_ms();
+        int64_t now = tq_now_ms();
         if (now >= deadline) {
             res =
                 call_failed(id, "timeout", "the tool call did not end within mcp.call_timeout_ms");
@@ -593,7 +587,7 @@ static json_t *do_tools_call(tq_mcp_t *s, const json_t *id, const json_t *params
         memset(&ev, 0, sizeof ev);
         int rc = tq_client_recv(c, (int)(until > now ? until - now : 0), &ev);
         if (rc == TQ_CLIENT_TIMEOUT) {
-            if (token && emit && now_ms() >= next_progress) {
+            if (token && emit && tq_now_ms() >= next_progress) {
                 char job[37];
                 pthread_mutex_lock(&s->mu);
                 memcpy(job, f->job, sizeof job);

@@ -228,6 +228,10 @@ tq_start_broker --workers 1 --set apikey.rate_per_second=1 --set apikey.rate_bur
 codes=""
 for i in 1 2 3; do codes="$codes $(api "$KA" "$BASE/v1/whoami")"; done
 assert_eq " 200 200 429" "$codes" "the per-key rate limit: burst 2, then 429"
+mst=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/mcp" -H "Authorization: Bearer $KA" \
+  -H "Content-Type: application/json" -H "Accept: application/json, text/event-stream" \
+  -d '{"jsonrpc":"2.0","id":1,"method":"ping"}')
+assert_eq 429 "$mst" "  /mcp spends the same key's bucket (one key store for the listener)"
 assert_eq rate_limited "$(jb .code)" "  rate_limited"
 check "  with Retry-After" test -n "$(header Retry-After)"
 assert_eq 200 "$(api "$KB" "$BASE/v1/whoami")" "another key has its own bucket"

@@ -17,8 +17,12 @@ export TOOLQ_HTTP_LISTEN="127.0.0.1:$PORT"
 export TOOLQ_SSRF_ALLOW=127.0.0.1/32
 tq_start_broker --workers 2
 export TOOLQ_URL="http://127.0.0.1:$PORT"
-export TOOLQ_KEY_A=$(toolq apikey create --tenant acme --name py 2>/dev/null)
-export TOOLQ_KEY_B=$(toolq apikey create --tenant beta --name py 2>/dev/null)
+# assigned before export: `export X=$(cmd)` would hide a failing cmd from set -e,
+# and pytest would then skip every test and pass
+KA=$(toolq apikey create --tenant acme --name py)
+KB=$(toolq apikey create --tenant beta --name py)
+check "the two API keys were created" test -n "$KA" -a -n "$KB"
+export TOOLQ_KEY_A=$KA TOOLQ_KEY_B=$KB
 export TOOLQ_ECHO_URL="http://127.0.0.1:$EPORT"
 export TOOLQ_ECHO_SPEC="$TOOLQ_SOURCE_DIR/tests/data/invoke/echo.yaml"
 export PYTHONPATH="$TOOLQ_SOURCE_DIR/clients/python"

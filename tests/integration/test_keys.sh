@@ -18,7 +18,8 @@ out=$(toolq --json submit credential.create --tenant acme --payload-json \
   '{"name":"gh","type":"bearer","origins":["https://api.github.com"],"fields":{"token":"TOKEN-BEFORE-ROTATION-1234"}}')
 assert_eq succeeded "$(echo "$out" | jq -r .state)" "a credential is stored"
 
-day=$(( $(date -u +%s) / 86400 ))
+# the day the row was written (not the clock now: a run may cross midnight UTC)
+day=$(tq_psql -c "select (extract(epoch from created_at)::bigint / 86400) from tq_jobs where id='$j1'")
 v=$(tq_psql -c "select (get_byte(payload,1)<<24) + (get_byte(payload,2)<<16) + (get_byte(payload,3)<<8) + get_byte(payload,4) from tq_jobs where id='$j1'")
 check "the payload is sealed with the key of the day (version $v, day $day)" \
   test "$v" -eq $(( day * 1000 + 1 ))
