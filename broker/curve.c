@@ -3,6 +3,7 @@
 
 #include "curvekey.h"
 #include "log.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +166,7 @@ int tq_curve_bind(tq_curve_t *c, void *sock, const char *endpoints, bool role_wo
     int rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
              zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, TQ_CURVE_Z85_LEN) ||
              zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain));
-    memset(sec, 0, sizeof sec);
+    tq_secure_wipe(sec, sizeof sec);
     if (rc) return tq_error_set(err, "invalid_config", "CURVE: %s", zmq_strerror(zmq_errno()));
     char *list = strdup(endpoints), *save = NULL;
     if (!list) return tq_error_set(err, "internal", "out of memory");

@@ -1,6 +1,7 @@
 /* curvekey.c — CURVE key files and client options (see curvekey.h). */
 #include "curvekey.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -24,8 +25,10 @@ static bool find_value(FILE *f, const char *name, char out[TQ_CURVE_Z85_LEN + 1]
         if (!end || end - (p + 1) != TQ_CURVE_Z85_LEN) continue;
         memcpy(out, p + 1, TQ_CURVE_Z85_LEN);
         out[TQ_CURVE_Z85_LEN] = '\0';
+        OPENSSL_cleanse(line, sizeof line); /* it may have held a secret key */
         return true;
     }
+    OPENSSL_cleanse(line, sizeof line);
     return false;
 }
 
@@ -67,7 +70,7 @@ int tq_curve_client(void *sock, const char *server_key_file, const char *key_fil
     int rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, TQ_CURVE_Z85_LEN) ||
              zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, TQ_CURVE_Z85_LEN) ||
              zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, TQ_CURVE_Z85_LEN);
-    memset(sec, 0, sizeof sec);
+    OPENSSL_cleanse(sec, sizeof sec); /* core has no vault: the same wipe it uses */
     if (rc) snprintf(errbuf, errlen, "CURVE keys refused by libzmq: %s", zmq_strerror(zmq_errno()));
     return rc ? -1 : 0;
 }

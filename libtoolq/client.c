@@ -71,9 +71,10 @@ static int owner_ok(tq_client_t *c)
     uid_t me = geteuid();
     struct stat st;
     const char *what = NULL, *path = NULL;
-    if (stat(dir, &st) == 0 && st.st_uid != me && st.st_uid != 0)
+    bool have_dir = stat(dir, &st) == 0;
+    if (have_dir && st.st_uid != me && st.st_uid != 0)
         what = "belongs to another user", path = dir;
-    else if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+    else if (have_dir && (st.st_mode & (S_IWGRP | S_IWOTH)))
         what = "is writable by other users", path = dir;
     else if (lstat(c->endpoint + 6, &st) == 0 && st.st_uid != me && st.st_uid != 0)
         what = "belongs to another user", path = c->endpoint + 6;

@@ -88,7 +88,7 @@ static int bound_origins(tq_job_t *job, const char *type, json_t **out, tq_error
     if (provider) {
         const tq_provider_entry_t *prov = tq_provider_cache_get(job, provider, err);
         if (!prov) return -1;
-        *out = tq_provider_tool_origins(prov->tools);
+        *out = json_incref(prov->origins);
         if (!json_array_size(*out)) {
             json_decref(*out);
             *out = NULL;

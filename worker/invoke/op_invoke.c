@@ -204,10 +204,8 @@ static int named_check(tq_job_t *job, invoke_state_t *st, const tq_httpc_request
     json_t *origins = json_incref(json_object_get(c->metadata, "origins"));
     if (!json_is_array(origins)) {
         json_decref(origins);
-        json_t *tools = tq_provider_tool_origins(prov->tools);
-        origins =
-            tq_credential_store_bind_origins(db, tq_job_tenant_uuid(job), c->name, tools, err);
-        json_decref(tools);
+        origins = tq_credential_store_bind_origins(db, tq_job_tenant_uuid(job), c->name,
+                                                   prov->origins, err);
         if (!origins) return -1;
     }
     char what[300];
@@ -254,7 +252,7 @@ static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_httpc_request_t *
     json_t *bound = json_incref(json_object_get(creds, "origins"));
     if (!json_is_array(bound)) {
         json_decref(bound);
-        bound = tq_provider_tool_origins(prov->tools);
+        bound = json_incref(prov->origins);
     }
     if (bind_check(st, req, bound, "the provider's key", err)) return -1;
     json_t *fields = json_object();

@@ -1,6 +1,7 @@
 /* provider_cache.c — per-process cache of provider rows (provider_cache.h).
  * Keys are "<tenant uuid>/<name>", the NOTIFY payload of the trigger. */
 #include "provider_cache.h"
+#include "provider_creds.h"
 
 #include "provider_store.h"
 
@@ -17,6 +18,7 @@ static void entry_free(void **item)
     free(e->id);
     free(e->credentials);
     json_decref(e->tools);
+    json_decref(e->origins);
     free(e);
     *item = NULL;
 }
@@ -65,6 +67,7 @@ static tq_provider_entry_t *load(tq_job_t *job, const char *name, tq_error_t *er
     json_decref(defs);
     json_decref(list);
     PQclear(row);
+    e->origins = tq_provider_tool_origins(e->tools); /* once per load, not per invoke */
     return e;
 }
 

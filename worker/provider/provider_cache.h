@@ -14,6 +14,8 @@ typedef struct {
     char *id;          /* provider uuid */
     char *credentials; /* credentials_str, sealed */
     json_t *tools;     /* {"operation_id": bundle, ...} */
+    json_t *origins;   /* where its tools go, sorted (tq_provider_tool_origins): what a
+                          provider key without a recorded binding is bound to */
 } tq_provider_entry_t;
 
 /* The tenant's provider by name, from the cache or the database. Borrowed:
