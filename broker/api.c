@@ -229,16 +229,32 @@ static enum MHD_Result client_problem(struct MHD_Connection *conn, tq_client_t *
     return problem(conn, tq_client_error_code(c), tq_client_error_message(c));
 }
 
-/* Waits (in slices, for shutdown) up to wait_s for job id to end; fills
- * *out with the final or, at the deadline, the current state. */
+/* Waits up to wait_s for job id to end: one WAIT, then its RESULT received in
+ * slices (for shutdown); fills *out with the final or, at the deadline, the
+ * current state. */
 static int wait_job(tq_api_t *api, tq_client_t *c, const char *id, int wait_s, tq_job_info_t *out)
 {
-    int64_t left = (int64_t)wait_s * 1000;
-    while (left > 0 && !atomic_load(api->stopping)) {
-        int slice = left > SLICE_MS ? SLICE_MS : (int)left;
-        int rc = tq_client_wait(c, id, slice, out);
-        if (rc != TQ_CLIENT_TIMEOUT) return rc;
-        left -= slice;
+    memset(out, 0, sizeof *out);
+    uint64_t rid = tq_client_send_wait(c, id);
+    if (!rid) return TQ_CLIENT_ERROR;
+    int64_t deadline = tq_now_ms() + (int64_t)wait_s * 1000;
+    while (!atomic_load(api->stopping)) {
+        int64_t left = deadline - tq_now_ms();
+        if (left <= 0) break;
+        tq_client_event_t ev;
+        int rc = tq_client_recv(c, left > SLICE_MS ? SLICE_MS : (int)left, &ev);
+        if (rc == TQ_CLIENT_TIMEOUT) continue;
+        if (rc) return rc;
+        if (ev.rid != rid) { /* a late reply to an earlier request */
+            tq_job_info_reset(&ev.job);
+            continue;
+        }
+        bool rejected = ev.type == TQ_EVENT_REJECTED;
+        if (rejected)
+            tq_job_info_reset(&ev.job); /* the client holds the error */
+        else
+            *out = ev.job;
+        return rejected ? TQ_CLIENT_REJECTED : 0;
     }
     return tq_client_status(c, id, REQUEST_MS, out);
 }

@@ -354,6 +354,7 @@ TQ_API int tq_client_recv(tq_client_t *c, int timeout_ms, tq_client_event_t *ev)
             fill_job(&ev->job, &m);
         } else if (m.type == TQ_MSG_REJECTED) {
             ev->type = TQ_EVENT_REJECTED;
+            set_err(c, m.err_code ? m.err_code : "rejected", "%s", m.err_msg ? m.err_msg : "");
             steal(&ev->job.error_code, &m.err_code);
             steal(&ev->job.error_message, &m.err_msg);
         } else {
@@ -440,19 +441,28 @@ TQ_API int tq_client_call(tq_client_t *c, const char *tenant, const char *op, co
     }
 }
 
+/* Sends a STATUS / WAIT / CANCEL for job id (scoped by the client's tenant):
+ * 0 with *rid, or send_msg's error. */
+static int send_job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int timeout_ms,
+                            uint64_t *rid)
+{
+    tq_msg_t m;
+    tq_msg_init(&m, type);
+    m.rid = *rid = c->next_rid++;
+    snprintf(m.id, sizeof m.id, "%s", id ? id : "");
+    m.tenant = c->tenant;
+    return send_msg(c, &m, timeout_ms);
+}
+
 static int job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int timeout_ms,
                        tq_job_info_t *out)
 {
     memset(out, 0, sizeof *out);
-    tq_msg_t m;
-    tq_msg_init(&m, type);
-    m.rid = c->next_rid++;
-    snprintf(m.id, sizeof m.id, "%s", id ? id : "");
-    m.tenant = c->tenant;
-    int rc = send_msg(c, &m, timeout_ms);
+    uint64_t rid;
+    int rc = send_job_request(c, type, id, timeout_ms, &rid);
     if (rc) return rc;
     tq_msg_t r;
-    rc = await(c, m.rid, timeout_ms, false, &r);
+    rc = await(c, rid, timeout_ms, false, &r);
     if (rc) return rc;
     fill_job(out, &r);
     tq_msg_reset(&r);
@@ -462,6 +472,12 @@ static int job_request(tq_client_t *c, tq_msg_type_t type, const char *id, int t
 TQ_API int tq_client_wait(tq_client_t *c, const char *id, int timeout_ms, tq_job_info_t *out)
 {
     return job_request(c, TQ_MSG_WAIT, id, timeout_ms, out);
+}
+
+TQ_API uint64_t tq_client_send_wait(tq_client_t *c, const char *id)
+{
+    uint64_t rid;
+    return send_job_request(c, TQ_MSG_WAIT, id, 0, &rid) == 0 ? rid : 0;
 }
 
 TQ_API int tq_client_status(tq_client_t *c, const char *id, int timeout_ms, tq_job_info_t *out)

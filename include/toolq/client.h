@@ -137,8 +137,13 @@ TQ_API int tq_client_whoami(tq_client_t *self, int timeout_ms, char **json);
 TQ_API uint64_t tq_client_send_submit(tq_client_t *self, const char *tenant, const char *op,
                                       const char *payload_json, const tq_submit_opts_t *opts,
                                       bool wait);
+/* Pipelined WAIT: returns the request id (> 0) or 0 on error; one RESULT
+ * event (or REJECTED) with that id follows when the job has ended — one
+ * waiter on the broker however long the caller keeps receiving. */
+TQ_API uint64_t tq_client_send_wait(tq_client_t *self, const char *job_id);
 /* Next event; TQ_CLIENT_TIMEOUT when none within timeout_ms. Reset the
- * event's job with tq_job_info_reset. */
+ * event's job with tq_job_info_reset. A REJECTED event also sets the
+ * client's error (tq_client_error_code). */
 TQ_API int tq_client_recv(tq_client_t *self, int timeout_ms, tq_client_event_t *ev);
 
 TQ_API void tq_job_info_reset(tq_job_info_t *job);
