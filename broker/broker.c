@@ -102,9 +102,9 @@ struct tq_broker_t {
     int linger_ms;         /* broker.commit_linger_ms */
     counters_t count;
     profile_t prof[PROF_N];
-    bool journal_reads;    /* jobs.journal_reads */
-    pid_t self_pid;        /* getpid() once: asked for every client frame */
-    const char *async_ops; /* jobs.async_ops: ops whose default durability is async */
+    bool journal_reads;  /* jobs.journal_reads */
+    pid_t self_pid;      /* getpid() once: asked for every client frame */
+    bool *async_default; /* per catalogue entry (tq_opcat_all order): in jobs.async_ops */
     /* STATS journal counts run (what http.stats_cache_ms saves) */
     uint64_t journal_counts;
     tq_opstats_t *opstats;       /* per-op outcomes and latency, for STATS */
@@ -708,18 +708,35 @@ static bool printable(const char *s)
     return true;
 }
 
-/* Whether op is an item of the comma-separated list (jobs.async_ops). */
-static bool op_listed(const char *list, const char *op)
+/* jobs.async_ops (a comma-separated list of ops whose default durability is
+ * async), read once: one flag per catalogue entry. NULL with invalid_config
+ * naming an op the catalogue does not know. */
+static bool *async_defaults(const char *list, tq_error_t *err)
 {
-    size_t n = strlen(op);
+    size_t n;
+    const tq_opinfo_t *all = tq_opcat_all(&n);
+    bool *flags = calloc(n ? n : 1, sizeof *flags);
+    if (!flags) {
+        tq_error_set(err, "internal", "out of memory");
+        return NULL;
+    }
     for (const char *p = list; p && *p;) {
         while (*p == ',' || *p == ' ')
             p++;
         size_t k = strcspn(p, ", ");
-        if (k == n && strncmp(p, op, n) == 0) return true;
+        if (!k) break;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(k < sizeof name ? k : sizeof name - 1), p);
+        const tq_opinfo_t *info = tq_opcat_find(name);
+        if (!info) {
+            free(flags);
+            tq_error_set(err, "invalid_config", "jobs.async_ops: '%s' is not an op", name);
+            return NULL;
+        }
+        flags[info - all] = true;
         p += k;
     }
-    return false;
+    return flags;
 }
 
 static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ilen, tq_msg_t *m)
@@ -821,8 +838,10 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
     const tq_opinfo_t *info = tq_opcat_find(j->op);
     bool read_only = info && (info->flags & TQ_OPF_READ_ONLY);
     j->journaled = !read_only || m->journal || j->ikey || b->journal_reads;
-    j->async = m->durability == TQ_DURABILITY_ASYNC ||
-               (m->durability == TQ_DURABILITY_DEFAULT && op_listed(b->async_ops, j->op));
+    size_t nops;
+    j->async =
+        m->durability == TQ_DURABILITY_ASYNC || (m->durability == TQ_DURABILITY_DEFAULT && info &&
+                                                 b->async_default[info - tq_opcat_all(&nops)]);
     tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid);
     if (m->wait) tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
     tq_jobs_add(b->jobs, j);
@@ -1727,7 +1746,10 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->inflight_updates = calloc(b->batch_max, sizeof *b->inflight_updates);
     b->inflight_insert_rows = calloc(b->batch_max, sizeof *b->inflight_insert_rows);
     b->journal_reads = tq_config_bool(cfg, "jobs.journal_reads");
-    b->async_ops = tq_config_str(cfg, "jobs.async_ops");
+    if (!(b->async_default = async_defaults(tq_config_str(cfg, "jobs.async_ops"), err))) {
+        tq_broker_destroy(&b);
+        return NULL;
+    }
     b->loop = tq_loop_new();
     b->jobs = tq_jobs_new();
     tq_jobs_set_max_running(b->jobs, (int)tq_config_int(cfg, "quota.running"));
@@ -1832,6 +1854,7 @@ void tq_broker_destroy(tq_broker_t **self_p)
     free(b->staged_updates.v);
     free(b->inflight_updates);
     free(b->inflight_insert_rows);
+    free(b->async_default);
     tq_vault_destroy(&b->vault);
     if (b->sigfd >= 0) close(b->sigfd);
     tq_loop_destroy(&b->loop);

@@ -72,6 +72,13 @@ check "a sync job's time includes its journal commit" \
 
 # 7. per-op default durability (jobs.async_ops); then quotas and roles
 tq_stop_broker
+set +e
+out=$(timeout 20 "$TOOLQ_BIN_DIR/toolq-broker" --set jobs.async_ops=ping,pingg 2>&1)
+rc=$?
+set -e
+check "an op jobs.async_ops names that does not exist stops the broker (exit $rc)" \
+  test "$rc" -ne 0 -a "$rc" -ne 124
+check "  naming it" grep -q "jobs.async_ops: 'pingg' is not an op" <<<"$out"
 tq_start_broker --workers 1 --set jobs.async_ops=ping,tools.list --set quota.queued_jobs=3 \
   --set frontend.group=nogroup
 toolq submit ping --journal --tenant byop >/dev/null
