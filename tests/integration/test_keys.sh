@@ -12,7 +12,7 @@ as() { local uid=$1; shift; setpriv --reuid="$uid" --regid=65534 --clear-groups 
 extra=()
 [ "$(id -u)" = 0 ] && extra=(--set frontend.group=nogroup --set frontend.integrators=daemon)
 
-tq_start_broker --workers 1 --set jobs.journal_reads=true "${extra[@]}"
+tq_start_broker --workers 2 --set worker.concurrency=1 --set jobs.journal_reads=true "${extra[@]}"
 j1=$(toolq --json submit ping --tenant acme --payload-json '{"before":"rotation"}' | jq -r .id)
 out=$(toolq --json submit credential.create --tenant acme --payload-json \
   '{"name":"gh","type":"bearer","origins":["https://api.github.com"],"fields":{"token":"TOKEN-BEFORE-ROTATION-1234"}}')
@@ -38,8 +38,33 @@ else
   echo "skip: non-operator refusal needs root (setpriv)"
 fi
 
+# creates credentials NAME1 and NAME2 of acme on the two workers, one each:
+# with one job per worker, a create submitted while a sleep holds one worker
+# runs on the other, and the next sleep then holds that one.
+create_on_both() {
+  local s1 s2 c1 c2 i
+  body() { echo "{\"name\":\"$1\",\"type\":\"bearer\",\"origins\":[\"https://api.github.com\"],\"fields\":{\"token\":\"T-$1-0123456789\"}}"; }
+  s1=$(toolq submit sleep --tenant acme --no-wait --payload-json '{"ms":1500}')
+  c1=$(toolq submit credential.create --tenant acme --no-wait --payload-json "$(body "${1}1")")
+  toolq wait "$c1" --tenant acme >/dev/null
+  s2=$(toolq submit sleep --tenant acme --no-wait --payload-json '{"ms":1500}')
+  c2=$(toolq submit credential.create --tenant acme --no-wait --payload-json "$(body "${1}2")")
+  for i in "$c2" "$s1" "$s2"; do toolq wait "$i" --tenant acme >/dev/null; done
+}
+# the tenant key version of the credentials whose name starts with $1
+key_versions() {
+  tq_psql -c "select string_agg(distinct ((get_byte(b,1)<<24) + (get_byte(b,2)<<16) + (get_byte(b,3)<<8) + get_byte(b,4))::text, ',')
+    from (select decode(substr(encrypted_data, 6), 'base64') b from tq_credentials where name like '$1%') s"
+}
+create_on_both warm # both workers hold acme's key version 1 now
+assert_eq 1 "$(key_versions warm)" "before the rotation credentials are sealed with key version 1"
 out=$(toolq --json admin rotate-tenant-key --tenant acme)
 assert_eq 2 "$(echo "$out" | jq -r .result.version)" "rotate-tenant-key adds version 2"
+create_on_both after
+assert_eq 2 "$(tq_psql -c "select count(*) from tq_credentials where name like 'after%'")" \
+  "a credential stored by each worker after the rotation"
+assert_eq 2 "$(key_versions after)" \
+  "every worker seals with version 2 after the rotation (the other worker reloaded the tenant's keys)"
 out=$(toolq --json submit credential.get --tenant acme --payload-json '{"name":"gh"}')
 assert_eq succeeded "$(echo "$out" | jq -r .state)" "a credential sealed before the tenant rotation still opens"
 out=$(toolq --json submit credential.create --tenant acme --payload-json \
