@@ -51,7 +51,7 @@ struct tq_worker_t {
     void *ctx;
     void *dealer;
     int sigfd;
-    zhashx_t *keys_gen; /* tenant uuid -> key generation loaded (tq_job_vault) */
+    zhashx_t *keys_loaded; /* tenant uuids whose keys are current in the vault */
     int credit;
     uint64_t ready_timer;                /* a READY waiting for a connected broker */
     char secret[TQ_WIRE_SECRET_MAX + 1]; /* registration secret from the broker */
@@ -233,15 +233,19 @@ void tq_job_listen(tq_job_t *job, const char *channel, void (*fn)(const char *pa
 }
 
 /* A tenant key version added by another process (admin.rotate_tenant_key)
- * is announced with NOTIFY on TQ_KEYS_CHANNEL; every notification (or a lost
- * connection) bumps a generation, and a tenant whose keys were loaded in an
- * older generation reloads them (one SELECT) before its next use. */
-static unsigned s_keys_gen = 1;
+ * is announced with NOTIFY on TQ_KEYS_CHANNEL with the tenant's uuid: that
+ * tenant leaves the set of loaded tenants (a lost connection empties it, as
+ * changes may have been missed) and reloads its keys (one SELECT) before its
+ * next use. The set is the worker's; the notification has no worker handle. */
+static zhashx_t *s_keys_loaded;
 
 static void on_keys_changed(const char *payload)
 {
-    (void)payload;
-    s_keys_gen++;
+    if (!s_keys_loaded) return;
+    if (payload)
+        zhashx_delete(s_keys_loaded, payload);
+    else
+        zhashx_purge(s_keys_loaded);
 }
 
 tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
@@ -249,12 +253,12 @@ tq_vault_t *tq_job_vault(tq_job_t *job, tq_error_t *err)
     tq_worker_t *w = job->worker;
     tq_job_listen(job, TQ_KEYS_CHANNEL, on_keys_changed);
     int version;
-    uintptr_t gen = (uintptr_t)zhashx_lookup(w->keys_gen, job->tenant_uuid);
-    if (gen == s_keys_gen && tq_vault_has_tenant(w->vault, job->tenant_uuid, &version))
+    if (zhashx_lookup(w->keys_loaded, job->tenant_uuid) &&
+        tq_vault_has_tenant(w->vault, job->tenant_uuid, &version))
         return w->vault;
     PGconn *db = tq_job_db(job, err);
     if (!db || tq_keystore_ensure_tenant(db, w->vault, job->tenant_uuid, err)) return NULL;
-    zhashx_update(w->keys_gen, job->tenant_uuid, (void *)(uintptr_t)s_keys_gen);
+    zhashx_update(w->keys_loaded, job->tenant_uuid, (void *)1);
     return w->vault;
 }
 
@@ -535,7 +539,7 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, const tq_op_t *const *ops, tq_error
     w->loop = tq_loop_new();
     w->ctx = zmq_ctx_new();
     w->credit = (int)tq_config_int(cfg, "worker.concurrency");
-    w->keys_gen = zhashx_new();
+    w->keys_loaded = s_keys_loaded = zhashx_new();
     const char *secret = getenv(TQ_WORKER_SECRET_ENV);
     if (secret) {
         snprintf(w->secret, sizeof w->secret, "%s", secret);
@@ -572,7 +576,8 @@ void tq_worker_destroy(tq_worker_t **self_p)
     for (int i = 0; i < w->nlistens; i++)
         free(w->listens[i].channel);
     tq_vault_destroy(&w->vault);
-    zhashx_destroy(&w->keys_gen);
+    if (s_keys_loaded == w->keys_loaded) s_keys_loaded = NULL;
+    zhashx_destroy(&w->keys_loaded);
     tq_plugin_host_destroy(&w->plugins);
     tq_loop_destroy(&w->loop);
     free(w);
