@@ -102,6 +102,15 @@ json_t *tq_oauth_plugin_defaults(const tq_plugin_t *p, const json_t *params, tq_
     return c.obj;
 }
 
+int tq_oauth_plugin_refresh_ahead_s(const tq_plugin_t *p, int def)
+{
+    json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
+    const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
+    int w = o && atoi(o) > 0 ? atoi(o) : def;
+    json_decref(d);
+    return w;
+}
+
 char *tq_oauth_plugin_authorize_url(const tq_plugin_t *p, const json_t *params, tq_error_t *err)
 {
     if (!p->build_authorize_url) {

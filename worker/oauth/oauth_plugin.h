@@ -18,6 +18,9 @@ int tq_oauth_plugin_supported(const tq_plugin_t *p);
 /* The plugin's defaults for params (object of strings; new reference, {}
  * when the plugin has no oauth_defaults). */
 json_t *tq_oauth_plugin_defaults(const tq_plugin_t *p, const json_t *params, tq_error_t *err);
+/* The plugin's own refresh-ahead window ("refresh_ahead_s" in its defaults)
+ * when it sets a positive one, else def. p may be NULL (def). */
+int tq_oauth_plugin_refresh_ahead_s(const tq_plugin_t *p, int def);
 /* The authorization URL (malloc'd). Error oauth_plugin_error. */
 char *tq_oauth_plugin_authorize_url(const tq_plugin_t *p, const json_t *params, tq_error_t *err);
 /* The token request for params (grant_type set by the caller). */

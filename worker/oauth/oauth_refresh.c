@@ -128,14 +128,10 @@ static void release(tq_oauth_refresh_t *r, PGconn *db)
 static int64_t window_ms(tq_oauth_refresh_t *r, const char *plugin_id)
 {
     int64_t w = r->req.window_s;
-    if (w < 0) {
-        w = tq_config_int(tq_job_config(r->job), "oauth.refresh_ahead_s");
-        const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(r->job), plugin_id);
-        json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
-        const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
-        if (o && atoi(o) > 0) w = atoi(o);
-        json_decref(d);
-    }
+    if (w < 0)
+        w = tq_oauth_plugin_refresh_ahead_s(
+            tq_plugin_host_find(tq_job_plugins(r->job), plugin_id),
+            (int)tq_config_int(tq_job_config(r->job), "oauth.refresh_ahead_s"));
     return tq_oauth_refresh_window_ms(tq_job_config(r->job), w, tq_oauth_lifetime_s(r->meta));
 }
 

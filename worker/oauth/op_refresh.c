@@ -173,22 +173,16 @@ static int max_window(tq_job_t *job, int def)
     int w = def;
     struct tq_plugin_host_t *h = tq_job_plugins(job);
     for (size_t i = 0; i < tq_plugin_host_count(h); i++) {
-        json_t *d = tq_oauth_plugin_defaults(tq_plugin_host_at(h, i), NULL, NULL);
-        const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
-        if (o && atoi(o) > w) w = atoi(o);
-        json_decref(d);
+        int p = tq_oauth_plugin_refresh_ahead_s(tq_plugin_host_at(h, i), def);
+        if (p > w) w = p;
     }
     return w;
 }
 
 static int plugin_window(tq_job_t *job, const char *plugin_id, int def)
 {
-    const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(job), plugin_id);
-    json_t *d = p ? tq_oauth_plugin_defaults(p, NULL, NULL) : NULL;
-    const char *o = json_string_value(json_object_get(d, "refresh_ahead_s"));
-    int w = o && atoi(o) > 0 ? atoi(o) : def;
-    json_decref(d);
-    return w;
+    return tq_oauth_plugin_refresh_ahead_s(tq_plugin_host_find(tq_job_plugins(job), plugin_id),
+                                           def);
 }
 
 static void sweep_start(tq_job_t *job)
