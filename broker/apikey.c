@@ -43,15 +43,6 @@ struct tq_apikeys_t {
     slot_t slots[CACHE_SLOTS];
 };
 
-tq_role_t tq_apikey_role_parse(const char *s)
-{
-    if (!s) return TQ_ROLE_NONE;
-    if (strcmp(s, "tenant") == 0) return TQ_ROLE_TENANT;
-    if (strcmp(s, "integrator") == 0) return TQ_ROLE_INTEGRATOR;
-    if (strcmp(s, "operator") == 0) return TQ_ROLE_OPERATOR;
-    return TQ_ROLE_NONE;
-}
-
 tq_apikeys_t *tq_apikeys_new(tq_config_t *cfg, tq_error_t *err)
 {
     int64_t cache_ms = tq_config_int(cfg, "apikey.cache_ms");
@@ -178,7 +169,7 @@ static int lookup(tq_apikeys_t *ks, const char *hash, tq_apikey_who_t *who, int6
         snprintf(who->id, sizeof who->id, "%s", PQgetvalue(r, 0, 0));
         snprintf(who->tenant, sizeof who->tenant, "%s", PQgetvalue(r, 0, 2));
         snprintf(who->name, sizeof who->name, "%s", PQgetvalue(r, 0, 3));
-        who->role = tq_apikey_role_parse(PQgetvalue(r, 0, 4));
+        who->role = tq_role_parse(PQgetvalue(r, 0, 4));
         snprintf(who->tools, sizeof who->tools, "%s", PQgetvalue(r, 0, 7));
         memcpy(who->hash, hash, 65);
         *expires_s = strtoll(PQgetvalue(r, 0, 5), NULL, 10);

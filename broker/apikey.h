@@ -49,7 +49,4 @@ int tq_apikeys_verify(tq_apikeys_t *ks, const char *authorization, tq_apikey_who
  * seconds until the next token. Thread-safe. */
 bool tq_apikeys_rate_take(tq_apikeys_t *ks, const tq_apikey_who_t *who, int *retry_s);
 
-/* "tenant" / "integrator" / "operator" -> role; TQ_ROLE_NONE otherwise. */
-tq_role_t tq_apikey_role_parse(const char *s);
-
 #endif

@@ -418,10 +418,7 @@ int tq_principal_on_behalf(tq_principal_t *p, bool own_process, const char *role
                             "requests on behalf of another principal are the broker's own; %s "
                             "is %s",
                             p->name, tq_role_name(p->role));
-    tq_role_t r = TQ_ROLE_NONE;
-    if (role && strcmp(role, "tenant") == 0) r = TQ_ROLE_TENANT;
-    if (role && strcmp(role, "integrator") == 0) r = TQ_ROLE_INTEGRATOR;
-    if (role && strcmp(role, "operator") == 0) r = TQ_ROLE_OPERATOR;
+    tq_role_t r = tq_role_parse(role);
     if (r == TQ_ROLE_NONE)
         return tq_error_set(err, "invalid_argument",
                             "on-behalf role must be tenant, integrator "

@@ -12,6 +12,7 @@
 #include "cli.h"
 
 #include "apitoken.h"
+#include "opcat.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -88,7 +89,7 @@ int tq_cmd_apikey(tq_cli_t *cli, int argc, char **argv)
     json_t *r = NULL;
     int rc;
     if (!strcmp(sub, "create")) {
-        if (strcmp(role, "tenant") && strcmp(role, "integrator") && strcmp(role, "operator"))
+        if (tq_role_parse(role) == TQ_ROLE_NONE)
             return tq_cli_usage_error("apikey", "--role: tenant, integrator or operator, got %s",
                                       role);
         char key[TQ_APITOKEN_LEN + 1], hash[65];

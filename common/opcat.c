@@ -45,3 +45,11 @@ const char *tq_role_name(tq_role_t role)
         return "none";
     }
 }
+
+tq_role_t tq_role_parse(const char *s)
+{
+    static const tq_role_t named[] = {TQ_ROLE_TENANT, TQ_ROLE_INTEGRATOR, TQ_ROLE_OPERATOR};
+    for (size_t i = 0; s && i < sizeof named / sizeof *named; i++)
+        if (strcmp(s, tq_role_name(named[i])) == 0) return named[i];
+    return TQ_ROLE_NONE;
+}

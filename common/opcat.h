@@ -39,5 +39,8 @@ const tq_opinfo_t *tq_opcat_find(const char *name);
 const tq_opinfo_t *tq_opcat_all(size_t *n);
 /* "none", "tenant", "integrator", "operator", "broker". */
 const char *tq_role_name(tq_role_t role);
+/* "tenant", "integrator" or "operator" -> the role; anything else (NULL
+ * too) -> TQ_ROLE_NONE. The roles a key or a request may name. */
+tq_role_t tq_role_parse(const char *s);
 
 #endif

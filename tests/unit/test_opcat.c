@@ -38,11 +38,24 @@ static void test_system_ops_are_operator_only(void **state)
     assert_string_equal(TQ_OP_refresh_sweep, "refresh.sweep");
 }
 
+static void test_role_names_round_trip(void **state)
+{
+    (void)state;
+    tq_role_t named[] = {TQ_ROLE_TENANT, TQ_ROLE_INTEGRATOR, TQ_ROLE_OPERATOR};
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+        assert_int_equal(tq_role_parse(tq_role_name(named[i])), named[i]);
+    assert_int_equal(tq_role_parse("broker"), TQ_ROLE_NONE); /* never named by a key */
+    assert_int_equal(tq_role_parse("Operator"), TQ_ROLE_NONE);
+    assert_int_equal(tq_role_parse(""), TQ_ROLE_NONE);
+    assert_int_equal(tq_role_parse(NULL), TQ_ROLE_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalogue_lookups),
         cmocka_unit_test(test_system_ops_are_operator_only),
+        cmocka_unit_test(test_role_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "apitoken.h"
 #include "ids.h"
+#include "opcat.h"
 #include "pg.h"
 
 #include <stdio.h>
@@ -135,8 +136,7 @@ static void grant_start(tq_job_t *job)
     json_t *pl = tq_job_payload(job);
     const char *tenant = json_string_value(json_object_get(pl, "tenant"));
     const char *role = json_string_value(json_object_get(pl, "role"));
-    if (!role ||
-        (strcmp(role, "tenant") && strcmp(role, "integrator") && strcmp(role, "operator"))) {
+    if (tq_role_parse(role) == TQ_ROLE_NONE) {
         tq_job_fail(job, "invalid_payload",
                     "apikey.grant needs \"role\": tenant, integrator or operator", false);
         return;
