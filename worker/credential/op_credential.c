@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "credential/credential_store.h"
+#include "credstore/credential_store.h"
 #include "oauth/oauth_revoke.h"
 #include "plugin/plugin_host.h"
 #include "provider/provider_cache.h"

@@ -1,6 +1,7 @@
 /* invoke_oauth.c — the refresh-before-use and refresh-on-401 hooks of the
- * invoke op (the due rule: oauth_refresh.h). Owns no SQL (the refresh engine does). Never logs a
- * token. */
+ * invoke op (the due rule: oauth_refresh.h; a token without a refresh
+ * token: tq_oauth_cred_use_until_expiry). Owns no SQL (the refresh engine
+ * and the credential store do). Never logs a token. */
 #include "invoke_oauth.h"
 
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "oauth/oauth_cred.h"
 #include "oauth/oauth_refresh.h"
 
 typedef struct {
@@ -78,11 +80,7 @@ int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credential_t *c, int flag
     if (c->expires_at_ms > now + tq_oauth_refresh_window_ms(tq_job_config(job), base,
                                                             tq_oauth_lifetime_s(c->metadata)))
         return 0;
-    /* without a refresh token a valid token is used until it expires */
-    const char *grant = json_string_value(json_object_get(c->metadata, "grant"));
-    const char *rt = json_string_value(json_object_get(c->fields, "refresh_token"));
-    if ((!rt || !*rt) && !(grant && !strcmp(grant, "client_credentials")) && c->expires_at_ms > now)
-        return 0;
+    if (tq_oauth_cred_use_until_expiry(c->fields, c->metadata, c->expires_at_ms, now)) return 0;
     /* renewed since we loaded it (expiry changed, or refreshed after now):
      * the engine answers already_renewed and we restart with the new token */
     tq_oauth_refresh_req_t req = {.name = c->name,

@@ -9,7 +9,7 @@
 #ifndef TQ_INVOKE_OAUTH_H
 #define TQ_INVOKE_OAUTH_H
 
-#include "credential/credential_store.h"
+#include "credstore/credential_store.h"
 #include "http/httpc.h"
 #include "op.h"
 

@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "credential/credential_store.h"
+#include "credstore/credential_store.h"
 #include "ids.h"
 #include "invoke_args.h"
 #include "buf.h"

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pg.h"
-
 typedef struct queue_t queue_t;
 
 struct tq_oauth_batch_item_t {
@@ -21,7 +19,7 @@ struct tq_oauth_batch_item_t {
 };
 
 struct queue_t {
-    const char *sql;
+    tq_credstore_oauth_stmt_t stmt;
     tq_loop_t *loop;
     tq_oauth_batch_item_t *head, *tail;
     uint64_t timer;
@@ -36,18 +34,8 @@ static void item_free(tq_oauth_batch_item_t *it)
     free(it);
 }
 
-PGresult *tq_oauth_batch_run(PGconn *db, const char *sql, json_t *rows, tq_error_t *err)
-{
-    char *text = json_dumps(rows, JSON_COMPACT);
-    if (!text) abort();
-    const char *p[] = {text};
-    PGresult *res = tq_pg_exec(db, err, sql, 1, p);
-    free(text);
-    return res;
-}
-
 /* Runs one statement for items (a detached list of n) and answers them. */
-static void run_chunk(const char *sql, tq_oauth_batch_item_t **items, size_t n)
+static void run_chunk(tq_credstore_oauth_stmt_t stmt, tq_oauth_batch_item_t **items, size_t n)
 {
     tq_error_t err = {0};
     tq_job_t *job = NULL;
@@ -65,7 +53,7 @@ static void run_chunk(const char *sql, tq_oauth_batch_item_t **items, size_t n)
         at[i] = -1;
     if (job) {
         PGconn *db = tq_job_db(job, &err);
-        res = db ? tq_oauth_batch_run(db, sql, rows, &err) : NULL;
+        res = db ? tq_credstore_oauth_run(db, stmt, rows, &err) : NULL;
         for (int r = 0; res && r < PQntuples(res); r++) {
             long ord = strtol(PQgetvalue(res, r, 0), NULL, 10);
             if (ord >= 0 && (size_t)ord < n) at[ord] = r;
@@ -101,20 +89,20 @@ static void on_flush(tq_loop_t *loop, void *arg)
     for (tq_oauth_batch_item_t *it = list; it; it = it->next)
         items[k++] = it;
     for (size_t off = 0; off < n; off += max)
-        run_chunk(q->sql, items + off, n - off < max ? n - off : max);
+        run_chunk(q->stmt, items + off, n - off < max ? n - off : max);
     free(items);
 }
 
-tq_oauth_batch_item_t *tq_oauth_batch_add(tq_job_t *job, const char *sql, json_t *row,
-                                          tq_oauth_batch_fn *done, void *arg)
+tq_oauth_batch_item_t *tq_oauth_batch_add(tq_job_t *job, tq_credstore_oauth_stmt_t stmt,
+                                          json_t *row, tq_oauth_batch_fn *done, void *arg)
 {
     queue_t *q = s_queues;
-    while (q && (q->sql != sql || q->loop != tq_job_loop(job)))
+    while (q && (q->stmt != stmt || q->loop != tq_job_loop(job)))
         q = q->next;
     if (!q) {
         q = calloc(1, sizeof *q);
         if (!q) abort();
-        q->sql = sql;
+        q->stmt = stmt;
         q->loop = tq_job_loop(job);
         q->next = s_queues;
         s_queues = q;

@@ -5,14 +5,16 @@
  * array (jsonb_to_recordset), each element carrying "ord", its index, which
  * the statement returns as its first column so results go back to their
  * requests. One commit instead of one per refresh. Owns only its queues;
- * the statements belong to their callers (oauth_refresh.c). Never logs;
- * the rows it carries hold ciphertexts, never clear tokens. */
+ * the statements, their rows and results belong to the credential store
+ * (credstore/credstore_oauth.h). Never logs; the rows it carries hold
+ * ciphertexts, never clear tokens. */
 #ifndef TQ_OAUTH_BATCH_H
 #define TQ_OAUTH_BATCH_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "credstore/credstore_oauth.h"
 #include "error.h"
 #include "op.h"
 
@@ -23,15 +25,10 @@ typedef struct tq_oauth_batch_item_t tq_oauth_batch_item_t;
  * res is freed after the call. */
 typedef void(tq_oauth_batch_fn)(PGresult *res, int row, const tq_error_t *err, void *arg);
 
-/* Queues row (an object; stolen) for sql ($1 = the JSON array of rows);
- * done runs once, later, from the loop. The returned item may be cancelled
- * until then. */
-tq_oauth_batch_item_t *tq_oauth_batch_add(tq_job_t *job, const char *sql, json_t *row,
-                                          tq_oauth_batch_fn *done, void *arg);
+/* Queues row (an object built for stmt; stolen) for stmt; done runs once,
+ * later, from the loop. The returned item may be cancelled until then. */
+tq_oauth_batch_item_t *tq_oauth_batch_add(tq_job_t *job, tq_credstore_oauth_stmt_t stmt,
+                                          json_t *row, tq_oauth_batch_fn *done, void *arg);
 void tq_oauth_batch_cancel(tq_oauth_batch_item_t **item_p);
-
-/* Runs sql for rows right away (the same statement, one round trip); the
- * result (caller PQclear()s) or NULL with err. */
-PGresult *tq_oauth_batch_run(PGconn *db, const char *sql, json_t *rows, tq_error_t *err);
 
 #endif

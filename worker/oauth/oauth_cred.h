@@ -1,16 +1,18 @@
 /* oauth_cred.h — oauth2 credentials in tq_credentials: the token set
- * (access_token, refresh_token, token_type, scope) sealed with the vault
- * exactly like every credential (AAD tenant, "tq_credentials",
- * "encrypted_data", id); clear metadata (provider, plugin, grant, granted
- * scope, provider metadata such as Slack's team id, "expires_in": the
- * lifetime in seconds the token came with, "client": the client that issued
- * it, see tq_oauth_client_origin); an absolute expires_at computed at
- * receipt. Never logs; never a token in an error. */
+ * (access_token, refresh_token, token_type, scope), sealed by the
+ * credential store like every credential (credstore/credential_store.h);
+ * clear metadata (provider, plugin, grant, granted scope, provider
+ * metadata such as Slack's team id, "expires_in": the lifetime in seconds
+ * the token came with, "client": the client that issued it, see
+ * tq_oauth_client_origin); an absolute expires_at computed at receipt.
+ * Never logs; never a token in an error. */
 #ifndef TQ_OAUTH_CRED_H
 #define TQ_OAUTH_CRED_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "vault.h"
@@ -34,11 +36,14 @@ int tq_oauth_cred_save(PGconn *db, tq_vault_t *vault, const char *tenant, const 
                        const json_t *client, const json_t *tokens, char id_out[37],
                        json_t **summary, tq_error_t *err);
 
-/* Seals fields for credential id of tenant (text ciphertext, malloc'd). */
-char *tq_oauth_cred_seal(tq_vault_t *vault, const char *tenant, const char *id,
-                         const json_t *fields, tq_error_t *err);
-json_t *tq_oauth_cred_open(tq_vault_t *vault, const char *tenant, const char *id,
-                           const char *sealed, tq_error_t *err);
+/* The rule for a token without a refresh token: it is used until it
+ * expires, never renewed early. True when fields (the token set) hold no
+ * refresh token, the grant (metadata "grant") is not client_credentials
+ * (renewed without one), and the token is still valid: expires_ms (Unix
+ * ms; 0 = unknown) after now_ms. Invoke's refresh-before-use and the
+ * refresh engine share it. */
+bool tq_oauth_cred_use_until_expiry(const json_t *fields, const json_t *meta, int64_t expires_ms,
+                                    int64_t now_ms);
 
 /* Makes sure the vault holds the tenant's key (tenant of a state or sweep,
  * not necessarily the job's). */

@@ -1,21 +1,23 @@
 /* oauth_refresh.c — the refresh engine (see oauth_refresh.h for the
- * locking design). Owns the lease and result statements on tq_credentials
- * and the inserts into tq_credential_refreshes. Never logs a token. */
+ * locking design): the steps of one refresh and their outcomes. Its check,
+ * lease, result and release statements are the credential store's
+ * (credstore/credstore_oauth.h), batched through oauth_batch.h. Never logs
+ * a token. */
 #include "oauth_refresh.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "credstore/credential_store.h"
+#include "credstore/credstore_oauth.h"
 #include "oauth/oauth_batch.h"
 #include "oauth/oauth_client.h"
 #include "oauth/oauth_client_cache.h"
 #include "oauth/oauth_cred.h"
 #include "oauth/oauth_plugin.h"
-#include "pg.h"
 #include "plugin/plugin_host.h"
 
-#define LEASE_S "60"
 #define WAIT_FIRST_MS 20
 #define WAIT_MAX_MS 250
 #define WAIT_TOTAL_MS 45000
@@ -117,11 +119,7 @@ static void fail(tq_oauth_refresh_t *r, const tq_error_t *err, tq_oauth_kind_t k
 
 static void release(tq_oauth_refresh_t *r, PGconn *db)
 {
-    const char *p[] = {tq_job_tenant_uuid(r->job), r->id, r->owner};
-    tq_pg_run(db, NULL,
-              "UPDATE tq_credentials SET refresh_owner = NULL, refresh_lease_until = NULL WHERE "
-              "tenant_id = $1 AND id = $2 AND refresh_owner = $3",
-              3, p);
+    tq_credstore_oauth_release(db, tq_job_tenant_uuid(r->job), r->id, r->owner, NULL);
 }
 
 /* The window of this request for the row's token (r->meta loaded). */
@@ -135,22 +133,18 @@ static int64_t window_ms(tq_oauth_refresh_t *r, const char *plugin_id)
     return tq_oauth_refresh_window_ms(tq_job_config(r->job), w, tq_oauth_lifetime_s(r->meta));
 }
 
-/* Why the row needs no refresh, or NULL. Columns: status, expires_ms,
- * refreshed_ms, now_ms (text, "" when NULL). */
-static const char *skip_reason(tq_oauth_refresh_t *r, const char *status, const char *expires,
-                               const char *refreshed, const char *now, const char *plugin_id)
+/* Why the row needs no refresh, or NULL. exp, ref: its expires_at and
+ * refreshed_at (Unix ms, 0 when NULL); now: the database's now(). */
+static const char *skip_reason(tq_oauth_refresh_t *r, int64_t exp, int64_t ref, int64_t now,
+                               const char *plugin_id)
 {
-    (void)status;
-    int64_t exp = *expires ? atoll(expires) : 0, ref = *refreshed ? atoll(refreshed) : 0;
     if (r->req.not_before_ms && ref && ref >= r->req.not_before_ms) return "already_renewed";
     if (r->req.expect_expires_ms && exp != r->req.expect_expires_ms) return "already_renewed";
     if (r->req.force) return NULL;
     if (!exp) return "not_due";
-    if (exp > atoll(now) + window_ms(r, plugin_id)) return "not_due";
+    if (exp > now + window_ms(r, plugin_id)) return "not_due";
     return NULL;
 }
-
-#define MS(col) "(extract(epoch from " col ") * 1000)::bigint"
 
 static void step_check(tq_oauth_refresh_t *r);
 
@@ -175,43 +169,14 @@ static void wait_again(tq_oauth_refresh_t *r)
     r->wait_ms = r->wait_ms * 3 / 2 > WAIT_MAX_MS ? WAIT_MAX_MS : r->wait_ms * 3 / 2;
 }
 
-/* The result of a refresh (fenced by the lease) and its attempt record, for
- * a JSON array of {ord, tenant, id, owner, outcome, error_code, job_id,
- * sealed, expires_in, meta}: one statement for a whole batch. Returns (ord,
- * new expires_at text) per stored row. */
-static const char STORE_SQL[] =
-    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
-    " owner text, outcome text, error_code text, job_id text, sealed text, expires_in text,"
-    " meta jsonb)),"
-    " u AS (UPDATE tq_credentials c SET"
-    " encrypted_data = COALESCE(r.sealed, c.encrypted_data),"
-    " expires_at = CASE WHEN r.outcome <> 'refreshed' THEN c.expires_at WHEN r.expires_in IS NULL"
-    "   THEN NULL ELSE now() + make_interval(secs => r.expires_in::float8) END,"
-    " refreshed_at = CASE WHEN r.outcome = 'refreshed' THEN now() ELSE c.refreshed_at END,"
-    " status = CASE WHEN r.outcome = 'refreshed' THEN 'active' WHEN r.outcome IN"
-    "   ('reauth_required', 'client_changed') THEN r.outcome WHEN c.status = 'active' THEN"
-    "   'refresh_failing' ELSE c.status END,"
-    " refresh_failures = CASE WHEN r.outcome = 'refreshed' THEN 0 ELSE c.refresh_failures + 1 END,"
-    " last_refresh_at = now(), last_refresh_outcome = r.outcome,"
-    " last_refresh_error = r.error_code,"
-    " metadata = c.metadata || COALESCE(r.meta, '{}'::jsonb),"
-    " refresh_owner = NULL, refresh_lease_until = NULL, updated_at = now()"
-    " FROM r WHERE c.tenant_id = r.tenant AND c.id = r.id AND c.refresh_owner = r.owner"
-    " RETURNING r.ord, c.id, c.tenant_id, r.outcome, r.error_code, r.job_id,"
-    " to_char(c.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS e),"
-    " i AS (INSERT INTO tq_credential_refreshes (credential_id, tenant_id, outcome, error_code,"
-    " job_id) SELECT id, tenant_id, outcome, error_code, job_id FROM u)"
-    " SELECT ord, e FROM u";
-
-static json_t *store_row(tq_oauth_refresh_t *r, const char *outcome, const char *error_code,
-                         const char *sealed, const char *expires_in, json_t *meta)
+/* The STORE row of this refresh (see tq_credstore_oauth_store_row). */
+static json_t *store_row(tq_oauth_refresh_t *r, tq_vault_t *vault, const char *outcome,
+                         const char *error_code, const json_t *fields, const char *expires_in,
+                         json_t *meta, tq_error_t *err)
 {
-    json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:s?,s:s?,s:o?}", "tenant",
-                            tq_job_tenant_uuid(r->job), "id", r->id, "owner", r->owner, "outcome",
-                            outcome, "error_code", error_code, "job_id", tq_job_id(r->job),
-                            "sealed", sealed, "expires_in", expires_in, "meta", meta);
-    if (!row) abort();
-    return row;
+    return tq_credstore_oauth_store_row(vault, tq_job_tenant_uuid(r->job), r->id, r->owner, outcome,
+                                        error_code, tq_job_id(r->job), fields, expires_in, meta,
+                                        err);
 }
 
 static int lease_lost(tq_oauth_refresh_t *r, tq_error_t *err)
@@ -226,8 +191,9 @@ static int store(tq_oauth_refresh_t *r, PGconn *db, const char *outcome, const c
                  tq_error_t *err)
 {
     tq_error_t e2 = {0};
-    json_t *rows = json_pack("[o]", store_row(r, outcome, error_code, NULL, NULL, NULL));
-    PGresult *res = tq_oauth_batch_run(db, STORE_SQL, rows, err ? err : &e2);
+    json_t *rows =
+        json_pack("[o]", store_row(r, NULL, outcome, error_code, NULL, NULL, NULL, NULL));
+    PGresult *res = tq_credstore_oauth_run(db, TQ_CREDSTORE_OAUTH_STORE, rows, err ? err : &e2);
     json_decref(rows);
     if (!res) return -1;
     int n = PQntuples(res);
@@ -242,7 +208,7 @@ static void on_stored(PGresult *res, int row, const tq_error_t *err, void *arg)
     tq_error_t e = {0};
     if (row >= 0) {
         char expires[40];
-        snprintf(expires, sizeof expires, "%s", PQgetvalue(res, row, 1));
+        snprintf(expires, sizeof expires, "%s", tq_credstore_oauth_store_read(res, row));
         finish(r, "refreshed", TQ_OAUTH_OK, NULL, false, expires[0] ? expires : NULL);
         return;
     }
@@ -268,29 +234,26 @@ static void on_token(tq_oauth_kind_t kind, json_t *tokens, const tq_error_t *ter
         return;
     }
     if (kind == TQ_OAUTH_OK) {
-        json_t *fields = tq_oauth_cred_fields(tokens, r->old);
-        char *sealed = tq_oauth_cred_seal(vault, tq_job_tenant_uuid(r->job), r->id, fields, &err);
-        tq_oauth_json_wipe(fields);
-        json_decref(fields);
-        if (!sealed) {
-            release(r, db);
-            fail(r, &err, TQ_OAUTH_TRANSIENT, false);
-            return;
-        }
         json_t *m = tq_oauth_cred_metadata(
             r->plugin->id, r->provider, json_string_value(json_object_get(r->params, "grant_type")),
             tokens);
         json_object_del(m, "grant"); /* unchanged */
         json_object_set_new(m, "client", tq_oauth_client_origin(r->tier, r->params));
-        /* stored together with the other refreshes that finish in this loop
-         * turn; a deep copy: m shares strings with tokens, wiped after us */
+        /* a deep copy: m shares strings with tokens, wiped after us */
         json_t *mc = json_deep_copy(m);
         json_decref(m);
-        r->batch = tq_oauth_batch_add(
-            r->job, STORE_SQL,
-            store_row(r, "refreshed", NULL, sealed, tq_oauth_cred_expires_in(tokens), mc),
-            on_stored, r);
-        free(sealed);
+        json_t *fields = tq_oauth_cred_fields(tokens, r->old);
+        json_t *row = store_row(r, vault, "refreshed", NULL, fields,
+                                tq_oauth_cred_expires_in(tokens), mc, &err);
+        tq_oauth_json_wipe(fields);
+        json_decref(fields);
+        if (!row) {
+            release(r, db);
+            fail(r, &err, TQ_OAUTH_TRANSIENT, false);
+            return;
+        }
+        /* stored together with the other refreshes that finish in this loop turn */
+        r->batch = tq_oauth_batch_add(r->job, TQ_CREDSTORE_OAUTH_STORE, row, on_stored, r);
         return;
     }
     const char *outcome = kind == TQ_OAUTH_TERMINAL    ? "reauth_required"
@@ -332,7 +295,7 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
     tq_error_t err = {0};
     tq_vault_t *vault = tq_job_vault(r->job, &err);
     const char *tenant = tq_job_tenant_uuid(r->job);
-    r->old = vault ? tq_oauth_cred_open(vault, tenant, r->id, sealed, &err) : NULL;
+    r->old = vault ? tq_credential_store_open(vault, tenant, r->id, sealed, &err) : NULL;
     if (r->old)
         r->params = tq_oauth_client_cached(r->job, tenant, r->plugin, r->provider, &r->tier, &err);
     const char *grant = json_string_value(json_object_get(r->meta, "grant"));
@@ -346,7 +309,8 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
         json_object_set_new(r->params, "grant_type", json_string("client_credentials"));
     } else {
         const char *rt = json_string_value(json_object_get(r->old, "refresh_token"));
-        if (!rt && !r->req.force && r->exp_ms > r->now_ms) {
+        if (!r->req.force &&
+            tq_oauth_cred_use_until_expiry(r->old, r->meta, r->exp_ms, r->now_ms)) {
             /* nothing to renew it with, and still valid: use it until it expires */
             release(r, db);
             finish(r, "not_due", TQ_OAUTH_OK, NULL, false, NULL);
@@ -375,22 +339,6 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
                                on_prepared, r);
 }
 
-/* Takes the lease of a batch of credentials, for a JSON array of {ord,
- * tenant, id, owner}: one statement. Rows another statement has locked are
- * skipped (SKIP LOCKED: two batches never wait on each other, so they cannot
- * deadlock) — their takers poll again; PostgreSQL re-evaluates the
- * lease condition on the locked row, so exactly one concurrent taker wins
- * (the same credential twice in one batch is updated once). Returns (ord,
- * the row) per lease taken. */
-static const char LEASE_SQL[] =
-    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
-    " owner text)), l AS (SELECT c.id, r.ord, r.owner FROM r JOIN tq_credentials c ON"
-    " c.tenant_id = r.tenant AND c.id = r.id WHERE c.refresh_lease_until IS NULL OR"
-    " c.refresh_lease_until < now() FOR UPDATE OF c SKIP LOCKED) UPDATE tq_credentials c SET"
-    " refresh_owner = l.owner, refresh_lease_until = now() + interval '" LEASE_S " seconds'"
-    " FROM l WHERE c.id = l.id RETURNING l.ord, c.encrypted_data, c.status, " MS(
-        "c.expires_at") ", " MS("c.refreshed_at") ", " MS("now()") ", c.metadata::text";
-
 static void on_leased(PGresult *res, int row, const tq_error_t *lerr, void *arg)
 {
     tq_oauth_refresh_t *r = arg;
@@ -410,14 +358,14 @@ static void on_leased(PGresult *res, int row, const tq_error_t *lerr, void *arg)
         return;
     }
     /* re-read under the lease: renewed meanwhile? */
+    tq_credstore_oauth_lease_t l;
+    tq_credstore_oauth_lease_read(res, row, &l);
     json_decref(r->meta);
-    r->meta = json_loads(PQgetvalue(res, row, 6), 0, NULL);
-    r->exp_ms = atoll(PQgetvalue(res, row, 3));
-    r->now_ms = atoll(PQgetvalue(res, row, 5));
-    const char *status = PQgetvalue(res, row, 2);
-    const char *why = skip_reason(r, status, PQgetvalue(res, row, 3), PQgetvalue(res, row, 4),
-                                  PQgetvalue(res, row, 5), r->plugin_id);
-    if (why || !strcmp(status, "reauth_required")) {
+    r->meta = l.metadata;
+    r->exp_ms = l.expires_ms;
+    r->now_ms = l.now_ms;
+    const char *why = skip_reason(r, l.expires_ms, l.refreshed_ms, l.now_ms, r->plugin_id);
+    if (why || !strcmp(l.status, "reauth_required")) {
         release(r, db);
         if (why) {
             finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
@@ -428,26 +376,8 @@ static void on_leased(PGresult *res, int row, const tq_error_t *lerr, void *arg)
         }
         return;
     }
-    step_request(r, db, PQgetvalue(res, row, 1));
+    step_request(r, db, l.sealed);
 }
-
-/* Reads a batch of credentials (by id, or by name when id is null), for a
- * JSON array of {ord, tenant, id, name}: one statement. Returns (ord, id,
- * name, status, plugin_id, metadata, expires ms, refreshed ms, now ms,
- * leased) per credential found. */
-static const char CHECK_SQL[] =
-    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant "
-    "uuid, id uuid,"
-    " name text)) SELECT r.ord, c.id, c.name, c.status, c.plugin_id, "
-    "c.metadata::text, " MS("c.expires_at") ", " MS("c.refreshed_at") ", " MS(
-        "now()") ","
-                 " COALESCE(c.refresh_lease_until > now(), false) FROM r, LATERAL "
-                 "(SELECT * FROM"
-                 " tq_credentials c WHERE r.id IS NOT NULL AND c.tenant_id = "
-                 "r.tenant AND c.id = r.id UNION"
-                 " ALL SELECT * FROM tq_credentials c WHERE r.id IS NULL AND "
-                 "c.tenant_id = r.tenant AND"
-                 " c.name = r.name) c WHERE c.type = 'oauth2'";
 
 static void on_checked(PGresult *res, int row, const tq_error_t *cerr, void *arg)
 {
@@ -463,26 +393,26 @@ static void on_checked(PGresult *res, int row, const tq_error_t *cerr, void *arg
         fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
     }
-    snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, row, 1));
-    snprintf(r->cname, sizeof r->cname, "%s", PQgetvalue(res, row, 2));
-    const char *status = PQgetvalue(res, row, 3);
-    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", PQgetvalue(res, row, 4));
-    if (!strcmp(status, "reauth_required")) {
+    tq_credstore_oauth_check_t c;
+    tq_credstore_oauth_check_read(res, row, &c);
+    snprintf(r->id, sizeof r->id, "%s", c.id);
+    snprintf(r->cname, sizeof r->cname, "%s", c.name);
+    snprintf(r->plugin_id, sizeof r->plugin_id, "%s", c.plugin_id);
+    json_decref(r->meta);
+    r->meta = c.metadata;
+    if (!strcmp(c.status, "reauth_required")) {
         tq_error_set(&err, "oauth_reauth_required",
                      "credential %s needs re-authorization (toolq oauth authorize)", r->cname);
         fail(r, &err, TQ_OAUTH_TERMINAL, false);
         return;
     }
-    json_decref(r->meta);
-    r->meta = json_loads(PQgetvalue(res, row, 5), 0, NULL);
     if (!r->plugin) {
         r->plugin = tq_plugin_host_find(tq_job_plugins(r->job), r->plugin_id);
         free(r->provider);
         const char *prov = json_string_value(json_object_get(r->meta, "provider"));
         r->provider = strdup(prov ? prov : r->plugin_id);
     }
-    const char *why = skip_reason(r, status, PQgetvalue(res, row, 6), PQgetvalue(res, row, 7),
-                                  PQgetvalue(res, row, 8), r->plugin_id);
+    const char *why = skip_reason(r, c.expires_ms, c.refreshed_ms, c.now_ms, r->plugin_id);
     if (why) {
         finish(r, why, TQ_OAUTH_OK, NULL, false, NULL);
         return;
@@ -492,24 +422,23 @@ static void on_checked(PGresult *res, int row, const tq_error_t *cerr, void *arg
         fail(r, &err, TQ_OAUTH_FAILED, false);
         return;
     }
-    if (PQgetvalue(res, row, 9)[0] == 't') {
+    if (c.leased) {
         wait_again(r);
         return;
     }
     /* claimed together with the other refreshes that get here in this loop turn */
-    r->batch = tq_oauth_batch_add(r->job, LEASE_SQL,
-                                  json_pack("{s:s,s:s,s:s}", "tenant", tq_job_tenant_uuid(r->job),
-                                            "id", r->id, "owner", r->owner),
-                                  on_leased, r);
+    r->batch = tq_oauth_batch_add(
+        r->job, TQ_CREDSTORE_OAUTH_LEASE,
+        tq_credstore_oauth_lease_row(tq_job_tenant_uuid(r->job), r->id, r->owner), on_leased, r);
 }
 
 /* Reads the row (with the other refreshes of this loop turn). */
 static void step_check(tq_oauth_refresh_t *r)
 {
     const char *id = r->id[0] ? r->id : r->id_arg;
-    json_t *row = json_pack("{s:s,s:s?,s:s?}", "tenant", tq_job_tenant_uuid(r->job), "id", id,
-                            "name", id ? NULL : r->name);
-    r->batch = tq_oauth_batch_add(r->job, CHECK_SQL, row, on_checked, r);
+    r->batch = tq_oauth_batch_add(
+        r->job, TQ_CREDSTORE_OAUTH_CHECK,
+        tq_credstore_oauth_check_row(tq_job_tenant_uuid(r->job), id, r->name), on_checked, r);
 }
 
 static void on_start(tq_loop_t *loop, void *arg)

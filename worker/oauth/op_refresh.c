@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "credstore/credstore_oauth.h"
 #include "ids.h"
 #include "log.h"
 #include "oauth/oauth_plugin.h"
 #include "oauth/oauth_refresh.h"
-#include "pg.h"
 #include "plugin/plugin_host.h"
 #include "toolq/client.h"
 
@@ -71,7 +71,8 @@ static void refresh_start(tq_job_t *job)
 typedef struct {
     tq_job_t *job;
     tq_client_t *client;
-    PGresult *rows;
+    tq_credstore_oauth_due_t *due; /* the credentials due, total of them */
+    size_t ndue;                   /* as read (due's length for its free) */
     int next, total, in_flight, max_in_flight;
     int submitted, duplicates, refreshed, skipped, failed, rejected;
     uint64_t timer;
@@ -82,7 +83,7 @@ static void sweep_free(sweep_t *s)
 {
     if (s->timer) tq_loop_cancel(tq_job_loop(s->job), s->timer);
     tq_client_destroy(&s->client);
-    PQclear(s->rows);
+    tq_credstore_oauth_due_free(&s->due, s->ndue);
     free(s);
 }
 
@@ -140,16 +141,14 @@ static void sweep_pump(tq_loop_t *loop, void *arg)
     }
     /* top up */
     while (s->next < s->total && s->in_flight < s->max_in_flight) {
-        int i = s->next++;
-        const char *id = PQgetvalue(s->rows, i, 0), *tenant = PQgetvalue(s->rows, i, 1);
-        const char *exp = PQgetvalue(s->rows, i, 2);
+        const tq_credstore_oauth_due_t *d = &s->due[s->next++];
         char key[128], payload[160];
-        snprintf(key, sizeof key, "refresh:%s:%s%s", id, exp,
-                 atoll(PQgetvalue(s->rows, i, 4)) <= 0 ? ":expired" : "");
-        snprintf(payload, sizeof payload, "{\"credential_id\":\"%s\",\"expires_at_ms\":%s}", id,
-                 exp);
+        snprintf(key, sizeof key, "refresh:%s:%lld%s", d->id, d->expires_ms,
+                 d->remaining_ms <= 0 ? ":expired" : "");
+        snprintf(payload, sizeof payload, "{\"credential_id\":\"%s\",\"expires_at_ms\":%lld}",
+                 d->id, d->expires_ms);
         tq_submit_opts_t o = {.idempotency_key = key};
-        if (tq_client_send_submit(s->client, tenant, "refresh", payload, &o, true) == 0) {
+        if (tq_client_send_submit(s->client, d->tenant, "refresh", payload, &o, true) == 0) {
             s->rejected++;
             continue;
         }
@@ -195,53 +194,31 @@ static void sweep_start(tq_job_t *job)
         return;
     }
     int def = (int)tq_config_int(cfg, "oauth.refresh_ahead_s");
-    char win[24], lim[24];
-    snprintf(win, sizeof win, "%d", max_window(job, def));
-    snprintf(lim, sizeof lim, "%d", TQ_SWEEP_MAX_ROWS);
-    const char *p[] = {win, lim};
-    /* system op: every tenant. Only ids, tenants, expiry and lifetime are read. */
-    PGresult *r = tq_pg_exec(
-        db, &err,
-        "SELECT id, tenant_id, (extract(epoch from expires_at) * 1000)::bigint, plugin_id, "
-        "(extract(epoch from expires_at - now()) * 1000)::bigint, CASE WHEN "
-        "jsonb_typeof(metadata->'expires_in') = 'number' THEN metadata->>'expires_in' END "
-        "FROM tq_credentials WHERE type = 'oauth2' AND status IN ('active', "
-        "'refresh_failing', 'client_changed') AND expires_at IS NOT NULL AND "
-        "expires_at < now() + make_interval(secs => $1::int) AND (refresh_lease_until IS NULL "
-        "OR refresh_lease_until < now()) ORDER BY expires_at LIMIT $2::int",
-        2, p);
-    if (!r) {
+    size_t n = 0;
+    tq_credstore_oauth_due_t *due =
+        tq_credstore_oauth_due(db, max_window(job, def), TQ_SWEEP_MAX_ROWS, &n, &err);
+    if (!due) {
         tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
-    /* per-plugin windows: keep only what is due for its plugin (rows stay, marked) */
     sweep_t *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->job = job;
-    s->rows = r;
-    int n = PQntuples(r), kept = 0;
-    int *keep = calloc((size_t)n + 1, sizeof *keep);
-    if (!keep) abort();
-    for (int i = 0; i < n; i++)
-        if (atoll(PQgetvalue(r, i, 4)) <
-            tq_oauth_refresh_window_ms(cfg, plugin_window(job, PQgetvalue(r, i, 3), def),
-                                       atof(PQgetvalue(r, i, 5))))
-            keep[kept++] = i;
-    /* compact by copying the kept row numbers' values into a new result is
-     * costly; instead walk kept indexes through `next` */
-    s->total = kept;
+    s->due = due;
+    s->ndue = n;
+    /* per-plugin windows: keep only what is due for its plugin, in order
+     * (the ones dropped move to the tail, still freed with the array) */
+    for (size_t i = 0; i < n; i++) {
+        if (due[i].remaining_ms <
+            tq_oauth_refresh_window_ms(cfg, plugin_window(job, due[i].plugin_id, def),
+                                       due[i].lifetime_s)) {
+            tq_credstore_oauth_due_t kept = due[i];
+            due[i] = due[s->total];
+            due[s->total++] = kept;
+        }
+    }
     s->max_in_flight = (int)tq_config_int(cfg, "oauth.sweep_max_in_flight");
     if (s->max_in_flight < 1) s->max_in_flight = 1;
-    if (kept != n) {
-        /* rebuild a result holding only kept rows */
-        PGresult *c = PQcopyResult(r, PG_COPYRES_ATTRS);
-        for (int k = 0; k < kept; k++)
-            for (int col = 0; col < 6; col++)
-                PQsetvalue(c, k, col, PQgetvalue(r, keep[k], col), PQgetlength(r, keep[k], col));
-        PQclear(r);
-        s->rows = c;
-    }
-    free(keep);
     int budget = tq_job_timeout_ms(job);
     if (budget > 0) s->deadline_ms = tq_now_ms() + (budget > 2000 ? budget - 1000 : budget);
     if (s->total == 0) {

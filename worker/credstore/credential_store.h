@@ -1,8 +1,10 @@
 /* credential_store.h — named credentials (table tq_credentials, schemas/
  * 002_credentials.sql): parameterized SQL always scoped by tenant_id, fields
  * sealed with the vault (AAD = tenant, "tq_credentials", "encrypted_data",
- * id), masking for every read. Plaintext fields exist only in the worker,
- * only while a call needs them. Never logs; no secret in an error. */
+ * id: the only place that seals or opens them), masking for every read.
+ * The OAuth statements on the same table are in credstore_oauth.h.
+ * Plaintext fields exist only in the worker, only while a call needs them.
+ * Never logs; no secret in an error. */
 #ifndef TQ_CREDENTIAL_STORE_H
 #define TQ_CREDENTIAL_STORE_H
 
@@ -58,6 +60,16 @@ tq_credential_t *tq_credential_store_take(PGconn *db, tq_vault_t *vault, const c
  * origins now in force (a new reference), or NULL with err. */
 json_t *tq_credential_store_bind_origins(PGconn *db, const char *tenant_id, const char *name,
                                          const json_t *origins, tq_error_t *err);
+
+/* Seals fields (an object of strings) for credential id of tenant: the
+ * encrypted_data text, new (free), or NULL with err (vault errors). */
+char *tq_credential_store_seal(tq_vault_t *vault, const char *tenant_id, const char *id,
+                               const json_t *fields, tq_error_t *err);
+/* Opens the encrypted_data of credential id of tenant: the fields, new
+ * (json_decref after wiping them), or NULL with credential_corrupt or a
+ * vault error. */
+json_t *tq_credential_store_open(tq_vault_t *vault, const char *tenant_id, const char *id,
+                                 const char *sealed, tq_error_t *err);
 
 /* Field names shown in clear (not secret): username, region, location ... */
 int tq_credential_field_is_public(const char *name);

@@ -1,6 +1,8 @@
-/* credential_store.c — SQL and sealing for tq_credentials. Owns every
- * statement on that table. Must never log, never return clear secrets
- * except through tq_credential_store_load (for a call in progress). */
+/* credential_store.c — SQL and sealing for tq_credentials: the op
+ * handlers' statements, and the one seal and open of encrypted_data
+ * (credstore_oauth.c has the OAuth statements and seals through here).
+ * Must never log, never return clear secrets except through
+ * tq_credential_store_load (for a call in progress). */
 #include "credential_store.h"
 #include "vault.h"
 
@@ -58,6 +60,24 @@ json_t *tq_credential_mask_fields(const json_t *fields)
     return out;
 }
 
+char *tq_credential_store_seal(tq_vault_t *vault, const char *tenant_id, const char *id,
+                               const json_t *fields, tq_error_t *err)
+{
+    tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
+    char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!plain) abort();
+    char *sealed = tq_vault_seal_text(vault, &aad, plain, err);
+    tq_secure_free_str(plain);
+    return sealed;
+}
+
+json_t *tq_credential_store_open(tq_vault_t *vault, const char *tenant_id, const char *id,
+                                 const char *sealed, tq_error_t *err)
+{
+    tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
+    return tq_vault_open_json(vault, &aad, sealed, "credential_corrupt", err);
+}
+
 int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant_id,
                                const char *name, const char *type, const char *plugin_id,
                                const json_t *fields, const json_t *metadata, char id_out[37],
@@ -65,10 +85,7 @@ int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant
 {
     char id[TQ_UUID_STR_LEN + 1];
     tq_uuid_v7(id);
-    char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
-    tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
-    char *sealed = plain ? tq_vault_seal_text(vault, &aad, plain, err) : NULL;
-    tq_secure_free_str(plain);
+    char *sealed = tq_credential_store_seal(vault, tenant_id, id, fields, err);
     if (!sealed) return -1;
     char *meta = json_is_object(metadata) ? json_dumps(metadata, JSON_COMPACT) : strdup("{}");
     const char *p[] = {id, tenant_id, name, type, plugin_id, sealed, meta};
@@ -137,8 +154,7 @@ static tq_credential_t *from_row(PGresult *r, tq_vault_t *vault, const char *ten
     c->status = dup(PQgetvalue(r, 0, 3));
     c->expires_at_ms = PQgetisnull(r, 0, 5) ? 0 : atoll(PQgetvalue(r, 0, 5));
     c->metadata = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
-    tq_aad_t aad = {tenant_id, TABLE, COLUMN, c->id};
-    c->fields = tq_vault_open_json(vault, &aad, PQgetvalue(r, 0, 4), "credential_corrupt", err);
+    c->fields = tq_credential_store_open(vault, tenant_id, c->id, PQgetvalue(r, 0, 4), err);
     PQclear(r);
     if (!c->fields) tq_credential_free(&c);
     return c;
