@@ -3,7 +3,8 @@
 # (every include edge between parts allowed, 0 cycles), and red, naming the
 # file, line and edge, on a copy of the tree where oauth/ includes invoke/ (a
 # disallowed edge that closes the old oauth <-> invoke cycle) and where the
-# worker core includes the executable's op table. Needs no database.
+# worker core includes the executable's op table, and where oauth/ has SQL on
+# tq_credentials (the credential store's table). Needs no database.
 set -euo pipefail
 src=${TOOLQ_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 passed=0 failed=0
@@ -64,6 +65,29 @@ else
               "cycle in the symbol graph (nm): worker/admin -> worker/core -> worker/admin"; do
     if grep -qF "$want" <<<"$out"; then ok "reported: $want"; else fail "not reported: $want"; echo "$out"; fi
   done
+fi
+
+# Ownership: SQL on tq_credentials or tq_credential_refreshes outside
+# worker/credstore/ is refused with the file and line, also when the table
+# name starts the next literal; a vault AAD's bare "tq_credentials" is not SQL.
+printf 'static const char *sneak = "UPDATE tq_credentials SET status = \x27active\x27 WHERE id = $1";\n' \
+  >>"$tmp/worker/oauth/oauth_cred.c"
+printf 'static const char *sneak2 = "SELECT id FROM"\n    " tq_credential_refreshes WHERE id = $1";\n' \
+  >>"$tmp/worker/oauth/op_refresh.c"
+printf 'static const char q = \x27"\x27; static tq_aad_t aad = {"t", "tq_credentials", "encrypted_data", "i"};\n' \
+  >>"$tmp/worker/oauth/oauth_revoke.c"
+if out=$("$tmp/scripts/check-deps" 2>&1); then
+  fail "SQL on the credential tables outside worker/credstore/ is refused"; echo "$out"
+else
+  for want in "worker/oauth/oauth_cred.c:$(wc -l <"$tmp/worker/oauth/oauth_cred.c"): SQL on tq_credentials outside worker/credstore/" \
+              "worker/oauth/op_refresh.c:$(wc -l <"$tmp/worker/oauth/op_refresh.c"): SQL on tq_credential_refreshes outside worker/credstore/"; do
+    if grep -qF "$want" <<<"$out"; then ok "reported: $want"; else fail "not reported: $want"; echo "$out"; fi
+  done
+  if grep -qF "worker/oauth/oauth_revoke.c" <<<"$out"; then
+    fail "an AAD table name is not SQL"; echo "$out"
+  else
+    ok "an AAD table name is not SQL"
+  fi
 fi
 
 echo "passed $passed, failed $failed"
