@@ -6,11 +6,12 @@
  * re-evaluated by PostgreSQL, so exactly one taker wins) and released by the
  * fenced UPDATE that stores the result (WHERE refresh_owner = us). The read,
  * lease and result statements of the refreshes of one loop turn are run as
- * one statement each (oauth_batch.h). No
- * transaction is held open across the HTTP call, so the worker's single
- * blocking connection is never parked inside a lock and its event loop
- * keeps running; a crashed holder's lease simply expires (60 s, twice the
- * token-request budget). Losers poll the row (20 ms growing to 250 ms) and,
+ * one statement each (oauth_batch.h; the statements are the credential
+ * store's, credstore/credstore_oauth.h). No transaction is held open
+ * across the HTTP call, so the worker's single blocking connection is never
+ * parked inside a lock and its event loop keeps running; a crashed
+ * holder's lease simply expires (60 s, twice the token-request budget).
+ * Losers poll the row (20 ms growing to 250 ms) and,
  * once the lease is gone, re-read: renewed after their request was
  * submitted → "already_renewed", no second token request.
  * New access and refresh tokens are written in the same statement (the old
@@ -21,8 +22,9 @@
  * Due: the remaining lifetime is below min(window, lifetime ×
  * oauth.refresh_fraction), lifetime = the expires_in the token came with
  * (metadata "expires_in"); invoke, `refresh` and sweeps share the rule.
- * Without a refresh token a valid token is left alone (not_due) and an
- * expired one is marked reauth_required without a token request. Tokens
+ * Without a refresh token a valid token is left alone (not_due, the rule
+ * invoke shares: tq_oauth_cred_use_until_expiry) and an expired one is
+ * marked reauth_required without a token request. Tokens
  * are only sent to the token endpoint that issued them (metadata
  * "client"), else oauth_client_changed (status client_changed).
  * Never logs a token. */
