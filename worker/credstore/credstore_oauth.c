@@ -12,10 +12,6 @@
 #include "ids.h"
 #include "pg.h"
 
-#define LEASE_S "60"
-#define MS(col) "(extract(epoch from " col ") * 1000)::bigint"
-#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, const char *name,
                             const char *plugin_id, const json_t *fields, const json_t *metadata,
                             const char *expires_in, char id_out[37], char **expires_at,
@@ -51,13 +47,15 @@ int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, c
                             "NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END, "
                             "refreshed_at = now(), refresh_failures = 0, last_refresh_error = "
                             "NULL, updated_at = now() WHERE id = $1 AND tenant_id = $2 AND name = "
-                            "$3 RETURNING id, " ISO_UTC("expires_at")
+                            "$3 RETURNING id, to_char(expires_at AT TIME ZONE 'UTC', "
+                            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
                           : "INSERT INTO tq_credentials (id, tenant_id, name, type, plugin_id, "
                             "encrypted_data, metadata, status, expires_at, refreshed_at) VALUES "
                             "($1, $2, $3, 'oauth2', $4, $5, $6::jsonb, 'active', CASE WHEN "
                             "$7::text IS NULL THEN NULL ELSE now() + make_interval(secs => "
                             "$7::float8) END, now()) ON CONFLICT (tenant_id, name) DO NOTHING "
-                            "RETURNING id, " ISO_UTC("expires_at"),
+                            "RETURNING id, to_char(expires_at AT TIME ZONE 'UTC', "
+                            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
                    7, p);
     free(sealed);
     free(mtext);
@@ -80,19 +78,16 @@ int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, c
  * JSON array of {ord, tenant, id, name}. Returns (ord, id, name, status,
  * plugin_id, metadata, expires ms, refreshed ms, now ms, leased) per
  * credential found. */
-static const char
-    CHECK_SQL[] = "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant "
-                  "uuid, id uuid,"
-                  " name text)) SELECT r.ord, c.id, c.name, c.status, c.plugin_id, "
-                  "c.metadata::text, " MS("c.expires_at") ", " MS("c.refreshed_at") ", " MS(
-                      "now()") ","
-                               " COALESCE(c.refresh_lease_until > now(), false) FROM r, LATERAL "
-                               "(SELECT * FROM"
-                               " tq_credentials c WHERE r.id IS NOT NULL AND c.tenant_id = "
-                               "r.tenant AND c.id = r.id UNION"
-                               " ALL SELECT * FROM tq_credentials c WHERE r.id IS NULL AND "
-                               "c.tenant_id = r.tenant AND"
-                               " c.name = r.name) c WHERE c.type = 'oauth2'";
+static const char CHECK_SQL[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant uuid, id uuid,"
+    " name text)) SELECT r.ord, c.id, c.name, c.status, c.plugin_id, c.metadata::text,"
+    " (extract(epoch from c.expires_at) * 1000)::bigint,"
+    " (extract(epoch from c.refreshed_at) * 1000)::bigint,"
+    " (extract(epoch from now()) * 1000)::bigint,"
+    " COALESCE(c.refresh_lease_until > now(), false) FROM r, LATERAL (SELECT * FROM"
+    " tq_credentials c WHERE r.id IS NOT NULL AND c.tenant_id = r.tenant AND c.id = r.id UNION"
+    " ALL SELECT * FROM tq_credentials c WHERE r.id IS NULL AND c.tenant_id = r.tenant AND"
+    " c.name = r.name) c WHERE c.type = 'oauth2'";
 
 /* Takes the lease of a batch of credentials, for a JSON array of {ord,
  * tenant, id, owner} (see tq_credstore_oauth_lease_row). Returns (ord,
@@ -103,9 +98,11 @@ static const char LEASE_SQL[] =
     " owner text)), l AS (SELECT c.id, r.ord, r.owner FROM r JOIN tq_credentials c ON"
     " c.tenant_id = r.tenant AND c.id = r.id WHERE c.refresh_lease_until IS NULL OR"
     " c.refresh_lease_until < now() FOR UPDATE OF c SKIP LOCKED) UPDATE tq_credentials c SET"
-    " refresh_owner = l.owner, refresh_lease_until = now() + interval '" LEASE_S " seconds'"
-    " FROM l WHERE c.id = l.id RETURNING l.ord, c.encrypted_data, c.status, " MS(
-        "c.expires_at") ", " MS("c.refreshed_at") ", " MS("now()") ", c.metadata::text";
+    " refresh_owner = l.owner, refresh_lease_until = now() + interval '60 seconds'"
+    " FROM l WHERE c.id = l.id RETURNING l.ord, c.encrypted_data, c.status,"
+    " (extract(epoch from c.expires_at) * 1000)::bigint,"
+    " (extract(epoch from c.refreshed_at) * 1000)::bigint,"
+    " (extract(epoch from now()) * 1000)::bigint, c.metadata::text";
 
 /* The result of a refresh (fenced by the lease) and its attempt record, for
  * a JSON array of {ord, tenant, id, owner, outcome, error_code, job_id,
@@ -130,11 +127,11 @@ static const char STORE_SQL[] =
     " refresh_owner = NULL, refresh_lease_until = NULL, updated_at = now()"
     " FROM r WHERE c.tenant_id = r.tenant AND c.id = r.id AND c.refresh_owner = r.owner"
     " RETURNING r.ord, c.id, c.tenant_id, r.outcome, r.error_code, r.job_id,"
-    " " ISO_UTC("c.expires_at") " AS e),"
-                                " i AS (INSERT INTO tq_credential_refreshes (credential_id, "
-                                "tenant_id, outcome, error_code,"
-                                " job_id) SELECT id, tenant_id, outcome, error_code, job_id FROM u)"
-                                " SELECT ord, e FROM u";
+    " to_char(c.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS e),"
+    " i AS (INSERT INTO tq_credential_refreshes (credential_id, "
+    "tenant_id, outcome, error_code,"
+    " job_id) SELECT id, tenant_id, outcome, error_code, job_id FROM u)"
+    " SELECT ord, e FROM u";
 
 PGresult *tq_credstore_oauth_run(PGconn *db, tq_credstore_oauth_stmt_t stmt, const json_t *rows,
                                  tq_error_t *err)
@@ -241,17 +238,13 @@ tq_credstore_oauth_due_t *tq_credstore_oauth_due(PGconn *db, int window_s, int l
     /* every tenant; only ids, tenants, expiry and lifetime are read */
     PGresult *r = tq_pg_exec(
         db, err,
-        "SELECT id, tenant_id, " MS("expires_at") ", plugin_id, " MS(
-            "expires_at - now()") ", "
-                                  "CASE WHEN jsonb_typeof(metadata->'expires_in') = 'number' THEN "
-                                  "metadata->>'expires_in' END FROM tq_credentials WHERE type = "
-                                  "'oauth2' AND status IN "
-                                  "('active', 'refresh_failing', 'client_changed') AND expires_at "
-                                  "IS NOT NULL AND "
-                                  "expires_at < now() + make_interval(secs => $1::int) AND "
-                                  "(refresh_lease_until IS NULL "
-                                  "OR refresh_lease_until < now()) ORDER BY expires_at LIMIT "
-                                  "$2::int",
+        "SELECT id, tenant_id, (extract(epoch from expires_at) * 1000)::bigint, plugin_id, "
+        "(extract(epoch from expires_at - now()) * 1000)::bigint, CASE WHEN "
+        "jsonb_typeof(metadata->'expires_in') = 'number' THEN metadata->>'expires_in' END "
+        "FROM tq_credentials WHERE type = 'oauth2' AND status IN ('active', "
+        "'refresh_failing', 'client_changed') AND expires_at IS NOT NULL AND "
+        "expires_at < now() + make_interval(secs => $1::int) AND (refresh_lease_until IS NULL "
+        "OR refresh_lease_until < now()) ORDER BY expires_at LIMIT $2::int",
         2, p);
     if (!r) return NULL;
     *n = (size_t)PQntuples(r);
