@@ -122,7 +122,7 @@ struct tq_http_t {
 
 /* --- text: common/buf.h (tq_buf_t) ------------------------------------------------ */
 
-static void sb_html(tq_buf_t *b, const char *s)
+static void http_add_html(tq_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -154,27 +154,12 @@ static void sb_html(tq_buf_t *b, const char *s)
 char *tq_http_html_escape(const char *s)
 {
     tq_buf_t b = {0};
-    sb_html(&b, s);
+    http_add_html(&b, s);
     return tq_buf_take(&b);
 }
 
-static void sb_urlenc(tq_buf_t *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            tq_buf_add(b, s, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            tq_buf_add(b, e, 3);
-        }
-    }
-}
-
 /* A Prometheus label value: backslash, double quote and newline escaped. */
-static void sb_label(tq_buf_t *b, const char *s)
+static void http_add_label(tq_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         if (*s == '\\')
@@ -564,7 +549,7 @@ char *tq_http_metrics_text(const char *stats_json)
     {
         if (!json_is_integer(v)) continue;
         tq_buf_adds(&b, "toolq_jobs_total{outcome=\"");
-        sb_label(&b, key);
+        http_add_label(&b, key);
         tq_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(v));
     }
 
@@ -595,7 +580,7 @@ char *tq_http_metrics_text(const char *stats_json)
     {
         for (size_t k = 0; k < sizeof finals / sizeof *finals; k++) {
             tq_buf_adds(&b, "toolq_op_jobs_total{op=\"");
-            sb_label(&b, key);
+            http_add_label(&b, key);
             tq_buf_addf(&b, "\",state=\"%s\"} %lld\n", finals[k], (long long)jint(v, finals[k]));
         }
     }
@@ -609,9 +594,9 @@ char *tq_http_metrics_text(const char *stats_json)
         json_object_foreach(json_object_get(v, "errors"), code, n)
         {
             tq_buf_adds(&b, "toolq_op_errors_total{op=\"");
-            sb_label(&b, key);
+            http_add_label(&b, key);
             tq_buf_adds(&b, "\",code=\"");
-            sb_label(&b, code);
+            http_add_label(&b, code);
             tq_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(n));
         }
     }
@@ -629,7 +614,7 @@ char *tq_http_metrics_text(const char *stats_json)
         {
             if (strcmp(code, "succeeded") == 0) continue;
             tq_buf_adds(&b, "toolq_refresh_outcomes_total{outcome=\"");
-            sb_label(&b, code);
+            http_add_label(&b, code);
             tq_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(n));
         }
     }
@@ -646,7 +631,7 @@ char *tq_http_metrics_text(const char *stats_json)
         for (size_t k = 0; k < json_array_size(counts); k++) {
             cum += (long long)json_integer_value(json_array_get(counts, k));
             tq_buf_adds(&b, "toolq_job_duration_seconds_bucket{op=\"");
-            sb_label(&b, key);
+            http_add_label(&b, key);
             if (k < json_array_size(bounds))
                 tq_buf_addf(&b, "\",le=\"%g\"} %lld\n",
                             json_number_value(json_array_get(bounds, k)), cum);
@@ -654,10 +639,10 @@ char *tq_http_metrics_text(const char *stats_json)
                 tq_buf_addf(&b, "\",le=\"+Inf\"} %lld\n", cum);
         }
         tq_buf_adds(&b, "toolq_job_duration_seconds_sum{op=\"");
-        sb_label(&b, key);
+        http_add_label(&b, key);
         tq_buf_addf(&b, "\"} %.9g\n", json_number_value(json_object_get(lat, "sum_s")));
         tq_buf_adds(&b, "toolq_job_duration_seconds_count{op=\"");
-        sb_label(&b, key);
+        http_add_label(&b, key);
         tq_buf_addf(&b, "\"} %lld\n", cum);
     }
     json_decref(s);
@@ -847,7 +832,7 @@ static void page_row(tq_buf_t *b, const char *label, const char *value)
 {
     if (!value || !*value) return;
     tq_buf_addf(b, "<dt>%s</dt><dd>", label);
-    sb_html(b, value);
+    http_add_html(b, value);
     tq_buf_adds(b, "</dd>\n");
 }
 
@@ -890,10 +875,10 @@ static char *redirect_url(const char *base, const outcome_t *o)
         tq_buf_adds(&b, "&");
     if (o->connected) {
         tq_buf_adds(&b, "status=connected&credential_id=");
-        sb_urlenc(&b, o->cred_id);
+        tq_buf_pct(&b, o->cred_id, strlen(o->cred_id), NULL);
     } else {
         tq_buf_adds(&b, "status=failed&error=");
-        sb_urlenc(&b, o->code);
+        tq_buf_pct(&b, o->code, strlen(o->code), NULL);
     }
     if (hash) tq_buf_adds(&b, hash);
     return tq_buf_take(&b);

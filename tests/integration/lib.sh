@@ -75,6 +75,20 @@ while True:
 PY
 }
 
+# tq_wait_up SECONDS URL... — waits until every URL answers HTTP (a peer the
+# test started is listening); a peer that never does fails the test here,
+# not later as an unrelated assertion.
+tq_wait_up() {
+  local limit=$1 u
+  shift
+  for u in "$@"; do
+    if ! tq_wait_for "$limit" curl -s -o /dev/null "$u"; then
+      fail "$u did not come up within $limit s"
+      exit 1
+    fi
+  done
+}
+
 # tq_check_function_names JSON — the OpenAI form of a tools listing: at least
 # one function, every name matches ^[a-zA-Z0-9_-]{1,64}$ and is unique.
 # Sets TQ_FN_COUNT to how many functions there are (not in a subshell: the

@@ -40,10 +40,7 @@ PORT=$AP REDIRECT=$REDIRECT AT_TTL=5 node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log
 PEER_PIDS+=($!)
 PORT=$MP node "$PEERS/mock.mjs" >"$TQ_DIR/mock.log" 2>&1 &
 PEER_PIDS+=($!)
-for i in $(seq 1 100); do
-  curl -sf "$AS/__stats" >/dev/null 2>&1 && curl -sf "$MS/__stats" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+tq_wait_up 10 "$AS/__stats" "$MS/__stats"
 
 export TOOLQ_SSRF_ALLOW=127.0.0.1/32
 export TOOLQ_OAUTH_REDIRECT_URI=$REDIRECT

@@ -41,11 +41,7 @@ PORT=$MP node "$PEERS/mock.mjs" >"$TQ_DIR/mock.log" 2>&1 &
 PEER_PIDS+=($!)
 python3 "$PEERS/capture.py" "$CP" "$TQ_DIR/captured" >"$TQ_DIR/capture.log" 2>&1 &
 PEER_PIDS+=($!)
-for i in $(seq 1 100); do
-  curl -sf "$AS/__stats" >/dev/null 2>&1 && curl -sf "$MS/__stats" >/dev/null 2>&1 &&
-    curl -s "$CS/up" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+tq_wait_up 10 "$AS/__stats" "$MS/__stats" "$CS/up"
 : >"$TQ_DIR/captured" # forget the readiness probe
 source "$PEERS/login.sh" # oauth_authorize, drive_login, oauth_callback
 
