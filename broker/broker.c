@@ -24,6 +24,7 @@
 #include "supervisor.h"
 #include "vault.h"
 #include "wire.h"
+#include "mem.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -145,8 +146,7 @@ static void vec_push(jobvec_t *v, tq_bjob_t *j)
 {
     if (v->n == v->cap) {
         v->cap = v->cap ? v->cap * 2 : 256;
-        v->v = realloc(v->v, v->cap * sizeof *v->v);
-        if (!v->v) abort();
+        v->v = tq_xrealloc(v->v, v->cap * sizeof *v->v);
     }
     v->v[v->n++] = j;
 }
@@ -410,8 +410,7 @@ static void dispatch(tq_broker_t *b)
         j->lease_until_ms = tq_now_ms() + j->timeout_ms + (int64_t)b->heartbeat_ms * b->liveness;
         if (w->nrunning == w->caprunning) {
             w->caprunning = w->caprunning ? w->caprunning * 2 : 16;
-            w->running = realloc(w->running, (size_t)w->caprunning * sizeof *w->running);
-            if (!w->running) abort();
+            w->running = tq_xrealloc(w->running, (size_t)w->caprunning * sizeof *w->running);
         }
         w->running[w->nrunning++] = j;
         tq_msg_t m;

@@ -5,6 +5,7 @@
 #include "jobs.h"
 
 #include "log.h"
+#include "mem.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -111,8 +112,7 @@ static void heap_push(heap_t *h, tq_bjob_t *job)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 1024;
-        tq_bjob_t **v = realloc(h->v, cap * sizeof *v);
-        if (!v) abort(); /* out of memory in the dispatcher: nothing sane to do */
+        tq_bjob_t **v = tq_xrealloc(h->v, cap * sizeof *v);
         h->v = v;
         h->cap = cap;
     }
@@ -188,8 +188,7 @@ tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t id
 static char *ikey_of(const char *tenant, const char *ikey)
 {
     size_t a = strlen(tenant), b = strlen(ikey);
-    char *k = malloc(a + b + 2);
-    if (!k) abort();
+    char *k = tq_xmalloc(a + b + 2);
     memcpy(k, tenant, a);
     k[a] = '\x1f';
     memcpy(k + a + 1, ikey, b + 1);
@@ -208,8 +207,7 @@ static tenant_use_t *use_of(tq_jobs_t *self, const char *tenant, bool create)
 {
     tenant_use_t *u = zhashx_lookup(self->tenants, tenant);
     if (!u && create) {
-        u = calloc(1, sizeof *u);
-        if (!u) abort();
+        u = tq_xcalloc(1, sizeof *u);
         zhashx_insert(self->tenants, tenant, u);
     }
     return u;

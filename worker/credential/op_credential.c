@@ -19,6 +19,7 @@
 #include "provider/provider_cache.h"
 #include "provider/provider_creds.h"
 #include "ssrf.h"
+#include "mem.h"
 
 #define TQ_CREDENTIAL_MAX_FIELDS 64
 #define TQ_CREDENTIAL_MAX_VALUE 65536
@@ -263,8 +264,7 @@ static void delete_start(tq_job_t *job)
         return;
     }
     json_decref(res);
-    del_t *d = calloc(1, sizeof *d);
-    if (!d) abort();
+    del_t *d = tq_xcalloc(1, sizeof *d);
     d->job = job;
     snprintf(d->name, sizeof d->name, "%s", name);
     d->v = tq_oauth_revoke_start(job, c->plugin_id, c->metadata, c->fields, delete_revoked, d);

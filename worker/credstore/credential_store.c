@@ -14,6 +14,7 @@
 #include "config.h"
 #include "ids.h"
 #include "pg.h"
+#include "mem.h"
 
 #define TABLE "tq_credentials"
 #define COLUMN "encrypted_data"
@@ -65,7 +66,7 @@ char *tq_credential_store_seal(tq_vault_t *vault, const char *tenant_id, const c
 {
     tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
     char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!plain) abort();
+    if (!plain) tq_oom();
     char *sealed = tq_vault_seal_text(vault, &aad, plain, err);
     tq_secure_free_str(plain);
     return sealed;
@@ -126,8 +127,7 @@ json_t *tq_credential_store_bind_origins(PGconn *db, const char *tenant_id, cons
 
 static char *dup(const char *s)
 {
-    char *d = strdup(s ? s : "");
-    if (!d) abort();
+    char *d = tq_xstrdup(s ? s : "");
     return d;
 }
 
@@ -145,8 +145,7 @@ static tq_credential_t *from_row(PGresult *r, tq_vault_t *vault, const char *ten
         tq_error_set(err, "credential_not_found", "no credential named %s", name);
         return NULL;
     }
-    tq_credential_t *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    tq_credential_t *c = tq_xcalloc(1, sizeof *c);
     snprintf(c->id, sizeof c->id, "%s", PQgetvalue(r, 0, 0));
     c->name = dup(name);
     c->type = dup(PQgetvalue(r, 0, 1));

@@ -11,6 +11,7 @@
 #include "credstore/credential_store.h"
 #include "ids.h"
 #include "pg.h"
+#include "mem.h"
 
 int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, const char *name,
                             const char *plugin_id, const json_t *fields, const json_t *metadata,
@@ -37,7 +38,7 @@ int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, c
     char *sealed = tq_credential_store_seal(vault, tenant, id, fields, err);
     if (!sealed) return -1;
     char *mtext = json_dumps(metadata, JSON_COMPACT);
-    if (!mtext) abort();
+    if (!mtext) tq_oom();
     const char *p[] = {id, tenant, name, plugin_id, sealed, mtext, expires_in};
     r = tq_pg_exec(db, err,
                    exists ? "UPDATE tq_credentials SET encrypted_data = $5, metadata = $6::jsonb "
@@ -68,7 +69,7 @@ int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, c
     if (id_out) memcpy(id_out, id, sizeof id);
     if (!PQgetisnull(r, 0, 1)) {
         *expires_at = strdup(PQgetvalue(r, 0, 1));
-        if (!*expires_at) abort();
+        if (!*expires_at) tq_oom();
     }
     PQclear(r);
     return 0;
@@ -140,7 +141,7 @@ PGresult *tq_credstore_oauth_run(PGconn *db, tq_credstore_oauth_stmt_t stmt, con
                       : stmt == TQ_CREDSTORE_OAUTH_LEASE ? LEASE_SQL
                                                          : STORE_SQL;
     char *text = json_dumps(rows, JSON_COMPACT);
-    if (!text) abort();
+    if (!text) tq_oom();
     const char *p[] = {text};
     PGresult *res = tq_pg_exec(db, err, sql, 1, p);
     free(text);
@@ -149,7 +150,7 @@ PGresult *tq_credstore_oauth_run(PGconn *db, tq_credstore_oauth_stmt_t stmt, con
 
 static json_t *loaded(json_t *j)
 {
-    if (!j) abort();
+    if (!j) tq_oom();
     return j;
 }
 
@@ -248,15 +249,13 @@ tq_credstore_oauth_due_t *tq_credstore_oauth_due(PGconn *db, int window_s, int l
         2, p);
     if (!r) return NULL;
     *n = (size_t)PQntuples(r);
-    tq_credstore_oauth_due_t *due = calloc(*n + 1, sizeof *due);
-    if (!due) abort();
+    tq_credstore_oauth_due_t *due = tq_xcalloc(*n + 1, sizeof *due);
     for (size_t i = 0; i < *n; i++) {
         tq_credstore_oauth_due_t *d = &due[i];
         snprintf(d->id, sizeof d->id, "%s", PQgetvalue(r, (int)i, 0));
         snprintf(d->tenant, sizeof d->tenant, "%s", PQgetvalue(r, (int)i, 1));
         d->expires_ms = atoll(PQgetvalue(r, (int)i, 2));
-        d->plugin_id = strdup(PQgetvalue(r, (int)i, 3));
-        if (!d->plugin_id) abort();
+        d->plugin_id = tq_xstrdup(PQgetvalue(r, (int)i, 3));
         d->remaining_ms = atoll(PQgetvalue(r, (int)i, 4));
         d->lifetime_s = atof(PQgetvalue(r, (int)i, 5));
     }

@@ -4,6 +4,7 @@
  * log a URL, header or body. */
 #include "httpc.h"
 #include "vault.h"
+#include "mem.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -304,14 +305,13 @@ tq_httpc_xfer_t *tq_httpc_send(tq_httpc_t *self, const tq_httpc_request_t *req,
                                const tq_httpc_opts_t *opts, tq_httpc_done_fn *done, void *arg,
                                tq_error_t *err)
 {
-    tq_httpc_xfer_t *x = calloc(1, sizeof *x);
-    if (!x) abort();
+    tq_httpc_xfer_t *x = tq_xcalloc(1, sizeof *x);
     x->http = self;
     x->done = done;
     x->arg = arg;
     x->max_bytes = opts->max_bytes;
     x->easy = curl_easy_init();
-    if (!x->easy) abort();
+    if (!x->easy) tq_oom();
     CURL *e = x->easy;
     if (tq_ssrf_curl_setup(opts->ssrf, e, req->url, &x->ssrf, err) ||
         tq_ssrf_curl_proxy(opts->ssrf, e, opts->proxy, &x->ssrf, err)) {

@@ -5,6 +5,7 @@
 #include "invoke_call.h"
 #include "ssrf.h"
 #include "vault.h"
+#include "mem.h"
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
@@ -156,7 +157,7 @@ static int follow(tq_invoke_call_t *c, const char *location)
     free(c->req->url);
     c->req->url = strdup(next);
     curl_free(next);
-    if (!c->req->url) abort();
+    if (!c->req->url) tq_oom();
     return 0;
 }
 
@@ -237,8 +238,7 @@ tq_invoke_call_t *tq_invoke_call_start(tq_loop_t *loop, tq_httpc_request_t *req,
                                        const tq_invoke_call_opts_t *opts, tq_invoke_call_fn *done,
                                        void *arg)
 {
-    tq_invoke_call_t *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    tq_invoke_call_t *c = tq_xcalloc(1, sizeof *c);
     c->loop = loop;
     c->http = tq_httpc_engine(loop);
     c->req = req;

@@ -12,6 +12,7 @@
 
 #include "oauth/oauth_cred.h"
 #include "oauth/oauth_refresh.h"
+#include "mem.h"
 
 typedef struct {
     tq_job_t *job;
@@ -59,8 +60,7 @@ static void on_refreshed(const tq_oauth_refresh_result_t *res, void *arg)
 static void start(tq_job_t *job, const tq_oauth_refresh_req_t *req, int flags,
                   long long expires_at_ms, tq_invoke_restart_fn *restart)
 {
-    pending_t *p = calloc(1, sizeof *p);
-    if (!p) abort();
+    pending_t *p = tq_xcalloc(1, sizeof *p);
     p->job = job;
     p->flags = flags;
     p->restart = restart;

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "vault.h"
+#include "mem.h"
 
 static size_t base_len(const char *ct)
 {
@@ -109,8 +110,7 @@ void tq_invoke_secrets_add(tq_invoke_secrets_t *st, const char *s)
     push_secret(st, tq_buf_take(&b));
     size_t n = strlen(s);
     for (size_t k = 0; k < 3; k++) {
-        unsigned char *buf = calloc(1, n + k);
-        if (!buf) abort();
+        unsigned char *buf = tq_xcalloc(1, n + k);
         memcpy(buf + k, s, n);
         char *b64 = tq_base64_encode(buf, n + k);
         tq_secure_wipe(buf, n + k);
@@ -203,7 +203,7 @@ static void redact_json(json_t *v, const char *const *secrets, int depth)
             char *key = r;
             for (int n = 2; json_object_get(v, key) && n < 1000; n++) { /* keys stay unique */
                 char *alt = NULL;
-                if (asprintf(&alt, "%s#%d", r, n) < 0) abort();
+                if (asprintf(&alt, "%s#%d", r, n) < 0) tq_oom();
                 if (key != r) free(key);
                 key = alt;
             }

@@ -30,6 +30,7 @@
 #include "provider/provider_creds.h"
 #include "provider/provider_store.h"
 #include "ssrf.h"
+#include "mem.h"
 
 typedef struct {
     tq_job_t *job;
@@ -153,8 +154,7 @@ static int authenticate(tq_job_t *job, invoke_state_t *st, tq_httpc_request_t *r
         if (!tq_credential_field_is_public(k)) add_secret(st, json_string_value(v));
     }
     tq_plugin_credential_t cred = {type, kv, n};
-    tq_plugin_kv_t *hv = calloc(req->nheaders + 2, sizeof *hv);
-    if (!hv) abort();
+    tq_plugin_kv_t *hv = tq_xcalloc(req->nheaders + 2, sizeof *hv);
     tq_plugin_request_t view;
     tq_invoke_request_view(req, hv, (long long)time(NULL), &view);
     tq_plugin_edits_t *edits = tq_plugin_edits_new();
@@ -319,8 +319,7 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     json_t *coerced = NULL;
     tq_httpc_request_t *req = NULL;
     json_t *creds = NULL;
-    invoke_state_t *st = calloc(1, sizeof *st);
-    if (!st) abort();
+    invoke_state_t *st = tq_xcalloc(1, sizeof *st);
     st->job = job;
     st->start_ms = tq_now_ms();
     st->oauth_flags = oauth_flags;

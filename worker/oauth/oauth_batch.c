@@ -3,6 +3,7 @@
  * most oauth.refresh_batch_max rows per statement (see oauth_batch.h).
  * Never logs. */
 #include "oauth_batch.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,7 @@ static void run_chunk(tq_credstore_oauth_stmt_t stmt, tq_oauth_batch_item_t **it
         json_array_append(rows, items[i]->row);
     }
     PGresult *res = NULL;
-    int *at = calloc(n + 1, sizeof *at);
-    if (!at) abort();
+    int *at = tq_xcalloc(n + 1, sizeof *at);
     for (size_t i = 0; i < n; i++)
         at[i] = -1;
     if (job) {
@@ -83,8 +83,7 @@ static void on_flush(tq_loop_t *loop, void *arg)
         n++;
     }
     if (max < 1) max = 1;
-    tq_oauth_batch_item_t **items = calloc(n + 1, sizeof *items);
-    if (!items) abort();
+    tq_oauth_batch_item_t **items = tq_xcalloc(n + 1, sizeof *items);
     size_t k = 0;
     for (tq_oauth_batch_item_t *it = list; it; it = it->next)
         items[k++] = it;
@@ -100,15 +99,13 @@ tq_oauth_batch_item_t *tq_oauth_batch_add(tq_job_t *job, tq_credstore_oauth_stmt
     while (q && (q->stmt != stmt || q->loop != tq_job_loop(job)))
         q = q->next;
     if (!q) {
-        q = calloc(1, sizeof *q);
-        if (!q) abort();
+        q = tq_xcalloc(1, sizeof *q);
         q->stmt = stmt;
         q->loop = tq_job_loop(job);
         q->next = s_queues;
         s_queues = q;
     }
-    tq_oauth_batch_item_t *it = calloc(1, sizeof *it);
-    if (!it) abort();
+    tq_oauth_batch_item_t *it = tq_xcalloc(1, sizeof *it);
     *it = (tq_oauth_batch_item_t){.job = job, .row = row, .done = done, .arg = arg, .q = q};
     if (q->tail)
         q->tail->next = it;

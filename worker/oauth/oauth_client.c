@@ -14,6 +14,7 @@
 #include "keystore.h"
 #include "oauth/oauth_plugin.h"
 #include "pg.h"
+#include "mem.h"
 
 #define SYS_TABLE "tool_oauth_system_clients"
 #define TEN_TABLE "tool_oauth_tenant_clients"
@@ -185,7 +186,7 @@ static char *seal_params(tq_vault_t *vault, const char *tenant, const char *id,
     tq_aad_t aad = {tenant ? tenant : TQ_OAUTH_SYSTEM_TENANT, tenant ? TEN_TABLE : SYS_TABLE,
                     COLUMN, id};
     char *plain = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!plain) abort();
+    if (!plain) tq_oom();
     char *sealed = tq_vault_seal_text(vault, &aad, plain, err);
     tq_secure_wipe_str(plain);
     free(plain);

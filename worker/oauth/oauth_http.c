@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "ssrf.h"
+#include "mem.h"
 
 #define TQ_OAUTH_HTTP_TIMEOUT_MS 30000
 #define TQ_OAUTH_HTTP_MAX_BYTES (1024 * 1024)
@@ -42,8 +43,7 @@ tq_oauth_http_t *tq_oauth_http_send(tq_loop_t *loop, tq_config_t *cfg, tq_httpc_
                          .max_bytes = TQ_OAUTH_HTTP_MAX_BYTES,
                          .verify_tls = 1,
                          .proxy = tq_config_str(cfg, "invoke.proxy")};
-    tq_oauth_http_t *h = calloc(1, sizeof *h);
-    if (!h) abort();
+    tq_oauth_http_t *h = tq_xcalloc(1, sizeof *h);
     h->req = req;
     h->done = done;
     h->arg = arg;

@@ -4,6 +4,7 @@
  * oauth_plugin_error messages. */
 #include "oauth_plugin.h"
 #include "vault.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +136,7 @@ static tq_httpc_request_t *to_request(const tq_plugin_t *p, collector_t *c, tq_e
         tq_error_set(err, "oauth_plugin_error", "plugin %s built a request without URL", p->id);
         return NULL;
     }
-    tq_httpc_request_t *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    tq_httpc_request_t *r = tq_xcalloc(1, sizeof *r);
     snprintf(r->method, sizeof r->method, "%s", method ? method : "POST");
     r->url = strdup(url);
     size_t i;
@@ -159,8 +159,7 @@ static tq_httpc_request_t *to_request(const tq_plugin_t *p, collector_t *c, tq_e
             tq_httpc_request_set_header(r, name, val, 1);
         } else if (!strcmp(k, "body")) {
             size_t len = json_string_length(json_array_get(e, 1));
-            r->body = malloc(len + 1);
-            if (!r->body) abort();
+            r->body = tq_xmalloc(len + 1);
             memcpy(r->body, v, len);
             r->body[len] = 0;
             r->body_len = len;
@@ -217,8 +216,7 @@ typedef int(parse_fn)(const tq_plugin_response_t *, tq_plugin_output_t *, char *
 static json_t *parse(const tq_plugin_t *p, parse_fn *fn, int status, const tq_httpc_header_t *h,
                      size_t nh, const void *body, size_t len, tq_error_t *err)
 {
-    tq_plugin_kv_t *kv = calloc(nh + 1, sizeof *kv);
-    if (!kv) abort();
+    tq_plugin_kv_t *kv = tq_xcalloc(nh + 1, sizeof *kv);
     for (size_t i = 0; i < nh; i++)
         kv[i] = (tq_plugin_kv_t){h[i].name, h[i].value};
     tq_plugin_response_t r = {status, kv, nh, body, len};

@@ -17,6 +17,7 @@
 #include "oauth/oauth_cred.h"
 #include "oauth/oauth_plugin.h"
 #include "plugin/plugin_host.h"
+#include "mem.h"
 
 #define WAIT_FIRST_MS 20
 #define WAIT_MAX_MS 250
@@ -452,8 +453,7 @@ static void on_start(tq_loop_t *loop, void *arg)
 tq_oauth_refresh_t *tq_oauth_refresh_start(tq_job_t *job, const tq_oauth_refresh_req_t *req,
                                            tq_oauth_refresh_fn *done, void *arg)
 {
-    tq_oauth_refresh_t *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    tq_oauth_refresh_t *r = tq_xcalloc(1, sizeof *r);
     r->job = job;
     r->req = *req;
     r->name = req->name ? strdup(req->name) : NULL;

@@ -11,6 +11,7 @@
 #include "oauth/oauth_plugin.h"
 #include "oauth/oauth_token.h"
 #include "plugin/plugin_host.h"
+#include "mem.h"
 
 struct tq_oauth_revoke_t {
     tq_job_t *job;
@@ -107,8 +108,7 @@ static void on_prepared(json_t *params, const tq_error_t *perr, void *arg)
 tq_oauth_revoke_t *tq_oauth_revoke_start(tq_job_t *job, const char *plugin_id, const json_t *meta,
                                          const json_t *fields, tq_oauth_revoke_fn *done, void *arg)
 {
-    tq_oauth_revoke_t *v = calloc(1, sizeof *v);
-    if (!v) abort();
+    tq_oauth_revoke_t *v = tq_xcalloc(1, sizeof *v);
     v->job = job;
     v->done = done;
     v->arg = arg;
@@ -138,8 +138,7 @@ tq_oauth_revoke_t *tq_oauth_revoke_start(tq_job_t *job, const char *plugin_id, c
     json_object_set_new(v->params, "token_type_hint",
                         json_string(use_rt ? "refresh_token" : "access_token"));
     if (use_rt && at && *at) {
-        v->access_token = strdup(at);
-        if (!v->access_token) abort();
+        v->access_token = tq_xstrdup(at);
     }
     v->call = tq_oauth_prepare(tq_job_loop(job), tq_job_config(job), v->plugin, v->params,
                                on_prepared, v);

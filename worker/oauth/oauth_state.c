@@ -14,6 +14,7 @@
 
 #include "keystore.h"
 #include "pg.h"
+#include "mem.h"
 
 void tq_oauth_b64url(const unsigned char *p, size_t n, char *out)
 {
@@ -114,8 +115,7 @@ int tq_oauth_binding_new(char token[TQ_OAUTH_B64_256], char hash[65], tq_error_t
 
 static char *dup(const char *s)
 {
-    char *d = strdup(s ? s : "");
-    if (!d) abort();
+    char *d = tq_xstrdup(s ? s : "");
     return d;
 }
 
@@ -165,8 +165,7 @@ tq_oauth_state_t *tq_oauth_state_consume(PGconn *db, tq_vault_t *vault, const ch
                      "the authorization took too long (the state expired); start again");
         return NULL;
     }
-    tq_oauth_state_t *s = calloc(1, sizeof *s);
-    if (!s) abort();
+    tq_oauth_state_t *s = tq_xcalloc(1, sizeof *s);
     snprintf(s->tenant_id, sizeof s->tenant_id, "%s", PQgetvalue(r, 0, 0));
     s->plugin_id = dup(PQgetvalue(r, 0, 1));
     s->provider = dup(PQgetvalue(r, 0, 2));

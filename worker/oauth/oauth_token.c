@@ -9,6 +9,7 @@
 
 #include "oauth/oauth_http.h"
 #include "oauth/oauth_plugin.h"
+#include "mem.h"
 
 #define TQ_OAUTH_DISCOVERY_TTL_MS (3600 * 1000)
 #define TQ_OAUTH_DISCOVERY_MAX 256
@@ -157,8 +158,7 @@ static int try_next_url(tq_oauth_call_t *c, const tq_error_t *last)
     tq_error_t err = {0};
     while (c->next_url < json_array_size(c->urls)) {
         const char *url = json_string_value(json_array_get(c->urls, c->next_url++));
-        tq_httpc_request_t *req = calloc(1, sizeof *req);
-        if (!req) abort();
+        tq_httpc_request_t *req = tq_xcalloc(1, sizeof *req);
         snprintf(req->method, sizeof req->method, "GET");
         req->url = strdup(url);
         tq_httpc_request_set_header(req, "Accept", "application/json", 0);
@@ -200,8 +200,7 @@ static void on_deferred_prepared(tq_loop_t *loop, void *arg)
 tq_oauth_call_t *tq_oauth_prepare(tq_loop_t *loop, tq_config_t *cfg, const tq_plugin_t *plugin,
                                   json_t *params, tq_oauth_prepared_fn *done, void *arg)
 {
-    tq_oauth_call_t *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    tq_oauth_call_t *c = tq_xcalloc(1, sizeof *c);
     *c = (tq_oauth_call_t){.stage = STAGE_DISCOVERY,
                            .loop = loop,
                            .cfg = cfg,
@@ -268,8 +267,7 @@ static tq_oauth_call_t *send_built(tq_loop_t *loop, tq_config_t *cfg, const tq_p
                                    stage_t stage, tq_httpc_request_t *req, tq_error_t *err,
                                    tq_oauth_token_fn *done, void *arg)
 {
-    tq_oauth_call_t *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    tq_oauth_call_t *c = tq_xcalloc(1, sizeof *c);
     *c = (tq_oauth_call_t){
         .stage = stage, .loop = loop, .cfg = cfg, .plugin = plugin, .done = done, .arg = arg};
     if (req) c->http = tq_oauth_http_send(loop, cfg, req, on_token, c, err);

@@ -23,6 +23,7 @@
 #include "oauth/oauth_state.h"
 #include "oauth/oauth_token.h"
 #include "plugin/plugin_host.h"
+#include "mem.h"
 
 static void fail_err(tq_job_t *job, const tq_error_t *err)
 {
@@ -261,8 +262,7 @@ static void flow_start(flow_t *f, flow_next_fn *next)
 static flow_t *flow_new(tq_job_t *job, const tq_plugin_t *p, const char *tenant,
                         const char *provider)
 {
-    flow_t *f = calloc(1, sizeof *f);
-    if (!f) abort();
+    flow_t *f = tq_xcalloc(1, sizeof *f);
     f->job = job;
     f->plugin = p;
     snprintf(f->tenant, sizeof f->tenant, "%s", tenant);
@@ -280,8 +280,7 @@ static char *payload_scopes(tq_job_t *job)
     size_t n = 0, i;
     json_t *e;
     json_array_foreach(s, i, e) n += json_string_length(e) + 1;
-    char *out = calloc(1, n + 1);
-    if (!out) abort();
+    char *out = tq_xcalloc(1, n + 1);
     json_array_foreach(s, i, e) if (json_is_string(e))
     {
         if (*out) strcat(out, " ");
@@ -299,8 +298,7 @@ static char *url_without_state(const char *url, const char *state)
     char pat[TQ_OAUTH_B64_256 + 8];
     snprintf(pat, sizeof pat, "state=%s", state);
     size_t plen = strlen(pat);
-    char *out = strdup(url);
-    if (!out) abort();
+    char *out = tq_xstrdup(url);
     for (char *p = strstr(out, pat); p; p = strstr(p + 1, pat)) {
         if (p == out || (p[-1] != '?' && p[-1] != '&') || (p[plen] && p[plen] != '&')) continue;
         char *end = p + plen;
@@ -333,8 +331,7 @@ static char *start_url(const char *redirect_uri, const char *state)
         path = "/start";
     }
     size_t len = base + strlen(path) + 7 + strlen(state) + 1;
-    char *out = malloc(len);
-    if (!out) abort();
+    char *out = tq_xmalloc(len);
     snprintf(out, len, "%.*s%s?state=%s", (int)base, r, path, state);
     return out;
 }

@@ -23,6 +23,7 @@
 #include "oauth/oauth_refresh.h"
 #include "plugin/plugin_host.h"
 #include "toolq/client.h"
+#include "mem.h"
 
 #define TQ_SWEEP_MAX_ROWS 200000
 #define TQ_SWEEP_POLL_MS 2
@@ -201,8 +202,7 @@ static void sweep_start(tq_job_t *job)
         tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
-    sweep_t *s = calloc(1, sizeof *s);
-    if (!s) abort();
+    sweep_t *s = tq_xcalloc(1, sizeof *s);
     s->job = job;
     s->due = due;
     s->ndue = n;
