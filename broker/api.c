@@ -28,7 +28,7 @@
 #include "api.h"
 
 #include "apikey.h"
-#include "evloop.h"
+#include "loop.h"
 #include "log.h"
 #include "opcat.h"
 #include "toolq/client.h"

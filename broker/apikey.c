@@ -7,7 +7,7 @@
  * compare hashes with memcmp; take a tenant or role from anything but the
  * key's row; run on the broker loop. */
 #include "apikey.h"
-#include "evloop.h"
+#include "loop.h"
 
 #include "apitoken.h"
 #include "pg.h"

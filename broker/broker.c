@@ -23,7 +23,7 @@
 #include "scheduler.h"
 #include "supervisor.h"
 #include "vault.h"
-#include "wire.h"
+#include "msg.h"
 #include "mem.h"
 
 #include <ctype.h>

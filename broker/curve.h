@@ -16,7 +16,7 @@
 
 #include "config.h"
 #include "error.h"
-#include "evloop.h"
+#include "loop.h"
 #include "principal.h"
 
 typedef struct tq_curve_t tq_curve_t;

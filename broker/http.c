@@ -38,7 +38,7 @@
  * ids, error codes and the fields the op returns for display); print anything
  * it did not escape; block the broker loop. */
 #include "http.h"
-#include "evloop.h"
+#include "loop.h"
 
 #include "api.h"
 #include "buf.h"

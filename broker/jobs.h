@@ -5,7 +5,7 @@
 #ifndef TQ_JOBS_H
 #define TQ_JOBS_H
 
-#include "wire.h"
+#include "msg.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

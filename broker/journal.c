@@ -5,7 +5,7 @@
 
 #include "buf.h"
 
-#include "evloop.h"
+#include "loop.h"
 #include "log.h"
 
 #include <stdio.h>

@@ -30,7 +30,7 @@
  * used by another key; log a key, an argument or a result; block the broker
  * loop (it runs on listener threads only). */
 #include "mcp_http.h"
-#include "evloop.h"
+#include "loop.h"
 
 #include "apikey.h"
 #include "http.h"

@@ -7,7 +7,7 @@
 #ifndef TQ_PGLANE_H
 #define TQ_PGLANE_H
 
-#include "evloop.h"
+#include "loop.h"
 #include <libpq-fe.h>
 #include <stdbool.h>
 

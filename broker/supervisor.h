@@ -7,10 +7,10 @@
 #ifndef TQ_SUPERVISOR_H
 #define TQ_SUPERVISOR_H
 
-#include "evloop.h"
+#include "loop.h"
 #include <stdbool.h>
 #include <sys/types.h>
-#include "wire.h" /* TQ_WORKER_SECRET_ENV, TQ_WORKER_SECRET_LEN */
+#include "msg.h" /* TQ_WORKER_SECRET_ENV, TQ_WORKER_SECRET_LEN */
 
 typedef struct tq_supervisor_t tq_supervisor_t;
 typedef void(tq_child_exit_fn)(pid_t pid, int status, void *arg);

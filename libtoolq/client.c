@@ -1,12 +1,12 @@
 /* client.c — libtoolq (include/toolq/client.h): a DEALER connection to the
- * broker's frontend speaking the wire protocol of common/wire.h. Owns its
+ * broker's frontend speaking the wire protocol of common/msg.h. Owns its
  * socket and context; never retries a submit on its own (a caller that wants
  * safe retries passes an idempotency key). */
 #include "toolq/client.h"
 
 #include "curvekey.h"
-#include "evloop.h"
-#include "wire.h"
+#include "loop.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <limits.h>

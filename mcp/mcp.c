@@ -9,7 +9,7 @@
  * another tenant (every job names the session's tenant and the broker checks
  * it); put an argument value or a result into a log; answer a cancelled call. */
 #include "mcp.h"
-#include "evloop.h"
+#include "loop.h"
 
 #include <fnmatch.h>
 #include <pthread.h>

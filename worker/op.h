@@ -16,7 +16,7 @@
 
 #include "config.h"
 #include "error.h"
-#include "evloop.h"
+#include "loop.h"
 #include "vault.h"
 
 typedef struct tq_job_t tq_job_t;

@@ -13,7 +13,7 @@
 #include "pg.h"
 #include "plugin/plugin_host.h"
 #include "vault.h"
-#include "wire.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
  * billions of entries, wrong field types, unknown versions and types,
  * multi-frame messages. The integration tests then check the broker still
  * answers. Usage: tq-garbage ENDPOINT [COUNT] [MAX_FRAME_BYTES] */
-#include "wire.h"
+#include "msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,8 +7,8 @@
  * TOOLQ_CURVE_KEY are set, else a plaintext peer (which the broker must never
  * hear). Prints "jobs N replies M" (M: every message it got) and exits 0. */
 #include "curvekey.h"
-#include "evloop.h"
-#include "wire.h"
+#include "loop.h"
+#include "msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>

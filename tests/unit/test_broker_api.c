@@ -2,7 +2,7 @@
  * (common/apitoken.c), the on-behalf-of principal the broker accepts only
  * from its own process (broker/principal.c), the HTTP status of error codes
  * (broker/api.c), the generated OpenAPI description (broker/api_openapi.c)
- * and the wire fields that carry the principal (common/wire.c). */
+ * and the wire fields that carry the principal (common/msg.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@
 #include "apitoken.h"
 #include "opcat.h"
 #include "principal.h"
-#include "wire.h"
+#include "msg.h"
 
 static void test_apitoken(void **state)
 {

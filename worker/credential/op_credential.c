@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "credstore/credential_store.h"
+#include "credstore/credstore.h"
 #include "oauth/oauth_revoke.h"
 #include "plugin/plugin_host.h"
 #include "provider/provider_cache.h"
@@ -166,22 +166,22 @@ static void create_start(tq_job_t *job)
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
     char id[37];
-    int rc = !vault || tq_credential_store_create(db, vault, tq_job_tenant_uuid(job), name, type,
-                                                  p->id, fields, meta, id, &err);
+    int rc = !vault || tq_credstore_create(db, vault, tq_job_tenant_uuid(job), name, type, p->id,
+                                           fields, meta, id, &err);
     json_decref(meta);
     if (rc) {
         tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
     }
     tq_job_done(job, json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", id, "name", name, "type", type,
-                               "plugin", p->id, "fields", tq_credential_mask_fields(fields)));
+                               "plugin", p->id, "fields", tq_credstore_mask_fields(fields)));
 }
 
 static void list_start(tq_job_t *job)
 {
     tq_error_t err = {0};
     PGconn *db = tq_job_db(job, &err);
-    json_t *a = db ? tq_credential_store_list(db, tq_job_tenant_uuid(job), &err) : NULL;
+    json_t *a = db ? tq_credstore_list(db, tq_job_tenant_uuid(job), &err) : NULL;
     if (!a) {
         tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
@@ -196,8 +196,7 @@ static void get_start(tq_job_t *job)
     tq_error_t err = {0};
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
-    json_t *o =
-        vault ? tq_credential_store_show(db, vault, tq_job_tenant_uuid(job), name, &err) : NULL;
+    json_t *o = vault ? tq_credstore_show(db, vault, tq_job_tenant_uuid(job), name, &err) : NULL;
     if (!o) {
         tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
@@ -244,9 +243,8 @@ static void delete_start(tq_job_t *job)
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
     int deleted = 0;
-    tq_credential_t *c =
-        vault ? tq_credential_store_take(db, vault, tq_job_tenant_uuid(job), name, &deleted, &err)
-              : NULL;
+    tq_credstore_cred_t *c =
+        vault ? tq_credstore_take(db, vault, tq_job_tenant_uuid(job), name, &deleted, &err) : NULL;
     if (!deleted) {
         tq_job_fail_err(job, &err, tq_error_retryable(err.code));
         return;
@@ -259,7 +257,7 @@ static void delete_start(tq_job_t *job)
         return;
     }
     if (strcmp(c->type, "oauth2")) {
-        tq_credential_free(&c);
+        tq_credstore_free(&c);
         tq_job_done(job, res);
         return;
     }
@@ -268,7 +266,7 @@ static void delete_start(tq_job_t *job)
     d->job = job;
     snprintf(d->name, sizeof d->name, "%s", name);
     d->v = tq_oauth_revoke_start(job, c->plugin_id, c->metadata, c->fields, delete_revoked, d);
-    tq_credential_free(&c);
+    tq_credstore_free(&c);
     tq_job_on_drop(job, delete_drop, d);
 }
 

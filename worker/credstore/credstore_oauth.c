@@ -1,6 +1,6 @@
 /* credstore_oauth.c — the OAuth statements on tq_credentials and
  * tq_credential_refreshes (see credstore_oauth.h): their SQL, parameters
- * and row decoding. Seals and opens only through credential_store.c. Must
+ * and row decoding. Seals and opens only through credstore.c. Must
  * never log, never put a clear token in a row or an error. */
 #include "credstore_oauth.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "credstore/credential_store.h"
+#include "credstore/credstore.h"
 #include "ids.h"
 #include "pg.h"
 #include "mem.h"
@@ -35,7 +35,7 @@ int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, c
     else
         tq_uuid_v7(id);
     PQclear(r);
-    char *sealed = tq_credential_store_seal(vault, tenant, id, fields, err);
+    char *sealed = tq_credstore_seal(vault, tenant, id, fields, err);
     if (!sealed) return -1;
     char *mtext = json_dumps(metadata, JSON_COMPACT);
     if (!mtext) tq_oom();
@@ -203,7 +203,7 @@ json_t *tq_credstore_oauth_store_row(tq_vault_t *vault, const char *tenant, cons
                                      const char *expires_in, json_t *meta, tq_error_t *err)
 {
     char *sealed = NULL;
-    if (fields && !(sealed = tq_credential_store_seal(vault, tenant, id, fields, err))) {
+    if (fields && !(sealed = tq_credstore_seal(vault, tenant, id, fields, err))) {
         json_decref(meta);
         return NULL;
     }

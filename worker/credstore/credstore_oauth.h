@@ -3,7 +3,7 @@
  * write of an oauth2 credential's token set, the refresh engine's check,
  * lease, result and release statements (oauth/oauth_refresh.h has the
  * locking design), and the sweep's search for due credentials. The token
- * set is sealed and opened only through credential_store.h. The refresh
+ * set is sealed and opened only through credstore.h. The refresh
  * statements are batched: each takes $1 = a JSON array of rows, built by
  * the *_row functions below, to which the runner (oauth/oauth_batch.h)
  * adds "ord", the row's index; each returns that ord as the first column
@@ -68,7 +68,7 @@ void tq_credstore_oauth_check_read(const PGresult *res, int row, tq_credstore_oa
  * as it is under the lease. Row: new. */
 json_t *tq_credstore_oauth_lease_row(const char *tenant, const char *id, const char *owner);
 typedef struct {
-    const char *sealed, *status; /* borrowed from the result; sealed: tq_credential_store_open */
+    const char *sealed, *status; /* borrowed from the result; sealed: tq_credstore_open */
     json_t *metadata;            /* new (json_decref) */
     int64_t expires_ms, refreshed_ms, now_ms; /* as in tq_credstore_oauth_check_t */
 } tq_credstore_oauth_lease_t;

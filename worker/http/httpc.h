@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "evloop.h"
+#include "loop.h"
 #include "buf.h"
 #include "httpc_request.h"
 #include "ssrf.h"

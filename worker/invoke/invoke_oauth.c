@@ -69,7 +69,7 @@ static void start(tq_job_t *job, const tq_oauth_refresh_req_t *req, int flags,
     tq_job_on_drop(job, on_drop, p);
 }
 
-int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credential_t *c, int flags,
+int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credstore_cred_t *c, int flags,
                                tq_invoke_restart_fn *restart)
 {
     if (strcmp(c->type, "oauth2") || (flags & (TQ_INVOKE_OAUTH_PRE | TQ_INVOKE_OAUTH_RETRY)))

@@ -9,7 +9,7 @@
 #ifndef TQ_INVOKE_OAUTH_H
 #define TQ_INVOKE_OAUTH_H
 
-#include "credstore/credential_store.h"
+#include "credstore/credstore.h"
 #include "http/httpc.h"
 #include "op.h"
 
@@ -20,7 +20,7 @@ typedef void(tq_invoke_restart_fn)(tq_job_t *job, int flags);
 
 /* 1 when c is an oauth2 credential due for a pre-use refresh and the
  * refresh was started (the caller stops; restart(job, flags|PRE) follows). */
-int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credential_t *c, int flags,
+int tq_invoke_oauth_before_use(tq_job_t *job, const tq_credstore_cred_t *c, int flags,
                                tq_invoke_restart_fn *restart);
 /* Whether a response asks for a refresh + retry (RFC 6750 §3.1). */
 int tq_invoke_oauth_wants_retry(const tq_httpc_response_t *r);

@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "credstore/credential_store.h"
+#include "credstore/credstore.h"
 #include "ids.h"
 #include "invoke_args.h"
 #include "buf.h"
@@ -151,7 +151,7 @@ static int authenticate(tq_job_t *job, invoke_state_t *st, tq_httpc_request_t *r
     {
         if (!json_is_string(v) || n >= 64) continue;
         kv[n++] = (tq_plugin_kv_t){k, json_string_value(v)};
-        if (!tq_credential_field_is_public(k)) add_secret(st, json_string_value(v));
+        if (!tq_credstore_field_is_public(k)) add_secret(st, json_string_value(v));
     }
     tq_plugin_credential_t cred = {type, kv, n};
     tq_plugin_kv_t *hv = tq_xcalloc(req->nheaders + 2, sizeof *hv);
@@ -199,13 +199,14 @@ static int bind_check(invoke_state_t *st, const tq_httpc_request_t *req, json_t 
 /* A named credential's binding: metadata.origins, or (an OAuth or older
  * credential that has none) the provider's tool origins, recorded now. */
 static int named_check(tq_job_t *job, invoke_state_t *st, const tq_httpc_request_t *req, PGconn *db,
-                       const tq_provider_entry_t *prov, const tq_credential_t *c, tq_error_t *err)
+                       const tq_provider_entry_t *prov, const tq_credstore_cred_t *c,
+                       tq_error_t *err)
 {
     json_t *origins = json_incref(json_object_get(c->metadata, "origins"));
     if (!json_is_array(origins)) {
         json_decref(origins);
-        origins = tq_credential_store_bind_origins(db, tq_job_tenant_uuid(job), c->name,
-                                                   prov->origins, err);
+        origins =
+            tq_credstore_bind_origins(db, tq_job_tenant_uuid(job), c->name, prov->origins, err);
         if (!origins) return -1;
     }
     char what[300];
@@ -214,7 +215,7 @@ static int named_check(tq_job_t *job, invoke_state_t *st, const tq_httpc_request
 }
 
 /* Remembers an oauth2 credential for a refresh on 401. */
-static void note_oauth(invoke_state_t *st, const tq_credential_t *c)
+static void note_oauth(invoke_state_t *st, const tq_credstore_cred_t *c)
 {
     if (strcmp(c->type, "oauth2")) return;
     free(st->oauth_cred);
@@ -234,17 +235,16 @@ static int provider_auth(tq_job_t *job, invoke_state_t *st, tq_httpc_request_t *
         const char *name = json_string_value(json_object_get(creds, "credential"));
         if (!name)
             return tq_error_set(err, "invalid_credential", "the provider names no credential");
-        tq_credential_t *c =
-            tq_credential_store_load(db, vault, tq_job_tenant_uuid(job), name, err);
+        tq_credstore_cred_t *c = tq_credstore_load(db, vault, tq_job_tenant_uuid(job), name, err);
         if (!c) return -1;
         if (tq_invoke_oauth_before_use(job, c, st->oauth_flags, invoke_run)) {
-            tq_credential_free(&c);
+            tq_credstore_free(&c);
             return 1; /* deferred: the invoke restarts after the refresh */
         }
         note_oauth(st, c);
         int rc = named_check(job, st, req, db, prov, c, err);
         if (!rc) rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, err);
-        tq_credential_free(&c);
+        tq_credstore_free(&c);
         return rc;
     }
     /* an inline key: bound to the tool origins it was given for (older
@@ -341,17 +341,17 @@ static void invoke_run(tq_job_t *job, int oauth_flags)
     tq_vault_t *vault = tq_job_vault(job, &err);
     if (!vault) goto failed;
     if (cred_name) {
-        tq_credential_t *c =
-            tq_credential_store_load(db, vault, tq_job_tenant_uuid(job), cred_name, &err);
+        tq_credstore_cred_t *c =
+            tq_credstore_load(db, vault, tq_job_tenant_uuid(job), cred_name, &err);
         if (!c) goto failed;
         if (tq_invoke_oauth_before_use(job, c, st->oauth_flags, invoke_run)) {
-            tq_credential_free(&c);
+            tq_credstore_free(&c);
             goto deferred;
         }
         note_oauth(st, c);
         int rc = named_check(job, st, req, db, prov, c, &err);
         if (!rc) rc = authenticate(job, st, req, c->plugin_id, c->type, c->fields, &err);
-        tq_credential_free(&c);
+        tq_credstore_free(&c);
         if (rc) goto failed;
     } else {
         creds = tq_provider_open_creds(vault, tq_job_tenant_uuid(job), prov->id, prov->credentials,

@@ -1,6 +1,6 @@
 /* oauth_cred.h — oauth2 credentials in tq_credentials: the token set
  * (access_token, refresh_token, token_type, scope), sealed by the
- * credential store like every credential (credstore/credential_store.h);
+ * credential store like every credential (credstore/credstore.h);
  * clear metadata (provider, plugin, grant, granted scope, provider
  * metadata such as Slack's team id, "expires_in": the lifetime in seconds
  * the token came with, "client": the client that issued it, see

@@ -7,7 +7,7 @@
 #define TQ_OAUTH_HTTP_H
 
 #include "config.h"
-#include "evloop.h"
+#include "loop.h"
 #include "http/httpc.h"
 
 typedef struct tq_oauth_http_t tq_oauth_http_t;

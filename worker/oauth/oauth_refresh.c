@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "credstore/credential_store.h"
+#include "credstore/credstore.h"
 #include "credstore/credstore_oauth.h"
 #include "oauth/oauth_batch.h"
 #include "oauth/oauth_client.h"
@@ -296,7 +296,7 @@ static void step_request(tq_oauth_refresh_t *r, PGconn *db, const char *sealed)
     tq_error_t err = {0};
     tq_vault_t *vault = tq_job_vault(r->job, &err);
     const char *tenant = tq_job_tenant_uuid(r->job);
-    r->old = vault ? tq_credential_store_open(vault, tenant, r->id, sealed, &err) : NULL;
+    r->old = vault ? tq_credstore_open(vault, tenant, r->id, sealed, &err) : NULL;
     if (r->old)
         r->params = tq_oauth_client_cached(r->job, tenant, r->plugin, r->provider, &r->tier, &err);
     const char *grant = json_string_value(json_object_get(r->meta, "grant"));

@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "error.h"
-#include "evloop.h"
+#include "loop.h"
 #include "toolq/plugin.h"
 
 typedef enum {

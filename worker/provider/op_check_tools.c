@@ -135,7 +135,7 @@ static void check_tools_start(tq_job_t *job)
             json_decref(problems);
             json_decref(canon);
             json_decref(ops);
-            tq_pj_fail(job, &err);
+            tq_provider_job_fail(job, &err);
             return;
         }
         for (int r = 0; r < PQntuples(res); r++) {
@@ -179,7 +179,7 @@ static void check_tools_start(tq_job_t *job)
     }
     json_decref(canon);
     json_decref(ops);
-    tq_pj_done(job, json_pack("{s:o,s:o}", "deleted_tools", out, "problems", problems));
+    tq_provider_job_done(job, json_pack("{s:o,s:o}", "deleted_tools", out, "problems", problems));
 }
 
 const tq_op_t tq_op_app_check_tools = {"app.check_tools", check_tools_start};

@@ -310,11 +310,11 @@ static void update_finish(tq_job_t *job, import_state_t *st, json_t *parsed, cha
         goto fail;
     }
     in_tx = false;
-    tq_pj_done(job, import_result(row.id, a->name, parsed, true));
+    tq_provider_job_done(job, import_result(row.id, a->name, parsed, true));
     goto out;
 fail:
     if (in_tx) tq_provider_store_rollback(db);
-    tq_pj_fail(job, &err);
+    tq_provider_job_fail(job, &err);
 out:
     PQclear(res);
     free(sealed);
@@ -327,11 +327,11 @@ static void on_parsed(tq_job_t *job, void *arg, json_t *parsed, char *tools, cha
 {
     import_state_t *st = arg;
     if (!parsed)
-        tq_pj_fail(job, err);
+        tq_provider_job_fail(job, err);
     else if (st->update)
         update_finish(job, st, parsed, tools, defs);
     else
-        tq_pj_done(job, import_result(st->id, st->a.name, parsed, false));
+        tq_provider_job_done(job, import_result(st->id, st->a.name, parsed, false));
     json_decref(parsed);
     free(tools);
     free(defs);
@@ -375,7 +375,7 @@ static void import_or_update(tq_job_t *job, bool update)
     return;
 fail:
     state_free(st);
-    tq_pj_fail(job, &err);
+    tq_provider_job_fail(job, &err);
 }
 
 static void import_start(tq_job_t *job)
@@ -402,9 +402,9 @@ static void delete_start(tq_job_t *job)
     PGconn *db = NULL;
     if (read_name(job, &name, &err) || !(db = tq_job_db(job, &err)) ||
         tq_provider_store_delete(db, tq_job_tenant_uuid(job), name, id, &err)) {
-        tq_pj_fail(job, &err);
+        tq_provider_job_fail(job, &err);
     } else {
-        tq_pj_done(job, json_pack("{s:s,s:s,s:b}", "id", id, "name", name, "deleted", 1));
+        tq_provider_job_done(job, json_pack("{s:s,s:s,s:b}", "id", id, "name", name, "deleted", 1));
     }
     free(name);
 }
@@ -459,10 +459,10 @@ static void get_start(tq_job_t *job)
         if (defs && !json_is_object(defs)) json_decref(defs);
     }
     if (with_schema) json_object_set_new(r, "schema", text_or_null(res, TQ_PCOL_SCHEMA));
-    tq_pj_done(job, r);
+    tq_provider_job_done(job, r);
     goto out;
 fail:
-    tq_pj_fail(job, &err);
+    tq_provider_job_fail(job, &err);
 out:
     json_decref(creds);
     json_decref(tools);
@@ -478,7 +478,7 @@ static void list_start(tq_job_t *job)
     PGconn *db = tq_job_db(job, &err);
     PGresult *res = db ? tq_provider_store_list(db, tq_job_tenant_uuid(job), &err) : NULL;
     if (!res) {
-        tq_pj_fail(job, &err);
+        tq_provider_job_fail(job, &err);
         return;
     }
     json_t *list = json_array();
@@ -489,7 +489,7 @@ static void list_start(tq_job_t *job)
                             (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), "description",
                             PQgetvalue(res, i, 4), "updated_at", PQgetvalue(res, i, 5)));
     PQclear(res);
-    tq_pj_done(job, json_pack("{s:o}", "providers", list));
+    tq_provider_job_done(job, json_pack("{s:o}", "providers", list));
 }
 
 const tq_op_t tq_op_provider_list = {"provider.list", list_start};

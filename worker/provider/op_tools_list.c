@@ -235,10 +235,10 @@ static void listing_done(tq_job_t *job, void *arg)
 {
     listing_t *l = arg;
     if (l->result) {
-        tq_pj_done(job, l->result);
+        tq_provider_job_done(job, l->result);
         l->result = NULL;
     } else {
-        tq_pj_fail(job, &l->err);
+        tq_provider_job_fail(job, &l->err);
     }
     listing_free(l);
 }
@@ -285,7 +285,7 @@ static void tools_list_start(tq_job_t *job)
     return;
 fail:
     listing_free(l);
-    tq_pj_fail(job, &err);
+    tq_provider_job_fail(job, &err);
 }
 
 const tq_op_t tq_op_tools_list = {"tools.list", tools_list_start};

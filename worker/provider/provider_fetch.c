@@ -6,7 +6,7 @@
 
 #include "buf.h"
 #include "http/httpc_get.h"
-#include "evloop.h"
+#include "loop.h"
 #include "ssrf.h"
 
 #include <stdbool.h>

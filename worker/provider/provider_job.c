@@ -8,12 +8,12 @@
 
 #define TQ_RESULT_FRAME_MARGIN 4096 /* bytes of a result frame that are not the result */
 
-void tq_pj_fail(tq_job_t *job, const tq_error_t *err)
+void tq_provider_job_fail(tq_job_t *job, const tq_error_t *err)
 {
     tq_job_fail_err(job, err, tq_error_retryable(err->code));
 }
 
-void tq_pj_done(tq_job_t *job, json_t *result)
+void tq_provider_job_done(tq_job_t *job, json_t *result)
 {
     size_t max = (size_t)tq_config_int(tq_job_config(job), "broker.max_frame_bytes");
     size_t n = json_dumpb(result, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);

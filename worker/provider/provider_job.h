@@ -12,10 +12,10 @@
 /* Fails the job from err, retryable when the registry says the code is
  * (tq_error_retryable: db_unavailable, vault_no_key ...); bad input and
  * not-found are not. */
-void tq_pj_fail(tq_job_t *job, const tq_error_t *err);
+void tq_provider_job_fail(tq_job_t *job, const tq_error_t *err);
 
 /* tq_job_done, unless the encoded result would not fit in a wire frame
  * (broker.max_frame_bytes): then the job fails with result_too_large. */
-void tq_pj_done(tq_job_t *job, json_t *result);
+void tq_provider_job_done(tq_job_t *job, json_t *result);
 
 #endif

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "evloop.h"
+#include "loop.h"
 #include "pg.h"
 #include "provider_creds.h"
 #include "provider_fetch.h"

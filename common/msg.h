@@ -1,10 +1,10 @@
-/* wire.h — toolq's wire protocol: one msgpack map per ZeroMQ frame (after the
+/* msg.h — toolq's wire protocol: one msgpack map per ZeroMQ frame (after the
  * ROUTER identity frame), protocol version 1. See schemas/wire-protocol.md.
  * This module only encodes and decodes; it never touches a socket beyond the
  * send helpers and never trusts input: every field is type- and size-checked,
  * unknown keys are ignored (forward compatibility). */
-#ifndef TQ_WIRE_H
-#define TQ_WIRE_H
+#ifndef TQ_MSG_H
+#define TQ_MSG_H
 
 #include "error.h"
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* test_evloop.c — the event loop's timers and watches (common/evloop.c):
+/* test_loop.c — the event loop's timers and watches (common/loop.c):
  * timers fire in due order (ties in creation order), cancel works from any
  * heap position and ignores unknown ids, the turn hook runs once per turn
  * after that turn's callbacks, a watch removed by an earlier callback of the
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "evloop.h"
+#include "loop.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* evloop.h — the single-threaded event loop used by broker and worker:
+/* loop.h — the single-threaded event loop used by broker and worker:
  * ZeroMQ sockets and plain fds (libpq, libcurl, signalfd) in one zmq_poll,
  * plus one-shot timers (min-heap). Callbacks run in the loop thread.
  * Owns no socket or fd: callers add and remove them. */
-#ifndef TQ_EVLOOP_H
-#define TQ_EVLOOP_H
+#ifndef TQ_LOOP_H
+#define TQ_LOOP_H
 
 #include <stdint.h>
 

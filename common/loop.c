@@ -1,7 +1,7 @@
-/* evloop.c — single-threaded event loop over zmq_poll: ZeroMQ sockets, plain
+/* loop.c — single-threaded event loop over zmq_poll: ZeroMQ sockets, plain
  * fds and one-shot timers (binary min-heap). Owns only its watch list and
  * timer heap; never closes a socket or fd it was given. */
-#include "evloop.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <stdbool.h>

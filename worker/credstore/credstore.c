@@ -1,9 +1,9 @@
-/* credential_store.c — SQL and sealing for tq_credentials: the op
+/* credstore.c — SQL and sealing for tq_credentials: the op
  * handlers' statements, and the one seal and open of encrypted_data
  * (credstore_oauth.c has the OAuth statements and seals through here).
  * Must never log, never return clear secrets except through
- * tq_credential_store_load (for a call in progress). */
-#include "credential_store.h"
+ * tq_credstore_load (for a call in progress). */
+#include "credstore.h"
 #include "vault.h"
 
 #include <stdio.h>
@@ -36,21 +36,21 @@ static const char *const PUBLIC_FIELDS[] = {"username",
                                             "scope",
                                             NULL};
 
-int tq_credential_field_is_public(const char *name)
+int tq_credstore_field_is_public(const char *name)
 {
     for (int i = 0; PUBLIC_FIELDS[i]; i++)
         if (!strcasecmp(name, PUBLIC_FIELDS[i])) return 1;
     return 0;
 }
 
-json_t *tq_credential_mask_fields(const json_t *fields)
+json_t *tq_credstore_mask_fields(const json_t *fields)
 {
     json_t *out = json_object();
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)fields, k, v)
     {
-        if (tq_credential_field_is_public(k) || !json_is_string(v)) {
+        if (tq_credstore_field_is_public(k) || !json_is_string(v)) {
             json_object_set_new(out, k, json_deep_copy(v)); /* the source gets wiped */
         } else {
             char *m = tq_mask_secret(json_string_value(v));
@@ -61,8 +61,8 @@ json_t *tq_credential_mask_fields(const json_t *fields)
     return out;
 }
 
-char *tq_credential_store_seal(tq_vault_t *vault, const char *tenant_id, const char *id,
-                               const json_t *fields, tq_error_t *err)
+char *tq_credstore_seal(tq_vault_t *vault, const char *tenant_id, const char *id,
+                        const json_t *fields, tq_error_t *err)
 {
     tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
     char *plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
@@ -72,21 +72,20 @@ char *tq_credential_store_seal(tq_vault_t *vault, const char *tenant_id, const c
     return sealed;
 }
 
-json_t *tq_credential_store_open(tq_vault_t *vault, const char *tenant_id, const char *id,
-                                 const char *sealed, tq_error_t *err)
+json_t *tq_credstore_open(tq_vault_t *vault, const char *tenant_id, const char *id,
+                          const char *sealed, tq_error_t *err)
 {
     tq_aad_t aad = {tenant_id, TABLE, COLUMN, id};
     return tq_vault_open_json(vault, &aad, sealed, "credential_corrupt", err);
 }
 
-int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant_id,
-                               const char *name, const char *type, const char *plugin_id,
-                               const json_t *fields, const json_t *metadata, char id_out[37],
-                               tq_error_t *err)
+int tq_credstore_create(PGconn *db, tq_vault_t *vault, const char *tenant_id, const char *name,
+                        const char *type, const char *plugin_id, const json_t *fields,
+                        const json_t *metadata, char id_out[37], tq_error_t *err)
 {
     char id[TQ_UUID_STR_LEN + 1];
     tq_uuid_v7(id);
-    char *sealed = tq_credential_store_seal(vault, tenant_id, id, fields, err);
+    char *sealed = tq_credstore_seal(vault, tenant_id, id, fields, err);
     if (!sealed) return -1;
     char *meta = json_is_object(metadata) ? json_dumps(metadata, JSON_COMPACT) : strdup("{}");
     const char *p[] = {id, tenant_id, name, type, plugin_id, sealed, meta};
@@ -106,8 +105,8 @@ int tq_credential_store_create(PGconn *db, tq_vault_t *vault, const char *tenant
     return 0;
 }
 
-json_t *tq_credential_store_bind_origins(PGconn *db, const char *tenant_id, const char *name,
-                                         const json_t *origins, tq_error_t *err)
+json_t *tq_credstore_bind_origins(PGconn *db, const char *tenant_id, const char *name,
+                                  const json_t *origins, tq_error_t *err)
 {
     char *o = json_dumps(origins, JSON_COMPACT);
     const char *p[] = {tenant_id, name, o ? o : "[]"};
@@ -137,15 +136,15 @@ static char *dup(const char *s)
     "(extract(epoch from expires_at) * 1000)::bigint, metadata::text"
 
 /* One row of CRED_COLUMNS, opened: NULL with err when absent or unreadable. */
-static tq_credential_t *from_row(PGresult *r, tq_vault_t *vault, const char *tenant_id,
-                                 const char *name, tq_error_t *err)
+static tq_credstore_cred_t *from_row(PGresult *r, tq_vault_t *vault, const char *tenant_id,
+                                     const char *name, tq_error_t *err)
 {
     if (PQntuples(r) != 1) {
         PQclear(r);
         tq_error_set(err, "credential_not_found", "no credential named %s", name);
         return NULL;
     }
-    tq_credential_t *c = tq_xcalloc(1, sizeof *c);
+    tq_credstore_cred_t *c = tq_xcalloc(1, sizeof *c);
     snprintf(c->id, sizeof c->id, "%s", PQgetvalue(r, 0, 0));
     c->name = dup(name);
     c->type = dup(PQgetvalue(r, 0, 1));
@@ -153,14 +152,14 @@ static tq_credential_t *from_row(PGresult *r, tq_vault_t *vault, const char *ten
     c->status = dup(PQgetvalue(r, 0, 3));
     c->expires_at_ms = PQgetisnull(r, 0, 5) ? 0 : atoll(PQgetvalue(r, 0, 5));
     c->metadata = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
-    c->fields = tq_credential_store_open(vault, tenant_id, c->id, PQgetvalue(r, 0, 4), err);
+    c->fields = tq_credstore_open(vault, tenant_id, c->id, PQgetvalue(r, 0, 4), err);
     PQclear(r);
-    if (!c->fields) tq_credential_free(&c);
+    if (!c->fields) tq_credstore_free(&c);
     return c;
 }
 
-tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const char *tenant_id,
-                                          const char *name, tq_error_t *err)
+tq_credstore_cred_t *tq_credstore_load(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                       const char *name, tq_error_t *err)
 {
     const char *p[] = {tenant_id, name};
     PGresult *r = tq_pg_exec(db, err,
@@ -170,10 +169,10 @@ tq_credential_t *tq_credential_store_load(PGconn *db, tq_vault_t *vault, const c
     return r ? from_row(r, vault, tenant_id, name, err) : NULL;
 }
 
-void tq_credential_free(tq_credential_t **cred_p)
+void tq_credstore_free(tq_credstore_cred_t **cred_p)
 {
     if (!cred_p || !*cred_p) return;
-    tq_credential_t *c = *cred_p;
+    tq_credstore_cred_t *c = *cred_p;
     if (c->fields) {
         const char *k;
         json_t *v;
@@ -212,7 +211,7 @@ static json_t *row_json(PGresult *r, int i)
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                   \
     "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-json_t *tq_credential_store_list(PGconn *db, const char *tenant_id, tq_error_t *err)
+json_t *tq_credstore_list(PGconn *db, const char *tenant_id, tq_error_t *err)
 {
     const char *p[] = {tenant_id};
     PGresult *r = tq_pg_exec(
@@ -252,8 +251,8 @@ static json_t *refresh_attempts(PGconn *db, const char *tenant_id, const char *i
     return a;
 }
 
-json_t *tq_credential_store_show(PGconn *db, tq_vault_t *vault, const char *tenant_id,
-                                 const char *name, tq_error_t *err)
+json_t *tq_credstore_show(PGconn *db, tq_vault_t *vault, const char *tenant_id, const char *name,
+                          tq_error_t *err)
 {
     const char *p[] = {tenant_id, name};
     PGresult *r = tq_pg_exec(
@@ -267,26 +266,26 @@ json_t *tq_credential_store_show(PGconn *db, tq_vault_t *vault, const char *tena
     }
     json_t *o = row_json(r, 0);
     PQclear(r);
-    tq_credential_t *c = tq_credential_store_load(db, vault, tenant_id, name, err);
+    tq_credstore_cred_t *c = tq_credstore_load(db, vault, tenant_id, name, err);
     if (!c) {
         json_decref(o);
         return NULL;
     }
-    json_object_set_new(o, "fields", tq_credential_mask_fields(c->fields));
+    json_object_set_new(o, "fields", tq_credstore_mask_fields(c->fields));
     if (!strcmp(c->type, "oauth2")) {
         json_t *a = refresh_attempts(db, tenant_id, c->id, err);
         if (!a) {
-            tq_credential_free(&c);
+            tq_credstore_free(&c);
             json_decref(o);
             return NULL;
         }
         json_object_set_new(o, "refresh_attempts", a);
     }
-    tq_credential_free(&c);
+    tq_credstore_free(&c);
     return o;
 }
 
-int tq_credential_store_delete(PGconn *db, const char *tenant_id, const char *name, tq_error_t *err)
+int tq_credstore_delete(PGconn *db, const char *tenant_id, const char *name, tq_error_t *err)
 {
     const char *p[] = {tenant_id, name};
     PGresult *r = tq_pg_exec(db, err,
@@ -300,8 +299,8 @@ int tq_credential_store_delete(PGconn *db, const char *tenant_id, const char *na
     return 0;
 }
 
-tq_credential_t *tq_credential_store_take(PGconn *db, tq_vault_t *vault, const char *tenant_id,
-                                          const char *name, int *deleted, tq_error_t *err)
+tq_credstore_cred_t *tq_credstore_take(PGconn *db, tq_vault_t *vault, const char *tenant_id,
+                                       const char *name, int *deleted, tq_error_t *err)
 {
     *deleted = 0;
     const char *p[] = {tenant_id, name};

@@ -1,4 +1,4 @@
-/* test_wire.c — wire protocol: every field round-trips; malformed, truncated,
+/* test_msg.c — wire protocol: every field round-trips; malformed, truncated,
  * oversized and hostile frames are refused with their error code. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "wire.h"
+#include "msg.h"
 
 #include <msgpack.h>
 #include <stdlib.h>

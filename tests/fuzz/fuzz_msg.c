@@ -1,6 +1,6 @@
-/* fuzz_wire.c — libFuzzer target for the wire decoder (common/wire.c): any
+/* fuzz_msg.c — libFuzzer target for the wire decoder (common/msg.c): any
  * byte string must decode or be refused, never crash, leak or read past. */
-#include "wire.h"
+#include "msg.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* wire.c — msgpack encoding/decoding of tq_msg_t (see wire.h). Every input
+/* msg.c — msgpack encoding/decoding of tq_msg_t (see msg.h). Every input
  * byte is untrusted: sizes and types are checked, nothing is assumed. */
-#include "wire.h"
+#include "msg.h"
 
 #include <msgpack.h>
 #include <stdio.h>
