@@ -216,6 +216,58 @@ static json_t *as_type(const tq_jschema_t *s, const json_t *schema, const char *
     return NULL;
 }
 
+/* UTF-8 code points in s (a continuation byte does not count). */
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* A bound keyword of schema as a number; 0 when absent or not a number. */
+static int bound(const json_t *schema, const char *key, double *out)
+{
+    const json_t *b = json_object_get(schema, key);
+    if (!json_is_number(b)) return 0;
+    *out = json_number_value(b);
+    return 1;
+}
+
+/* TQ_JSCHEMA_BOUNDS: minimum, maximum, exclusiveMinimum, exclusiveMaximum
+ * (numbers), minLength, maxLength (strings, in code points), minItems,
+ * maxItems (arrays). The problem names the bound, never the value. */
+static int in_bounds(const tq_jschema_t *s, const json_t *schema, const json_t *v, const char *path,
+                     json_t *problems)
+{
+    double b;
+    int ok = 1;
+    if (json_is_number(v)) {
+        double x = json_number_value(v);
+        if (bound(schema, "minimum", &b) && x < b)
+            tq_jschema_problem(s, problems, path, "must be at least %g", b), ok = 0;
+        if (bound(schema, "maximum", &b) && x > b)
+            tq_jschema_problem(s, problems, path, "must be at most %g", b), ok = 0;
+        if (bound(schema, "exclusiveMinimum", &b) && x <= b)
+            tq_jschema_problem(s, problems, path, "must be more than %g", b), ok = 0;
+        if (bound(schema, "exclusiveMaximum", &b) && x >= b)
+            tq_jschema_problem(s, problems, path, "must be less than %g", b), ok = 0;
+    } else if (json_is_string(v)) {
+        double n = (double)utf8_len(json_string_value(v));
+        if (bound(schema, "minLength", &b) && n < b)
+            tq_jschema_problem(s, problems, path, "must be at least %g characters", b), ok = 0;
+        if (bound(schema, "maxLength", &b) && n > b)
+            tq_jschema_problem(s, problems, path, "must be at most %g characters", b), ok = 0;
+    } else if (json_is_array(v)) {
+        double n = (double)json_array_size(v);
+        if (bound(schema, "minItems", &b) && n < b)
+            tq_jschema_problem(s, problems, path, "must have at least %g items", b), ok = 0;
+        if (bound(schema, "maxItems", &b) && n > b)
+            tq_jschema_problem(s, problems, path, "must have at most %g items", b), ok = 0;
+    }
+    return ok;
+}
+
 static int in_enum(const json_t *schema, const json_t *v)
 {
     const json_t *e = json_object_get(schema, "enum");
@@ -314,6 +366,10 @@ static json_t *check(const tq_jschema_t *s, const json_t *schema, json_t *v, con
         tq_jschema_problem(s, problems, path, "not one of the allowed values%s%s",
                            allowed ? " " : "", allowed ? allowed : "");
         free(allowed);
+        json_decref(out);
+        return NULL;
+    }
+    if (s->flags & TQ_JSCHEMA_BOUNDS && !in_bounds(s, schema, out, path, problems)) {
         json_decref(out);
         return NULL;
     }

@@ -1,6 +1,8 @@
 /* jschema.h — the one JSON Schema checker of toolq: checks a JSON value
  * against a schema (type, properties, required, additionalProperties, items,
- * enum, const, oneOf/anyOf, "$ref": "#/$defs/NAME") and collects EVERY
+ * enum, const, oneOf/anyOf, "$ref": "#/$defs/NAME"; with TQ_JSCHEMA_BOUNDS
+ * also minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
+ * maxLength, minItems, maxItems) and collects EVERY
  * problem as {"<key>": path, "problem": text}. Two users: invoke coerces a
  * tool's arguments to its input schema (worker/invoke/invoke_args.c, with
  * TQ_JSCHEMA_COERCE: "5" -> 5 for an integer ...), and the worker core checks
@@ -18,6 +20,7 @@
 #define TQ_JSCHEMA_MAX_DEPTH 32
 
 #define TQ_JSCHEMA_COERCE 1u /* a value of another type may be converted */
+#define TQ_JSCHEMA_BOUNDS 2u /* minimum/maximum, min/maxLength, min/maxItems are checked */
 
 typedef struct {
     const json_t *defs; /* the "$defs" refs resolve against (NULL: none) */

@@ -60,7 +60,7 @@ int tq_opspec_check_payload(const char *op, const json_t *payload, json_t **prob
                             tq_error_t *err)
 {
     const json_t *schema = tq_opspec_payload(op);
-    const tq_jschema_t s = {json_object_get(schema, "$defs"), "field", 0};
+    const tq_jschema_t s = {json_object_get(schema, "$defs"), "field", TQ_JSCHEMA_BOUNDS};
     json_t *problems = json_array();
     if (!json_is_object(payload)) {
         tq_jschema_problem(&s, problems, "(payload)", "must be an object");

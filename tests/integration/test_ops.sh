@@ -37,6 +37,14 @@ check "... naming the missing name, fields.token and origins ($msg)" \
   grep -q '3 problems with the payload: .*fields.token: expected string.*origins: expected array.*name: missing required' <<<"$msg"
 check "... and the token value is not echoed" bash -c '! grep -q "7" <<<"$1"' _ "$(echo "$msg" | sed 's/[0-9] problems//')"
 assert_eq 0 "$(tq_psql -c "select count(*) from tq_credentials")" "a refused credential leaves no row"
+long=$(printf 'n%.0s' $(seq 256))
+err=$(toolq --json submit credential.create --tenant acme --payload-json "{\"name\":\"$long\",\"type\":\"bearer\",\"fields\":{\"token\":\"t\"},\"origins\":[\"https://a.example\"]}" || true)
+assert_eq 'invalid_payload 1 problem with the payload: name: must be at most 255 characters' \
+  "$(echo "$err" | jq -r '"\(.error.code) \(.error.message)"')" "a bound of the spec (maxLength) is checked centrally"
+assert_eq 0 "$(tq_psql -c "select count(*) from tq_credentials")" "... leaving no row"
+err=$(toolq --json submit sleep --tenant acme --payload-json '{"ms":-1}' || true)
+assert_eq 'invalid_payload 1 problem with the payload: ms: must be at least 0' \
+  "$(echo "$err" | jq -r '"\(.error.code) \(.error.message)"')" "and a minimum"
 err=$(toolq --json submit provider.import --tenant acme --payload-json '{"name":"p","schema":{"openapi":"3.0.0"}}' || true)
 assert_eq invalid_payload "$(echo "$err" | jq -r .error.code)" "provider.import with a schema object -> invalid_payload"
 assert_eq 0 "$(tq_psql -c "select count(*) from tool_api_providers")" "a refused import leaves no provider"

@@ -2,8 +2,9 @@
  * the central payload check: every catalogue op has a spec, every error code
  * a spec names is registered, each op's example payload passes, and for every
  * field each kind of wrong input (wrong type, required field missing, null
- * for a required field) is invalid_payload naming the field — all problems
- * at once, not just the first. */
+ * for a required field, a value just past a declared bound: minimum,
+ * maximum, minLength, maxLength) is invalid_payload naming the field — all
+ * problems at once, not just the first — and a value at the bound passes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +141,63 @@ static void test_wrong_input_names_the_field(void **state)
     assert_true(checked > 60);
 }
 
+/* A string of n 'a's, or the integer n, as the property's type asks. */
+static json_t *sized(const json_t *prop, json_int_t n)
+{
+    if (!strcmp(json_string_value(json_object_get(prop, "type")), "integer"))
+        return json_integer(n);
+    char buf[300];
+    memset(buf, 'a', (size_t)n);
+    buf[n] = '\0';
+    return json_string(buf);
+}
+
+static void expect_accepted(const char *op, json_t *payload, const char *field)
+{
+    tq_error_t err = {0};
+    json_t *problems = NULL;
+    if (tq_opspec_check_payload(op, payload, &problems, &err))
+        fail_msg("%s: %s at its bound is refused: %s", op, field, err.message);
+    json_decref(payload);
+}
+
+static void test_bounds_are_checked(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        int dir; /* -1: a lower bound, +1: an upper bound */
+    } bounds[] = {{"minimum", -1}, {"maximum", 1}, {"minLength", -1}, {"maxLength", 1}};
+    size_t n = 0, checked = 0;
+    const tq_opinfo_t *all = tq_opcat_all(&n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *ex = json_object_get(tq_opspec(all[i].name), "example");
+        const char *k;
+        json_t *prop;
+        json_object_foreach((json_t *)json_object_get(tq_opspec_payload(all[i].name), "properties"),
+                            k, prop)
+        {
+            for (size_t b = 0; b < sizeof bounds / sizeof *bounds; b++) {
+                const json_t *v = json_object_get(prop, bounds[b].key);
+                if (!json_is_integer(v)) continue;
+                json_int_t at = json_integer_value(v), past = at + bounds[b].dir;
+                if (past < 0 || at > 256) { /* nothing below 0 characters; 300 bytes max */
+                    if (strcmp(json_string_value(json_object_get(prop, "type")), "integer"))
+                        continue;
+                }
+                json_t *p = json_deep_copy(ex);
+                json_object_set_new(p, k, sized(prop, at));
+                expect_accepted(all[i].name, p, k);
+                p = json_deep_copy(ex);
+                json_object_set_new(p, k, sized(prop, past));
+                expect_refused(all[i].name, p, k);
+                checked++;
+            }
+        }
+    }
+    assert_true(checked >= 30); /* sleep.ms, tools.list, credential names, OAuth plugins ... */
+}
+
 static void test_every_problem_is_named(void **state)
 {
     (void)state;
@@ -178,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_examples_pass),
         cmocka_unit_test(test_wrong_input_names_the_field),
         cmocka_unit_test(test_every_problem_is_named),
+        cmocka_unit_test(test_bounds_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

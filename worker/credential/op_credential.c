@@ -25,16 +25,6 @@
 #define TQ_CREDENTIAL_MAX_VALUE 65536
 #define TQ_CREDENTIAL_MAX_ORIGINS 16
 
-static int need_name(tq_job_t *job, const char **name)
-{
-    *name = tq_job_arg_str(job, "name");
-    if (!*name || strlen(*name) > 255) {
-        tq_job_fail(job, "invalid_argument", "name is required (1 to 255 characters)", false);
-        return -1;
-    }
-    return 0;
-}
-
 /* Dry run of the plugin on a dummy request: catches missing/bad fields. */
 static int dry_run(const tq_plugin_t *p, const char *type, const json_t *fields, tq_error_t *err)
 {
@@ -107,8 +97,9 @@ static int bound_origins(tq_job_t *job, const char *type, json_t **out, tq_error
 
 static void create_start(tq_job_t *job)
 {
-    const char *name, *type = tq_job_arg_str(job, "type"), *plugin = tq_job_arg_str(job, "plugin");
-    if (need_name(job, &name)) return;
+    /* name: required, 1 to 255 characters (the op's schema) */
+    const char *name = tq_job_arg_str(job, "name"), *type = tq_job_arg_str(job, "type"),
+               *plugin = tq_job_arg_str(job, "plugin");
     json_t *fields = tq_job_arg(job, "fields");
     if (!type) {
         tq_job_fail(job, "invalid_argument", "type is required (e.g. apikey, basic, bearer)",
@@ -191,8 +182,7 @@ static void list_start(tq_job_t *job)
 
 static void get_start(tq_job_t *job)
 {
-    const char *name;
-    if (need_name(job, &name)) return;
+    const char *name = tq_job_arg_str(job, "name"); /* required, 1 to 255: the schema */
     tq_error_t err = {0};
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;
@@ -237,8 +227,7 @@ static void delete_revoked(bool revoked, const tq_error_t *err, void *arg)
 
 static void delete_start(tq_job_t *job)
 {
-    const char *name;
-    if (need_name(job, &name)) return;
+    const char *name = tq_job_arg_str(job, "name"); /* required, 1 to 255: the schema */
     tq_error_t err = {0};
     PGconn *db = tq_job_db(job, &err);
     tq_vault_t *vault = db ? tq_job_vault(job, &err) : NULL;

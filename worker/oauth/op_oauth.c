@@ -33,18 +33,10 @@ static void fail_err(tq_job_t *job, const tq_error_t *err)
 /* plugin + provider from the payload; provider defaults to the plugin id. */
 static const tq_plugin_t *need_plugin(tq_job_t *job, const char **provider)
 {
+    /* plugin required, both at most 255 characters: the op's schema */
     const char *id = tq_job_arg_str(job, "plugin");
     *provider = tq_job_arg_str(job, "provider");
-    if (!id) {
-        tq_job_fail(job, "invalid_argument", "plugin is required", false);
-        return NULL;
-    }
     if (!*provider) *provider = id;
-    if (strlen(id) > 255 || strlen(*provider) > 255) {
-        tq_job_fail(job, "invalid_argument", "plugin and provider are at most 255 characters",
-                    false);
-        return NULL;
-    }
     const tq_plugin_t *p = tq_plugin_host_find(tq_job_plugins(job), id);
     if (!p || !tq_oauth_plugin_supported(p)) {
         char msg[400];
@@ -427,11 +419,7 @@ static void authorize_start(tq_job_t *job)
     const char *provider;
     const tq_plugin_t *p = need_plugin(job, &provider);
     if (!p) return;
-    const char *name = tq_job_arg_str(job, "credential_name");
-    if (name && strlen(name) > 255) {
-        tq_job_fail(job, "invalid_argument", "credential_name is at most 255 characters", false);
-        return;
-    }
+    const char *name = tq_job_arg_str(job, "credential_name"); /* <= 255: the schema */
     flow_t *f = flow_new(job, p, tq_job_tenant_uuid(job), provider);
     f->credential = strdup(name ? name : provider);
     f->scopes = payload_scopes(job);

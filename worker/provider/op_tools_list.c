@@ -19,8 +19,7 @@
 #include "provider_store.h"
 
 #define PAGE_MARGIN 65536 /* bytes of a page that are not tools (envelope, names) */
-#define MAX_INLINE_DEPTH 64
-#define FN_BATCH 64 /* functions built at once for an openai page */
+#define FN_BATCH 64       /* functions built at once for an openai page */
 
 static int prefix_of(const char *s, tq_openapi_prefix_t *out, tq_error_t *err)
 {
@@ -33,19 +32,6 @@ static int prefix_of(const char *s, tq_openapi_prefix_t *out, tq_error_t *err)
     else
         return tq_error_set(err, "invalid_argument",
                             "prefix must be always, never or on_collision, not '%.32s'", s);
-    return 0;
-}
-
-/* Optional integer field from 0 to max (its type checked by the op's schema);
- * def when absent. */
-static int read_count(const tq_job_t *job, const char *key, long max, long def, long *out,
-                      tq_error_t *err)
-{
-    json_int_t v = tq_job_arg_int(job, key, def);
-    if (tq_job_arg(job, key) && (v < 0 || v > max))
-        return tq_error_set(err, "invalid_argument", "%s must be an integer from 0 to %ld", key,
-                            max);
-    *out = (long)v;
     return 0;
 }
 
@@ -259,11 +245,11 @@ static void tools_list_start(tq_job_t *job)
         tq_job_arg_text(job, "format", 16, false, &format, &err) ||
         tq_job_arg_text(job, "prefix", 16, false, &prefix, &err) ||
         prefix_of(prefix, &l->fo.prefix, &err) ||
-        (filter && tq_openapi_filter_check(filter, &err)) ||
-        read_count(job, "limit", 100000, 0, &l->limit, &err) ||
-        read_count(job, "inline_depth", MAX_INLINE_DEPTH, -1, &l->depth, &err) ||
-        read_cursor(job, &l->cursor, &err))
+        (filter && tq_openapi_filter_check(filter, &err)) || read_cursor(job, &l->cursor, &err))
         goto fail;
+    /* integers from 0 to 100000 and to 64: the op's schema */
+    l->limit = (long)tq_job_arg_int(job, "limit", 0);
+    l->depth = (long)tq_job_arg_int(job, "inline_depth", -1);
     if (!format) format = "toolq";
     if (strcmp(format, "toolq") && strcmp(format, "openai")) {
         tq_error_set(&err, "invalid_argument", "format must be toolq or openai");
