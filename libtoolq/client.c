@@ -31,6 +31,7 @@ struct tq_client_t {
     bool curve_failed; /* err_code/err_msg say why (curve_keys) */
     bool multi;        /* several endpoints: the ipc file check is skipped */
     int send_wait_ms;  /* submit/call: how long the next send may wait for a broker */
+    int64_t checked_until_ms; /* check_reachable passed; not repeated before then */
     char err_code[64];
     char err_msg[512];
 };
@@ -200,9 +201,14 @@ TQ_API void tq_job_info_reset(tq_job_info_t *j)
     memset(j, 0, sizeof *j);
 }
 
-/* A clearer error than a time-out when the ipc socket file is not there. */
+/* A clearer error than a time-out when the ipc socket file is not there.
+ * Passed checks hold for CHECK_HOLD_MS: a busy client does not stat the
+ * folder and the socket for every message (three path walks each). */
+#define CHECK_HOLD_MS 1000
 static int check_reachable(tq_client_t *c)
 {
+    int64_t now = tq_now_ms();
+    if (now < c->checked_until_ms) return 0;
     if (c->owner_check && owner_ok(c)) return TQ_CLIENT_TIMEOUT;
     if (!c->multi && strncmp(c->endpoint, "ipc://", 6) == 0) {
         struct stat st;
@@ -213,6 +219,7 @@ static int check_reachable(tq_client_t *c)
             return TQ_CLIENT_TIMEOUT;
         }
     }
+    c->checked_until_ms = now + CHECK_HOLD_MS;
     return 0;
 }
 
