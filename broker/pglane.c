@@ -30,6 +30,7 @@ struct tq_pglane_t {
     tq_loop_t *loop;
     char name[32];
     char *conninfo;
+    char *setup; /* run on every (re)connection, or NULL */
     PGconn *conn;
     int fd;
     req_t *head, *tail;
@@ -78,10 +79,8 @@ static int open_conn(tq_pglane_t *self, char *errmsg, size_t errlen)
         self->conn = NULL;
         return -1;
     }
-    /* Custom plans: the journal starts empty, and a generic plan cached while
-     * it was small (a sequential scan) would stay as it grows. */
-    PQclear(PQexec(self->conn, "SET client_min_messages = warning; "
-                               "SET plan_cache_mode = force_custom_plan"));
+    PQclear(PQexec(self->conn, "SET client_min_messages = warning"));
+    if (self->setup) PQclear(PQexec(self->conn, self->setup));
     PQsetnonblocking(self->conn, 1);
     self->fd = PQsocket(self->conn);
     watch(self, false);
@@ -106,8 +105,8 @@ static void drop_conn(tq_pglane_t *self)
     self->conn = NULL;
 }
 
-tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo, char *errmsg,
-                           size_t errlen)
+tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo,
+                           const char *setup, char *errmsg, size_t errlen)
 {
     tq_pglane_t *self = calloc(1, sizeof *self);
     if (!self) return NULL;
@@ -115,6 +114,7 @@ tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *connin
     self->fd = -1;
     snprintf(self->name, sizeof self->name, "%s", name);
     self->conninfo = strdup(conninfo);
+    self->setup = setup ? strdup(setup) : NULL;
     if (open_conn(self, errmsg, errlen)) {
         tq_pglane_destroy(&self);
         return NULL;
@@ -134,6 +134,7 @@ void tq_pglane_destroy(tq_pglane_t **self_p)
         self->head = n;
     }
     free(self->conninfo);
+    free(self->setup);
     free(self);
     *self_p = NULL;
 }

@@ -18,9 +18,11 @@ typedef void(tq_pglane_cb)(tq_pglane_t *lane, PGresult *res, const char *errmsg,
 /* Called when the lane has nothing to do; may submit a request. */
 typedef void(tq_pglane_idle_cb)(tq_pglane_t *lane, void *arg);
 
-/* Connects (blocking, at start-up only). NULL with errmsg on failure. */
-tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo, char *errmsg,
-                           size_t errlen);
+/* Connects (blocking, at start-up only). NULL with errmsg on failure.
+ * setup: SQL run on every (re)connection before any request, e.g. the
+ * session's planner settings (NULL: none). */
+tq_pglane_t *tq_pglane_new(tq_loop_t *loop, const char *name, const char *conninfo,
+                           const char *setup, char *errmsg, size_t errlen);
 void tq_pglane_destroy(tq_pglane_t **self_p);
 
 void tq_pglane_on_idle(tq_pglane_t *self, tq_pglane_idle_cb *fn, void *arg);
