@@ -836,16 +836,34 @@ static void add_masked(tq_buf_t *b, const char *s, size_t n)
     free(clear);
 }
 
-/* Key names whose values are secrets in conninfo strings and query strings. */
-static int is_secret_key(const char *key, size_t n)
+int tq_mask_name_is_secret(const char *key, size_t n)
 {
-    static const char *const words[] = {"password", "passwd", "secret", "token"};
+    static const char *const words[] = {"password", "passwd",  "secret",
+                                        "token",    "private", "assertion"};
     for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
         size_t wl = strlen(words[w]);
         for (size_t k = 0; k + wl <= n; k++)
             if (strncasecmp(key + k, words[w], wl) == 0) return 1;
     }
     return 0;
+}
+
+json_t *tq_mask_object(const json_t *obj, int (*is_secret)(const char *key))
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        if (json_is_string(v) && is_secret(k)) {
+            char *m = tq_mask_secret(json_string_value(v));
+            json_object_set_new(out, k, json_string(m));
+            free(m);
+        } else {
+            json_object_set_new(out, k, json_deep_copy(v)); /* a copy: the source may be wiped */
+        }
+    }
+    return out;
 }
 
 /* Masks passwords inside a non-secret value: "scheme://user:PASS@host" and
@@ -877,7 +895,7 @@ static char *scrub(const char *s)
             size_t k = strspn(s + i, letters), j = i + k;
             while (s[j] == ' ' || s[j] == '\t')
                 j++;
-            if (k > 0 && s[j] == '=' && is_secret_key(s + i, k)) {
+            if (k > 0 && s[j] == '=' && tq_mask_name_is_secret(s + i, k)) {
                 for (j++; s[j] == ' ' || s[j] == '\t'; j++)
                     ;
                 tq_buf_add(&b, s + i, j - i);

@@ -7,6 +7,7 @@
 #define TQ_CONFIG_H
 
 #include "error.h"
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,5 +45,12 @@ void tq_config_print(tq_config_t *self, FILE *out);
  * characters, not bytes. Masking hides the value from a reader, it does not
  * make the secret safe to publish. Returns a malloc'd string. */
 char *tq_mask_secret(const char *value);
+/* True when a key name (n bytes) names a secret: it contains password,
+ * passwd, secret, token, private or assertion (any case). The rule for
+ * conninfo and query strings and for OAuth client parameters. */
+int tq_mask_name_is_secret(const char *key, size_t n);
+/* A copy of obj (new) whose string values under the keys is_secret(key)
+ * accepts are masked with tq_mask_secret; the rest deep-copied. */
+json_t *tq_mask_object(const json_t *obj, int (*is_secret)(const char *key));
 
 #endif

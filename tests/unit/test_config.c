@@ -605,6 +605,32 @@ static void test_scrub_passwords(void **state)
     expect_scrub("password=", "password=******");
 }
 
+static int secret_by_name(const char *key)
+{
+    return tq_mask_name_is_secret(key, strlen(key));
+}
+
+/* One rule for objects too: the OAuth client parameters and the credential
+ * fields both go through tq_mask_object. */
+static void test_mask_object(void **state)
+{
+    (void)state;
+    json_t *in = json_pack("{s:s,s:s,s:s,s:s,s:i}", "client_secret", "abcdefghijklmnopqrst",
+                           "client_id", "my-client-id", "Private_Key", "0123456789",
+                           "jwt_assertion", "x", "expires_in", 3600);
+    json_t *out = tq_mask_object(in, secret_by_name);
+    assert_string_equal(json_string_value(json_object_get(out, "client_secret")), "ab***st");
+    assert_string_equal(json_string_value(json_object_get(out, "client_id")), "my-client-id");
+    assert_string_equal(json_string_value(json_object_get(out, "Private_Key")), "0***9");
+    assert_string_equal(json_string_value(json_object_get(out, "jwt_assertion")), "******");
+    assert_int_equal(json_integer_value(json_object_get(out, "expires_in")), 3600);
+    assert_true(tq_mask_name_is_secret("db_PASSWD", 9));
+    assert_false(tq_mask_name_is_secret("client_id", 9));
+    assert_false(tq_mask_name_is_secret("password", 7)); /* only the first n bytes */
+    json_decref(in);
+    json_decref(out);
+}
+
 static void test_print_masks_secrets_and_url_passwords(void **state)
 {
     (void)state;
@@ -768,6 +794,7 @@ int main(void)
         cmocka_unit_test_setup(test_set_errors, clear_env),
         cmocka_unit_test_setup(test_home_expansion, clear_env),
         cmocka_unit_test_setup(test_mask_secret_vectors, clear_env),
+        cmocka_unit_test(test_mask_object),
         cmocka_unit_test_setup(test_scrub_passwords, clear_env),
         cmocka_unit_test_setup(test_print_masks_secrets_and_url_passwords, clear_env),
         cmocka_unit_test_setup(test_print_reads_back, clear_env),

@@ -43,22 +43,14 @@ int tq_credstore_field_is_public(const char *name)
     return 0;
 }
 
+static int is_secret_field(const char *name)
+{
+    return !tq_credstore_field_is_public(name);
+}
+
 json_t *tq_credstore_mask_fields(const json_t *fields)
 {
-    json_t *out = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)fields, k, v)
-    {
-        if (tq_credstore_field_is_public(k) || !json_is_string(v)) {
-            json_object_set_new(out, k, json_deep_copy(v)); /* the source gets wiped */
-        } else {
-            char *m = tq_mask_secret(json_string_value(v));
-            json_object_set_new(out, k, json_string(m ? m : "******"));
-            free(m);
-        }
-    }
-    return out;
+    return tq_mask_object(fields, is_secret_field);
 }
 
 char *tq_credstore_seal(tq_vault_t *vault, const char *tenant_id, const char *id,

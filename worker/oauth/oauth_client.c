@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "ids.h"
 #include "keystore.h"
 #include "oauth/oauth_plugin.h"
@@ -122,29 +123,12 @@ int tq_oauth_client_cc_allowed(const char *tier, const json_t *params, tq_error_
 
 static int is_secret_name(const char *k)
 {
-    static const char *const words[] = {"secret",  "token",     "password",
-                                        "private", "assertion", NULL};
-    for (int i = 0; words[i]; i++)
-        if (strcasestr(k, words[i])) return 1;
-    return 0;
+    return tq_mask_name_is_secret(k, strlen(k));
 }
 
 json_t *tq_oauth_params_mask(const json_t *params)
 {
-    json_t *out = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)params, k, v)
-    {
-        if (json_is_string(v) && is_secret_name(k)) {
-            char *m = tq_mask_secret(json_string_value(v));
-            json_object_set_new(out, k, json_string(m ? m : "******"));
-            free(m);
-        } else {
-            json_object_set_new(out, k, json_deep_copy(v));
-        }
-    }
-    return out;
+    return tq_mask_object(params, is_secret_name);
 }
 
 /* Reads (id, ciphertext[, enabled]) of one row; NULL result with no error
