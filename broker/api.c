@@ -229,34 +229,42 @@ static enum MHD_Result client_problem(struct MHD_Connection *conn, tq_client_t *
     return problem(conn, tq_client_error_code(c), tq_client_error_message(c));
 }
 
-/* Waits up to wait_s for job id to end: one WAIT, then its RESULT received in
- * slices (for shutdown); fills *out with the final or, at the deadline, the
- * current state. */
+/* The next event for request rid before deadline (ms), received in slices
+ * so that a stopping listener notices; late replies to earlier requests
+ * are dropped. 0 with *ev; TQ_CLIENT_TIMEOUT at the deadline or when
+ * stopping; another TQ_CLIENT_* code. */
+static int recv_for(tq_api_t *api, tq_client_t *c, uint64_t rid, int64_t deadline,
+                    tq_client_event_t *ev)
+{
+    while (!atomic_load(api->stopping)) {
+        int64_t left = deadline - tq_now_ms();
+        if (left <= 0) break;
+        int rc = tq_client_recv(c, left > SLICE_MS ? SLICE_MS : (int)left, ev);
+        if (rc == TQ_CLIENT_TIMEOUT) continue;
+        if (rc) return rc;
+        if (ev->rid == rid) return 0;
+        tq_job_info_reset(&ev->job);
+    }
+    return TQ_CLIENT_TIMEOUT;
+}
+
+/* Waits up to wait_s for job id to end: one WAIT, then its RESULT; fills
+ * *out with the final or, at the deadline, the current state. */
 static int wait_job(tq_api_t *api, tq_client_t *c, const char *id, int wait_s, tq_job_info_t *out)
 {
     memset(out, 0, sizeof *out);
     uint64_t rid = tq_client_send_wait(c, id);
     if (!rid) return TQ_CLIENT_ERROR;
-    int64_t deadline = tq_now_ms() + (int64_t)wait_s * 1000;
-    while (!atomic_load(api->stopping)) {
-        int64_t left = deadline - tq_now_ms();
-        if (left <= 0) break;
-        tq_client_event_t ev;
-        int rc = tq_client_recv(c, left > SLICE_MS ? SLICE_MS : (int)left, &ev);
-        if (rc == TQ_CLIENT_TIMEOUT) continue;
-        if (rc) return rc;
-        if (ev.rid != rid) { /* a late reply to an earlier request */
-            tq_job_info_reset(&ev.job);
-            continue;
-        }
-        bool rejected = ev.type == TQ_EVENT_REJECTED;
-        if (rejected)
-            tq_job_info_reset(&ev.job); /* the client holds the error */
-        else
-            *out = ev.job;
-        return rejected ? TQ_CLIENT_REJECTED : 0;
+    tq_client_event_t ev;
+    int rc = recv_for(api, c, rid, tq_now_ms() + (int64_t)wait_s * 1000, &ev);
+    if (rc == TQ_CLIENT_TIMEOUT) return tq_client_status(c, id, REQUEST_MS, out);
+    if (rc) return rc;
+    if (ev.type == TQ_EVENT_REJECTED) {
+        tq_job_info_reset(&ev.job); /* the client holds the error */
+        return TQ_CLIENT_REJECTED;
     }
-    return tq_client_status(c, id, REQUEST_MS, out);
+    *out = ev.job;
+    return 0;
 }
 
 /* Submits op and waits up to wait_s for its outcome (one round trip: the
@@ -270,36 +278,24 @@ static int submit_wait(tq_api_t *api, tq_client_t *c, const char *tenant, const 
     memset(out, 0, sizeof *out);
     uint64_t rid = tq_client_send_submit(c, tenant, op, payload, o, wait_s > 0);
     if (!rid) return TQ_CLIENT_ERROR;
-    int64_t deadline = tq_now_ms() + REQUEST_MS; /* for ACCEPTED */
-    bool accepted = false;
-    while (!atomic_load(api->stopping)) {
-        int64_t left = deadline - tq_now_ms();
-        if (left <= 0) break;
-        tq_client_event_t ev;
-        int rc = tq_client_recv(c, left > SLICE_MS ? SLICE_MS : (int)left, &ev);
-        if (rc == TQ_CLIENT_TIMEOUT) continue;
+    tq_client_event_t ev;
+    int rc = recv_for(api, c, rid, tq_now_ms() + REQUEST_MS, &ev); /* ACCEPTED */
+    if (rc) return rc;
+    if (ev.type == TQ_EVENT_ACCEPTED) {
+        *dup = ev.dup;
+        memcpy(out->id, ev.job.id, sizeof out->id);
+        tq_job_info_reset(&ev.job);
+        if (wait_s <= 0) return 0;
+        rc = recv_for(api, c, rid, tq_now_ms() + (int64_t)wait_s * 1000, &ev); /* RESULT */
+        if (rc == TQ_CLIENT_TIMEOUT) {
+            char id[37];
+            memcpy(id, out->id, sizeof id);
+            return tq_client_status(c, id, REQUEST_MS, out);
+        }
         if (rc) return rc;
-        if (ev.rid != rid) { /* a late reply to an earlier request */
-            tq_job_info_reset(&ev.job);
-            continue;
-        }
-        if (ev.type == TQ_EVENT_ACCEPTED) {
-            accepted = true;
-            *dup = ev.dup;
-            memcpy(out->id, ev.job.id, sizeof out->id);
-            tq_job_info_reset(&ev.job);
-            if (wait_s <= 0) return 0;
-            deadline = tq_now_ms() + (int64_t)wait_s * 1000;
-            continue;
-        }
-        *out = ev.job; /* RESULT, or REJECTED with its code */
-        if (ev.type == TQ_EVENT_REJECTED) return TQ_CLIENT_REJECTED;
-        return 0;
     }
-    if (!accepted) return TQ_CLIENT_TIMEOUT;
-    char id[37];
-    memcpy(id, out->id, sizeof id);
-    return tq_client_status(c, id, REQUEST_MS, out);
+    *out = ev.job; /* RESULT, or REJECTED with its code */
+    return ev.type == TQ_EVENT_REJECTED ? TQ_CLIENT_REJECTED : 0;
 }
 
 static int parse_wait(const char *s, int max)
