@@ -104,8 +104,18 @@ tq_check_function_names() {
   TQ_FN_COUNT=$n
 }
 
+# tq_bg COMMAND... — starts a helper (a peer server, a capture server) in the
+# background; tq_cleanup stops it. VAR=value prefixes and redirections on the
+# call apply to the command as usual.
+TQ_BG_PIDS=()
+tq_bg() {
+  "$@" &
+  TQ_BG_PIDS+=($!)
+}
+
 tq_cleanup() {
-  local rc=$?
+  local rc=$? p
+  for p in "${TQ_BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   tq_stop_broker 2>/dev/null || true
   if [ -n "${TQ_DB:-}" ]; then
     tq_admin_psql -c "DROP DATABASE IF EXISTS $TQ_DB WITH (FORCE)" >/dev/null 2>&1 || true

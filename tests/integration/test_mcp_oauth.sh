@@ -13,9 +13,7 @@ tq_setup mcp_oauth
 AP=$(tq_free_port); HP=$(tq_free_port)
 AS="http://127.0.0.1:$AP"
 REDIRECT="http://127.0.0.1:$HP/oauth/callback"
-PORT=$AP REDIRECT=$REDIRECT AT_TTL=4 node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log" 2>&1 &
-OIDC=$!
-trap 'rc=$?; kill $OIDC 2>/dev/null; (exit $rc); tq_cleanup' EXIT
+PORT=$AP REDIRECT=$REDIRECT AT_TTL=4 tq_bg node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log" 2>&1
 tq_wait_up 10 "$AS/__stats"
 export TOOLQ_SSRF_ALLOW=127.0.0.1/32 TOOLQ_OAUTH_REDIRECT_URI=$REDIRECT TOOLQ_HTTP_LISTEN=127.0.0.1:$HP
 tq_start_broker --workers 2 --set oauth.sweep_interval_s=0 # no sweep: the refresh happens behind the call

@@ -33,13 +33,9 @@ AP=$(tq_free_port); MP=$(tq_free_port)
 AS="http://127.0.0.1:$AP"; MS="http://127.0.0.1:$MP"
 HP=$(tq_free_port) # the broker's HTTP listener: the browser lands on its /oauth/callback
 REDIRECT="http://127.0.0.1:$HP/oauth/callback"
-PEER_PIDS=()
-stop_peers() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'rc=$?; stop_peers; cp "$TQ_DIR/broker.log" "${TOOLQ_OAUTH_KEEP_LOG:-/dev/null}" 2>/dev/null; (exit $rc); tq_cleanup' EXIT
-PORT=$AP REDIRECT=$REDIRECT AT_TTL=5 node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log" 2>&1 &
-PEER_PIDS+=($!)
-PORT=$MP node "$PEERS/mock.mjs" >"$TQ_DIR/mock.log" 2>&1 &
-PEER_PIDS+=($!)
+trap 'rc=$?; cp "$TQ_DIR/broker.log" "${TOOLQ_OAUTH_KEEP_LOG:-/dev/null}" 2>/dev/null; (exit $rc); tq_cleanup' EXIT
+PORT=$AP REDIRECT=$REDIRECT AT_TTL=5 tq_bg node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log" 2>&1
+PORT=$MP tq_bg node "$PEERS/mock.mjs" >"$TQ_DIR/mock.log" 2>&1
 tq_wait_up 10 "$AS/__stats" "$MS/__stats"
 
 export TOOLQ_SSRF_ALLOW=127.0.0.1/32

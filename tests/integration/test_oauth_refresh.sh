@@ -32,15 +32,9 @@ fi
 AP=$(tq_free_port); MP=$(tq_free_port); CP=$(tq_free_port)
 AS="http://127.0.0.1:$AP"; MS="http://127.0.0.1:$MP"; CS="http://127.0.0.1:$CP"
 REDIRECT="http://127.0.0.1:$(tq_free_port)/oauth/callback" # never followed: drive_login stops there
-PEER_PIDS=()
-stop_peers() { for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'rc=$?; stop_peers; (exit $rc); tq_cleanup' EXIT
-PORT=$AP REDIRECT=$REDIRECT AT_TTL=120 node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log" 2>&1 &
-PEER_PIDS+=($!)
-PORT=$MP node "$PEERS/mock.mjs" >"$TQ_DIR/mock.log" 2>&1 &
-PEER_PIDS+=($!)
-python3 "$PEERS/capture.py" "$CP" "$TQ_DIR/captured" >"$TQ_DIR/capture.log" 2>&1 &
-PEER_PIDS+=($!)
+PORT=$AP REDIRECT=$REDIRECT AT_TTL=120 tq_bg node "$PEERS/server.mjs" >"$TQ_DIR/oidc.log" 2>&1
+PORT=$MP tq_bg node "$PEERS/mock.mjs" >"$TQ_DIR/mock.log" 2>&1
+tq_bg python3 "$PEERS/capture.py" "$CP" "$TQ_DIR/captured" >"$TQ_DIR/capture.log" 2>&1
 tq_wait_up 10 "$AS/__stats" "$MS/__stats" "$CS/up"
 : >"$TQ_DIR/captured" # forget the readiness probe
 source "$PEERS/login.sh" # oauth_authorize, drive_login, oauth_callback
