@@ -896,13 +896,8 @@ void tq_api_request_done(void *reqp)
 
 tq_api_t *tq_api_new(tq_config_t *cfg, const atomic_bool *stopping, tq_error_t *err)
 {
-    int64_t max_body = tq_config_int(cfg, "http.max_body_bytes");
+    int64_t max_body = tq_config_int(cfg, "http.max_body_bytes"); /* ranges: config.c */
     int64_t max_wait = tq_config_int(cfg, "http.max_wait_s");
-    if (max_body < 1024 || max_body > (1LL << 30) || max_wait < 0 || max_wait > 3600) {
-        tq_error_set(err, "invalid_config",
-                     "http.max_body_bytes must be 1K..1G and http.max_wait_s 0..3600");
-        return NULL;
-    }
     tq_api_t *api = calloc(1, sizeof *api);
     if (!api) {
         tq_error_set(err, "internal", "out of memory");

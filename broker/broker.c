@@ -1746,12 +1746,6 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->quota_jobs = (size_t)tq_config_int(cfg, "quota.queued_jobs");
     b->quota_bytes = (size_t)tq_config_int(cfg, "quota.payload_bytes");
     b->quota_sleep_ms = tq_config_int(cfg, "quota.max_sleep_ms");
-    if (b->batch_max < 1 || b->linger_ms < 0 || b->heartbeat_ms < 10 || b->liveness < 1 ||
-        b->max_attempts < 1 || b->timeout_ms < 1 || b->purge_interval_s < 1 || b->max_credit < 1) {
-        tq_error_set(err, "invalid_config", "a broker.* or jobs.* setting is out of range");
-        tq_broker_destroy(&b);
-        return NULL;
-    }
     b->inflight_updates = calloc(b->batch_max, sizeof *b->inflight_updates);
     b->inflight_insert_rows = calloc(b->batch_max, sizeof *b->inflight_insert_rows);
     b->journal_reads = tq_config_bool(cfg, "jobs.journal_reads");

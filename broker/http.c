@@ -1187,12 +1187,7 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
     struct sockaddr_storage addr;
     unsigned addrlen = 0;
     if (tq_http_parse_listen(listen, (struct sockaddr *)&addr, &addrlen, err)) return NULL;
-    int64_t timeout = tq_config_int(cfg, "http.callback_timeout_ms");
-    if (timeout < 100 || timeout > 600000) {
-        tq_error_set(err, "invalid_config",
-                     "http.callback_timeout_ms must be between 100 and 600000");
-        return NULL;
-    }
+    int64_t timeout = tq_config_int(cfg, "http.callback_timeout_ms"); /* ranges: config.c */
     const char *ret = tq_config_str(cfg, "oauth.return_url");
     if (ret && *ret && !valid_return_url(ret)) {
         tq_error_set(err, "invalid_config",
@@ -1218,11 +1213,6 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
     const char *cert = tq_config_str(cfg, "http.tls_cert"),
                *key = tq_config_str(cfg, "http.tls_key");
     bool tls = cert && *cert;
-    if (max_conns < 1 || max_conns > 10000 || conn_timeout < 1 || conn_timeout > 3600) {
-        tq_error_set(err, "invalid_config",
-                     "http.max_connections must be 1..10000 and http.connection_timeout_s 1..3600");
-        return NULL;
-    }
     if (tls != (key && *key)) {
         tq_error_set(err, "invalid_config", "http.tls_cert and http.tls_key go together");
         return NULL;
@@ -1242,13 +1232,6 @@ tq_http_t *tq_http_new(tq_config_t *cfg, tq_error_t *err)
     int64_t cache_ms = tq_config_int(cfg, "http.stats_cache_ms");
     int64_t rate = tq_config_int(cfg, "http.oauth_rate_per_minute");
     int64_t burst = tq_config_int(cfg, "http.oauth_rate_burst");
-    if (cache_ms < 0 || cache_ms > 60000 || rate < 0 || rate > 1000000 || burst < 1 ||
-        burst > 1000000) {
-        tq_error_set(err, "invalid_config",
-                     "http.stats_cache_ms must be 0..60000, http.oauth_rate_per_minute "
-                     "0..1000000 and http.oauth_rate_burst 1..1000000");
-        return NULL;
-    }
     tq_http_t *h = calloc(1, sizeof *h);
     if (!h) {
         tq_error_set(err, "internal", "out of memory");

@@ -807,14 +807,6 @@ tq_mcp_http_t *tq_mcp_http_new(tq_config_t *cfg, const char *frontend, const cha
     int64_t page = tq_config_int(cfg, "mcp.page_size");
     int64_t call = tq_config_int(cfg, "mcp.call_timeout_ms");
     int64_t body = tq_config_int(cfg, "http.max_body_bytes");
-    if (max_sessions < 1 || max_sessions > 100000 || idle < 1 || idle > 604800 || page < 1 ||
-        page > 10000 || call < 100 || call > 86400000 || body < 1024) {
-        tq_error_set(err, "invalid_config",
-                     "mcp.max_sessions must be 1..100000, mcp.session_idle_s 1..604800, "
-                     "mcp.page_size 1..10000, mcp.call_timeout_ms 100..86400000 and "
-                     "http.max_body_bytes at least 1024");
-        return NULL;
-    }
     tq_mcp_http_t *m = calloc(1, sizeof *m);
     if (!m) {
         tq_error_set(err, "internal", "out of memory");

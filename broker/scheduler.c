@@ -117,11 +117,6 @@ tq_scheduler_t *tq_scheduler_new(tq_config_t *cfg, tq_error_t *err)
         tq_error_clear(err);
         return NULL;
     }
-    if (interval < 0 || interval > 7 * 24 * 3600) {
-        tq_error_set(err, "invalid_config",
-                     "oauth.sweep_interval_s must be between 0 (off) and 604800");
-        return NULL;
-    }
     tq_scheduler_t *s = calloc(1, sizeof *s);
     if (!s || !(s->frontend = strdup(tq_config_str(cfg, "broker.frontend")))) {
         free(s);

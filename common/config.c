@@ -35,16 +35,20 @@ typedef struct {
     const char *def;    /* default, as text: parsed like any other value */
     int secret;         /* masked whole by tq_config_print */
     const char *doc;    /* one line, for docs/toolq.example.yaml and humans */
+    int64_t min, max;   /* an integer's range (INT: any int64) */
 } tq_setting_t;
 
 /* One row per setting. Add a setting here, then document it in
  * docs/toolq.example.yaml (a unit test keeps the two in step). */
 /* clang-format off */
-#define STR(name, env, def, doc)    {name, env, TQ_CFG_STR, def, 0, doc}
-#define SECRET(name, env, def, doc) {name, env, TQ_CFG_STR, def, 1, doc}
-#define INT(name, env, def, doc)    {name, env, TQ_CFG_INT, #def, 0, doc}
-#define BOOL(name, env, def, doc)   {name, env, TQ_CFG_BOOL, #def, 0, doc}
-#define FRAC(name, env, def, doc)   {name, env, TQ_CFG_FRAC, #def, 0, doc}
+#define STR(name, env, def, doc)    {name, env, TQ_CFG_STR, def, 0, doc, 0, 0}
+#define SECRET(name, env, def, doc) {name, env, TQ_CFG_STR, def, 1, doc, 0, 0}
+#define INT(name, env, def, doc)    {name, env, TQ_CFG_INT, #def, 0, doc, INT64_MIN, INT64_MAX}
+/* An integer with a range: a value outside it is refused where it is read
+ * (file, environment, flag), naming the setting and the range. */
+#define INTR(name, env, def, lo, hi, doc) {name, env, TQ_CFG_INT, #def, 0, doc, lo, hi}
+#define BOOL(name, env, def, doc)   {name, env, TQ_CFG_BOOL, #def, 0, doc, 0, 0}
+#define FRAC(name, env, def, doc)   {name, env, TQ_CFG_FRAC, #def, 0, doc, 0, 0}
 /* clang-format on */
 
 static const tq_setting_t s_settings[] = {
@@ -88,22 +92,23 @@ static const tq_setting_t s_settings[] = {
     INT("broker.workers", "TOOLQ_WORKERS", 0, "local workers to fork; 0 = number of cores"),
     STR("broker.worker_binary", "TOOLQ_WORKER_BINARY", "",
         "path of toolq-worker; empty = beside toolq-broker"),
-    INT("broker.heartbeat_ms", NULL, 1000, "interval between heartbeats with each worker"),
-    INT("broker.heartbeat_liveness", NULL, 3, "missed heartbeats before a peer is dead"),
+    INTR("broker.heartbeat_ms", NULL, 1000, 10, 3600000,
+         "interval between heartbeats with each worker"),
+    INTR("broker.heartbeat_liveness", NULL, 3, 1, 1000, "missed heartbeats before a peer is dead"),
     INT("broker.shutdown_grace_ms", NULL, 10000, "drain time on SIGTERM"),
     INT("broker.max_queued", NULL, 1000000,
         "jobs held in memory before SUBMIT is rejected (queue_full)"),
     INT("broker.max_frame_bytes", NULL, 16777216, "largest wire frame accepted"),
-    INT("broker.batch_max", NULL, 2000, "rows per group-commit statement"),
-    INT("broker.commit_linger_ms", NULL, 1,
-        "how long a job's INSERT may wait for its outcome (one commit for both); 0 = never"),
+    INTR("broker.batch_max", NULL, 2000, 1, 100000, "rows per group-commit statement"),
+    INTR("broker.commit_linger_ms", NULL, 1, 0, 1000,
+         "how long a job's INSERT may wait for its outcome (one commit for both); 0 = never"),
     INT("broker.restart_backoff_max_ms", NULL, 30000,
         "longest wait before restarting a crashed worker"),
     INT("broker.crash_loop_restarts", NULL, 5,
         "restarts within a minute that count as a crash loop"),
-    INT("jobs.max_attempts", NULL, 5, "attempts before a failing job is dead"),
+    INTR("jobs.max_attempts", NULL, 5, 1, 1000, "attempts before a failing job is dead"),
     INT("jobs.max_rescues", NULL, 3, "worker crashes a job may cause before it is dead"),
-    INT("jobs.timeout_ms", NULL, 60000, "default job lease"),
+    INTR("jobs.timeout_ms", NULL, 60000, 1, INT32_MAX, "default job lease"),
     BOOL("jobs.journal_reads", NULL, false,
          "journal read-only ops (ping, tools.list, ...) even when a submit does not ask"),
     STR("jobs.async_ops", NULL, "",
@@ -111,7 +116,7 @@ static const tq_setting_t s_settings[] = {
     INT("jobs.backoff_base_ms", NULL, 200, "first retry delay; doubles with each attempt"),
     INT("jobs.backoff_max_ms", NULL, 60000, "longest retry delay"),
     INT("jobs.retention_hours", NULL, 168, "finished jobs older than this are purged"),
-    INT("jobs.purge_interval_s", NULL, 3600, "how often finished jobs are purged"),
+    INTR("jobs.purge_interval_s", NULL, 3600, 1, 604800, "how often finished jobs are purged"),
     INT("quota.queued_jobs", NULL, 100000,
         "open (queued or running) jobs one tenant may hold (quota_exceeded)"),
     INT("quota.payload_bytes", NULL, 1G,
@@ -119,8 +124,8 @@ static const tq_setting_t s_settings[] = {
     INT("quota.running", NULL, 0,
         "jobs of one tenant running at once, over all workers; 0 = no limit"),
     INT("quota.max_sleep_ms", NULL, 60000, "longest sleep job (quota_exceeded)"),
-    INT("worker.concurrency", "TOOLQ_WORKER_CONCURRENCY", 128,
-        "jobs in flight per worker (its credit)"),
+    INTR("worker.concurrency", "TOOLQ_WORKER_CONCURRENCY", 128, 1, 100000,
+         "jobs in flight per worker (its credit)"),
     INT("worker.provider_cache_size", NULL, 256,
         "providers a worker keeps parsed in memory for invoke (refreshed by NOTIFY)"),
     INT("worker.import_threads", NULL, 2,
@@ -131,32 +136,37 @@ static const tq_setting_t s_settings[] = {
         "colon-separated plugin folders; empty = installed default"),
     STR("http.listen", "TOOLQ_HTTP_LISTEN", "127.0.0.1:8765",
         "HTTP API (/v1), OAuth callback, /healthz, /metrics; \"\" disables"),
-    INT("http.callback_timeout_ms", NULL, 30000,
-        "how long GET /oauth/callback waits for its oauth.exchange job"),
-    INT("http.stats_cache_ms", NULL, 2000,
-        "/healthz and /metrics reuse one STATS answer this long (0 = ask every time)"),
-    INT("http.oauth_rate_per_minute", NULL, 30,
-        "GET /oauth/start and /oauth/callback per client address and minute (0 = no limit)"),
-    INT("http.oauth_rate_burst", NULL, 10, "requests a client address may make at once"),
+    INTR("http.callback_timeout_ms", NULL, 30000, 100, 600000,
+         "how long GET /oauth/callback waits for its oauth.exchange job"),
+    INTR("http.stats_cache_ms", NULL, 2000, 0, 60000,
+         "/healthz and /metrics reuse one STATS answer this long (0 = ask every time)"),
+    INTR("http.oauth_rate_per_minute", NULL, 30, 0, 1000000,
+         "GET /oauth/start and /oauth/callback per client address and minute (0 = no limit)"),
+    INTR("http.oauth_rate_burst", NULL, 10, 1, 1000000,
+         "requests a client address may make at once"),
     STR("http.allowed_hosts", NULL, "",
         "Host headers accepted besides oauth.redirect_uri's host and http.listen (comma list)"),
-    INT("http.max_connections", NULL, 128, "HTTP connections open at once (one thread each)"),
-    INT("http.connection_timeout_s", NULL, 30, "an idle HTTP connection is closed after this"),
-    INT("http.max_body_bytes", NULL, 16M, "largest HTTP request body (413 payload_too_large)"),
-    INT("http.max_wait_s", NULL, 60, "longest Prefer: wait=N or ?wait=N of the HTTP API"),
+    INTR("http.max_connections", NULL, 128, 1, 10000,
+         "HTTP connections open at once (one thread each)"),
+    INTR("http.connection_timeout_s", NULL, 30, 1, 3600,
+         "an idle HTTP connection is closed after this"),
+    INTR("http.max_body_bytes", NULL, 16M, 1024, 1073741824,
+         "largest HTTP request body (413 payload_too_large)"),
+    INTR("http.max_wait_s", NULL, 60, 0, 3600, "longest Prefer: wait=N or ?wait=N of the HTTP API"),
     STR("http.tls_cert", "TOOLQ_HTTP_TLS_CERT", "", "PEM certificate file: serve HTTPS"),
     STR("http.tls_key", "TOOLQ_HTTP_TLS_KEY", "", "PEM private key file of http.tls_cert"),
     BOOL("http.allow_plaintext", NULL, false,
          "serve plain HTTP on a non-loopback http.listen (else TLS is required)"),
-    INT("apikey.cache_ms", NULL, 1000,
-        "a verified API key is trusted this long (a revoked key is refused after at most this)"),
-    INT("apikey.rate_per_second", NULL, 100, "HTTP API requests per key and second (0 = no limit)"),
-    INT("apikey.rate_burst", NULL, 200, "HTTP API requests a key may make at once"),
-    INT("mcp.max_sessions", NULL, 256, "MCP sessions open at once on /mcp"),
-    INT("mcp.session_idle_s", NULL, 3600, "an MCP session unused this long is ended"),
-    INT("mcp.page_size", NULL, 100, "tools per MCP tools/list page"),
-    INT("mcp.call_timeout_ms", NULL, 300000,
-        "longest wait for an MCP tools/call (isError timeout after it; the job goes on)"),
+    INTR("apikey.cache_ms", NULL, 1000, 0, 60000,
+         "a verified API key is trusted this long (a revoked key is refused after at most this)"),
+    INTR("apikey.rate_per_second", NULL, 100, 0, 1000000,
+         "HTTP API requests per key and second (0 = no limit)"),
+    INTR("apikey.rate_burst", NULL, 200, 1, 1000000, "HTTP API requests a key may make at once"),
+    INTR("mcp.max_sessions", NULL, 256, 1, 100000, "MCP sessions open at once on /mcp"),
+    INTR("mcp.session_idle_s", NULL, 3600, 1, 604800, "an MCP session unused this long is ended"),
+    INTR("mcp.page_size", NULL, 100, 1, 10000, "tools per MCP tools/list page"),
+    INTR("mcp.call_timeout_ms", NULL, 300000, 100, 86400000,
+         "longest wait for an MCP tools/call (isError timeout after it; the job goes on)"),
     STR("ssrf.allow", "TOOLQ_SSRF_ALLOW", "",
         "comma-separated CIDRs and host names allowed past the SSRF guard"),
     INT("invoke.connect_timeout_ms", NULL, 10000, "connect timeout of a tool call"),
@@ -181,8 +191,8 @@ static const tq_setting_t s_settings[] = {
         "sweeps refresh OAuth credentials expiring within this window (per-plugin override)"),
     FRAC("oauth.refresh_fraction", NULL, 0.5,
          "refresh windows are capped at this fraction of the token's lifetime (expires_in)"),
-    INT("oauth.sweep_interval_s", NULL, 60,
-        "how often the broker submits refresh.sweep; 0 = never"),
+    INTR("oauth.sweep_interval_s", NULL, 60, 0, 604800,
+         "how often the broker submits refresh.sweep; 0 = never"),
     INT("oauth.sweep_max_in_flight", NULL, 64, "refresh jobs a sweep keeps in flight at once"),
     INT("oauth.refresh_batch_max", NULL, 512,
         "concurrent refreshes whose lease or result one statement writes at most"),
@@ -377,6 +387,12 @@ static int check_value(const tq_setting_t *s, const char *text, int64_t *num, ch
         return 0;
     case TQ_CFG_INT: {
         int rc = parse_int(text, num);
+        if (rc == 0 && (*num < s->min || *num > s->max)) {
+            if (why)
+                snprintf(why, why_size, "%s must be from %lld to %lld, got %s", s->name,
+                         (long long)s->min, (long long)s->max, shown);
+            return -1;
+        }
         if (rc == 0) return 0;
         if (why && rc == -2)
             snprintf(why, why_size, "%s: %s is out of range", s->name, shown);

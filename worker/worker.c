@@ -553,8 +553,8 @@ tq_worker_t *tq_worker_new(tq_config_t *cfg, const tq_op_t *const *ops, tq_error
     w->db_fd = -1;
     const char *ppath = tq_config_str(cfg, "plugins.path");
     w->plugins = tq_plugin_host_new(ppath && *ppath ? ppath : TOOLQ_INSTALL_PLUGIN_DIR);
-    if (!w->vault || !w->loop || !w->ctx || w->credit < 1) {
-        tq_error_set(err, "invalid_config", "worker.concurrency must be at least 1");
+    if (!w->vault || !w->loop || !w->ctx) {
+        tq_error_set(err, "internal", "cannot create the worker's loop, vault or context");
         tq_worker_destroy(&w);
     }
     return w;

@@ -516,6 +516,28 @@ static void test_set_errors(void **state)
     tq_config_destroy(&cfg);
 }
 
+/* A setting's range is checked where the value is read, naming the range,
+ * in every layer; its bounds themselves are accepted. */
+static void test_ranges(void **state)
+{
+    (void)state;
+    tq_config_t *cfg = tq_config_new();
+    tq_error_t err = {0};
+    assert_int_equal(tq_config_set(cfg, "worker.concurrency", "0", &err), -1);
+    assert_string_equal(err.code, "invalid_config");
+    assert_string_equal(err.message, "worker.concurrency must be from 1 to 100000, got \"0\"");
+    assert_int_equal(tq_config_set(cfg, "http.max_body_bytes", "2G", &err), -1);
+    assert_non_null(strstr(err.message, "http.max_body_bytes must be from 1024 to 1073741824"));
+    assert_int_equal(tq_config_set(cfg, "http.max_body_bytes", "1G", NULL), 0);
+    assert_int_equal(tq_config_set(cfg, "oauth.sweep_interval_s", "0", NULL), 0);
+    assert_string_equal(tq_config_source(cfg, "worker.concurrency"), "default");
+    tq_config_destroy(&cfg);
+    expect_file_error("mcp:\n  page_size: 10001\n", "mcp.page_size must be from 1 to 10000", NULL);
+    /* every default is inside its range (a table with a bad default aborts) */
+    for (size_t i = 0; i < TQ_NSETTINGS; i++)
+        assert_true(s_settings[i].min <= s_settings[i].max);
+}
+
 /* --- ${home} ------------------------------------------------------------- */
 
 static void test_home_expansion(void **state)
@@ -711,7 +733,7 @@ static void test_example_documents_every_setting(void **state)
     (void)state;
     if (!s_source_dir[0])
         fail_msg("TOOLQ_SOURCE_DIR is not set: run through ctest, or set it to the source "
-                 "tree so this test can read docs/toolq.example.yaml");
+                 "tree so this test can read docs/toolq.example.yaml and docs/configuration.md");
     char path[4200];
     snprintf(path, sizeof path, "%s/docs/toolq.example.yaml", s_source_dir);
     size_t len = 0;
@@ -739,6 +761,26 @@ static void test_example_documents_every_setting(void **state)
     }
     tq_config_destroy(&defaults);
     tq_config_destroy(&cfg);
+    free(text);
+
+    /* docs/configuration.md has a row for every setting, with its range */
+    snprintf(path, sizeof path, "%s/docs/configuration.md", s_source_dir);
+    if (!(text = read_file(path, &len, &err))) fail_msg("%s", err.message);
+    text[len] = '\0';
+    for (size_t i = 0; i < TQ_NSETTINGS; i++) {
+        const tq_setting_t *s = &s_settings[i];
+        if (strncmp(s->name, "test.", 5) == 0) continue;
+        char row[160], range[80];
+        snprintf(row, sizeof row, "\n| `%s` |", s->name);
+        const char *at = strstr(text, row);
+        if (!at) fail_msg("docs/configuration.md has no row for %s", s->name);
+        if (s->type != TQ_CFG_INT || (s->min == INT64_MIN && s->max == INT64_MAX)) continue;
+        snprintf(range, sizeof range, "(%lld to %lld) |", (long long)s->min, (long long)s->max);
+        const char *eol = strchr(at + 1, '\n');
+        const char *hit = strstr(at, range);
+        if (!hit || (eol && hit > eol))
+            fail_msg("docs/configuration.md: the row of %s does not end with %s", s->name, range);
+    }
     free(text);
 }
 
@@ -793,6 +835,7 @@ int main(void)
         cmocka_unit_test_setup(test_flag_beats_env_even_when_set_first, clear_env),
         cmocka_unit_test_setup(test_set_errors, clear_env),
         cmocka_unit_test_setup(test_home_expansion, clear_env),
+        cmocka_unit_test_setup(test_ranges, clear_env),
         cmocka_unit_test_setup(test_mask_secret_vectors, clear_env),
         cmocka_unit_test(test_mask_object),
         cmocka_unit_test_setup(test_scrub_passwords, clear_env),
