@@ -725,6 +725,7 @@ static enum MHD_Result serve_get(tq_mcp_http_t *m, struct MHD_Connection *conn,
         return refuse(conn, 503, "internal", "out of memory");
     }
     st->seen = seen;
+    tq_debug("mcp: a session opened its GET stream"); /* tests wait for it */
     return send_stream(conn, st, NULL);
 }
 

@@ -67,8 +67,10 @@ assert_eq 1 "$(tq_psql -c "select count(*) from tq_jobs where idempotency_key='r
 # --no-wait prints the id alone; job shows it; cancel a long one
 id=$(toolq submit sleep --tenant acme --payload-json '{"ms":60000}' --no-wait)
 check "--no-wait prints a uuid" bash -c "[[ '$id' =~ ^[0-9a-f-]{36}$ ]]"
-sleep 0.3
-assert_eq running "$(toolq --json job "$id" | jq -r .state)" "a long job shows running"
+state_of() { toolq --json job "$id" | jq -r .state; }
+is_running() { [ "$(state_of)" = running ]; }
+tq_wait_for 10 is_running || true # dispatch takes a moment
+assert_eq running "$(state_of)" "a long job shows running"
 set +e
 cj=$(toolq --json cancel "$id"); rc=$?
 set -e

@@ -19,7 +19,7 @@ BASE="http://127.0.0.1:$PORT"
 export TOOLQ_SSRF_ALLOW=127.0.0.1/32
 HP=$(tq_free_port)
 export TOOLQ_HTTP_LISTEN="127.0.0.1:$HP"
-tq_start_broker --workers 2
+tq_start_broker --workers 2 --set log.level=debug
 U="http://127.0.0.1:$HP/mcp"
 cat >"$TQ_DIR/st.yaml" <<EOF
 openapi: 3.0.3
@@ -145,11 +145,15 @@ sleep 1.5
 assert_eq 200 "$(rpc "$KEY" "${sids[0]}" "$LIST" -m 3 | status)" "36 abandoned GET streams left connections free"
 
 # --- list_changed ------------------------------------------------------------------------
+streams() { grep -c "mcp: a session opened its GET stream" "$TQ_DIR/broker.log" || true; }
+n0=$(streams)
 exec 6< <(mcp "$KEY" '[["wait_list_changed",8000]]')
 exec 8< <(mcp "$KEY_OTHER" '[["wait_list_changed",4000]]')
 read -r ready <&6
 read -r ready2 <&8
-sleep 0.5 # the GET streams open after initialized
+# the SDK opens the GET streams after initialized: wait until the broker has both
+both_open() { [ "$(streams)" -ge $((n0 + 2)) ]; }
+check "both sessions' GET streams are open" tq_wait_for 10 both_open
 sed 's/slowGet/newTool/' "$TQ_DIR/st.yaml" >"$TQ_DIR/new.yaml"
 toolq import --tenant acme --name fresh "$TQ_DIR/new.yaml" >/dev/null
 read -r changed <&6

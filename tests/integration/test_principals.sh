@@ -54,14 +54,15 @@ assert_eq 0 "$claimed" "F11: no sweep bucket can be pre-claimed"
 "$TOOLQ_BIN_DIR/tq-rogue-worker" "ipc://$TQ_DIR/backend.sock" 4 >"$TQ_DIR/rogue.out" &
 rogue=$!
 sleep 0.5
-for i in $(seq 1 40); do toolq submit ping --tenant acme --payload-json "{\"i\":$i}" --no-wait >/dev/null; done
+for i in $(seq 1 40); do toolq submit ping --journal --tenant acme --payload-json "{\"i\":$i}" --no-wait >/dev/null; done
 ok_jobs=0
 wait "$rogue"
 assert_eq "jobs 0" "$(cut -d" " -f1-2 "$TQ_DIR/rogue.out")" "F3: a rogue READY gets no job"
 check "the broker logged the refused READY" grep -q "refused a READY" "$TQ_DIR/broker.log"
-sleep 1
-assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where op='ping' and state not in ('succeeded')")" \
-  "every ping still ran on the real worker"
+pings_done() { [ "$(tq_psql -c "select count(*) from tq_jobs where op='ping' and tenant_id = 'acme' and state = 'succeeded'")" -ge 40 ]; }
+tq_wait_for 20 pings_done || true
+assert_eq "40 0" "$(tq_psql -c "select count(*) filter (where state = 'succeeded'), count(*) filter (where state <> 'succeeded') from tq_jobs where op='ping' and tenant_id = 'acme'" | tr '|' ' ')" \
+  "every ping still ran on the real worker (40 journaled, all succeeded)"
 st=$(toolq --json stats)
 assert_eq 1 "$(echo "$st" | jq '.workers | length')" "only the forked worker is registered"
 check "credit is capped at worker.concurrency" test "$(echo "$st" | jq '.workers[0].credit')" -le 128
