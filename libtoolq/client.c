@@ -27,10 +27,10 @@ struct tq_client_t {
     char *tenant;                        /* scope of STATUS / WAIT / CANCEL, or NULL */
     char *ob_role, *ob_tenant, *ob_name; /* tq_client_set_on_behalf */
     bool connect_failed;
-    bool owner_check;  /* the default endpoint: folder and socket must be the caller's */
-    bool curve_failed; /* err_code/err_msg say why (curve_keys) */
-    bool multi;        /* several endpoints: the ipc file check is skipped */
-    int send_wait_ms;  /* submit/call: how long the next send may wait for a broker */
+    bool owner_check;         /* the default endpoint: folder and socket must be the caller's */
+    bool curve_failed;        /* err_code/err_msg say why (curve_keys) */
+    bool multi;               /* several endpoints: the ipc file check is skipped */
+    int send_wait_ms;         /* submit/call: how long the next send may wait for a broker */
     int64_t checked_until_ms; /* check_reachable passed; not repeated before then */
     char err_code[64];
     char err_msg[512];

@@ -533,7 +533,8 @@ static void test_ranges(void **state)
     assert_string_equal(tq_config_source(cfg, "worker.concurrency"), "default");
     tq_config_destroy(&cfg);
     expect_file_error("mcp:\n  page_size: 10001\n", "mcp.page_size must be from 1 to 10000", NULL);
-    /* every default is inside its range (a table with a bad default aborts) */
+    /* every range is well formed (that every default lies inside its range
+     * is checked by tq_config_new: a bad default in the table aborts) */
     for (size_t i = 0; i < TQ_NSETTINGS; i++)
         assert_true(s_settings[i].min <= s_settings[i].max);
 }

@@ -116,12 +116,6 @@ json_t *tq_credstore_bind_origins(PGconn *db, const char *tenant_id, const char 
     return out;
 }
 
-static char *dup(const char *s)
-{
-    char *d = tq_xstrdup(s ? s : "");
-    return d;
-}
-
 /* The columns both readers select, in this order. */
 #define CRED_COLUMNS                                                                               \
     "id, type, plugin_id, status, encrypted_data, "                                                \
@@ -138,10 +132,10 @@ static tq_credstore_cred_t *from_row(PGresult *r, tq_vault_t *vault, const char 
     }
     tq_credstore_cred_t *c = tq_xcalloc(1, sizeof *c);
     snprintf(c->id, sizeof c->id, "%s", PQgetvalue(r, 0, 0));
-    c->name = dup(name);
-    c->type = dup(PQgetvalue(r, 0, 1));
-    c->plugin_id = dup(PQgetvalue(r, 0, 2));
-    c->status = dup(PQgetvalue(r, 0, 3));
+    c->name = tq_xstrdup(name);
+    c->type = tq_xstrdup(PQgetvalue(r, 0, 1));
+    c->plugin_id = tq_xstrdup(PQgetvalue(r, 0, 2));
+    c->status = tq_xstrdup(PQgetvalue(r, 0, 3));
     c->expires_at_ms = PQgetisnull(r, 0, 5) ? 0 : atoll(PQgetvalue(r, 0, 5));
     c->metadata = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
     c->fields = tq_credstore_open(vault, tenant_id, c->id, PQgetvalue(r, 0, 4), err);

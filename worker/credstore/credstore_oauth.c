@@ -67,10 +67,7 @@ int tq_credstore_oauth_save(PGconn *db, tq_vault_t *vault, const char *tenant, c
                             name);
     }
     if (id_out) memcpy(id_out, id, sizeof id);
-    if (!PQgetisnull(r, 0, 1)) {
-        *expires_at = strdup(PQgetvalue(r, 0, 1));
-        if (!*expires_at) tq_oom();
-    }
+    if (!PQgetisnull(r, 0, 1)) *expires_at = tq_xstrdup(PQgetvalue(r, 0, 1));
     PQclear(r);
     return 0;
 }
