@@ -22,6 +22,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: tq-rogue-worker BACKEND_ENDPOINT SECONDS [SECRET]\n");
         return 2;
     }
+    /* A helper never outlives its test: if anything below hangs (libzmq's
+     * teardown after a refused handshake has been seen to), it dies within
+     * SECONDS + 20 instead of holding the test until ctest's timeout. */
+    alarm((unsigned)atoi(argv[2]) + 20);
     void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
@@ -82,6 +86,7 @@ int main(int argc, char **argv)
         zmq_msg_close(&f);
     }
     printf("jobs %d replies %d\n", jobs, replies);
+    fflush(stdout); /* the count is out before the teardown */
     zmq_close(s);
     zmq_ctx_term(ctx);
     return 0;
