@@ -16,6 +16,7 @@
 #include "log.h"
 #include "migrations.h"
 #include "opstats.h"
+#include "outbox.h"
 #include "pg.h"
 #include "opcat.h"
 #include "pglane.h"
@@ -49,6 +50,7 @@ typedef struct tq_bworker_t {
     char key[520]; /* hex of ident: the registry key */
     pid_t pid;
     bool remote;     /* admitted by its CURVE worker key (tcp), not forked by us */
+    bool batch;      /* its READY said it reads batches: JOBs go through the outbox */
     char where[160]; /* "local" or "tcp <address> key <name>" */
     int credit;
     int64_t last_heard_ms;
@@ -83,6 +85,7 @@ struct tq_broker_t {
     tq_config_t *cfg;
     tq_loop_t *loop;
     void *ctx, *front, *back;
+    tq_outbox_t *front_out, *back_out; /* batches, sent at the end of each loop turn */
     int sigfd;
     tq_vault_t *vault;
     tq_pglane_t *ingest, *update, *misc;
@@ -159,6 +162,14 @@ static void send_to(tq_broker_t *b, void *sock, const void *ident, size_t ident_
     (void)b;
 }
 
+/* A reply to a client request: batched when its sender reads batches. */
+static void reply(tq_broker_t *b, const void *ident, size_t ident_len, bool batch,
+                  const tq_msg_t *m)
+{
+    if (batch && tq_outbox_add(b->front_out, ident, ident_len, m) == 0) return;
+    send_to(b, b->front, ident, ident_len, m);
+}
+
 static void reject(tq_broker_t *b, const void *ident, size_t ident_len, uint64_t rid,
                    const char *code, const char *msg)
 {
@@ -192,15 +203,30 @@ static void job_to_result(const tq_bjob_t *j, tq_msg_t *m, uint64_t rid)
     }
 }
 
-static void send_accepted(tq_broker_t *b, tq_bjob_t *j)
+/* Whether list holds a waiter for the same connection and request as w. */
+static bool has_waiter(const tq_waiter_t *list, const tq_waiter_t *w)
+{
+    for (; list; list = list->next)
+        if (list->rid == w->rid && list->ident_len == w->ident_len &&
+            memcmp(list->ident, w->ident, w->ident_len) == 0)
+            return true;
+    return false;
+}
+
+/* The job is stored (or needs no store): ACCEPTED to its waiters. With
+ * result_follows (the job's RESULT goes out in the same step), a waiter that
+ * also waits for the RESULT of the same request gets the RESULT alone: it
+ * carries the id, and one message is one wake-up less on both sides. */
+static void send_accepted(tq_broker_t *b, tq_bjob_t *j, bool result_follows)
 {
     for (tq_waiter_t *w = j->accept_waiters; w; w = w->next) {
+        if (result_follows && has_waiter(j->result_waiters, w)) continue;
         tq_msg_t m;
         tq_msg_init(&m, TQ_MSG_ACCEPTED);
         m.rid = w->rid;
         m.dup = w->dup;
         memcpy(m.id, j->id, sizeof m.id);
-        send_to(b, b->front, w->ident, w->ident_len, &m);
+        reply(b, w->ident, w->ident_len, w->batch, &m);
     }
     tq_bjob_free_waiters(&j->accept_waiters);
     j->persisted = true;
@@ -216,7 +242,7 @@ static void answer_result(tq_broker_t *b, tq_bjob_t *j)
     for (tq_waiter_t *w = j->result_waiters; w; w = w->next) {
         tq_msg_t m;
         job_to_result(j, &m, w->rid);
-        send_to(b, b->front, w->ident, w->ident_len, &m);
+        reply(b, w->ident, w->ident_len, w->batch, &m);
     }
     tq_bjob_free_waiters(&j->result_waiters);
     if (!j->submitted_us || !j->dispatched_us || !j->finished_us) return; /* recovered, cancelled */
@@ -232,15 +258,16 @@ static void answer_result(tq_broker_t *b, tq_bjob_t *j)
 
 /* A client waits for the job's RESULT: at once when it was answered. */
 static void add_result_waiter(tq_broker_t *b, tq_bjob_t *j, const unsigned char *ident, size_t ilen,
-                              uint64_t rid)
+                              uint64_t rid, bool batch)
 {
     if (!j->answered) {
-        tq_bjob_add_waiter(&j->result_waiters, ident, ilen, rid);
+        tq_waiter_t *w = tq_bjob_add_waiter(&j->result_waiters, ident, ilen, rid);
+        if (w) w->batch = batch;
         return;
     }
     tq_msg_t m;
     job_to_result(j, &m, rid);
-    send_to(b, b->front, ident, ilen, &m);
+    reply(b, ident, ilen, batch, &m);
 }
 
 /* The job leaves memory: its outcome is answered and written (or it is
@@ -422,7 +449,9 @@ static void dispatch(tq_broker_t *b)
         m.payload_len = j->payload_len;
         m.attempt = j->attempts;
         m.timeout_ms = j->timeout_ms;
-        send_to(b, b->back, w->ident, w->ident_len, &m);
+        m.batch = true; /* the worker may answer in batches */
+        if (!w->batch || tq_outbox_add(b->back_out, w->ident, w->ident_len, &m) != 0)
+            send_to(b, b->back, w->ident, w->ident_len, &m);
         /* The 'running' state is journaled lazily (heartbeat tick): a fast job
          * ends before that, and only its outcome is written. A job is
          * dispatched before its INSERT commits when it has no idempotency
@@ -549,10 +578,11 @@ static void on_inserted(tq_pglane_t *lane, PGresult *res, const char *errmsg, vo
         j->committed = row->state;
         j->journal_failures = 0;
         if (row->state == TQ_JOB_RUNNING) j->running_logged = true;
-        send_accepted(b, j);
+        bool changed = uncertain || j->state != row->state || j->attempts != row->attempts;
+        send_accepted(b, j, !changed && tq_job_state_final(row->state));
         if (j->ikey && j->state == TQ_JOB_QUEUED && j->attempts == 0)
             tq_jobs_enqueue(b->jobs, j, now); /* keyed jobs run only once stored */
-        if (uncertain || j->state != row->state || j->attempts != row->attempts) {
+        if (changed) {
             stage_update(b, j); /* changed while the INSERT was in flight */
             if (j->async && tq_job_state_final(j->state)) answer_result(b, j);
         } else if (tq_job_state_final(row->state)) {
@@ -800,12 +830,13 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
                 a.rid = m->rid;
                 a.dup = true;
                 memcpy(a.id, old->id, sizeof a.id);
-                send_to(b, b->front, ident, ilen, &a);
+                reply(b, ident, ilen, m->batch, &a);
             } else {
                 tq_waiter_t *w = tq_bjob_add_waiter(&old->accept_waiters, ident, ilen, m->rid);
                 if (w) w->dup = true;
+                if (w) w->batch = m->batch;
             }
-            if (m->wait) add_result_waiter(b, old, ident, ilen, m->rid);
+            if (m->wait) add_result_waiter(b, old, ident, ilen, m->rid, m->batch);
             return;
         }
     }
@@ -851,15 +882,20 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
     j->async =
         m->durability == TQ_DURABILITY_ASYNC || (m->durability == TQ_DURABILITY_DEFAULT && info &&
                                                  b->async_default[info - tq_opcat_all(&nops)]);
-    tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid);
-    if (m->wait) tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
+    /* A waiting submit of an unjournaled read gets its RESULT alone. */
+    tq_waiter_t *aw = j->journaled || !m->wait
+                          ? tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid)
+                          : NULL;
+    tq_waiter_t *rw = m->wait ? tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid) : NULL;
+    if (aw) aw->batch = m->batch;
+    if (rw) rw->batch = m->batch;
     tq_jobs_add(b->jobs, j);
     b->count.submitted++;
     if (j->journaled) vec_push(&b->staged_inserts, j); /* inserted at the end of this loop turn */
     if (j->ikey) return; /* runs once stored: a stored key may name an older job */
     /* Dispatched now, before its INSERT commits: a job that ends before its
      * INSERT is built is written once, in its final state. */
-    if (!j->journaled || j->async) send_accepted(b, j);
+    if (!j->journaled || j->async) send_accepted(b, j, false);
     tq_jobs_enqueue(b->jobs, j, tq_now_ms());
     dispatch(b);
 }
@@ -916,7 +952,7 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
             job_to_result(j, &r, m->rid);
             send_to(b, b->front, ident, ilen, &r);
         } else if (m->type == TQ_MSG_WAIT) {
-            add_result_waiter(b, j, ident, ilen, m->rid);
+            add_result_waiter(b, j, ident, ilen, m->rid, m->batch);
         } else if (tq_job_state_final(j->state)) {
             reject(b, ident, ilen, m->rid, "not_cancellable", "the job already ended");
         } else {
@@ -1098,16 +1134,18 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
     tq_msg_reset(&m);
 }
 
-/* Reads [identity][frame] messages; anything else is drained and dropped.
+/* Reads [identity][frame][frame...] messages: each frame is one message (a
+ * batch, common/outbox.h); an identity without a frame is dropped.
  * The handler gets the connection's User-Id (CURVE: the Z85 key the ZAP
  * handler admitted, curve.c) and Peer-Address metadata (ipc: ":uid:gid:pid"
- * from SO_PEERCRED, see principal.h; tcp: the peer's IP), or NULL. */
+ * from SO_PEERCRED, see principal.h; tcp: the peer's IP), or NULL: the first
+ * frame's, which holds for the whole message. */
 static void read_router(tq_broker_t *b, void *sock,
                         void (*handle)(tq_broker_t *, const unsigned char *, size_t, const void *,
                                        size_t, const char *, const char *))
 {
-    for (int budget = 0; budget < 2048; budget++) {
-        zmq_msg_t id, body;
+    for (int budget = 0; budget < 2048;) {
+        zmq_msg_t id, first, body;
         zmq_msg_init(&id);
         if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&id);
@@ -1115,24 +1153,28 @@ static void read_router(tq_broker_t *b, void *sock,
         }
         if (!zmq_msg_more(&id)) { /* identity without a body: not ours */
             zmq_msg_close(&id);
+            budget++;
             continue;
         }
-        zmq_msg_init(&body);
-        zmq_msg_recv(&body, sock, 0);
-        bool extra = zmq_msg_more(&body);
-        while (zmq_msg_more(&body)) { /* drain extra frames */
-            zmq_msg_close(&body);
-            zmq_msg_init(&body);
-            zmq_msg_recv(&body, sock, 0);
+        zmq_msg_init(&first);
+        zmq_msg_recv(&first, sock, 0);
+        const char *user_id = zmq_msg_gets(&first, "User-Id");
+        const char *peer = zmq_msg_gets(&first, "Peer-Address");
+        bool more = true;
+        for (zmq_msg_t *f = &first; more; f = &body) {
+            if (f == &body) {
+                zmq_msg_init(&body);
+                zmq_msg_recv(&body, sock, 0);
+            }
+            more = zmq_msg_more(f);
+            budget++;
+            if (zmq_msg_size(&id) <= 255)
+                handle(b, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(f), zmq_msg_size(f),
+                       user_id, peer);
+            if (f == &body) zmq_msg_close(&body);
         }
-        if (extra)
-            tq_debug("dropping a multi-frame message");
-        else if (zmq_msg_size(&id) <= 255)
-            handle(b, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body),
-                   zmq_msg_size(&body), zmq_msg_gets(&body, "User-Id"),
-                   zmq_msg_gets(&body, "Peer-Address"));
         zmq_msg_close(&id);
-        zmq_msg_close(&body);
+        zmq_msg_close(&first);
     }
 }
 
@@ -1246,6 +1288,7 @@ static void handle_worker_frame(tq_broker_t *b, const unsigned char *ident, size
     switch (m.type) {
     case TQ_MSG_READY:
         w->pid = (pid_t)m.pid;
+        w->batch = m.batch;
         w->credit = m.credit < 1 ? 1 : (m.credit > b->max_credit ? b->max_credit : (int)m.credit);
         dispatch(b);
         break;
@@ -1400,6 +1443,8 @@ static void on_turn(tq_loop_t *loop, void *arg)
     tq_broker_t *b = arg;
     if (b->staged_inserts.n) tq_pglane_kick(b->ingest);
     if (b->staged_updates.n) tq_pglane_kick(b->update);
+    tq_outbox_flush(b->back_out);
+    tq_outbox_flush(b->front_out);
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */
@@ -1776,6 +1821,8 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->ctx = zmq_ctx_new();
     b->front = router(b->ctx, b->max_frame, 100000);
     b->back = router(b->ctx, b->max_frame, 0);
+    b->front_out = tq_outbox_new(b->front, ZMQ_DONTWAIT);
+    b->back_out = tq_outbox_new(b->back, ZMQ_DONTWAIT);
     if (!(b->principals = tq_principals_new(cfg, err)) ||
         /* backend first: a shared folder ends with the frontend's mode */
         bind_socket(b->back, tq_config_str(cfg, "broker.backend"), NULL, err) ||
@@ -1841,6 +1888,8 @@ void tq_broker_destroy(tq_broker_t **self_p)
         zhashx_destroy(&b->workers);
     }
     tq_curve_destroy(&b->curve);
+    tq_outbox_destroy(&b->back_out);
+    tq_outbox_destroy(&b->front_out);
     if (b->front) zmq_close(b->front);
     if (b->back) zmq_close(b->back);
     if (b->ctx) zmq_ctx_term(b->ctx);

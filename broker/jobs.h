@@ -32,7 +32,8 @@ typedef struct tq_waiter_t {
     unsigned char ident[256];
     size_t ident_len;
     uint64_t rid;
-    bool dup; /* ACCEPTED for an earlier job with the same idempotency key */
+    bool dup;   /* ACCEPTED for an earlier job with the same idempotency key */
+    bool batch; /* the request said its sender reads batches (common/outbox.h) */
     struct tq_waiter_t *next;
 } tq_waiter_t;
 

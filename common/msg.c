@@ -131,7 +131,7 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     n += m->credit != 0;
     n += m->pid != 0;
     n += m->durability != 0;
-    n += m->retryable + m->dup + m->wait + m->ok + m->journal;
+    n += m->retryable + m->dup + m->wait + m->ok + m->journal + m->batch;
 
     msgpack_pack_map(&pk, (size_t)n);
     pack_key(&pk, "v");
@@ -180,6 +180,7 @@ int tq_msg_encode(const tq_msg_t *m, unsigned char **out, size_t *out_len)
     PACK_BOOL("w", wait)
     PACK_BOOL("ok", ok)
     PACK_BOOL("jn", journal)
+    PACK_BOOL("bt", batch)
 #undef PACK_BOOL
     *out = (unsigned char *)sb.data;
     *out_len = sb.size;
@@ -333,6 +334,7 @@ static int decode_field(const msgpack_object *k, const msgpack_object *v, size_t
     if (key_is(k, "w")) return get_bool(v, "w", &m->wait, err);
     if (key_is(k, "ok")) return get_bool(v, "ok", &m->ok, err);
     if (key_is(k, "jn")) return get_bool(v, "jn", &m->journal, err);
+    if (key_is(k, "bt")) return get_bool(v, "bt", &m->batch, err);
     if (key_is(k, "du")) return get_int(v, "du", &m->durability, err);
     return 0; /* unknown key: ignored */
 }

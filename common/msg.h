@@ -14,7 +14,7 @@
 #define TQ_WIRE_VERSION 1
 #define TQ_JOB_ID_LEN 36      /* uuid text */
 #define TQ_WIRE_STR_MAX 255   /* tenant, op, idempotency key, codes */
-#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 27 keys) */
+#define TQ_WIRE_MAX_KEYS 64   /* map entries in one frame (the protocol has 28 keys) */
 #define TQ_WIRE_SECRET_MAX 64 /* worker registration secret (hex) */
 /* The broker hands each worker it forks a fresh random secret (hex) in this
  * environment variable; the worker's READY carries it (field "sk"). */
@@ -77,6 +77,7 @@ typedef struct {
     bool wait;          /* SUBMIT: also send RESULT when the job ends */
     bool ok;            /* worker RESULT: success */
     bool journal;       /* SUBMIT: journal a read-only op too (see broker/README.md) */
+    bool batch;         /* "bt": the sender reads batches (common/outbox.h) */
     int64_t durability; /* SUBMIT: TQ_DURABILITY_* (0: the op's default from config) */
 } tq_msg_t;
 

@@ -249,6 +249,7 @@ static int send_msg(tq_client_t *c, tq_msg_t *m, int wait_ms)
     m->ob_role = c->ob_role; /* borrowed: the caller's message is never reset */
     m->ob_tenant = c->ob_tenant;
     m->ob_name = c->ob_name;
+    m->batch = true; /* recv_msg reads each frame of a message as one message */
     /* never block: messages queue on the connection's pipe (unbounded HWM) */
     int rc = tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT);
     if (rc < 0 && errno == EAGAIN && c->multi && wait_ms > 0 && await_broker(c, wait_ms))

@@ -14,6 +14,7 @@
 #include "plugin/plugin_host.h"
 #include "vault.h"
 #include "msg.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +33,7 @@ struct tq_job_t {
     char *op;
     int attempt;
     int timeout_ms;
+    bool batch; /* its JOB said the broker reads batches: the RESULT goes through the outbox */
     json_t *payload;
     void (*drop_fn)(tq_job_t *job, void *arg);
     void *drop_arg;
@@ -50,6 +52,7 @@ struct tq_worker_t {
     tq_loop_t *loop;
     void *ctx;
     void *dealer;
+    tq_outbox_t *outbox; /* RESULTs of this loop turn, sent at its end (common/outbox.h) */
     int sigfd;
     zhashx_t *keys_loaded; /* tenant uuids whose keys are current in the vault */
     int credit;
@@ -295,7 +298,8 @@ static void send_result(tq_job_t *job, bool ok, const char *result, const char *
     m.result = (char *)result;
     m.err_code = (char *)code;
     m.err_msg = (char *)message;
-    if (tq_msg_send(w->dealer, NULL, 0, &m, 0) < 0)
+    if ((!job->batch || !w->outbox || tq_outbox_add(w->outbox, NULL, 0, &m) != 0) &&
+        tq_msg_send(w->dealer, NULL, 0, &m, 0) < 0)
         tq_warn("cannot send RESULT for job %s: %s", job->id, zmq_strerror(errno));
     w->inflight--;
     job_free(job);
@@ -345,6 +349,7 @@ static void send_simple(tq_worker_t *w, tq_msg_type_t type)
         m.credit = w->credit;
         m.pid = getpid();
         m.secret = w->secret[0] ? w->secret : NULL;
+        m.batch = true; /* JOBs may come in batches */
     }
     if (tq_msg_send(w->dealer, NULL, 0, &m, ZMQ_DONTWAIT) < 0 && errno == EAGAIN &&
         type == TQ_MSG_READY && !w->ready_timer)
@@ -386,6 +391,7 @@ static int connect_broker(tq_worker_t *w)
     free(list);
     if (rc) return -1;
     tq_loop_add_socket(w->loop, w->dealer, ZMQ_POLLIN, on_dealer, w);
+    w->outbox = tq_outbox_new(w->dealer, 0);
     w->last_heard_ms = tq_now_ms();
     send_simple(w, TQ_MSG_READY);
     return 0;
@@ -395,6 +401,7 @@ static void reconnect(tq_worker_t *w)
 {
     tq_warn("broker silent for %d ms: reconnecting", w->heartbeat_ms * w->liveness);
     tq_loop_remove_socket(w->loop, w->dealer);
+    tq_outbox_destroy(&w->outbox);
     zmq_close(w->dealer);
     w->dealer = NULL;
     connect_broker(w);
@@ -421,6 +428,7 @@ static void start_job(tq_worker_t *w, tq_msg_t *m)
     m->tenant = m->op = NULL;
     job->attempt = (int)m->attempt;
     job->timeout_ms = (int)m->timeout_ms;
+    job->batch = m->batch;
     w->inflight++;
     if (tq_tenant_uuid(job->tenant, job->tenant_uuid) != 0) {
         tq_job_fail(job, "invalid_argument", "the tenant must be 1-255 characters", false);
@@ -466,14 +474,9 @@ static void on_dealer(tq_loop_t *loop, int revents, void *arg)
         w->last_heard_ms = tq_now_ms();
         tq_msg_t m;
         tq_error_t err = {0};
-        int more = zmq_msg_more(&frame);
+        /* each frame is one message (a batch's frames too) */
         int rc = tq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), w->max_frame, &m, &err);
         zmq_msg_close(&frame);
-        if (more) { /* we only ever expect one frame; drain the rest */
-            tq_warn("dropping a multi-frame message from the broker");
-            if (rc == 0) tq_msg_reset(&m);
-            continue;
-        }
         if (rc) {
             tq_warn("dropping a bad frame from the broker: %s: %s", err.code, err.message);
             continue;
@@ -569,6 +572,7 @@ void tq_worker_destroy(tq_worker_t **self_p)
         if (job->drop_fn) job->drop_fn(job, job->drop_arg);
         job_free(job);
     }
+    tq_outbox_destroy(&w->outbox);
     if (w->dealer) zmq_close(w->dealer);
     if (w->ctx) zmq_ctx_term(w->ctx);
     if (w->sigfd >= 0) close(w->sigfd);
@@ -584,6 +588,14 @@ void tq_worker_destroy(tq_worker_t **self_p)
     *self_p = NULL;
 }
 
+/* The RESULTs of this turn go out as one message. */
+static void on_turn(tq_loop_t *loop, void *arg)
+{
+    (void)loop;
+    tq_worker_t *w = arg;
+    if (w->outbox) tq_outbox_flush(w->outbox);
+}
+
 int tq_worker_run(tq_worker_t *w)
 {
     sigset_t mask;
@@ -595,6 +607,7 @@ int tq_worker_run(tq_worker_t *w)
     w->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (w->sigfd >= 0) tq_loop_add_fd(w->loop, w->sigfd, ZMQ_POLLIN, on_signal, w);
     if (connect_broker(w)) return 1;
+    tq_loop_on_turn(w->loop, on_turn, w);
     tq_loop_timer(w->loop, w->heartbeat_ms, on_heartbeat, w);
     tq_info("worker ready (credit %d)", w->credit);
     if (tq_loop_run(w->loop)) return 1;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Foundation: ping round trip, 1,000 jobs, failures, idempotency, cancel,
+# Foundation: ping round trip, 1,000 jobs, batched messages, failures, idempotency, cancel,
 # stats, CLI exit codes, encryption at rest, migrations idempotent, clean
 # shutdown with exit 0.
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +15,13 @@ r=$(tq_load -n 1000 -c 32 --op ping --tenant load --payload '{"n":1}')
 assert_eq 1000 "$(echo "$r" | jq .ok)" "1,000 jobs all succeed"
 assert_eq 1000 "$(tq_psql -c "select count(*) from tq_jobs where tenant_id='load' and state='succeeded' and attempts=1 and finished_at is not null and started_at is not null")" \
   "the journal holds all 1,000 as succeeded"
+
+# batches (schemas/wire-protocol.md "Batches"): 50 SUBMITs in one ZeroMQ
+# message are 50 requests, and their replies come batched (several per message)
+r=$("$TOOLQ_BIN_DIR/tq-batch" "ipc://$TQ_DIR/broker.sock" batch 50)
+assert_eq 50 "$(echo "$r" | jq .results)" "50 SUBMITs sent as one multi-frame message all succeed"
+check "the replies come in batches (most frames in one message: $(echo "$r" | jq .largest))" \
+  test "$(echo "$r" | jq .largest)" -gt 1
 
 # payload and result encrypted at rest
 assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where position(convert_to('hello','UTF8') in payload) > 0 or position(convert_to('hello','UTF8') in coalesce(result,'')) > 0")" \
