@@ -663,8 +663,11 @@ static void on_ingest_idle(tq_pglane_t *lane, void *arg)
         on_inserted(lane, NULL, err.message, b);
         return;
     }
-    tq_pglane_query_prepared(lane, "tq_insert", TQ_JOURNAL_INSERT_SQL, TQ_JOURNAL_INSERT_NPARAMS,
-                             (const char *const *)params, on_inserted, b);
+    bool retry = b->inflight_inserts.v[0]->journal_failures > 0; /* then it went alone */
+    tq_pglane_query_prepared(lane, retry ? "tq_insert_retry" : "tq_insert",
+                             retry ? TQ_JOURNAL_INSERT_RETRY_SQL : TQ_JOURNAL_INSERT_SQL,
+                             TQ_JOURNAL_INSERT_NPARAMS, (const char *const *)params, on_inserted,
+                             b);
     tq_journal_free_params(params, TQ_JOURNAL_INSERT_NPARAMS);
 }
 

@@ -19,25 +19,28 @@
 #define FINAL_STATES "('succeeded','failed','dead','cancelled')"
 
 /* Inserts each job in the state it has when the batch is built (queued,
- * running, or already final with its outcome). Returns the ids that are in
- * the journal after the statement: those it inserted, and those a previous
- * attempt inserted whose commit answer was lost (the outer SELECT sees the
- * snapshot before the INSERT). An id missing from the answer hit an
- * idempotency key held by another job. */
-const char *const TQ_JOURNAL_INSERT_SQL =
-    "WITH ins AS (INSERT INTO tq_jobs (id, tenant_id, op, state, max_attempts, priority,"
-    " timeout_ms, idempotency_key, payload, attempts, rescues, result, error_code,"
-    " error_message, started_at, finished_at, run_after)"
-    " SELECT u.id, u.tn, u.op, u.st, u.ma, u.pr, u.tm, u.ik, u.pl, u.at, u.rs, u.res, u.ec, u.em,"
-    " to_timestamp(u.started / 1000.0),"
-    " CASE WHEN u.st IN " FINAL_STATES " THEN now() END,"
-    " now() + u.delay * interval '1 millisecond'"
-    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],"
-    " $7::text[], $8::bytea[], $9::text[], $10::int[], $11::int[], $12::bytea[], $13::text[],"
-    " $14::text[], $15::bigint[], $16::bigint[])"
-    " AS u(id, tn, op, ma, pr, tm, ik, pl, st, at, rs, res, ec, em, started, delay), " SYNC_COMMIT(
-        "17") " ON CONFLICT DO NOTHING RETURNING id)"
-              " SELECT id FROM ins UNION ALL SELECT id FROM tq_jobs WHERE id = ANY($1::uuid[])";
+ * running, or already final with its outcome). RETURNING the ids it
+ * inserted; an id missing from the answer hit an idempotency key held by
+ * another job. A job's first try: its id is new, so that is all there is. */
+#define INSERT_ROWS                                                                                \
+    "WITH ins AS (INSERT INTO tq_jobs (id, tenant_id, op, state, max_attempts, priority,"          \
+    " timeout_ms, idempotency_key, payload, attempts, rescues, result, error_code,"                \
+    " error_message, started_at, finished_at, run_after)"                                          \
+    " SELECT u.id, u.tn, u.op, u.st, u.ma, u.pr, u.tm, u.ik, u.pl, u.at, u.rs, u.res, u.ec, u.em," \
+    " to_timestamp(u.started / 1000.0),"                                                           \
+    " CASE WHEN u.st IN " FINAL_STATES " THEN now() END,"                                          \
+    " now() + u.delay * interval '1 millisecond'"                                                  \
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],"            \
+    " $7::text[], $8::bytea[], $9::text[], $10::int[], $11::int[], $12::bytea[], $13::text[],"     \
+    " $14::text[], $15::bigint[], $16::bigint[])"                                                  \
+    " AS u(id, tn, op, ma, pr, tm, ik, pl, st, at, rs, res, ec, em, started, "                     \
+    "delay), " SYNC_COMMIT("17") " ON CONFLICT DO NOTHING RETURNING id)"
+const char *const TQ_JOURNAL_INSERT_SQL = INSERT_ROWS " SELECT id FROM ins";
+/* A retry (the statement failed, or its answer was lost after COMMIT): also
+ * the ids a previous try inserted (the outer SELECT sees the snapshot
+ * before the INSERT), so a committed row counts as written. */
+const char *const TQ_JOURNAL_INSERT_RETRY_SQL =
+    INSERT_ROWS " SELECT id FROM ins UNION ALL SELECT id FROM tq_jobs WHERE id = ANY($1::uuid[])";
 
 const char *const TQ_JOURNAL_UPDATE_SQL =
     "UPDATE tq_jobs j SET state = u.st, attempts = u.at, rescues = u.rs,"

@@ -24,7 +24,8 @@ int tq_journal_today_version(const tq_vault_t *vault);
  * synchronous_commit ("on" when any row is sync, "off" when every row is
  * async), applied to that statement's transaction only (set_config local). */
 #define TQ_JOURNAL_INSERT_NPARAMS 17
-extern const char *const TQ_JOURNAL_INSERT_SQL; /* RETURNING id of rows inserted */
+extern const char *const TQ_JOURNAL_INSERT_SQL;       /* the ids of the rows it inserted */
+extern const char *const TQ_JOURNAL_INSERT_RETRY_SQL; /* and of those already there */
 #define TQ_JOURNAL_UPDATE_NPARAMS 10
 extern const char *const TQ_JOURNAL_UPDATE_SQL;
 extern const char *const TQ_JOURNAL_LOOKUP_SQL;      /* $1 id, $2 tenant or NULL */
