@@ -1438,16 +1438,19 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
     }
 }
 
-/* Group commit: whatever this loop turn staged goes out in one statement per
- * lane as soon as the lane is free. */
+/* End of a loop turn: its batches go out first (JOBs to the workers, replies
+ * to the clients: nobody waits while a journal batch is built), then
+ * whatever this turn staged goes out in one statement per lane as soon as
+ * the lane is free (group commit). */
 static void on_turn(tq_loop_t *loop, void *arg)
 {
     (void)loop;
     tq_broker_t *b = arg;
-    if (b->staged_inserts.n) tq_pglane_kick(b->ingest);
-    if (b->staged_updates.n) tq_pglane_kick(b->update);
     tq_outbox_flush(b->back_out);
     tq_outbox_flush(b->front_out);
+    if (b->staged_inserts.n) tq_pglane_kick(b->ingest);
+    if (b->staged_updates.n) tq_pglane_kick(b->update);
+    tq_outbox_flush(b->front_out); /* a lane that failed at once may have answered */
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */
