@@ -21,6 +21,10 @@ toolq() { "$TOOLQ_BIN_DIR/toolq" "$@"; }
 tq_load() { "$TOOLQ_BIN_DIR/tq-load" "$@"; }
 tq_admin_psql() { psql "$TOOLQ_TEST_DB_ADMIN_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
 tq_psql() { psql "$TOOLQ_DATABASE_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
+# Journal rows, without the scheduler's refresh.sweep jobs: a sweep is
+# submitted at every oauth.sweep_interval_s wall-clock boundary (+ jitter),
+# so it may land between any two counts ("nothing was journaled" checks).
+tq_job_rows() { tq_psql -c "select count(*) from tq_jobs where op <> 'refresh.sweep'"; }
 
 ok() { TQ_PASSED=$((TQ_PASSED + 1)); echo "ok - $*"; }
 fail() { TQ_FAILED=$((TQ_FAILED + 1)); echo "FAIL - $*"; }

@@ -32,7 +32,6 @@ api() {
 body() { cat "$TQ_DIR/body"; }
 jb() { jq -r "$1" "$TQ_DIR/body"; }
 header() { { grep -i "^$1:" "$TQ_DIR/hdr" || true; } | head -1 | cut -d' ' -f2- | tr -d '\r'; }
-jobs_count() { tq_psql -c "SELECT count(*) FROM tq_jobs"; }
 JSON=(-H "Content-Type: application/json")
 
 # --- keys -------------------------------------------------------------------------------
@@ -58,7 +57,7 @@ check "a key name with a control character is invalid_payload (names reach log l
 sleep 1.2 # KEXP expires
 
 # --- 401 before anything else -------------------------------------------------------------
-before=$(jobs_count)
+before=$(tq_job_rows)
 WRONG="tqk_$(head -c32 /dev/urandom | base64 -w0 | tr '+/' '-_' | cut -c1-43)"
 for k in "" "$WRONG" "not-a-key" "$KREV" "$KEXP"; do
   s=$(api "$k" -X POST "${JSON[@]}" -d '{"op":"ping","payload":{}}' "$BASE/v1/jobs")
@@ -72,7 +71,7 @@ assert_eq 401 "$(api "" "$BASE/v1/openapi.json")" "even the description needs a 
 head -c 70000 /dev/zero | tr '\0' 'a' >"$TQ_DIR/big"
 assert_eq 401 "$(api "$WRONG" -X POST "${JSON[@]}" --data-binary @"$TQ_DIR/big" "$BASE/v1/jobs")" \
   "an unauthenticated oversize body gets 401, not 413 (the key is checked first)"
-assert_eq "$before" "$(jobs_count)" "refused requests journaled nothing"
+assert_eq "$before" "$(tq_job_rows)" "refused requests journaled nothing"
 
 # --- whoami and jobs ------------------------------------------------------------------------
 assert_eq 200 "$(api "$KA" "$BASE/v1/whoami")" "GET /v1/whoami"
@@ -120,7 +119,7 @@ assert_eq 409 "$(api "$KA" -X DELETE "$BASE/v1/jobs/$CID")" "cancelling an ended
 assert_eq not_cancellable "$(jb .code)" "  not_cancellable"
 
 # --- roles ----------------------------------------------------------------------------------
-before=$(jobs_count)
+before=$(tq_job_rows)
 assert_eq 403 "$(api "$KA" -X POST "${JSON[@]}" -d '{"op":"admin.rotate_tenant_key","payload":{"tenant":"acme"}}' "$BASE/v1/jobs")" \
   "a tenant key cannot run an operator op"
 check "  the problem names the missing role" grep -q "operator" "$TQ_DIR/body"
@@ -133,14 +132,14 @@ assert_eq unknown_op "$(jb .code)" "  unknown_op"
 assert_eq "rejected forbidden" "$("$TOOLQ_BIN_DIR/tq-on-behalf" operator acme admin.rotate_master || true)" \
   "a frontend client that claims to act on behalf of a key is forbidden"
 check "  and the refusal is logged" grep -q "refused a request on behalf of another principal" "$TQ_DIR/broker.log"
-assert_eq "$before" "$(jobs_count)" "refused submits journaled nothing"
+assert_eq "$before" "$(tq_job_rows)" "refused submits journaled nothing"
 assert_eq 200 "$(api "$KOP" -X POST "${JSON[@]}" -H 'Prefer: wait=20' -d '{"op":"admin.rotate_tenant_key","payload":{"tenant":"acme"}}' "$BASE/v1/jobs")" \
   "an operator key runs an operator op"
 assert_eq "*system*" "$(tq_psql -c "SELECT tenant_id FROM tq_jobs WHERE id = '$(jb .id)'")" "  under *system*"
 assert_eq 200 "$(api "$KOP" "$BASE/v1/jobs/$SID")" "an operator key sees any tenant's job"
 
 # --- malformed requests -----------------------------------------------------------------------
-before=$(jobs_count)
+before=$(tq_job_rows)
 assert_eq "400 invalid_request" "$(api "$KA" -X POST "${JSON[@]}" -d '{"op":' "$BASE/v1/jobs") $(jb .code)" "malformed JSON"
 assert_eq "400 invalid_request" "$(api "$KA" -X POST "${JSON[@]}" -d '[1]' "$BASE/v1/jobs") $(jb .code)" "JSON that is not an object"
 assert_eq "415 unsupported_media_type" "$(api "$KA" -X POST -H 'Content-Type: text/plain' -d '{"op":"ping"}' "$BASE/v1/jobs") $(jb .code)" "wrong content type"
@@ -150,7 +149,7 @@ assert_eq "404 route_not_found" "$(api "$KA" "$BASE/v1/nope") $(jb .code)" "unkn
 assert_eq "405 method_not_allowed" "$(api "$KA" -X PATCH "$BASE/v1/jobs") $(jb .code)" "wrong method"
 assert_eq "POST" "$(header Allow)" "  with Allow"
 assert_eq "400 invalid_request" "$(api "$KA" "$BASE/v1/providers/%FF%FE") $(jb .code)" "a path that is not UTF-8"
-assert_eq "$before" "$(jobs_count)" "malformed requests journaled nothing"
+assert_eq "$before" "$(tq_job_rows)" "malformed requests journaled nothing"
 
 # --- providers, tools, invoke ------------------------------------------------------------------
 assert_eq 201 "$(api "$KA" -X POST -H 'Content-Type: application/yaml' --data-binary @"$SPEC" "$BASE/v1/providers?name=echo&server_url=$ECHO")" \

@@ -36,10 +36,10 @@ set -e
 assert_eq 1 "$rc" "a non-object payload is refused (exit 1)"
 err=$(toolq --json submit ping --tenant acme --payload-json '{' || true)
 assert_eq invalid_payload "$(echo "$err" | jq -r .error.code)" "invalid JSON payload -> invalid_payload"
-before=$(tq_psql -c "select count(*) from tq_jobs")
+before=$(tq_job_rows)
 err=$(toolq --json submit nosuch.op --tenant acme || true)
 assert_eq unknown_op "$(echo "$err" | jq -r .error.code)" "unknown op is refused with unknown_op"
-assert_eq "$before" "$(tq_psql -c "select count(*) from tq_jobs")" "an unknown op leaves no journal row"
+assert_eq "$before" "$(tq_job_rows)" "an unknown op leaves no journal row"
 err=$(toolq --json submit sleep --tenant acme --payload-json '{"ms":"x"}' || true)
 assert_eq invalid_payload "$(echo "$err" | jq -r .error.code)" "a job's own error fails it"
 assert_eq 1 "$(echo "$err" | jq -r .attempts)" "a job's own error is not retried"

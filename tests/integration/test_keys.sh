@@ -27,13 +27,13 @@ v=$(tq_psql -c "select (get_byte(result,1)<<24) + (get_byte(result,2)<<16) + (ge
 check "so is the result" test "$v" -eq $(( day * 1000 + 1 ))
 
 if [ "$(id -u)" = 0 ]; then
-  n=$(tq_psql -c "select count(*) from tq_jobs")
+  n=$(tq_job_rows)
   set +e; as 1 admin rotate-master >/dev/null 2>&1; rc=$?; set -e
   assert_eq 1 "$rc" "rotate-master by a non-operator exits 1"
   err=$(as 1 --json admin rotate-tenant-key --tenant acme || true)
   assert_eq forbidden "$(echo "$err" | code)" "rotate-tenant-key by an integrator is forbidden"
   check "... naming the operator role" sh -c "echo '$err' | grep -q 'operator role'"
-  assert_eq "$n" "$(tq_psql -c "select count(*) from tq_jobs")" "the refusals left no row"
+  assert_eq "$n" "$(tq_job_rows)" "the refusals left no row"
 else
   echo "skip: non-operator refusal needs root (setpriv)"
 fi

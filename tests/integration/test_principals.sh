@@ -10,7 +10,6 @@
 source "$(dirname "$0")/lib.sh"
 tq_setup principals
 
-rows() { tq_psql -c "select count(*) from tq_jobs where op <> 'refresh.sweep'"; } # the scheduler's sweeps come and go
 code() { jq -r '.error.code // empty'; }
 # as UID CMD...: the toolq CLI as another user (group nogroup: the frontend group).
 as() { local uid=$1; shift; setpriv --reuid="$uid" --regid=65534 --clear-groups -- "$TOOLQ_BIN_DIR/toolq" "$@"; }
@@ -25,7 +24,7 @@ assert_eq operator "$(echo "$who" | jq -r .role)" "the broker's own user is oper
 assert_eq "$(id -u)" "$(echo "$who" | jq -r .uid)" "whoami reports the caller's uid"
 check "toolq whoami (text) names the role" sh -c "'$TOOLQ_BIN_DIR/toolq' whoami | grep -q ': operator'"
 
-n=$(rows)
+n=$(tq_job_rows)
 err=$(toolq --json submit ping --tenant '*system*' || true)
 assert_eq forbidden "$(echo "$err" | code)" "operator: reserved tenant *system* refused"
 err=$(toolq --json submit ping --tenant acme --idempotency-key "sweep:$(date +%s)" || true)
@@ -37,7 +36,7 @@ err=$(toolq --json submit test.crash --tenant acme || true)
 assert_eq unknown_op "$(echo "$err" | code)" "test ops are unknown_op with worker.test_ops off"
 set +e; toolq submit ping --tenant acme --idempotency-key "sweep:1" >/dev/null 2>&1; rc=$?; set -e
 assert_eq 1 "$rc" "a refusal exits 1"
-assert_eq "$n" "$(rows)" "refused requests leave no journal row"
+assert_eq "$n" "$(tq_job_rows)" "refused requests leave no journal row"
 out=$(toolq --json submit oauth.system_client.show --tenant acme --payload-json '{"plugin":"github"}' || true)
 check "operator may run a system op (not forbidden)" test "$(echo "$out" | code)" != forbidden
 check "a system op runs under *system*" \
@@ -97,7 +96,7 @@ toolq wait "$victim" >/dev/null
 
 who=$(as 2 --json whoami)
 assert_eq none "$(echo "$who" | jq -r .role)" "a user without a grant is role none"
-n=$(rows)
+n=$(tq_job_rows)
 err=$(as 2 --json submit ping --tenant acme || true)
 assert_eq forbidden "$(echo "$err" | code)" "role none: every submit is forbidden"
 check "the refusal names the missing role" sh -c "echo '$err' | jq -r .error.message | grep -q 'needs the'"
@@ -140,7 +139,7 @@ out=$(as 65534 --json job "$victim" --tenant victim)
 assert_eq succeeded "$(echo "$out" | jq -r .state)" "... and with it sees the job"
 err=$(as 65534 --json job "$victim" --tenant beta || true)
 assert_eq not_found "$(echo "$err" | code)" "... but not under another tenant"
-assert_eq "$((n + 2))" "$(rows)" "only the two allowed submits left rows"
+assert_eq "$((n + 2))" "$(tq_job_rows)" "only the two allowed submits left rows"
 tq_stop_broker
 
 

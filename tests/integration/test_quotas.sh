@@ -5,7 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 tq_setup quotas
 
-rows() { tq_psql -c "select count(*) from tq_jobs"; }
 code() { jq -r '.error.code // empty'; }
 
 tq_start_broker --workers 1 --set jobs.journal_reads=true --set quota.queued_jobs=3 --set quota.payload_bytes=4000 \
@@ -15,11 +14,11 @@ tq_start_broker --workers 1 --set jobs.journal_reads=true --set quota.queued_job
 ids=()
 for i in 1 2 3; do ids+=("$(toolq submit sleep --tenant a --payload-json '{"ms":800}' --no-wait)"); done
 # queued jobs: a 4th open job of tenant a is refused, tenant b is not affected ----------
-n=$(rows)
+n=$(tq_job_rows)
 err=$(toolq --json submit ping --tenant a --no-wait || true)
 assert_eq quota_exceeded "$(echo "$err" | code)" "quota.queued_jobs: a 4th open job is refused"
 check "the message names the setting" sh -c "echo '$err' | grep -q quota.queued_jobs"
-assert_eq "$n" "$(rows)" "the refused submit left no row"
+assert_eq "$n" "$(tq_job_rows)" "the refused submit left no row"
 max=0; waiting=0
 for i in $(seq 1 12); do
   st=$(toolq --json stats)
@@ -42,10 +41,10 @@ assert_eq succeeded "$(echo "$out" | jq -r .state)" "finished jobs free the quot
 # payload bytes ---------------------------------------------------------------------------
 big=$(head -c 3000 /dev/zero | tr '\0' x)
 id=$(toolq submit sleep --tenant c --payload-json "{\"ms\":500,\"pad\":\"$big\"}" --no-wait)
-n=$(rows)
+n=$(tq_job_rows)
 err=$(toolq --json submit ping --tenant c --payload-json "{\"pad\":\"$big\"}" || true)
 assert_eq quota_exceeded "$(echo "$err" | code)" "quota.payload_bytes: a tenant's open payloads are bounded"
-assert_eq "$n" "$(rows)" "... and the refused submit left no row"
+assert_eq "$n" "$(tq_job_rows)" "... and the refused submit left no row"
 toolq wait "$id" >/dev/null
 
 # max sleep -------------------------------------------------------------------------------
