@@ -121,7 +121,7 @@ struct tq_broker_t {
     bool stopping;
     int64_t stop_deadline_ms;
     /* cached settings */
-    size_t max_frame, batch_max, max_queued;
+    size_t max_frame, batch_max, max_queued, max_batch_frames;
     int heartbeat_ms, liveness, max_attempts, max_rescues, timeout_ms;
     int backoff_base_ms, backoff_max_ms, grace_ms, retention_hours, purge_interval_s;
     /* per-tenant quotas (F11) */
@@ -1138,7 +1138,8 @@ static void handle_client_frame(tq_broker_t *b, const unsigned char *ident, size
 }
 
 /* Reads [identity][frame][frame...] messages: each frame is one message (a
- * batch, common/outbox.h); an identity without a frame is dropped.
+ * batch, common/outbox.h); an identity without a frame is dropped, and so
+ * are the frames past broker.max_batch_frames (a client is told once).
  * The handler gets the connection's User-Id (CURVE: the Z85 key the ZAP
  * handler admitted, curve.c) and Peer-Address metadata (ipc: ":uid:gid:pid"
  * from SO_PEERCRED, see principal.h; tcp: the peer's IP), or NULL: the first
@@ -1164,6 +1165,7 @@ static void read_router(tq_broker_t *b, void *sock,
         const char *user_id = zmq_msg_gets(&first, "User-Id");
         const char *peer = zmq_msg_gets(&first, "Peer-Address");
         bool more = true;
+        size_t frames = 0;
         for (zmq_msg_t *f = &first; more; f = &body) {
             if (f == &body) {
                 zmq_msg_init(&body);
@@ -1171,10 +1173,21 @@ static void read_router(tq_broker_t *b, void *sock,
             }
             more = zmq_msg_more(f);
             budget++;
-            if (zmq_msg_size(&id) <= 255)
+            if (++frames <= b->max_batch_frames && zmq_msg_size(&id) <= 255)
                 handle(b, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(f), zmq_msg_size(f),
                        user_id, peer);
             if (f == &body) zmq_msg_close(&body);
+        }
+        if (frames > b->max_batch_frames) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "a message carried %zu frames; the %zu past broker.max_batch_frames (%zu) "
+                     "were dropped",
+                     frames, frames - b->max_batch_frames, b->max_batch_frames);
+            if (sock == b->front && zmq_msg_size(&id) <= 255)
+                reject(b, zmq_msg_data(&id), zmq_msg_size(&id), 0, "batch_too_large", msg);
+            else
+                tq_warn("%s", msg);
         }
         zmq_msg_close(&id);
         zmq_msg_close(&first);
@@ -1779,6 +1792,7 @@ tq_broker_t *tq_broker_new(tq_config_t *cfg, char *const *worker_argv, tq_error_
     b->sigfd = -1;
     b->self_pid = getpid();
     b->max_frame = (size_t)tq_config_int(cfg, "broker.max_frame_bytes");
+    b->max_batch_frames = (size_t)tq_config_int(cfg, "broker.max_batch_frames");
     b->batch_max = (size_t)tq_config_int(cfg, "broker.batch_max");
     b->linger_ms = (int)tq_config_int(cfg, "broker.commit_linger_ms");
     b->max_queued = (size_t)tq_config_int(cfg, "broker.max_queued");

@@ -99,6 +99,8 @@ static const tq_setting_t s_settings[] = {
     INT("broker.max_queued", NULL, 1000000,
         "jobs held in memory before SUBMIT is rejected (queue_full)"),
     INT("broker.max_frame_bytes", NULL, 16777216, "largest wire frame accepted"),
+    INTR("broker.max_batch_frames", NULL, 256, 1, 65536,
+         "frames (messages) one ZeroMQ message may carry; the rest are refused"),
     INTR("broker.batch_max", NULL, 2000, 1, 100000, "rows per group-commit statement"),
     INTR("broker.commit_linger_ms", NULL, 1, 0, 1000,
          "how long a job's INSERT may wait for its outcome (one commit for both); 0 = never"),

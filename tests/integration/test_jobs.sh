@@ -22,6 +22,10 @@ r=$("$TOOLQ_BIN_DIR/tq-batch" "ipc://$TQ_DIR/broker.sock" batch 50)
 assert_eq 50 "$(echo "$r" | jq .results)" "50 SUBMITs sent as one multi-frame message all succeed"
 check "the replies come in batches (most frames in one message: $(echo "$r" | jq .largest))" \
   test "$(echo "$r" | jq .largest)" -gt 1
+# past broker.max_batch_frames (256) the frames are dropped, and the client told once
+r=$("$TOOLQ_BIN_DIR/tq-batch" "ipc://$TQ_DIR/broker.sock" batch 300 2000)
+assert_eq "256 1" "$(echo "$r" | jq -r '"\(.results) \(.rejected)"')" \
+  "a 300-frame message: 256 requests run, one batch_too_large for the 44 past broker.max_batch_frames"
 
 # payload and result encrypted at rest
 assert_eq 0 "$(tq_psql -c "select count(*) from tq_jobs where position(convert_to('hello','UTF8') in payload) > 0 or position(convert_to('hello','UTF8') in coalesce(result,'')) > 0")" \
