@@ -162,12 +162,14 @@ static void send_to(tq_broker_t *b, void *sock, const void *ident, size_t ident_
     (void)b;
 }
 
-/* A reply to a client request: batched when its sender reads batches. */
-static void reply(tq_broker_t *b, const void *ident, size_t ident_len, bool batch,
-                  const tq_msg_t *m)
+/* To a peer of sock that reads batches: into this turn's batch for it (sent
+ * by on_turn); otherwise, or when it cannot be queued, at once. */
+static void send_or_batch(tq_broker_t *b, void *sock, const void *ident, size_t ident_len,
+                          bool batch, const tq_msg_t *m)
 {
-    if (batch && tq_outbox_add(b->front_out, ident, ident_len, m) == 0) return;
-    send_to(b, b->front, ident, ident_len, m);
+    tq_outbox_t *out = sock == b->front ? b->front_out : b->back_out;
+    if (batch && tq_outbox_add(out, ident, ident_len, m) == 0) return;
+    send_to(b, sock, ident, ident_len, m);
 }
 
 static void reject(tq_broker_t *b, const void *ident, size_t ident_len, uint64_t rid,
@@ -226,7 +228,7 @@ static void send_accepted(tq_broker_t *b, tq_bjob_t *j, bool result_follows)
         m.rid = w->rid;
         m.dup = w->dup;
         memcpy(m.id, j->id, sizeof m.id);
-        reply(b, w->ident, w->ident_len, w->batch, &m);
+        send_or_batch(b, b->front, w->ident, w->ident_len, w->batch, &m);
     }
     tq_bjob_free_waiters(&j->accept_waiters);
     j->persisted = true;
@@ -242,7 +244,7 @@ static void answer_result(tq_broker_t *b, tq_bjob_t *j)
     for (tq_waiter_t *w = j->result_waiters; w; w = w->next) {
         tq_msg_t m;
         job_to_result(j, &m, w->rid);
-        reply(b, w->ident, w->ident_len, w->batch, &m);
+        send_or_batch(b, b->front, w->ident, w->ident_len, w->batch, &m);
     }
     tq_bjob_free_waiters(&j->result_waiters);
     if (!j->submitted_us || !j->dispatched_us || !j->finished_us) return; /* recovered, cancelled */
@@ -261,13 +263,12 @@ static void add_result_waiter(tq_broker_t *b, tq_bjob_t *j, const unsigned char 
                               uint64_t rid, bool batch)
 {
     if (!j->answered) {
-        tq_waiter_t *w = tq_bjob_add_waiter(&j->result_waiters, ident, ilen, rid);
-        if (w) w->batch = batch;
+        tq_bjob_add_waiter(&j->result_waiters, ident, ilen, rid, batch);
         return;
     }
     tq_msg_t m;
     job_to_result(j, &m, rid);
-    reply(b, ident, ilen, batch, &m);
+    send_or_batch(b, b->front, ident, ilen, batch, &m);
 }
 
 /* The job leaves memory: its outcome is answered and written (or it is
@@ -450,8 +451,7 @@ static void dispatch(tq_broker_t *b)
         m.attempt = j->attempts;
         m.timeout_ms = j->timeout_ms;
         m.batch = true; /* the worker may answer in batches */
-        if (!w->batch || tq_outbox_add(b->back_out, w->ident, w->ident_len, &m) != 0)
-            send_to(b, b->back, w->ident, w->ident_len, &m);
+        send_or_batch(b, b->back, w->ident, w->ident_len, w->batch, &m);
         /* The 'running' state is journaled lazily (heartbeat tick): a fast job
          * ends before that, and only its outcome is written. A job is
          * dispatched before its INSERT commits when it has no idempotency
@@ -833,11 +833,11 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
                 a.rid = m->rid;
                 a.dup = true;
                 memcpy(a.id, old->id, sizeof a.id);
-                reply(b, ident, ilen, m->batch, &a);
+                send_or_batch(b, b->front, ident, ilen, m->batch, &a);
             } else {
-                tq_waiter_t *w = tq_bjob_add_waiter(&old->accept_waiters, ident, ilen, m->rid);
+                tq_waiter_t *w =
+                    tq_bjob_add_waiter(&old->accept_waiters, ident, ilen, m->rid, m->batch);
                 if (w) w->dup = true;
-                if (w) w->batch = m->batch;
             }
             if (m->wait) add_result_waiter(b, old, ident, ilen, m->rid, m->batch);
             return;
@@ -886,12 +886,9 @@ static void handle_submit(tq_broker_t *b, const unsigned char *ident, size_t ile
         m->durability == TQ_DURABILITY_ASYNC || (m->durability == TQ_DURABILITY_DEFAULT && info &&
                                                  b->async_default[info - tq_opcat_all(&nops)]);
     /* A waiting submit of an unjournaled read gets its RESULT alone. */
-    tq_waiter_t *aw = j->journaled || !m->wait
-                          ? tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid)
-                          : NULL;
-    tq_waiter_t *rw = m->wait ? tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid) : NULL;
-    if (aw) aw->batch = m->batch;
-    if (rw) rw->batch = m->batch;
+    if (j->journaled || !m->wait)
+        tq_bjob_add_waiter(&j->accept_waiters, ident, ilen, m->rid, m->batch);
+    if (m->wait) tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid, m->batch);
     tq_jobs_add(b->jobs, j);
     b->count.submitted++;
     if (j->journaled) vec_push(&b->staged_inserts, j); /* inserted at the end of this loop turn */
@@ -966,7 +963,7 @@ static void handle_job_request(tq_broker_t *b, const unsigned char *ident, size_
             tq_bjob_set_state(j, TQ_JOB_CANCELLED, "CANCEL");
             tq_bjob_set_error(j, "cancelled", "cancelled by a client");
             b->count.cancelled++;
-            tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid);
+            tq_bjob_add_waiter(&j->result_waiters, ident, ilen, m->rid, m->batch);
             stage_update(b, j);
             outcome_known(b, j);
             dispatch(b);
@@ -1454,7 +1451,9 @@ static void on_signal(tq_loop_t *loop, int revents, void *arg)
 /* End of a loop turn: its batches go out first (JOBs to the workers, replies
  * to the clients: nobody waits while a journal batch is built), then
  * whatever this turn staged goes out in one statement per lane as soon as
- * the lane is free (group commit). */
+ * the lane is free (group commit). A kick answers nobody through the
+ * outbox: a batch that fails at once is retried or refused with an
+ * immediate REJECTED. */
 static void on_turn(tq_loop_t *loop, void *arg)
 {
     (void)loop;
@@ -1463,7 +1462,6 @@ static void on_turn(tq_loop_t *loop, void *arg)
     tq_outbox_flush(b->front_out);
     if (b->staged_inserts.n) tq_pglane_kick(b->ingest);
     if (b->staged_updates.n) tq_pglane_kick(b->update);
-    tq_outbox_flush(b->front_out); /* a lane that failed at once may have answered */
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */

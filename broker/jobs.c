@@ -172,7 +172,7 @@ void tq_bjob_set_error(tq_bjob_t *j, const char *code, const char *msg)
 }
 
 tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t ident_len,
-                                uint64_t rid)
+                                uint64_t rid, bool batch)
 {
     if (ident_len > sizeof((tq_waiter_t *)0)->ident) return NULL;
     tq_waiter_t *w = calloc(1, sizeof *w);
@@ -180,6 +180,7 @@ tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t id
     memcpy(w->ident, ident, ident_len);
     w->ident_len = ident_len;
     w->rid = rid;
+    w->batch = batch;
     w->next = *list;
     *list = w;
     return w;

@@ -89,8 +89,9 @@ void tq_bjob_set_error(tq_bjob_t *job, const char *code, const char *msg);
  * of legal transitions (abort on an illegal one: a broker bug) and traces
  * it at debug level with why. A new job starts queued. */
 void tq_bjob_set_state(tq_bjob_t *job, tq_job_state_t to, const char *why);
+/* batch: the request said its sender reads batches. */
 tq_waiter_t *tq_bjob_add_waiter(tq_waiter_t **list, const void *ident, size_t ident_len,
-                                uint64_t rid);
+                                uint64_t rid, bool batch);
 void tq_bjob_free_waiters(tq_waiter_t **list);
 
 /* Table: insert (takes ownership), lookup, remove (does not free). */

@@ -138,3 +138,7 @@ check "broker alive after garbage frames" kill -0 "$TQ_BROKER_PID"
 check "ping works after garbage frames" toolq --timeout 10 ping
 r=$(tq_load -n 200 -c 20 --op ping --tenant after)
 assert_eq 200 "$(echo "$r" | jq .ok)" "jobs still flow after garbage frames"
+# and batches: a waiting submit of an unjournaled read gets its RESULT alone
+r=$("$TOOLQ_BIN_DIR/tq-batch" "ipc://$TQ_DIR/broker.sock" after 20)
+assert_eq "20 0" "$(echo "$r" | jq -r '"\(.results) \(.accepted)"')" \
+  "20 waiting pings in one message: 20 RESULTs, no ACCEPTED (the RESULT carries the id)"

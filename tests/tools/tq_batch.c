@@ -1,9 +1,9 @@
 /* tq_batch.c — a raw frontend client that sends N ping SUBMITs (wait, "bt")
  * as ONE ZeroMQ message of N frames (a batch, schemas/wire-protocol.md) and
  * reads until it has N replies or T ms pass. Prints
- * {"results":R,"rejected":J,"messages":M,"largest":K}: R RESULTs that
- * succeeded, J REJECTEDs, M ZeroMQ messages they came in, K the most frames
- * in one. Usage: tq-batch ENDPOINT TENANT [N] [TIMEOUT_MS] */
+ * {"results":R,"rejected":J,"accepted":A,"messages":M,"largest":K}: R
+ * RESULTs that succeeded, J REJECTEDs, A ACCEPTEDs, M ZeroMQ messages they
+ * came in, K the most frames in one. Usage: tq-batch ENDPOINT TENANT [N] [TIMEOUT_MS] */
 #include "msg.h"
 
 #include <stdio.h>
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
         }
         free(buf);
     }
-    int results = 0, rejected = 0, messages = 0, largest = 0;
+    int results = 0, rejected = 0, accepted = 0, messages = 0, largest = 0;
     while (results + rejected < n) {
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, timeout_ms) != 1) break;
@@ -66,6 +66,8 @@ int main(int argc, char **argv)
                     results++;
                 else if (m.type == TQ_MSG_REJECTED)
                     rejected++;
+                else if (m.type == TQ_MSG_ACCEPTED)
+                    accepted++;
                 tq_msg_reset(&m);
             }
             zmq_msg_close(&f);
@@ -73,8 +75,8 @@ int main(int argc, char **argv)
         messages++;
         if (frames > largest) largest = frames;
     }
-    printf("{\"results\":%d,\"rejected\":%d,\"messages\":%d,\"largest\":%d}\n", results, rejected,
-           messages, largest);
+    printf("{\"results\":%d,\"rejected\":%d,\"accepted\":%d,\"messages\":%d,\"largest\":%d}\n",
+           results, rejected, accepted, messages, largest);
     zmq_close(s);
     zmq_ctx_term(ctx);
     return 0;

@@ -230,9 +230,9 @@ static void table_and_names(void **state)
     assert_string_equal(j->err_code, "worker_lost");
     tq_bjob_set_error(j, NULL, NULL);
     assert_null(j->err_code);
-    assert_non_null(tq_bjob_add_waiter(&j->result_waiters, "id", 2, 7));
+    assert_non_null(tq_bjob_add_waiter(&j->result_waiters, "id", 2, 7, false));
     unsigned char big[300] = {0};
-    assert_null(tq_bjob_add_waiter(&j->result_waiters, big, sizeof big, 8));
+    assert_null(tq_bjob_add_waiter(&j->result_waiters, big, sizeof big, 8, false));
     tq_bjob_free(j);
 }
 
