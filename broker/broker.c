@@ -612,50 +612,52 @@ static void on_linger(tq_loop_t *loop, void *arg)
     tq_pglane_kick(b->ingest);
 }
 
-/* ms the staged INSERTs should still wait (0: write now). A job dispatched
- * before its INSERT may end within broker.commit_linger_ms of its submit;
- * then one INSERT holds the job and its outcome (one commit instead of two).
- * Only at low load: with LINGER_MAX_OPEN jobs or more still open in the
- * batch, the lane never idles waiting (under load jobs end while the previous
- * batch commits anyway). The batch waits for its oldest job that can still
- * end: staged jobs are in submit order, and keyed jobs (not dispatched yet),
- * ended jobs and retries never wait. */
-#define LINGER_MAX_OPEN 4
-static int64_t linger_left_ms(tq_broker_t *b)
+/* A staged INSERT may wait for its job's outcome for broker.commit_linger_ms
+ * after the submit: a job dispatched before its INSERT that ends by then is
+ * written once, in its final state (one row write and one commit instead of
+ * an INSERT and an UPDATE). Per job and at any load: under load most short
+ * jobs end while the batches before theirs commit. Keyed jobs (they run only
+ * once stored), retries and ended jobs never wait, nor does anything once the
+ * broker stops. Returns the µs left to wait (0: write now). */
+static int64_t insert_wait_us(const tq_broker_t *b, const tq_bjob_t *j, int64_t now_us)
 {
-    if (!b->linger_ms || b->stopping || b->staged_inserts.n >= b->batch_max) return 0;
-    const tq_bjob_t *oldest = NULL;
-    int open = 0;
-    for (size_t i = 0; i < b->staged_inserts.n && open < LINGER_MAX_OPEN; i++) {
-        const tq_bjob_t *j = b->staged_inserts.v[i];
-        if (j->ikey || j->journal_failures || tq_job_state_final(j->state)) continue;
-        if (!oldest) oldest = j;
-        open++;
-    }
-    if (!oldest || open >= LINGER_MAX_OPEN) return 0;
-    int64_t left_us = oldest->submitted_us + (int64_t)b->linger_ms * 1000 - tq_now_us();
-    return left_us <= 0 ? 0 : (left_us + 999) / 1000;
+    if (!b->linger_ms || b->stopping || j->ikey || j->journal_failures ||
+        tq_job_state_final(j->state))
+        return 0;
+    int64_t left = j->submitted_us + (int64_t)b->linger_ms * 1000 - now_us;
+    return left > 0 ? left : 0;
 }
+
+/* Looked at per idle turn of the ingest lane: the staged jobs past it wait
+ * for a later turn (at most commit_linger_ms), so a long backlog costs no
+ * more than this per turn. */
+#define LINGER_SCAN_MAX 4096
 
 static void on_ingest_idle(tq_pglane_t *lane, void *arg)
 {
     tq_broker_t *b = arg;
     if (b->staged_inserts.n == 0 || b->inflight_inserts.n) return;
-    int64_t wait = linger_left_ms(b);
-    if (wait > 0) {
-        if (!b->linger_timer) b->linger_timer = tq_loop_timer(b->loop, wait, on_linger, b);
+    /* The batch: the staged jobs that need not wait, oldest first, up to
+     * batch_max; a retry goes alone. The rest stay staged, in order. */
+    int64_t now = tq_now_us(), wait = 0;
+    size_t n = 0, keep = 0, max = b->staged_inserts.v[0]->journal_failures ? 1 : b->batch_max;
+    for (size_t i = 0; i < b->staged_inserts.n; i++) {
+        tq_bjob_t *j = b->staged_inserts.v[i];
+        int64_t left = n < max && i < LINGER_SCAN_MAX ? insert_wait_us(b, j, now) : -1;
+        if (left == 0) {
+            vec_push(&b->inflight_inserts, j);
+            b->inflight_insert_rows[n++] = (update_row_t){j, j->state, j->attempts};
+            continue;
+        }
+        if (left > 0 && (!wait || left < wait)) wait = left;
+        b->staged_inserts.v[keep++] = j;
+    }
+    b->staged_inserts.n = keep;
+    if (!n) {
+        if (wait && !b->linger_timer)
+            b->linger_timer = tq_loop_timer(b->loop, (wait + 999) / 1000, on_linger, b);
         return;
     }
-    size_t n = b->staged_inserts.n < b->batch_max ? b->staged_inserts.n : b->batch_max;
-    if (b->staged_inserts.v[0]->journal_failures) n = 1; /* a retry goes alone */
-    for (size_t i = 0; i < n; i++) {
-        tq_bjob_t *j = b->staged_inserts.v[i];
-        vec_push(&b->inflight_inserts, j);
-        b->inflight_insert_rows[i] = (update_row_t){j, j->state, j->attempts};
-    }
-    memmove(b->staged_inserts.v, b->staged_inserts.v + n,
-            (b->staged_inserts.n - n) * sizeof *b->staged_inserts.v);
-    b->staged_inserts.n -= n;
     char *params[TQ_JOURNAL_INSERT_NPARAMS];
     tq_error_t err = {0};
     if (tq_journal_insert_params(b->vault, b->inflight_inserts.v, n, params, &err)) {
