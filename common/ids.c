@@ -1,7 +1,9 @@
 /* ids.c — UUIDv7 job ids and tenant uuids (see ids.h). Owns the last id it
  * made (ids increase strictly within a process). Randomness comes from
- * getrandom(); never from rand(). */
+ * the kernel through rng.c's pool; never from rand(). */
 #include "ids.h"
+
+#include "rng.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -10,7 +12,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 static void format_uuid(const unsigned char b[16], char out[TQ_UUID_STR_LEN + 1])
@@ -64,11 +65,7 @@ void tq_uuid_v7(char out[TQ_UUID_STR_LEN + 1])
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    size_t got = 0;
-    while (got < 10) {
-        ssize_t r = getrandom(b + 6 + got, 10 - got, 0);
-        if (r > 0) got += (size_t)r;
-    }
+    tq_rng_public(b + 6, 10);
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
     pthread_mutex_lock(&lock);
