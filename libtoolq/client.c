@@ -7,6 +7,7 @@
 #include "curvekey.h"
 #include "loop.h"
 #include "msg.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -32,6 +33,7 @@ struct tq_client_t {
     bool multi;               /* several endpoints: the ipc file check is skipped */
     int send_wait_ms;         /* submit/call: how long the next send may wait for a broker */
     int64_t checked_until_ms; /* check_reachable passed; not repeated before then */
+    tq_outbox_t *held;        /* tq_client_hold: requests queued until a flush, or NULL */
     char err_code[64];
     char err_msg[512];
 };
@@ -150,6 +152,7 @@ TQ_API void tq_client_destroy(tq_client_t **self_p)
 {
     if (!self_p || !*self_p) return;
     tq_client_t *c = *self_p;
+    tq_outbox_destroy(&c->held); /* sends what is held */
     if (c->sock) zmq_close(c->sock);
     if (c->ctx) zmq_ctx_term(c->ctx);
     free(c->endpoint);
@@ -250,6 +253,7 @@ static int send_msg(tq_client_t *c, tq_msg_t *m, int wait_ms)
     m->ob_tenant = c->ob_tenant;
     m->ob_name = c->ob_name;
     m->batch = true; /* recv_msg reads each frame of a message as one message */
+    if (c->held && tq_outbox_add(c->held, NULL, 0, m) == 0) return 0;
     /* never block: messages queue on the connection's pipe (unbounded HWM) */
     int rc = tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT);
     if (rc < 0 && errno == EAGAIN && c->multi && wait_ms > 0 && await_broker(c, wait_ms))
@@ -283,24 +287,43 @@ static void fill_job(tq_job_info_t *j, tq_msg_t *m)
     steal(&j->error_message, &m->err_msg);
 }
 
-/* Receives one decoded message; TQ_CLIENT_TIMEOUT when none arrives. */
+TQ_API void tq_client_hold(tq_client_t *c)
+{
+    if (!c->held) c->held = tq_outbox_new(c->sock, ZMQ_DONTWAIT); /* NULL: sends go at once */
+}
+
+TQ_API int tq_client_flush(tq_client_t *c)
+{
+    if (!c->held) return 0;
+    if (c->multi) await_broker(c, c->send_wait_ms > 0 ? c->send_wait_ms : 0);
+    if (tq_outbox_flush(c->held) == 0) return 0;
+    set_err(c, "broker_unreachable", "cannot send the held requests to %s", c->endpoint);
+    return TQ_CLIENT_TIMEOUT;
+}
+
+/* Receives one decoded message; TQ_CLIENT_TIMEOUT when none arrives. Held
+ * requests go out first. A frame already here is taken without a poll (a
+ * system call; replies come several to a message under load), and a failed
+ * non-blocking receive has looked for new ones: timeout 0 polls no more. */
 static int recv_msg(tq_client_t *c, int timeout_ms, tq_msg_t *m)
 {
     int64_t deadline = tq_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    if (tq_client_flush(c)) return TQ_CLIENT_TIMEOUT;
     for (;;) {
-        int64_t left = deadline - tq_now_ms();
-        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        int r = zmq_poll(&it, 1, timeout_ms < 0 ? -1 : (left < 0 ? 0 : (long)left));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            set_err(c, "timeout", "no answer from the broker at %s in time", c->endpoint);
-            return TQ_CLIENT_TIMEOUT;
-        }
         zmq_msg_t f;
         zmq_msg_init(&f);
-        if (zmq_msg_recv(&f, c->sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&f);
-            continue;
+        while (zmq_msg_recv(&f, c->sock, ZMQ_DONTWAIT) < 0) {
+            int64_t left = deadline - tq_now_ms();
+            zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+            int r = timeout_ms == 0
+                        ? 0
+                        : zmq_poll(&it, 1, timeout_ms < 0 ? -1 : (left < 0 ? 0 : (long)left));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                zmq_msg_close(&f);
+                set_err(c, "timeout", "no answer from the broker at %s in time", c->endpoint);
+                return TQ_CLIENT_TIMEOUT;
+            }
         }
         tq_error_t err = {0};
         int rc = tq_msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), MAX_REPLY, m, &err);

@@ -141,10 +141,25 @@ TQ_API uint64_t tq_client_send_submit(tq_client_t *self, const char *tenant, con
  * event (or REJECTED) with that id follows when the job has ended — one
  * waiter on the broker however long the caller keeps receiving. */
 TQ_API uint64_t tq_client_send_wait(tq_client_t *self, const char *job_id);
-/* Next event; TQ_CLIENT_TIMEOUT when none within timeout_ms. Reset the
- * event's job with tq_job_info_reset. A REJECTED event also sets the
+/* Next event; TQ_CLIENT_TIMEOUT when none within timeout_ms (0: only an
+ * event already here). Held requests are sent first (tq_client_hold). Reset
+ * the event's job with tq_job_info_reset. A REJECTED event also sets the
  * client's error (tq_client_error_code). */
 TQ_API int tq_client_recv(tq_client_t *self, int timeout_ms, tq_client_event_t *ev);
+
+/* Batches. After tq_client_hold, requests are held in the client and sent
+ * together, as ONE ZeroMQ message, by tq_client_flush, by any receive
+ * (tq_client_recv and the synchronous calls flush first), or by destroy: one
+ * wake-up of the broker for many requests instead of one each (a pipelined
+ * client that receives all the events already here, then sends the next
+ * requests, sends them in one message). 256 held requests or 1 MiB go out
+ * at once; a broker whose broker.max_batch_frames is set lower refuses the
+ * rest (REJECTED, request id 0, batch_too_large). Holding lasts for the
+ * client's life. tq_client_flush returns 0, or TQ_CLIENT_TIMEOUT when the
+ * broker cannot be reached (then the held requests are dropped, as a send
+ * would have failed). */
+TQ_API void tq_client_hold(tq_client_t *self);
+TQ_API int tq_client_flush(tq_client_t *self);
 
 TQ_API void tq_job_info_reset(tq_job_info_t *job);
 

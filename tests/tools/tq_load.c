@@ -5,6 +5,9 @@
  *   tq-load ... --submit-only FILE    submit, write each ACCEPTED id to FILE
  *   tq-load --wait-ids FILE           wait for every id in FILE
  *   --durability sync|async, --journal: passed with every submit
+ *   --no-batch: one ZeroMQ message per request (default: each connection
+ *   takes every event already there, then sends its next requests as one
+ *   message: tq_client_hold)
  * Exit 0 when every job ended in --expect (default succeeded), else 1. */
 #include "toolq/client.h"
 
@@ -20,6 +23,7 @@ typedef struct {
     long n;
     int c, k, timeout_ms;
     tq_submit_opts_t submit; /* --durability, --journal */
+    bool no_batch;
 } opts_t;
 
 typedef struct {
@@ -47,11 +51,40 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* One event of call mode: counts it and its latency (sent: rid -> send time). */
+static void on_event(thread_t *t, const tq_client_event_t *ev, const double *sent,
+                     long *outstanding)
+{
+    const opts_t *o = t->o;
+    if (ev->type == TQ_EVENT_REJECTED) {
+        fprintf(stderr, "tq-load: rejected: %s: %s\n", ev->job.error_code, ev->job.error_message);
+        t->rejected++;
+        (*outstanding)--;
+    } else if (ev->type == TQ_EVENT_ACCEPTED && o->submit_only) {
+        pthread_mutex_lock(t->ids_lock);
+        fprintf(t->ids, "%s\n", ev->job.id);
+        fflush(t->ids);
+        pthread_mutex_unlock(t->ids_lock);
+        t->lat[t->done++] = now_ms() - sent[ev->rid];
+        t->ok++;
+        (*outstanding)--;
+    } else if (ev->type == TQ_EVENT_RESULT) {
+        t->lat[t->done++] = ev->rid <= (uint64_t)t->n + 1 ? now_ms() - sent[ev->rid] : 0;
+        if (strcmp(ev->job.state, o->expect) == 0)
+            t->ok++;
+        else
+            fprintf(stderr, "tq-load: job %s ended %s (%s)\n", ev->job.id, ev->job.state,
+                    ev->job.error_code ? ev->job.error_code : "");
+        (*outstanding)--;
+    }
+}
+
 static void *run_calls(void *arg)
 {
     thread_t *t = arg;
     const opts_t *o = t->o;
     tq_client_t *c = tq_client_new(o->endpoint);
+    if (!o->no_batch) tq_client_hold(c); /* the receive below sends the held submits first */
     bool wait = !o->submit_only;
     /* rid -> send time; rids are sequential per client starting at 1 */
     double *sent = calloc((size_t)t->n + 2, sizeof *sent);
@@ -80,28 +113,12 @@ static void *run_calls(void *arg)
             continue;
         }
         last_progress = now_ms();
-        if (ev.type == TQ_EVENT_REJECTED) {
-            fprintf(stderr, "tq-load: rejected: %s: %s\n", ev.job.error_code, ev.job.error_message);
-            t->rejected++;
-            outstanding--;
-        } else if (ev.type == TQ_EVENT_ACCEPTED && o->submit_only) {
-            pthread_mutex_lock(t->ids_lock);
-            fprintf(t->ids, "%s\n", ev.job.id);
-            fflush(t->ids);
-            pthread_mutex_unlock(t->ids_lock);
-            t->lat[t->done++] = now_ms() - sent[ev.rid];
-            t->ok++;
-            outstanding--;
-        } else if (ev.type == TQ_EVENT_RESULT) {
-            t->lat[t->done++] = ev.rid <= (uint64_t)t->n + 1 ? now_ms() - sent[ev.rid] : 0;
-            if (strcmp(ev.job.state, o->expect) == 0)
-                t->ok++;
-            else
-                fprintf(stderr, "tq-load: job %s ended %s (%s)\n", ev.job.id, ev.job.state,
-                        ev.job.error_code ? ev.job.error_code : "");
-            outstanding--;
-        }
-        tq_job_info_reset(&ev.job);
+        /* this event, then every one already here, before the next submits:
+         * those then leave together (one message when held) */
+        do {
+            on_event(t, &ev, sent, &outstanding);
+            tq_job_info_reset(&ev.job);
+        } while (outstanding > 0 && tq_client_recv(c, 0, &ev) == 0);
     }
 out:
     free(sent);
@@ -135,11 +152,15 @@ static void *run_waits(void *arg)
 
 int main(int argc, char **argv)
 {
-    opts_t o = {NULL, "ping", "bench", "{}", "succeeded", NULL, NULL, 1000, 1, 0, 120000, {0}};
+    opts_t o = {NULL, "ping", "bench", "{}",   "succeeded", NULL, NULL,
+                1000, 1,      0,       120000, {0},         false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--journal") == 0) {
-            o.submit.journal = true;
+        if (strcmp(a, "--journal") == 0 || strcmp(a, "--no-batch") == 0) {
+            if (a[2] == 'j')
+                o.submit.journal = true;
+            else
+                o.no_batch = true;
             continue;
         }
         if (!v && strcmp(a, "--help") != 0) {
@@ -175,7 +196,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: tq-load [-n N] [-c C] [-k K] [--op OP] [--tenant T] "
                             "[--payload JSON] [--expect STATE] [--broker EP] "
                             "[--submit-only FILE | --wait-ids FILE] [--timeout-ms MS] "
-                            "[--durability sync|async] [--journal]\n");
+                            "[--durability sync|async] [--journal] [--no-batch]\n");
             return 2;
         }
     }
