@@ -51,11 +51,14 @@ status() { toolq --json credential list --tenant $T | jq -r ".result.credentials
 
 # --- the broker names the HTTP port it could not bind ------------------------
 BP=$(tq_free_port)
-python3 -c "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',$BP));s.listen();time.sleep(60)" &
+# the holder says when it listens: a fixed sleep lost the race on a loaded
+# machine (the broker then bound the port itself and ran until the timeout)
+exec 7< <(python3 -c "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',$BP));s.listen();print('listening',flush=True);time.sleep(60)")
 holder=$!
-sleep 0.3
+read -r -t 30 _ <&7 || true
 timeout 20 "$TOOLQ_BIN_DIR/toolq-broker" --workers 1 --set "http.listen=127.0.0.1:$BP" >"$TQ_DIR/bind.log" 2>&1 || true
 kill $holder 2>/dev/null || true
+exec 7<&-
 echo "# bind failure log: $(grep -i bind "$TQ_DIR/bind.log" | head -2 | tr '\n' ' ')"
 check "the bind failure names port $BP" grep -q "port $BP" "$TQ_DIR/bind.log"
 check "and not port 0" bash -c "! grep -q 'port 0\b' '$TQ_DIR/bind.log'"
