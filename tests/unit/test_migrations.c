@@ -39,7 +39,7 @@ static PGconn *connect_db(const char *name)
 
 static void admin(const char *fmt, const char *name)
 {
-    char sql[160];
+    char sql[256]; /* the longest format (46) and a name of up to 63: never truncated */
     snprintf(sql, sizeof sql, fmt, name);
     PGresult *res = PQexec(g_admin, sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
