@@ -616,21 +616,22 @@ static void on_linger(tq_loop_t *loop, void *arg)
  * after the submit: a job dispatched before its INSERT that ends by then is
  * written once, in its final state (one row write and one commit instead of
  * an INSERT and an UPDATE). Per job and at any load: under load most short
- * jobs end while the batches before theirs commit. Keyed jobs (they run only
- * once stored), retries and ended jobs never wait, nor does anything once the
- * broker stops. Returns the µs left to wait (0: write now). */
+ * jobs end while the batches before theirs commit. Only a running job waits:
+ * keyed jobs (they run only once stored), jobs queued for a worker, retries
+ * and ended jobs are written at once, and nothing waits once the broker
+ * stops. Returns the µs left to wait (0: write now). */
 static int64_t insert_wait_us(const tq_broker_t *b, const tq_bjob_t *j, int64_t now_us)
 {
     if (!b->linger_ms || b->stopping || j->ikey || j->journal_failures ||
-        tq_job_state_final(j->state))
+        j->state != TQ_JOB_RUNNING)
         return 0;
     int64_t left = j->submitted_us + (int64_t)b->linger_ms * 1000 - now_us;
     return left > 0 ? left : 0;
 }
 
-/* Looked at per idle turn of the ingest lane: the staged jobs past it wait
- * for a later turn (at most commit_linger_ms), so a long backlog costs no
- * more than this per turn. */
+/* Waiting jobs looked past per idle turn of the ingest lane (beyond the
+ * batch): the staged jobs after them wait for a later turn (at most
+ * commit_linger_ms), so a long backlog costs no more than this per turn. */
 #define LINGER_SCAN_MAX 4096
 
 static void on_ingest_idle(tq_pglane_t *lane, void *arg)
@@ -640,19 +641,22 @@ static void on_ingest_idle(tq_pglane_t *lane, void *arg)
     /* The batch: the staged jobs that need not wait, oldest first, up to
      * batch_max; a retry goes alone. The rest stay staged, in order. */
     int64_t now = tq_now_us(), wait = 0;
-    size_t n = 0, keep = 0, max = b->staged_inserts.v[0]->journal_failures ? 1 : b->batch_max;
-    for (size_t i = 0; i < b->staged_inserts.n; i++) {
+    size_t n = 0, keep = 0, i = 0,
+           max = b->staged_inserts.v[0]->journal_failures ? 1 : b->batch_max;
+    for (; i < b->staged_inserts.n && n < max && keep < LINGER_SCAN_MAX; i++) {
         tq_bjob_t *j = b->staged_inserts.v[i];
-        int64_t left = n < max && i < LINGER_SCAN_MAX ? insert_wait_us(b, j, now) : -1;
+        int64_t left = insert_wait_us(b, j, now);
         if (left == 0) {
             vec_push(&b->inflight_inserts, j);
             b->inflight_insert_rows[n++] = (update_row_t){j, j->state, j->attempts};
             continue;
         }
-        if (left > 0 && (!wait || left < wait)) wait = left;
+        if (!wait || left < wait) wait = left;
         b->staged_inserts.v[keep++] = j;
     }
-    b->staged_inserts.n = keep;
+    memmove(b->staged_inserts.v + keep, b->staged_inserts.v + i,
+            (b->staged_inserts.n - i) * sizeof *b->staged_inserts.v);
+    b->staged_inserts.n = keep + (b->staged_inserts.n - i);
     if (!n) {
         if (wait && !b->linger_timer)
             b->linger_timer = tq_loop_timer(b->loop, (wait + 999) / 1000, on_linger, b);

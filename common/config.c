@@ -103,8 +103,8 @@ static const tq_setting_t s_settings[] = {
          "frames (messages) one ZeroMQ message may carry; the rest are refused"),
     INTR("broker.batch_max", NULL, 2000, 1, 100000, "rows per group-commit statement"),
     INTR("broker.commit_linger_ms", NULL, 10, 0, 1000,
-         "how long a job's INSERT may wait for its outcome (one row write and one commit for "
-         "both); 0 = never"),
+         "how long a running job's INSERT may wait for its outcome (one row write and one "
+         "commit for both); 0 = never"),
     INT("broker.restart_backoff_max_ms", NULL, 30000,
         "longest wait before restarting a crashed worker"),
     INT("broker.crash_loop_restarts", NULL, 5,

@@ -1,5 +1,5 @@
 /* outbox.c — per-peer batches of encoded messages, sent as one multi-frame
- * ZeroMQ message at the end of a loop turn (outbox.h). */
+ * ZeroMQ message at a flush (outbox.h). */
 #include "outbox.h"
 
 #include <stdlib.h>
@@ -23,6 +23,7 @@ struct tq_outbox_t {
     int flags;
     peer_t *peers[TQ_OUTBOX_MAX_PEERS]; /* [0, npeers) queued this turn; the rest spare */
     size_t npeers;
+    int early_failed; /* batches sent early (full) that failed; told at the next flush */
 };
 
 tq_outbox_t *tq_outbox_new(void *socket, int send_flags)
@@ -64,8 +65,9 @@ static int send_peer(tq_outbox_t *o, peer_t *p)
 
 int tq_outbox_flush(tq_outbox_t *o)
 {
-    int failed = 0;
     if (!o) return 0;
+    int failed = o->early_failed;
+    o->early_failed = 0;
     for (size_t i = 0; i < o->npeers; i++)
         failed += send_peer(o, o->peers[i]) < 0;
     o->npeers = 0;
@@ -84,7 +86,7 @@ int tq_outbox_add(tq_outbox_t *o, const void *identity, size_t identity_len, con
             memcmp(o->peers[i]->ident, identity, identity_len) == 0)
             p = o->peers[i];
     if (!p) {
-        if (o->npeers == TQ_OUTBOX_MAX_PEERS) tq_outbox_flush(o);
+        if (o->npeers == TQ_OUTBOX_MAX_PEERS) o->early_failed += tq_outbox_flush(o);
         if (!o->peers[o->npeers] && !(o->peers[o->npeers] = malloc(sizeof *p))) {
             free(f.data);
             return -1;
@@ -96,7 +98,7 @@ int tq_outbox_add(tq_outbox_t *o, const void *identity, size_t identity_len, con
     }
     if (p->nframes == TQ_OUTBOX_MAX_FRAMES ||
         (p->nframes && p->bytes + f.len > TQ_OUTBOX_MAX_BYTES))
-        send_peer(o, p); /* full: this part goes now, the peer stays queued */
+        o->early_failed += send_peer(o, p) < 0; /* full: this part goes now, the peer stays */
     p->frames[p->nframes++] = f;
     p->bytes += f.len;
     return 0;

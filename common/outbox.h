@@ -1,7 +1,8 @@
-/* outbox.h — messages queued per peer of one ZeroMQ socket during a loop
- * turn and sent at its end, each peer's as ONE ZeroMQ message of several
- * frames (one msgpack map each, schemas/wire-protocol.md "Batches"): one
- * socket write and one wake-up of the peer instead of one per message.
+/* outbox.h — messages queued per peer of one ZeroMQ socket and sent at a
+ * flush (the broker and the worker: at the end of each loop turn; libtoolq:
+ * when the caller flushes or receives), each peer's as ONE ZeroMQ message of
+ * several frames (one msgpack map each, schemas/wire-protocol.md "Batches"):
+ * one socket write and one wake-up of the peer instead of one per message.
  * Only for peers that said they read batches ("bt"); order per peer is kept.
  * Owns the encoded frames until they are sent; never decodes, never blocks
  * unless the socket's flags say so (tq_outbox_new). Bounds: a peer's batch
@@ -31,9 +32,10 @@ void tq_outbox_destroy(tq_outbox_t **self_p);
  * memory, no outbox): the caller sends m at once. */
 int tq_outbox_add(tq_outbox_t *self, const void *identity, size_t identity_len, const tq_msg_t *m);
 
-/* Sends every peer's queue as one message. Returns the number of peers whose
- * batch could not be sent (a gone ROUTER peer, a full pipe): their messages
- * are dropped, as a single send would have been. */
+/* Sends every peer's queue as one message. Returns the number of batches
+ * that could not be sent since the last flush (a gone ROUTER peer, a full
+ * pipe, no connected peer), counting those sent early because they were
+ * full: their messages are dropped, as a single send would have been. */
 int tq_outbox_flush(tq_outbox_t *self);
 
 #endif

@@ -12,9 +12,12 @@
  *
  * Owns the cached pid. Must never: return a parent's pid in a child. A fork
  * clears the cache in the parent before it (prepare) and in the child after
- * it (child); the next call asks the kernel. Not safe for children made by
- * raw clone() or vfork() that call getpid before exec: neither process
- * makes any (the supervisor uses fork, then exec). */
+ * it (child); the next call asks the kernel. The handlers are registered
+ * before main (a constructor), so in a child they run before those the
+ * libraries register later (OpenSSL's, at its first use). Not safe for
+ * children made by raw clone() or vfork() that call getpid before exec:
+ * neither process makes any (the supervisor uses fork, then exec). Plugins
+ * loaded into the worker get this getpid too (plugins/README.md). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -22,14 +25,13 @@
 #include <unistd.h>
 
 static atomic_int cached; /* 0: ask the kernel */
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void forget(void)
 {
     atomic_store(&cached, 0);
 }
 
-static void register_forget(void)
+__attribute__((constructor)) static void register_forget(void)
 {
     pthread_atfork(forget, NULL, forget);
 }
@@ -38,7 +40,6 @@ pid_t getpid(void)
 {
     pid_t pid = (pid_t)atomic_load(&cached);
     if (pid) return pid;
-    pthread_once(&once, register_forget);
     pid = (pid_t)syscall(SYS_getpid);
     atomic_store(&cached, (int)pid);
     return pid;

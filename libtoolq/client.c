@@ -1,7 +1,8 @@
 /* client.c — libtoolq (include/toolq/client.h): a DEALER connection to the
  * broker's frontend speaking the wire protocol of common/msg.h. Owns its
- * socket and context; never retries a submit on its own (a caller that wants
- * safe retries passes an idempotency key). */
+ * socket and context, and the requests held for a batch (tq_client_hold,
+ * common/outbox.c) until they are sent; never retries a submit on its own (a
+ * caller that wants safe retries passes an idempotency key). */
 #include "toolq/client.h"
 
 #include "curvekey.h"
@@ -34,6 +35,7 @@ struct tq_client_t {
     int send_wait_ms;         /* submit/call: how long the next send may wait for a broker */
     int64_t checked_until_ms; /* check_reachable passed; not repeated before then */
     tq_outbox_t *held;        /* tq_client_hold: requests queued until a flush, or NULL */
+    int held_wait_ms;         /* the longest send_wait_ms of the held requests */
     char err_code[64];
     char err_msg[512];
 };
@@ -253,7 +255,10 @@ static int send_msg(tq_client_t *c, tq_msg_t *m, int wait_ms)
     m->ob_tenant = c->ob_tenant;
     m->ob_name = c->ob_name;
     m->batch = true; /* recv_msg reads each frame of a message as one message */
-    if (c->held && tq_outbox_add(c->held, NULL, 0, m) == 0) return 0;
+    if (c->held && tq_outbox_add(c->held, NULL, 0, m) == 0) {
+        if (wait_ms > c->held_wait_ms) c->held_wait_ms = wait_ms;
+        return 0;
+    }
     /* never block: messages queue on the connection's pipe (unbounded HWM) */
     int rc = tq_msg_send(c->sock, NULL, 0, m, ZMQ_DONTWAIT);
     if (rc < 0 && errno == EAGAIN && c->multi && wait_ms > 0 && await_broker(c, wait_ms))
@@ -295,9 +300,12 @@ TQ_API void tq_client_hold(tq_client_t *c)
 TQ_API int tq_client_flush(tq_client_t *c)
 {
     if (!c->held) return 0;
-    if (c->multi) await_broker(c, c->send_wait_ms > 0 ? c->send_wait_ms : 0);
+    /* several endpoints: nothing goes out before a broker's handshake */
+    if (c->multi && c->held_wait_ms > 0) await_broker(c, c->held_wait_ms);
+    c->held_wait_ms = 0;
     if (tq_outbox_flush(c->held) == 0) return 0;
-    set_err(c, "broker_unreachable", "cannot send the held requests to %s", c->endpoint);
+    set_err(c, "broker_unreachable", "cannot send the held requests to %s (they were dropped)",
+            c->endpoint);
     return TQ_CLIENT_TIMEOUT;
 }
 

@@ -148,16 +148,19 @@ TQ_API uint64_t tq_client_send_wait(tq_client_t *self, const char *job_id);
 TQ_API int tq_client_recv(tq_client_t *self, int timeout_ms, tq_client_event_t *ev);
 
 /* Batches. After tq_client_hold, requests are held in the client and sent
- * together, as ONE ZeroMQ message, by tq_client_flush, by any receive
- * (tq_client_recv and the synchronous calls flush first), or by destroy: one
- * wake-up of the broker for many requests instead of one each (a pipelined
- * client that receives all the events already here, then sends the next
- * requests, sends them in one message). 256 held requests or 1 MiB go out
- * at once; a broker whose broker.max_batch_frames is set lower refuses the
- * rest (REJECTED, request id 0, batch_too_large). Holding lasts for the
- * client's life. tq_client_flush returns 0, or TQ_CLIENT_TIMEOUT when the
- * broker cannot be reached (then the held requests are dropped, as a send
- * would have failed). */
+ * together, as ONE ZeroMQ message, by tq_client_flush or by any receive
+ * (tq_client_recv and the synchronous calls flush first): one wake-up of
+ * the broker for many requests instead of one each (a pipelined client that
+ * receives all the events already here, then sends the next requests, sends
+ * them in one message). 256 held requests or 1 MiB go out at once; a broker
+ * whose broker.max_batch_frames is set lower refuses the rest (REJECTED,
+ * request id 0, batch_too_large). Holding lasts for the client's life;
+ * destroy flushes, but like any request sent just before destroy, what the
+ * connection has not written yet is lost (no linger). tq_client_flush, and a
+ * receive that flushes, return TQ_CLIENT_TIMEOUT with the error code
+ * broker_unreachable when the held requests could not be sent (several
+ * endpoints and no broker connected): all of them since the last flush were
+ * dropped, and no event will come for their request ids. */
 TQ_API void tq_client_hold(tq_client_t *self);
 TQ_API int tq_client_flush(tq_client_t *self);
 

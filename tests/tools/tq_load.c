@@ -105,6 +105,13 @@ static void *run_calls(void *arg)
         }
         tq_client_event_t ev;
         if (tq_client_recv(c, 1000, &ev) != 0) {
+            if (strcmp(tq_client_error_code(c), "timeout") !=
+                0) { /* the held submits were dropped */
+                fprintf(stderr, "tq-load: %s: %s\n", tq_client_error_code(c),
+                        tq_client_error_message(c));
+                t->rejected += t->n - t->done - t->rejected;
+                goto out;
+            }
             if (now_ms() - last_progress > o->timeout_ms) {
                 fprintf(stderr, "tq-load: no progress for %d ms; giving up\n", o->timeout_ms);
                 t->rejected += t->n - t->done - t->rejected;

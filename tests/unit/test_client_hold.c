@@ -5,7 +5,8 @@
  * its request id; a receive flushes first (so a pipelined client needs no
  * explicit flush); a receive with timeout 0 returns at once when nothing is
  * there; destroy sends what is still held; without hold each request is
- * its own message. */
+ * its own message; with several endpoints and no broker connected, a flush
+ * says broker_unreachable, also for requests sent early (256 held). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,12 +134,33 @@ static void test_without_hold_each_request_alone(void **state)
     tq_client_destroy(&c);
 }
 
+static void test_unreachable_is_reported(void **state)
+{
+    rig_t *r = *state;
+    char eps[300];
+    snprintf(eps, sizeof eps, "ipc://%s/none1.sock,ipc://%s/none2.sock", r->dir, r->dir);
+    tq_client_t *c = tq_client_new(eps);
+    tq_client_hold(c);
+    submit(c, 2);
+    assert_int_equal(tq_client_flush(c), TQ_CLIENT_TIMEOUT);
+    assert_string_equal(tq_client_error_code(c), "broker_unreachable");
+    assert_int_equal(tq_client_flush(c), 0); /* told once: nothing held any more */
+    submit(c, 300);                          /* the first 256 go (and fail) early */
+    assert_int_equal(tq_client_flush(c), TQ_CLIENT_TIMEOUT);
+    submit(c, 1);
+    tq_client_event_t ev;
+    assert_int_equal(tq_client_recv(c, 0, &ev), TQ_CLIENT_TIMEOUT); /* a receive flushes */
+    assert_string_equal(tq_client_error_code(c), "broker_unreachable");
+    tq_client_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_flush_sends_one_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receive_flushes_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_hold_each_request_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_is_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* test_rng.c — the per-thread pools of common/rng.c: draws never repeat
  * within a pool and across refills; a forked child does not serve the bytes
  * its parent's pool still holds (the parent and the child each draw once
- * after the fork: the two must differ); two threads draw different bytes;
- * large draws bypass the pool. */
+ * after the fork: the two must differ); four threads drawing at once never
+ * get the same bytes (a shared pool without a lock would hand some out
+ * twice); large draws bypass the pool. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,22 +62,29 @@ static void test_child_does_not_reuse_the_parents_pool(void **state)
     assert_true(memcmp(mine, childs, DRAW) != 0);
 }
 
+#define THREADS 4
+
 static void *draw_in_thread(void *arg)
 {
-    tq_rng_public(arg, DRAW);
+    unsigned char(*d)[DRAW] = arg;
+    for (int i = 0; i < DRAWS; i++)
+        tq_rng_public(d[i], DRAW);
     return NULL;
 }
 
-static void test_threads_have_their_own_pool(void **state)
+static void test_threads_never_share_bytes(void **state)
 {
     (void)state;
-    unsigned char a[DRAW], b[DRAW];
-    pthread_t t1, t2;
-    assert_int_equal(pthread_create(&t1, NULL, draw_in_thread, a), 0);
-    assert_int_equal(pthread_join(t1, NULL), 0);
-    assert_int_equal(pthread_create(&t2, NULL, draw_in_thread, b), 0);
-    assert_int_equal(pthread_join(t2, NULL), 0);
-    assert_true(memcmp(a, b, DRAW) != 0);
+    unsigned char(*d)[DRAW] = calloc((size_t)THREADS * DRAWS, DRAW);
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, draw_in_thread, d + (size_t)i * DRAWS), 0);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    qsort(d, (size_t)THREADS * DRAWS, DRAW, cmp_draw);
+    for (int i = 1; i < THREADS * DRAWS; i++)
+        assert_true(memcmp(d[i - 1], d[i], DRAW) != 0);
+    free(d);
 }
 
 static void test_large_draws(void **state)
@@ -94,7 +102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_repeats_across_refills),
         cmocka_unit_test(test_child_does_not_reuse_the_parents_pool),
-        cmocka_unit_test(test_threads_have_their_own_pool),
+        cmocka_unit_test(test_threads_never_share_bytes),
         cmocka_unit_test(test_large_draws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
