@@ -138,7 +138,9 @@ while [ $(($(now_ms) - issued)) -lt 19500 ]; do
 done
 reqs=$(($(tokens) - t0))
 echo "# $sent invokes in $((($(now_ms) - issued) / 1000)) s since the token was issued: $reqs token requests"
-check "about 100 invokes/s for 20 s ($sent)" test "$sent" -ge 1500
+# the count shows that load ran across the whole refresh window; its rate is
+# the machine's (a sanitizer build on a loaded 2-core VM managed 60/s)
+check "invokes ran all along for 20 s ($sent, at most 100/s)" test "$sent" -ge 1000
 assert_eq 0 "$lfail" "every invoke succeeded"
 check "at most 4 token requests ($reqs)" test "$reqs" -le 4 -a "$reqs" -ge 2
 ttl 120

@@ -8,11 +8,15 @@ tq_setup quotas
 code() { jq -r '.error.code // empty'; }
 
 tq_start_broker --workers 1 --set jobs.journal_reads=true --set quota.queued_jobs=3 --set quota.payload_bytes=4000 \
-  --set quota.running=1 --set quota.max_sleep_ms=2000
+  --set quota.running=1 --set quota.max_sleep_ms=5000
 
 # running: one job of a tenant at a time, the others wait (parked) ---------------------
+# The first sleep holds the three jobs open (the other two wait behind it)
+# while the checks below run: a sanitizer-built CLI call on a loaded 2-core
+# machine took 0.3-0.4 s, and with three 800 ms sleeps the first had ended
+# before the 4th submit.
 ids=()
-for i in 1 2 3; do ids+=("$(toolq submit sleep --tenant a --payload-json '{"ms":800}' --no-wait)"); done
+for ms in 5000 200 200; do ids+=("$(toolq submit sleep --tenant a --payload-json "{\"ms\":$ms}" --no-wait)"); done
 # queued jobs: a 4th open job of tenant a is refused, tenant b is not affected ----------
 n=$(tq_job_rows)
 err=$(toolq --json submit ping --tenant a --no-wait || true)
@@ -40,7 +44,7 @@ assert_eq succeeded "$(echo "$out" | jq -r .state)" "finished jobs free the quot
 
 # payload bytes ---------------------------------------------------------------------------
 big=$(head -c 3000 /dev/zero | tr '\0' x)
-id=$(toolq submit sleep --tenant c --payload-json "{\"ms\":500,\"pad\":\"$big\"}" --no-wait)
+id=$(toolq submit sleep --tenant c --payload-json "{\"ms\":4000,\"pad\":\"$big\"}" --no-wait)
 n=$(tq_job_rows)
 err=$(toolq --json submit ping --tenant c --payload-json "{\"pad\":\"$big\"}" || true)
 assert_eq quota_exceeded "$(echo "$err" | code)" "quota.payload_bytes: a tenant's open payloads are bounded"

@@ -99,9 +99,11 @@ st=$(toolq --json stats)
 assert_eq "2 1" "$(echo "$st" | jq -r '"\(.profile.sync.jobs) \(.profile.async.jobs)"')" \
   "jobs.async_ops makes ping async by default; a submit's --durability sync wins"
 
-# 8. quotas and roles apply to unjournaled reads
+# 8. quotas and roles apply to unjournaled reads (5 s sleeps: the checks below
+# need them still open, and a sanitizer-built CLI call on a loaded 2-core
+# machine took 0.3-0.4 s; with 1.5 s sleeps the WAIT came after the first ended)
 ids=()
-for i in 1 2 3; do ids+=("$(toolq submit sleep --tenant q --payload-json '{"ms":1500}' --no-wait)"); done
+for i in 1 2 3; do ids+=("$(toolq submit sleep --tenant q --payload-json '{"ms":5000}' --no-wait)"); done
 assert_eq quota_exceeded "$(toolq --json submit sleep --tenant q --payload-json '{"ms":10}' | code)" \
   "quota.queued_jobs counts unjournaled reads"
 assert_eq quota_exceeded "$(toolq --json submit sleep --tenant q2 --payload-json '{"ms":99999999}' | code)" \
