@@ -18,6 +18,7 @@
 #include "opstats.h"
 #include "outbox.h"
 #include "pg.h"
+#include "rng.h"
 #include "opcat.h"
 #include "pglane.h"
 #include "principal.h"
@@ -37,7 +38,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -288,8 +288,8 @@ static int64_t backoff_ms(tq_broker_t *b, int attempt)
     for (int i = 1; i < attempt && d < b->backoff_max_ms; i++)
         d *= 2;
     if (d > b->backoff_max_ms) d = b->backoff_max_ms;
-    uint32_t r = 0;
-    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = 0;
+    uint32_t r;
+    tq_rng_public(&r, sizeof r);
     return d / 2 + (d > 1 ? (int64_t)(r % (uint32_t)(d / 2 + 1)) : 0); /* jitter: [d/2, d] */
 }
 

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "opcat.h"
+#include "rng.h"
 #include "toolq/client.h"
 
 #include <errno.h>
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #define SWEEP_TENANT "*system*"
@@ -51,8 +51,9 @@ static int64_t jitter_ms(int64_t interval_s)
 {
     int64_t max = interval_s * 1000 / 4;
     if (max > MAX_JITTER_MS) max = MAX_JITTER_MS;
-    uint32_t r = 0;
-    if (max < 1 || getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) return 0;
+    if (max < 1) return 0;
+    uint32_t r;
+    tq_rng_public(&r, sizeof r);
     return (int64_t)(r % (uint32_t)max);
 }
 

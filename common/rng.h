@@ -1,8 +1,8 @@
 /* rng.h — random bytes for values that are public once used: job ids
- * (UUIDv7) and AES-GCM nonces. Drawn from the kernel (getrandom) a pool at
- * a time, per thread, so a busy process makes one system call per few
- * hundred values instead of one (or, through OpenSSL, two) per value.
- * Secrets (keys, tokens, OAuth state) come from RAND_bytes, not from here. */
+ * (UUIDv7), AES-GCM nonces, retry jitter and multipart boundaries. Drawn from the kernel
+ * (getrandom) a pool at a time, per thread, so a busy process makes one system call per few hundred
+ * values instead of one (or, through OpenSSL, two) per value. Secrets (keys, tokens, OAuth state)
+ * come from RAND_bytes, not from here. */
 #ifndef TQ_RNG_H
 #define TQ_RNG_H
 

@@ -6,9 +6,9 @@
 #include "ssrf.h"
 #include "vault.h"
 #include "mem.h"
+#include "rng.h"
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,8 +56,8 @@ static int64_t backoff_ms(const tq_invoke_call_t *c)
     int64_t base = c->opts.backoff_base_ms > 0 ? c->opts.backoff_base_ms : 200;
     int64_t d = base << (c->attempts - 1 < 6 ? c->attempts - 1 : 6);
     if (d > 10000) d = 10000;
-    unsigned r = 0;
-    RAND_bytes((unsigned char *)&r, sizeof r);
+    unsigned r;
+    tq_rng_public(&r, sizeof r);
     return d / 2 + (int64_t)(r % (unsigned)(d / 2 + 1)); /* jitter: [d/2, d] */
 }
 

@@ -9,7 +9,6 @@
 #include "vault.h"
 
 #include <ctype.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "invoke_args.h"
 #include "buf.h"
 #include "mem.h"
+#include "rng.h"
 #include "ssrf.h"
 
 static const char *const METHODS[] = {"GET",   "HEAD",   "POST",    "PUT",
@@ -501,7 +501,7 @@ static int multipart_part(tq_buf_t *b, const char *boundary, const char *name, c
 static void random_boundary(char out[48])
 {
     unsigned char r[12];
-    if (RAND_bytes(r, sizeof r) != 1) memset(r, 0x5a, sizeof r);
+    tq_rng_public(r, sizeof r);
     strcpy(out, "toolq-");
     for (size_t i = 0; i < sizeof r; i++)
         sprintf(out + 6 + 2 * i, "%02x", r[i]);
